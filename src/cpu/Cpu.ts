@@ -1,0 +1,786 @@
+// The software IA-32 CPU: architectural state, instruction fetch, ModRM decoding,
+// TLB-backed memory access, the stack, and the run loop (Intel SDM vol. 3A).
+// Instruction semantics live in the group files (arith.ts, logic.ts, ...), installed
+// into the opcode table by opcodes.ts; system mechanisms in mmu.ts, segments.ts and
+// interrupts.ts. Faults are thrown as the FAULT sentinel after recording the vector,
+// caught by the run loop, and delivered with EIP back at the faulting instruction.
+
+import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
+import type { IoBus } from '../machine/IoBus.js';
+import type { InterruptController } from '../devices/Device.js';
+import {
+  CR0_ET, CR0_PE, CR0_PG, CR0_WP, CS, DESC_CODE, DESC_DB, DESC_P, DESC_RW, DESC_S, DESC_CE, DS, EBP, ESP,
+  EXC_DF, EXC_GP, EXC_PF, EXC_SS, EXC_UD, FLAG_IF, FLAG_TF, FLAG_RF, FLAG_VM, FLAGS_FIXED1, SS,
+  STOP_BUDGET, STOP_HALT, STOP_REQUEST, STOP_SHUTDOWN, EXC_DB,
+} from './constants.js';
+import { getEflags } from './flags.js';
+import {
+  TLB_MMIO, TLB_NOUSER, TLB_NOWRITE_SUP, TLB_NOWRITE_USER, TLB_VALID, TLB_CODE, translateSlow, flushTlb,
+} from './mmu.js';
+import { deliverException, deliverInterrupt } from './interrupts.js';
+import { OPCODES, IS_PREFIX } from './opcodes.js';
+import type { X87Unit } from './x87.js';
+
+import { FAULT, REG8 } from './fault.js';
+export { FAULT, REG8 };
+
+/** What the CPU tells the machine about itself; all hooks are optional. */
+export interface CpuHooks {
+  /** Called for a triple fault before run() returns STOP_SHUTDOWN. */
+  onShutdown?(reason: string): void;
+}
+
+export class Cpu {
+  // ---- General registers. regs[i] is the 32-bit register; r16/r8 alias it.
+  readonly regs = new Int32Array(8);
+  readonly r16 = new Uint16Array(this.regs.buffer);
+  readonly r8 = new Uint8Array(this.regs.buffer);
+  eip = 0;
+
+  // ---- EFLAGS: `flags` holds every bit not in lazyMask; the lazy ones come from lz*.
+  flags = FLAGS_FIXED1;
+  lazyMask = 0;
+  lzOp = 0;
+  lzA = 0;
+  lzB = 0;
+  lzRes = 0;
+  lzCin = 0;
+  lzShift = 0;
+
+  // ---- Segment registers with their hidden descriptor caches.
+  readonly segSel = new Uint16Array(6);
+  readonly segBase = new Int32Array(6);
+  /** Effective byte limit (granularity applied); compare with >>> 0. */
+  readonly segLimit = new Int32Array(6);
+  /** Descriptor bits 40..55: type, S, DPL, P, AVL, L, D/B, G (DESC_*). */
+  readonly segAttr = new Int32Array(6);
+  /** 1 when accesses through the segment need limit/type checks (not a flat r/w segment). */
+  readonly segCheck = new Uint8Array(6);
+
+  // ---- Mode.
+  cpl = 0;
+  /** Default operand/address size of CS is 32-bit. */
+  cs32 = false;
+  /** SS.B: the stack pointer is ESP (else SP). */
+  ss32 = false;
+  /** Mask applied to EIP as it advances: 0xFFFF for 16-bit code. */
+  ipMask = 0xffff;
+
+  // ---- Control, debug and system table registers.
+  cr0 = CR0_ET;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  readonly dr = new Int32Array(8);
+  gdtBase = 0;
+  gdtLimit = 0xffff;
+  idtBase = 0;
+  idtLimit = 0x3ff;
+  ldtSel = 0;
+  ldtBase = 0;
+  ldtLimit = 0xffff;
+  ldtAttr = 0;
+  trSel = 0;
+  trBase = 0;
+  trLimit = 0xffff;
+  trAttr = 0;
+
+  // ---- Model-specific registers Linux touches.
+  sysenterCs = 0;
+  sysenterEsp = 0;
+  sysenterEip = 0;
+  apicBase = 0;
+  pat = 0x00070406;
+  patHi = 0x00070406;
+  mtrrDefType = 0;
+  miscEnable = 1; // fast strings
+  /** Added to the clock-derived TSC (guest writes to IA32_TIME_STAMP_COUNTER). */
+  tscOffset = 0;
+
+  // ---- Per-instruction decode state.
+  /** Operand size of the current instruction is 32-bit. */
+  o32 = false;
+  /** Address size of the current instruction is 32-bit. */
+  a32 = false;
+  /** Segment override prefix, or -1. */
+  segOverride = -1;
+  /** 0 none, 1 REP/REPE (F3), 2 REPNE (F2). */
+  rep = 0;
+  lock = false;
+  modrm = 0;
+  /** Segment and offset of the decoded memory operand. */
+  eaSeg = DS;
+  eaOff = 0;
+  /** EIP and ESP at the start of the current instruction (faults restart here). */
+  startEip = 0;
+  startEsp = 0;
+  /** Prefix bytes consumed by the current instruction (for the 15-byte limit). */
+  private insnStartLin = 0;
+
+  // ---- Exceptions in flight.
+  excVector = -1;
+  excError = -1;
+  /** Vector being delivered (double fault detection), -1 when none. */
+  delivering = -1;
+
+  // ---- Execution control.
+  /** Instructions retired since power-on (the clock reads this). */
+  instructions = 0;
+  /** run() returns when `instructions` reaches this; devices lower it to stop early. */
+  budgetEnd = 0;
+  halted = false;
+  shutdownReason = '';
+  /** Set by the machine when the interrupt controller's output may be high. */
+  irqPending = false;
+  /** Interrupts are inhibited at the boundary where instructions === inhibitAt (STI, MOV SS). */
+  inhibitAt = -1;
+  pic: InterruptController | null = null;
+  /** Reads the TSC from the machine clock (cycles); set by the machine. */
+  tscSource: () => number = () => this.instructions;
+
+  // ---- Memory and TLB.
+  readonly mem: PhysicalMemory;
+  readonly io: IoBus;
+  readonly u8: Uint8Array;
+  readonly i32: Int32Array;
+  readonly u16: Uint16Array;
+  /** Linear page → (physical page | TLB_* bits); 0 = not cached. */
+  readonly tlb = new Int32Array(1 << 20);
+  /** Pages with a TLB entry, so a flush clears only those. */
+  readonly tlbList = new Int32Array(4096);
+  tlbCount = 0;
+  /** TLB bits that must be clear for a fast read/write at the current CPL. */
+  tlbReadMask = TLB_VALID | TLB_MMIO;
+  tlbWriteMask = TLB_VALID | TLB_MMIO | TLB_NOWRITE_SUP | TLB_CODE;
+  /** Instruction fetch cache: linear page of EIP and its physical page, or -1. */
+  fetchLinPage = -1;
+  fetchPhysPage = 0;
+
+  /** The x87 unit; null until one is attached (D8-DF then raise #NM as with CR0.EM). */
+  fpu: X87Unit | null = null;
+  /** FERR# output (legacy IRQ13 path), wired by the machine. */
+  onFerr: (() => void) | null = null;
+  /** #UD by opcode (one-byte ops 0-255, 0F xx as 0x100+xx), for `--stats`. */
+  readonly udCounts = new Map<number, number>();
+  /** Exceptions delivered, by vector, and external interrupts, by vector. */
+  readonly excCounts = new Float64Array(32);
+  readonly intCounts = new Float64Array(256);
+  hooks: CpuHooks = {};
+
+  constructor(mem: PhysicalMemory, io: IoBus) {
+    this.mem = mem;
+    this.io = io;
+    this.u8 = mem.u8;
+    this.i32 = new Int32Array(mem.buffer, 0, mem.ramSize >>> 2);
+    this.u16 = new Uint16Array(mem.buffer, 0, mem.ramSize >>> 1);
+    this.reset();
+  }
+
+  /** Power-on / RESET# state (SDM vol. 3A table 9-1). */
+  reset(): void {
+    this.regs.fill(0);
+    this.regs[2] = 0x00000633; // EDX: family 6, model 3, stepping 3
+    this.eip = 0xfff0;
+    this.flags = FLAGS_FIXED1;
+    this.lazyMask = 0;
+    this.cr0 = CR0_ET | 0x60000000; // CD, NW set at reset
+    this.cr2 = this.cr3 = this.cr4 = 0;
+    this.dr.fill(0);
+    this.dr[6] = 0xffff0ff0 | 0;
+    this.dr[7] = 0x400;
+    for (let s = 0; s < 6; s++) this.loadRealSeg(s, 0);
+    this.segSel[CS] = 0xf000;
+    this.segBase[CS] = 0xffff0000 | 0;
+    this.gdtBase = 0; this.gdtLimit = 0xffff;
+    this.idtBase = 0; this.idtLimit = 0x3ff;
+    this.ldtSel = 0; this.ldtBase = 0; this.ldtLimit = 0xffff; this.ldtAttr = 0x82;
+    this.trSel = 0; this.trBase = 0; this.trLimit = 0xffff; this.trAttr = 0x8b;
+    this.cpl = 0;
+    this.sysenterCs = this.sysenterEsp = this.sysenterEip = 0;
+    this.apicBase = 0;
+    this.tscOffset = 0;
+    this.halted = false;
+    this.excVector = -1;
+    this.delivering = -1;
+    this.inhibitAt = -1;
+    this.fpu?.hardReset();
+    this.updateMode();
+    flushTlb(this, true);
+  }
+
+  // ======================================================================
+  // Mode bookkeeping
+
+  get protectedMode(): boolean { return (this.cr0 & CR0_PE) !== 0; }
+  get vm86(): boolean { return (this.flags & FLAG_VM) !== 0; }
+  get paging(): boolean { return (this.cr0 & CR0_PG) !== 0; }
+
+  /** Recompute cached mode facts after CS/SS/CR0/CPL/EFLAGS.VM change. */
+  updateMode(): void {
+    this.cs32 = (this.segAttr[CS]! & DESC_DB) !== 0 && (this.cr0 & CR0_PE) !== 0 && (this.flags & FLAG_VM) === 0;
+    this.ss32 = (this.segAttr[SS]! & DESC_DB) !== 0 && (this.cr0 & CR0_PE) !== 0 && (this.flags & FLAG_VM) === 0;
+    this.ipMask = this.cs32 ? -1 : 0xffff;
+    const user = this.cpl === 3;
+    this.tlbReadMask = TLB_VALID | TLB_MMIO | (user ? TLB_NOUSER : 0);
+    this.tlbWriteMask = TLB_VALID | TLB_MMIO | TLB_CODE | (user ? TLB_NOUSER | TLB_NOWRITE_USER : TLB_NOWRITE_SUP);
+    this.fetchLinPage = -1;
+  }
+
+  /** Set CPL (it lives in CS.RPL / SS.DPL); TLB permission masks depend on it. */
+  setCpl(cpl: number): void {
+    if (this.cpl !== cpl) {
+      this.cpl = cpl;
+      this.updateMode();
+    }
+  }
+
+  /** Real-mode / VM86 segment load: base = selector << 4, limit kept (unreal mode keeps it). */
+  loadRealSeg(seg: number, sel: number): void {
+    sel &= 0xffff;
+    this.segSel[seg] = sel;
+    this.segBase[seg] = sel << 4;
+    if ((this.cr0 & CR0_PE) === 0 && this.segAttr[seg] !== 0 && (this.segAttr[seg]! & DESC_P) !== 0) {
+      // Real mode keeps the cached limit and attributes (unreal mode); only the base changes.
+    } else {
+      this.segLimit[seg] = 0xffff;
+      this.segAttr[seg] = DESC_P | DESC_S | DESC_RW | 0x01 | (seg === CS ? DESC_CODE : 0) | ((this.flags & FLAG_VM) !== 0 ? 3 << 5 : 0);
+    }
+    this.updateSegCheck(seg);
+  }
+
+  /** Recompute whether accesses through `seg` need checks (anything but a flat r/w segment). */
+  updateSegCheck(seg: number): void {
+    const a = this.segAttr[seg]!;
+    const flatRw = (a & DESC_P) !== 0 && (a & DESC_CODE) === 0 && (a & DESC_RW) !== 0 && (a & DESC_CE) === 0 && this.segLimit[seg] === -1;
+    this.segCheck[seg] = flatRw ? 0 : 1;
+    if (seg === CS || seg === SS) this.updateMode();
+  }
+
+  // ======================================================================
+  // Exceptions
+
+  /** Raise a fault: record it and unwind the instruction. errorCode -1 = none. */
+  raise(vector: number, errorCode = -1): never {
+    this.excVector = vector;
+    this.excError = errorCode;
+    throw FAULT;
+  }
+
+  raiseGP(errorCode = 0): never { return this.raise(EXC_GP, errorCode); }
+  raiseUD(): never { return this.raise(EXC_UD); }
+
+  /** Count an opcode with no implementation and raise #UD. */
+  undefinedOpcode(op: number): never {
+    this.udCounts.set(op, (this.udCounts.get(op) ?? 0) + 1);
+    return this.raise(EXC_UD);
+  }
+
+  // ======================================================================
+  // Instruction fetch
+
+  private refillFetch(lin: number): void {
+    const phys = translateSlow(this, lin, false, this.cpl === 3, true);
+    if (this.mem.isReadablePage(phys)) {
+      this.fetchLinPage = lin & ~0xfff;
+      this.fetchPhysPage = phys & ~0xfff;
+    } else {
+      this.fetchLinPage = -1;
+      this.fetchPhysPage = phys & ~0xfff;
+    }
+  }
+
+  fetch8(): number {
+    const lin = (this.segBase[CS]! + this.eip) | 0;
+    if ((lin & ~0xfff) !== this.fetchLinPage) {
+      this.refillFetch(lin);
+      if (this.fetchLinPage === -1) {
+        this.eip = (this.eip + 1) & this.ipMask;
+        return this.mem.read8(this.fetchPhysPage | (lin & 0xfff));
+      }
+    }
+    this.eip = (this.eip + 1) & this.ipMask;
+    return this.u8[this.fetchPhysPage | (lin & 0xfff)]!;
+  }
+
+  fetch16(): number {
+    const lin = (this.segBase[CS]! + this.eip) | 0;
+    if ((lin & ~0xfff) === this.fetchLinPage && (lin & 0xfff) < 0xfff && this.ipMask === -1) {
+      this.eip = (this.eip + 2) | 0;
+      const p = this.fetchPhysPage | (lin & 0xfff);
+      return this.u8[p]! | (this.u8[p + 1]! << 8);
+    }
+    const lo = this.fetch8();
+    return lo | (this.fetch8() << 8);
+  }
+
+  fetch32(): number {
+    const lin = (this.segBase[CS]! + this.eip) | 0;
+    if ((lin & ~0xfff) === this.fetchLinPage && (lin & 0xfff) < 0xffd && this.ipMask === -1) {
+      this.eip = (this.eip + 4) | 0;
+      const p = this.fetchPhysPage | (lin & 0xfff);
+      const u8 = this.u8;
+      return u8[p]! | (u8[p + 1]! << 8) | (u8[p + 2]! << 16) | (u8[p + 3]! << 24);
+    }
+    const lo = this.fetch16();
+    return lo | (this.fetch16() << 16);
+  }
+
+  /** Sign-extended 8-bit immediate. */
+  fetchS8(): number { return (this.fetch8() << 24) >> 24; }
+  /** Immediate of the current operand size (16-bit zero-extended or 32-bit). */
+  fetchImm(): number { return this.o32 ? this.fetch32() : this.fetch16(); }
+
+  // ======================================================================
+  // ModRM / SIB decoding (SDM vol. 2A §2.1.5, tables 2-1 to 2-3)
+
+  /** Fetch and decode ModRM; for memory forms sets eaSeg/eaOff. Returns the reg field. */
+  decodeModrm(): number {
+    const m = this.fetch8();
+    this.modrm = m;
+    if (m < 0xc0) {
+      if (this.a32) this.decodeEa32(m); else this.decodeEa16(m);
+    }
+    return (m >> 3) & 7;
+  }
+
+  private decodeEa16(m: number): void {
+    const mod = m >> 6, rm = m & 7;
+    const r = this.r16;
+    let off: number;
+    let seg = DS;
+    switch (rm) {
+      case 0: off = r[6]! + r[12]!; break; // BX+SI
+      case 1: off = r[6]! + r[14]!; break; // BX+DI
+      case 2: off = r[10]! + r[12]!; seg = SS; break; // BP+SI
+      case 3: off = r[10]! + r[14]!; seg = SS; break; // BP+DI
+      case 4: off = r[12]!; break; // SI
+      case 5: off = r[14]!; break; // DI
+      case 6:
+        if (mod === 0) { off = this.fetch16(); } else { off = r[10]!; seg = SS; }
+        break;
+      default: off = r[6]!; break; // BX
+    }
+    if (mod === 1) off += this.fetchS8();
+    else if (mod === 2) off += this.fetch16();
+    this.eaOff = off & 0xffff;
+    this.eaSeg = this.segOverride >= 0 ? this.segOverride : seg;
+  }
+
+  private decodeEa32(m: number): void {
+    const mod = m >> 6;
+    let rm = m & 7;
+    let off: number;
+    let seg = DS;
+    const regs = this.regs;
+    if (rm === 4) {
+      const sib = this.fetch8();
+      const base = sib & 7, index = (sib >> 3) & 7, scale = sib >> 6;
+      if (base === 5 && mod === 0) {
+        off = this.fetch32();
+      } else {
+        off = regs[base]!;
+        if (base === ESP || base === EBP) seg = SS;
+      }
+      if (index !== 4) off = (off + (regs[index]! << scale)) | 0;
+      rm = -1;
+    } else if (rm === 5 && mod === 0) {
+      off = this.fetch32();
+    } else {
+      off = regs[rm]!;
+      if (rm === EBP) seg = SS;
+    }
+    if (mod === 1) off = (off + this.fetchS8()) | 0;
+    else if (mod === 2) off = (off + this.fetch32()) | 0;
+    this.eaOff = off;
+    this.eaSeg = this.segOverride >= 0 ? this.segOverride : seg;
+  }
+
+  // ======================================================================
+  // Segmented → linear addressing with limit and type checks (SDM vol. 3A §5.3)
+
+  /** Linear address for `size` bytes at seg:off, checking the segment when it is not flat. */
+  segLin(seg: number, off: number, size: number, write: boolean): number {
+    if (this.segCheck[seg] !== 0) this.checkSegAccess(seg, off, size, write);
+    return (this.segBase[seg]! + off) | 0;
+  }
+
+  /** Linear address of the decoded memory operand. */
+  eaLin(size: number, write: boolean): number {
+    const seg = this.eaSeg;
+    if (this.segCheck[seg] !== 0) this.checkSegAccess(seg, this.eaOff, size, write);
+    return (this.segBase[seg]! + this.eaOff) | 0;
+  }
+
+  checkSegAccess(seg: number, off: number, size: number, write: boolean): void {
+    const a = this.segAttr[seg]!;
+    const vec = seg === SS ? EXC_SS : EXC_GP;
+    if ((a & DESC_P) === 0) this.raise(vec, 0); // null or not-present selector loaded
+    if ((this.cr0 & CR0_PE) !== 0 && (this.flags & FLAG_VM) === 0) {
+      if (write) {
+        if ((a & DESC_CODE) !== 0 || (a & DESC_RW) === 0) this.raise(vec, 0);
+      } else if ((a & DESC_CODE) !== 0 && (a & DESC_RW) === 0) {
+        this.raise(vec, 0);
+      }
+    }
+    off >>>= 0;
+    const limit = this.segLimit[seg]! >>> 0;
+    const last = off + size - 1;
+    if ((a & (DESC_CODE | DESC_CE)) === DESC_CE) {
+      // Expand-down data: valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF.
+      const upper = (a & DESC_DB) !== 0 ? 0xffffffff : 0xffff;
+      if (off <= limit || last > upper) this.raise(vec, 0);
+    } else if (last > limit) {
+      this.raise(vec, 0);
+    }
+  }
+
+  // ======================================================================
+  // Linear memory access through the TLB (mmu.ts fills it)
+
+  rd8(lin: number): number {
+    const e = this.tlb[lin >>> 12]!;
+    if ((e & this.tlbReadMask) === TLB_VALID) return this.u8[(e & ~0xfff) | (lin & 0xfff)]!;
+    return this.mem.read8(translateSlow(this, lin, false, this.cpl === 3, false));
+  }
+
+  rd16(lin: number): number {
+    const e = this.tlb[lin >>> 12]!;
+    if ((e & this.tlbReadMask) === TLB_VALID && (lin & 0xfff) !== 0xfff) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      return (p & 1) === 0 ? this.u16[p >>> 1]! : this.u8[p]! | (this.u8[p + 1]! << 8);
+    }
+    return this.rdSlow(lin, 2, this.cpl === 3);
+  }
+
+  rd32(lin: number): number {
+    const e = this.tlb[lin >>> 12]!;
+    if ((e & this.tlbReadMask) === TLB_VALID && (lin & 0xfff) <= 0xffc) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if ((p & 3) === 0) return this.i32[p >>> 2]!;
+      const u8 = this.u8;
+      return u8[p]! | (u8[p + 1]! << 8) | (u8[p + 2]! << 16) | (u8[p + 3]! << 24);
+    }
+    return this.rdSlow(lin, 4, this.cpl === 3);
+  }
+
+  wr8(lin: number, v: number): void {
+    const e = this.tlb[lin >>> 12]!;
+    if ((e & this.tlbWriteMask) === TLB_VALID) { this.u8[(e & ~0xfff) | (lin & 0xfff)] = v; return; }
+    this.mem.write8(translateSlow(this, lin, true, this.cpl === 3, false), v);
+  }
+
+  wr16(lin: number, v: number): void {
+    const e = this.tlb[lin >>> 12]!;
+    if ((e & this.tlbWriteMask) === TLB_VALID && (lin & 0xfff) !== 0xfff) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if ((p & 1) === 0) this.u16[p >>> 1] = v;
+      else { this.u8[p] = v; this.u8[p + 1] = v >>> 8; }
+      return;
+    }
+    this.wrSlow(lin, 2, v, this.cpl === 3);
+  }
+
+  wr32(lin: number, v: number): void {
+    const e = this.tlb[lin >>> 12]!;
+    if ((e & this.tlbWriteMask) === TLB_VALID && (lin & 0xfff) <= 0xffc) {
+      const p = (e & ~0xfff) | (lin & 0xfff);
+      if ((p & 3) === 0) { this.i32[p >>> 2] = v; return; }
+      const u8 = this.u8;
+      u8[p] = v; u8[p + 1] = v >>> 8; u8[p + 2] = v >>> 16; u8[p + 3] = v >>> 24;
+      return;
+    }
+    this.wrSlow(lin, 4, v, this.cpl === 3);
+  }
+
+  /** Read of any size/alignment through the page walk; `user` false for implicit supervisor accesses. */
+  rdSlow(lin: number, size: number, user: boolean): number {
+    if (((lin & 0xfff) + size) <= 0x1000) {
+      const p = translateSlow(this, lin, false, user, false);
+      return size === 2 ? this.mem.read16(p) : size === 4 ? this.mem.read32(p) : this.mem.read8(p);
+    }
+    // Crosses a page: both pages are translated before any byte is read.
+    const p1 = translateSlow(this, lin, false, user, false);
+    const p2 = translateSlow(this, (lin & ~0xfff) + 0x1000, false, user, false);
+    let v = 0;
+    for (let i = size - 1; i >= 0; i--) {
+      const l = (lin + i) | 0;
+      const p = (l & ~0xfff) === (lin & ~0xfff) ? p1 + i : p2 + ((l & 0xfff));
+      v = (v << 8) | this.mem.read8(p);
+    }
+    return size === 4 ? v | 0 : v;
+  }
+
+  /** Write of any size/alignment; a page-crossing write faults before writing either half. */
+  wrSlow(lin: number, size: number, v: number, user: boolean): void {
+    if (((lin & 0xfff) + size) <= 0x1000) {
+      const p = translateSlow(this, lin, true, user, false);
+      if (size === 2) this.mem.write16(p, v); else if (size === 4) this.mem.write32(p, v); else this.mem.write8(p, v);
+      return;
+    }
+    const p1 = translateSlow(this, lin, true, user, false);
+    const p2 = translateSlow(this, (lin & ~0xfff) + 0x1000, true, user, false);
+    for (let i = 0; i < size; i++) {
+      const l = (lin + i) | 0;
+      const p = (l & ~0xfff) === (lin & ~0xfff) ? p1 + i : p2 + (l & 0xfff);
+      this.mem.write8(p, v >>> (8 * i));
+    }
+  }
+
+  /** Make sure `size` bytes at `lin` can be written without faulting (read-modify-write). */
+  probeWrite(lin: number, size: number): void {
+    const e = this.tlb[lin >>> 12]!;
+    if ((e & this.tlbWriteMask) === TLB_VALID && (lin & 0xfff) <= 0x1000 - size) return;
+    translateSlow(this, lin, true, this.cpl === 3, false);
+    if (((lin & 0xfff) + size) > 0x1000) translateSlow(this, (lin & ~0xfff) + 0x1000, true, this.cpl === 3, false);
+  }
+
+  // ---- Supervisor (implicit) accesses: descriptor tables, TSS, IDT. Never user-checked.
+  rdSys8(lin: number): number { return this.rdSlow(lin, 1, false); }
+  rdSys16(lin: number): number { return this.rdSlow(lin, 2, false); }
+  rdSys32(lin: number): number { return this.rdSlow(lin, 4, false); }
+  wrSys8(lin: number, v: number): void { this.wrSlow(lin, 1, v, false); }
+  wrSys16(lin: number, v: number): void { this.wrSlow(lin, 2, v, false); }
+  wrSys32(lin: number, v: number): void { this.wrSlow(lin, 4, v, false); }
+
+  // ======================================================================
+  // ModRM operand helpers (register or memory, per the decoded ModRM)
+
+  readRM8(): number {
+    const m = this.modrm;
+    if (m >= 0xc0) return this.r8[REG8[m & 7]!]!;
+    return this.rd8(this.eaLin(1, false));
+  }
+  readRM16(): number {
+    const m = this.modrm;
+    if (m >= 0xc0) return this.r16[(m & 7) << 1]!;
+    return this.rd16(this.eaLin(2, false));
+  }
+  readRM32(): number {
+    const m = this.modrm;
+    if (m >= 0xc0) return this.regs[m & 7]!;
+    return this.rd32(this.eaLin(4, false));
+  }
+  writeRM8(v: number): void {
+    const m = this.modrm;
+    if (m >= 0xc0) { this.r8[REG8[m & 7]!] = v; return; }
+    this.wr8(this.eaLin(1, true), v);
+  }
+  writeRM16(v: number): void {
+    const m = this.modrm;
+    if (m >= 0xc0) { this.r16[(m & 7) << 1] = v; return; }
+    this.wr16(this.eaLin(2, true), v);
+  }
+  writeRM32(v: number): void {
+    const m = this.modrm;
+    if (m >= 0xc0) { this.regs[m & 7] = v; return; }
+    this.wr32(this.eaLin(4, true), v);
+  }
+
+  /**
+   * Start a read-modify-write of the r/m operand: checks the memory operand for
+   * writing first, so the instruction cannot fault after it has changed anything.
+   * Returns the linear address (or -1 for a register operand).
+   */
+  rmwLin(size: number): number {
+    if (this.modrm >= 0xc0) return -1;
+    const lin = this.eaLin(size, true);
+    this.probeWrite(lin, size);
+    return lin;
+  }
+
+  getReg8(i: number): number { return this.r8[REG8[i]!]!; }
+  setReg8(i: number, v: number): void { this.r8[REG8[i]!] = v; }
+  getReg16(i: number): number { return this.r16[i << 1]!; }
+  setReg16(i: number, v: number): void { this.r16[i << 1] = v; }
+
+  // ======================================================================
+  // Stack (SS:ESP or SS:SP per SS.B)
+
+  push16(v: number): void {
+    const sp = (this.regs[ESP]! - 2) & (this.ss32 ? -1 : 0xffff);
+    this.wr16(this.segLin(SS, sp, 2, true), v);
+    if (this.ss32) this.regs[ESP] = sp; else this.r16[ESP << 1] = sp;
+  }
+  push32(v: number): void {
+    const sp = (this.regs[ESP]! - 4) & (this.ss32 ? -1 : 0xffff);
+    this.wr32(this.segLin(SS, sp, 4, true), v);
+    if (this.ss32) this.regs[ESP] = sp; else this.r16[ESP << 1] = sp;
+  }
+  /** Push of the current operand size. */
+  push(v: number): void { if (this.o32) this.push32(v); else this.push16(v); }
+
+  pop16(): number {
+    const sp = this.ss32 ? this.regs[ESP]! : this.r16[ESP << 1]!;
+    const v = this.rd16(this.segLin(SS, sp, 2, false));
+    if (this.ss32) this.regs[ESP] = sp + 2; else this.r16[ESP << 1] = sp + 2;
+    return v;
+  }
+  pop32(): number {
+    const sp = this.ss32 ? this.regs[ESP]! : this.r16[ESP << 1]!;
+    const v = this.rd32(this.segLin(SS, sp, 4, false));
+    if (this.ss32) this.regs[ESP] = sp + 4; else this.r16[ESP << 1] = sp + 4;
+    return v;
+  }
+  pop(): number { return this.o32 ? this.pop32() : this.pop16(); }
+
+  /** Read the stack at ESP+offset without popping (for instructions that must not commit early). */
+  peek16(offset: number): number {
+    const sp = ((this.ss32 ? this.regs[ESP]! : this.r16[ESP << 1]!) + offset) & (this.ss32 ? -1 : 0xffff);
+    return this.rd16(this.segLin(SS, sp, 2, false));
+  }
+  peek32(offset: number): number {
+    const sp = ((this.ss32 ? this.regs[ESP]! : this.r16[ESP << 1]!) + offset) & (this.ss32 ? -1 : 0xffff);
+    return this.rd32(this.segLin(SS, sp, 4, false));
+  }
+  /** Add to the stack pointer (SP or ESP per SS.B). */
+  adjustSp(delta: number): void {
+    if (this.ss32) this.regs[ESP] = this.regs[ESP]! + delta;
+    else this.r16[ESP << 1] = this.r16[ESP << 1]! + delta;
+  }
+
+  /** EFLAGS with lazy bits resolved. */
+  getEflags(): number { return getEflags(this); }
+
+  // ======================================================================
+  // Run loop
+
+  /** Execute up to `budget` instructions, or until HLT, shutdown or a stop request. */
+  run(budget: number): number {
+    this.budgetEnd = this.instructions + budget;
+    while (this.instructions < this.budgetEnd) {
+      if (this.halted) {
+        if (!this.takeInterrupt()) return STOP_HALT;
+        continue;
+      }
+      try {
+        this.runInner();
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        this.faulted();
+      }
+      if (this.shutdownReason !== '') return STOP_SHUTDOWN;
+    }
+    if (this.shutdownReason !== '') return STOP_SHUTDOWN;
+    return this.halted ? STOP_HALT : this.instructions >= this.budgetEnd && this.stopRequested ? STOP_REQUEST : STOP_BUDGET;
+  }
+
+  /** A device asked the CPU to return to the machine at the next instruction boundary. */
+  stopRequested = false;
+  requestStop(): void {
+    this.stopRequested = true;
+    this.budgetEnd = this.instructions;
+  }
+
+  private runInner(): void {
+    while (this.instructions < this.budgetEnd) {
+      if (this.irqPending && (this.flags & FLAG_IF) !== 0 && this.instructions !== this.inhibitAt) {
+        this.takeInterrupt();
+      }
+      const tf = this.flags & FLAG_TF;
+      this.step();
+      this.instructions++;
+      if (tf !== 0) this.singleStepTrap();
+      if (this.halted) return;
+    }
+  }
+
+  /** Decode prefixes and execute one instruction. */
+  step(): void {
+    this.startEip = this.eip;
+    this.startEsp = this.regs[ESP]!;
+    if (this.segCheck[CS] !== 0 && (this.eip >>> 0) > (this.segLimit[CS]! >>> 0)) this.raiseGP(0);
+    this.o32 = this.cs32;
+    this.a32 = this.cs32;
+    this.segOverride = -1;
+    this.rep = 0;
+    this.lock = false;
+    let op = this.fetch8();
+    if (IS_PREFIX[op] !== 0) op = this.prefixes(op);
+    OPCODES[op | (this.o32 ? 0x200 : 0)]!(this);
+  }
+
+  private prefixes(op: number): number {
+    let n = 0;
+    for (;;) {
+      switch (op) {
+        case 0x26: this.segOverride = 0; break;
+        case 0x2e: this.segOverride = 1; break;
+        case 0x36: this.segOverride = 2; break;
+        case 0x3e: this.segOverride = 3; break;
+        case 0x64: this.segOverride = 4; break;
+        case 0x65: this.segOverride = 5; break;
+        case 0x66: this.o32 = !this.cs32; break;
+        case 0x67: this.a32 = !this.cs32; break;
+        case 0xf0: this.lock = true; break;
+        case 0xf2: this.rep = 2; break;
+        case 0xf3: this.rep = 1; break;
+        default: return op;
+      }
+      if (++n >= 14) this.raiseGP(0); // an instruction is at most 15 bytes
+      op = this.fetch8();
+    }
+  }
+
+  /** Deliver a pending external interrupt if one is there; returns true if taken. */
+  private takeInterrupt(): boolean {
+    if ((this.flags & FLAG_IF) === 0 || this.pic === null) return false;
+    if (!this.pic.hasInterrupt()) {
+      this.irqPending = false;
+      return false;
+    }
+    const vector = this.pic.acknowledge();
+    this.halted = false;
+    this.intCounts[vector & 0xff]!++;
+    try {
+      deliverInterrupt(this, vector & 0xff, false, -1, this.eip);
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      this.faulted();
+    }
+    return true;
+  }
+
+  /** TF was set when the instruction began: #DB trap after it (SDM vol. 3B §17.3.1.4). */
+  private singleStepTrap(): void {
+    this.dr[6] = this.dr[6]! | 0x4000; // BS
+    try {
+      deliverInterrupt(this, EXC_DB, false, -1, this.eip);
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      this.faulted();
+    }
+  }
+
+  /** An instruction faulted: restore EIP/ESP and deliver, escalating to #DF and shutdown. */
+  faulted(): void {
+    const vector = this.excVector;
+    const error = this.excError;
+    this.excVector = -1;
+    if (this.delivering === -1) {
+      this.eip = this.startEip;
+      this.regs[ESP] = this.startEsp;
+    }
+    if (vector === EXC_PF) { /* cr2 already set by the page walk */ }
+    this.excCounts[vector & 31]!++;
+    deliverException(this, vector, error);
+  }
+
+  /** Triple fault: the processor enters shutdown. */
+  shutdown(reason: string): void {
+    this.shutdownReason = reason;
+    this.halted = true;
+    this.budgetEnd = this.instructions;
+    this.hooks.onShutdown?.(reason);
+  }
+
+  /** Clear halted/shutdown state and the TLB (after the machine resets devices). */
+  clearShutdown(): void {
+    this.shutdownReason = '';
+  }
+
+  /** Flush cached translations (CR3 write, paging mode change). */
+  flushTlb(global: boolean): void { flushTlb(this, global); }
+}
+
+// Re-exported for instruction groups.
+export { CR0_PE, CR0_PG, CR0_WP, EXC_DF, FLAG_RF, STOP_REQUEST };

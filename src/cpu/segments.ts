@@ -1,0 +1,136 @@
+// Segment descriptors and segment-register loads (SDM vol. 3A §3.4-3.5, §5.4-5.6).
+
+import type { Cpu } from './Cpu.js';
+import {
+  CR0_PE, CS, DESC_ACCESSED, DESC_CE, DESC_CODE, DESC_DPL_SHIFT, DESC_G, DESC_P, DESC_RW, DESC_S,
+  EXC_GP, EXC_NP, EXC_SS, FLAG_VM, SS,
+} from './constants.js';
+
+/** A descriptor read from the GDT/LDT; kept in one reused object (no allocation per load). */
+export class Descriptor {
+  lo = 0;
+  hi = 0;
+  /** Linear address of the descriptor's 8 bytes. */
+  addr = 0;
+  get base(): number { return ((this.lo >>> 16) | ((this.hi & 0xff) << 16) | (this.hi & 0xff000000)) | 0; }
+  get limit(): number {
+    const raw = (this.lo & 0xffff) | (this.hi & 0xf0000);
+    return (this.hi & 0x800000) !== 0 ? ((raw << 12) | 0xfff) : raw;
+  }
+  /** Bits 40..55 (type, S, DPL, P, AVL, L, D/B, G). */
+  get attr(): number { return (this.hi >>> 8) & 0xf0ff; }
+  get dpl(): number { return (this.hi >>> 13) & 3; }
+  get present(): boolean { return (this.hi & 0x8000) !== 0; }
+  /** S=1: code or data. */
+  get isCodeData(): boolean { return (this.hi & 0x1000) !== 0; }
+  get isCode(): boolean { return (this.hi & 0x1800) === 0x1800; }
+  /** Type field including S (0..31); system types are 0..15. */
+  get type(): number { return (this.hi >>> 8) & 0x1f; }
+}
+
+/**
+ * Read the descriptor for `sel` from the GDT or LDT into `d`. Returns false when the
+ * index lies outside the table limit (the caller raises the fault its instruction needs).
+ */
+export function readDescriptor(c: Cpu, sel: number, d: Descriptor): boolean {
+  const index = sel & ~7;
+  let base: number, limit: number;
+  if ((sel & 4) !== 0) {
+    if ((c.ldtAttr & DESC_P) === 0 || (c.ldtSel & ~3) === 0) return false;
+    base = c.ldtBase; limit = c.ldtLimit;
+  } else {
+    base = c.gdtBase; limit = c.gdtLimit;
+  }
+  if (index + 7 > (limit >>> 0)) return false;
+  d.addr = (base + index) | 0;
+  d.lo = c.rdSys32(d.addr);
+  d.hi = c.rdSys32(d.addr + 4);
+  return true;
+}
+
+/** Set the accessed bit of a code/data descriptor in memory. */
+export function setAccessed(c: Cpu, d: Descriptor): void {
+  if ((d.hi & (DESC_ACCESSED << 8)) === 0) {
+    d.hi |= DESC_ACCESSED << 8;
+    c.wrSys8(d.addr + 5, (d.hi >>> 8) & 0xff);
+  }
+}
+
+/** Load the hidden part of a segment register from a descriptor. */
+export function setSegCache(c: Cpu, seg: number, sel: number, d: Descriptor): void {
+  c.segSel[seg] = sel;
+  c.segBase[seg] = d.base;
+  c.segLimit[seg] = d.limit;
+  c.segAttr[seg] = d.attr;
+  c.updateSegCheck(seg);
+}
+
+/** A null selector in DS/ES/FS/GS: loads fine, faults on use. */
+export function setNullSeg(c: Cpu, seg: number, sel: number): void {
+  c.segSel[seg] = sel;
+  c.segBase[seg] = 0;
+  c.segLimit[seg] = 0;
+  c.segAttr[seg] = 0;
+  c.updateSegCheck(seg);
+}
+
+const scratch = new Descriptor();
+
+/**
+ * MOV/POP/LDS-style load of a data segment register or SS, with the protected-mode
+ * checks of SDM vol. 3A §5.5-5.6. CS is loaded only by control transfers (far.ts).
+ */
+export function loadSeg(c: Cpu, seg: number, sel: number): void {
+  sel &= 0xffff;
+  if ((c.cr0 & CR0_PE) === 0 || (c.flags & FLAG_VM) !== 0) {
+    c.loadRealSeg(seg, sel);
+    return;
+  }
+  const rpl = sel & 3;
+  if ((sel & ~3) === 0) {
+    if (seg === SS) c.raise(EXC_GP, 0);
+    setNullSeg(c, seg, sel);
+    return;
+  }
+  const d = scratch;
+  if (!readDescriptor(c, sel, d)) c.raise(EXC_GP, sel & ~3);
+  if (seg === SS) {
+    if (rpl !== c.cpl || !d.isCodeData || d.isCode || (d.hi & (DESC_RW << 8)) === 0 || d.dpl !== c.cpl) {
+      c.raise(EXC_GP, sel & ~3);
+    }
+    if (!d.present) c.raise(EXC_SS, sel & ~3);
+  } else {
+    if (!d.isCodeData || (d.isCode && (d.hi & (DESC_RW << 8)) === 0)) c.raise(EXC_GP, sel & ~3);
+    const conformingCode = d.isCode && (d.hi & (DESC_CE << 8)) !== 0;
+    if (!conformingCode && (rpl > d.dpl || c.cpl > d.dpl)) c.raise(EXC_GP, sel & ~3);
+    if (!d.present) c.raise(EXC_NP, sel & ~3);
+  }
+  setAccessed(c, d);
+  setSegCache(c, seg, sel, d);
+}
+
+/** Load CS for a control transfer that has already been checked; sets CPL to `cpl`. */
+export function loadCs(c: Cpu, sel: number, d: Descriptor, cpl: number): void {
+  setAccessed(c, d);
+  c.segSel[CS] = (sel & ~3) | cpl;
+  c.segBase[CS] = d.base;
+  c.segLimit[CS] = d.limit;
+  c.segAttr[CS] = d.attr;
+  c.cpl = cpl;
+  c.updateSegCheck(CS); // also refreshes the mode (cs32, TLB masks, fetch cache)
+}
+
+/**
+ * After a return to an outer privilege level: data segment registers whose descriptors
+ * the new CPL may not use are nulled (SDM vol. 3A §5.8.6, IRET/RET pseudo-code).
+ */
+export function invalidateOuterSegs(c: Cpu): void {
+  for (const seg of [0, 3, 4, 5]) {
+    const a = c.segAttr[seg]!;
+    const dpl = (a >> DESC_DPL_SHIFT) & 3;
+    const conformingCode = (a & (DESC_CODE | DESC_CE)) === (DESC_CODE | DESC_CE);
+    if ((a & DESC_S) !== 0 && !conformingCode && dpl < c.cpl) setNullSeg(c, seg, 0);
+  }
+}
+
+export { DESC_G };
