@@ -1,0 +1,224 @@
+// Minimal ACPI tables for a legacy-free-of-APIC PC, ACPI 6.x §5.2: RSDP (rev 2), RSDT,
+// XSDT, FADT (rev 6), FACS and a DSDT holding only \_S5. No MADT: the machine has
+// no local APIC, so Linux falls back to the 8259 PIC.
+
+import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
+import { BootError } from './BootError.js';
+import { putBytes } from './GuestBytes.js';
+import { BIOS_AREA_BASE } from './Layout.js';
+
+/** The ACPI tables live in the first page of the BIOS area (RSDP at its start). */
+export const ACPI_BASE = BIOS_AREA_BASE;
+export const ACPI_SIZE = 0x1000;
+
+// Fixed hardware the FADT promises; the PM device and the reset port must answer here.
+export const ACPI_SCI_IRQ = 9;
+export const ACPI_PM1A_EVT_BLK = 0x600; // PM1 status (2 bytes) + enable (2 bytes)
+export const ACPI_PM1_EVT_LEN = 4;
+export const ACPI_PM1A_CNT_BLK = 0x604; // PM1 control: SCI_EN bit 0, SLP_TYP bits 10-12, SLP_EN bit 13
+export const ACPI_PM1_CNT_LEN = 2;
+export const ACPI_PM_TMR_BLK = 0x608; // 24-bit 3.579545 MHz timer
+export const ACPI_PM_TMR_LEN = 4;
+export const ACPI_RESET_PORT = 0xcf9;
+export const ACPI_RESET_VALUE = 0x06;
+/** SLP_TYP that \_S5 names; writing it with SLP_EN to PM1a_CNT means power off. */
+export const ACPI_S5_SLP_TYP = 5;
+
+// Offsets of each table inside the ACPI page.
+const RSDP_OFF = 0x000;
+const RSDT_OFF = 0x040;
+const XSDT_OFF = 0x080;
+const FACS_OFF = 0x0c0; // 64-byte aligned, as FACS must be
+const FADT_OFF = 0x100;
+const DSDT_OFF = 0x240;
+
+const SDT_HEADER_LEN = 36;
+const FADT_LEN = 276; // FADT revision 6 (ACPI 6.0 and later)
+const FACS_LEN = 64;
+const RSDP_LEN = 36;
+
+const OEM_ID = 'TYPEVM';
+const OEM_TABLE_ID = 'TYPEVISR';
+const CREATOR_ID = 'TVMM';
+
+// FADT Flags (ACPI 6.x Table 5.10)
+export const FADT_F_WBINVD = 1 << 0;
+export const FADT_F_PROC_C1 = 1 << 2;
+export const FADT_F_PWR_BUTTON = 1 << 4; // 1: no fixed-feature power button
+export const FADT_F_SLP_BUTTON = 1 << 5; // 1: no fixed-feature sleep button
+export const FADT_F_FIX_RTC = 1 << 6; // 1: RTC wake status not in fixed registers
+export const FADT_F_RESET_REG_SUP = 1 << 10;
+// IA-PC Boot Architecture Flags (ACPI 6.x Table 5.11)
+export const BOOT_ARCH_LEGACY_DEVICES = 1 << 0;
+export const BOOT_ARCH_8042 = 1 << 1;
+export const BOOT_ARCH_VGA_NOT_PRESENT = 1 << 2;
+
+/**
+ * AML of the DSDT body: Name (\_S5, Package () { 5, 5, 0, 0 })
+ *   08            NameOp
+ *   5C 5F 53 35 5F  "\_S5_" (root prefix, one name segment)
+ *   12            PackageOp
+ *   08            PkgLength: 8 bytes from here to the end of the package
+ *   04            NumElements
+ *   0A 05  0A 05  BytePrefix 5, BytePrefix 5 (SLP_TYPa, SLP_TYPb)
+ *   00  00        ZeroOp, ZeroOp (reserved)
+ */
+export const S5_AML = Uint8Array.of(
+  0x08, 0x5c, 0x5f, 0x53, 0x35, 0x5f,
+  0x12, 0x08, 0x04, 0x0a, ACPI_S5_SLP_TYP, 0x0a, ACPI_S5_SLP_TYP, 0x00, 0x00,
+);
+
+export interface AcpiOptions {
+  /** Set when the machine has a VGA adapter; otherwise the FADT says VGA is not present. */
+  vga?: boolean;
+}
+
+/** Physical addresses of what writeAcpiTables put into guest memory. */
+export interface AcpiTables {
+  /** The region the tables occupy (for the e820 map). */
+  base: number;
+  size: number;
+  rsdp: number;
+  rsdt: number;
+  xsdt: number;
+  fadt: number;
+  facs: number;
+  dsdt: number;
+}
+
+/** Sum of the bytes mod 256; a table is valid when the sum over it is 0. */
+export function acpiSum(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let s = 0;
+  for (let i = start; i < end; i++) s = (s + bytes[i]!) & 0xff;
+  return s;
+}
+
+class TableWriter {
+  readonly u8: Uint8Array;
+  private readonly dv: DataView;
+  constructor(len: number) {
+    this.u8 = new Uint8Array(len);
+    this.dv = new DataView(this.u8.buffer);
+  }
+  u8At(off: number, v: number): void { this.dv.setUint8(off, v); }
+  u16(off: number, v: number): void { this.dv.setUint16(off, v, true); }
+  u32(off: number, v: number): void { this.dv.setUint32(off, v >>> 0, true); }
+  u64(off: number, v: number): void {
+    this.dv.setUint32(off, v % 0x100000000, true);
+    this.dv.setUint32(off + 4, Math.floor(v / 0x100000000), true);
+  }
+  ascii(off: number, s: string, len: number): void {
+    for (let i = 0; i < len; i++) this.u8[off + i] = i < s.length ? s.charCodeAt(i) : 0x20;
+  }
+  /** Generic Address Structure (ACPI 6.x §5.2.3.2). */
+  gas(off: number, spaceId: number, bitWidth: number, bitOffset: number, accessSize: number, address: number): void {
+    this.u8At(off, spaceId);
+    this.u8At(off + 1, bitWidth);
+    this.u8At(off + 2, bitOffset);
+    this.u8At(off + 3, accessSize);
+    this.u64(off + 4, address);
+  }
+  /** Standard 36-byte description header; the checksum is filled by finish(). */
+  header(off: number, signature: string, length: number, revision: number): void {
+    this.ascii(off, signature, 4);
+    this.u32(off + 4, length);
+    this.u8At(off + 8, revision);
+    this.u8At(off + 9, 0);
+    this.ascii(off + 10, OEM_ID, 6);
+    this.ascii(off + 16, OEM_TABLE_ID, 8);
+    this.u32(off + 24, 1); // OEM revision
+    this.ascii(off + 28, CREATOR_ID, 4);
+    this.u32(off + 32, 1); // creator revision
+  }
+  /** Set the checksum byte at `sumOff` so bytes [off, off+len) sum to zero. */
+  checksum(off: number, len: number, sumOff: number): void {
+    this.u8[sumOff] = 0;
+    this.u8[sumOff] = (0x100 - acpiSum(this.u8, off, off + len)) & 0xff;
+  }
+}
+
+const SPACE_SYSTEM_IO = 1;
+const ACCESS_BYTE = 1;
+const ACCESS_WORD = 2;
+const ACCESS_DWORD = 3;
+
+/** Build the tables into the ACPI page at ACPI_BASE. Needs RAM up to 1 MiB. */
+export function writeAcpiTables(mem: PhysicalMemory, opts: AcpiOptions = {}): AcpiTables {
+  if (mem.ramSize < ACPI_BASE + ACPI_SIZE) {
+    throw new BootError(`guest RAM of ${mem.ramSize >>> 10} KiB does not reach the ACPI area at 0xe0000; give it at least 1 MiB`);
+  }
+  const base = ACPI_BASE;
+  const t = new TableWriter(ACPI_SIZE);
+  const a = {
+    base, size: ACPI_SIZE,
+    rsdp: base + RSDP_OFF, rsdt: base + RSDT_OFF, xsdt: base + XSDT_OFF,
+    fadt: base + FADT_OFF, facs: base + FACS_OFF, dsdt: base + DSDT_OFF,
+  };
+
+  // DSDT: header + \_S5. Revision 2: integers are 64 bits.
+  const dsdtLen = SDT_HEADER_LEN + S5_AML.length;
+  t.header(DSDT_OFF, 'DSDT', dsdtLen, 2);
+  t.u8.set(S5_AML, DSDT_OFF + SDT_HEADER_LEN);
+  t.checksum(DSDT_OFF, dsdtLen, DSDT_OFF + 9);
+
+  // FACS (§5.2.10): no checksum.
+  t.ascii(FACS_OFF, 'FACS', 4);
+  t.u32(FACS_OFF + 4, FACS_LEN);
+  t.u32(FACS_OFF + 8, 0); // hardware signature
+  t.u32(FACS_OFF + 12, 0); // firmware waking vector
+  t.u32(FACS_OFF + 16, 0); // global lock
+  t.u32(FACS_OFF + 20, 0); // flags: no S4BIOS, no 64-bit wake
+  t.u64(FACS_OFF + 24, 0); // X firmware waking vector
+  t.u8At(FACS_OFF + 32, 2); // version
+
+  // FADT (§5.2.9, Table 5.9), revision 6 / minor 0.
+  const f = FADT_OFF;
+  t.header(f, 'FACP', FADT_LEN, 6);
+  t.u32(f + 36, a.facs); // FIRMWARE_CTRL
+  t.u32(f + 40, a.dsdt); // DSDT
+  t.u8At(f + 45, 0); // Preferred_PM_Profile: unspecified
+  t.u16(f + 46, ACPI_SCI_IRQ); // SCI_INT
+  t.u32(f + 48, 0); // SMI_CMD: none, the machine is always in ACPI mode
+  t.u32(f + 56, ACPI_PM1A_EVT_BLK);
+  t.u32(f + 64, ACPI_PM1A_CNT_BLK);
+  t.u32(f + 76, ACPI_PM_TMR_BLK);
+  t.u8At(f + 88, ACPI_PM1_EVT_LEN);
+  t.u8At(f + 89, ACPI_PM1_CNT_LEN);
+  t.u8At(f + 91, ACPI_PM_TMR_LEN);
+  t.u16(f + 96, 0x0fff); // P_LVL2_LAT > 100: no C2
+  t.u16(f + 98, 0x0fff); // P_LVL3_LAT > 1000: no C3
+  t.u8At(f + 108, 0); // CENTURY: no century register in CMOS
+  t.u16(f + 109, BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_8042 | (opts.vga === true ? 0 : BOOT_ARCH_VGA_NOT_PRESENT));
+  t.u32(f + 112, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON | FADT_F_FIX_RTC | FADT_F_RESET_REG_SUP);
+  t.gas(f + 116, SPACE_SYSTEM_IO, 8, 0, ACCESS_BYTE, ACPI_RESET_PORT); // RESET_REG
+  t.u8At(f + 128, ACPI_RESET_VALUE);
+  t.u16(f + 129, 0); // ARM_BOOT_ARCH
+  t.u8At(f + 131, 0); // FADT minor version
+  t.u64(f + 132, a.facs); // X_FIRMWARE_CTRL
+  t.u64(f + 140, a.dsdt); // X_DSDT
+  t.gas(f + 148, SPACE_SYSTEM_IO, ACPI_PM1_EVT_LEN * 8, 0, ACCESS_WORD, ACPI_PM1A_EVT_BLK); // X_PM1a_EVT_BLK
+  t.gas(f + 172, SPACE_SYSTEM_IO, ACPI_PM1_CNT_LEN * 8, 0, ACCESS_WORD, ACPI_PM1A_CNT_BLK); // X_PM1a_CNT_BLK
+  t.gas(f + 208, SPACE_SYSTEM_IO, ACPI_PM_TMR_LEN * 8, 0, ACCESS_DWORD, ACPI_PM_TMR_BLK); // X_PM_TMR_BLK
+  t.checksum(f, FADT_LEN, f + 9);
+
+  // RSDT (32-bit pointers) and XSDT (64-bit pointers), each listing the FADT only.
+  t.header(RSDT_OFF, 'RSDT', SDT_HEADER_LEN + 4, 1);
+  t.u32(RSDT_OFF + SDT_HEADER_LEN, a.fadt);
+  t.checksum(RSDT_OFF, SDT_HEADER_LEN + 4, RSDT_OFF + 9);
+  t.header(XSDT_OFF, 'XSDT', SDT_HEADER_LEN + 8, 1);
+  t.u64(XSDT_OFF + SDT_HEADER_LEN, a.fadt);
+  t.checksum(XSDT_OFF, SDT_HEADER_LEN + 8, XSDT_OFF + 9);
+
+  // RSDP (§5.2.5.3), revision 2: checksum over the first 20 bytes, extended over all 36.
+  t.ascii(RSDP_OFF, 'RSD PTR ', 8);
+  t.ascii(RSDP_OFF + 9, OEM_ID, 6);
+  t.u8At(RSDP_OFF + 15, 2);
+  t.u32(RSDP_OFF + 16, a.rsdt);
+  t.u32(RSDP_OFF + 20, RSDP_LEN);
+  t.u64(RSDP_OFF + 24, a.xsdt);
+  t.checksum(RSDP_OFF, 20, RSDP_OFF + 8);
+  t.checksum(RSDP_OFF, RSDP_LEN, RSDP_OFF + 32);
+
+  putBytes(mem, base, t.u8, 'ACPI tables');
+  return a;
+}
