@@ -10,7 +10,7 @@ import type { IoBus } from '../machine/IoBus.js';
 import type { InterruptController } from '../devices/Device.js';
 import {
   CR0_ET, CR0_PE, CR0_PG, CR0_WP, CS, DESC_CODE, DESC_DB, DESC_P, DESC_RW, DESC_S, DESC_CE, DS, EBP, ESP,
-  EXC_DF, EXC_GP, EXC_PF, EXC_SS, EXC_UD, FLAG_IF, FLAG_TF, FLAG_RF, FLAG_VM, FLAGS_FIXED1, SS,
+  EXC_DF, EXC_GP, EXC_SS, EXC_UD, FLAG_IF, FLAG_TF, FLAG_RF, FLAG_VM, FLAGS_FIXED1, SS,
   STOP_BUDGET, STOP_HALT, STOP_REQUEST, STOP_SHUTDOWN, EXC_DB,
 } from './constants.js';
 import { getEflags } from './flags.js';
@@ -661,7 +661,11 @@ export class Cpu {
       if (this.shutdownReason !== '') return STOP_SHUTDOWN;
     }
     if (this.shutdownReason !== '') return STOP_SHUTDOWN;
-    return this.halted ? STOP_HALT : this.instructions >= this.budgetEnd && this.stopRequested ? STOP_REQUEST : STOP_BUDGET;
+    if (this.stopRequested) {
+      this.stopRequested = false;
+      return STOP_REQUEST;
+    }
+    return this.halted ? STOP_HALT : STOP_BUDGET;
   }
 
   /** A device asked the CPU to return to the machine at the next instruction boundary. */
@@ -731,6 +735,9 @@ export class Cpu {
     const vector = this.pic.acknowledge();
     this.halted = false;
     this.intCounts[vector & 0xff]!++;
+    // A fault while delivering restarts nothing: the return point is the current EIP.
+    this.startEip = this.eip;
+    this.startEsp = this.regs[ESP]!;
     try {
       deliverInterrupt(this, vector & 0xff, false, -1, this.eip);
     } catch (e) {
@@ -743,6 +750,8 @@ export class Cpu {
   /** TF was set when the instruction began: #DB trap after it (SDM vol. 3B §17.3.1.4). */
   private singleStepTrap(): void {
     this.dr[6] = this.dr[6]! | 0x4000; // BS
+    this.startEip = this.eip;
+    this.startEsp = this.regs[ESP]!;
     try {
       deliverInterrupt(this, EXC_DB, false, -1, this.eip);
     } catch (e) {
@@ -760,8 +769,10 @@ export class Cpu {
       this.eip = this.startEip;
       this.regs[ESP] = this.startEsp;
     }
-    if (vector === EXC_PF) { /* cr2 already set by the page walk */ }
     this.excCounts[vector & 31]!++;
+    // Each delivery counts against the budget, so a guest whose handler faults again
+    // forever (a hang on hardware too) still returns control to the machine.
+    this.instructions++;
     deliverException(this, vector, error);
   }
 
