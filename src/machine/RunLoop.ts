@@ -1,0 +1,111 @@
+// The run loop: runs the vCPU in slices bounded by the next timer deadline, fires due
+// timers, and on HLT either jumps virtual time to the next deadline (fast pacing) or
+// sleeps until it on the host (real-time pacing), so an idle guest costs no host CPU.
+
+import { STOP_HALT, STOP_SHUTDOWN, FLAG_IF } from '../cpu/constants.js';
+import type { Cpu } from '../cpu/Cpu.js';
+import type { VirtualClock } from './VirtualClock.js';
+
+/** Longest slice between looks at the host (input, timeouts), in guest instructions. */
+const MAX_SLICE = 500_000;
+/** How often the loop lets the host event loop run (ms of wall time). */
+const YIELD_MS = 15;
+
+export type Pacing = 'realtime' | 'fast';
+
+export interface RunLoopHost {
+  readonly cpu: Cpu;
+  readonly clock: VirtualClock;
+  /** Set when the machine must stop; checked between slices. */
+  exitPending(): boolean;
+  /** Triple fault seen by the CPU. */
+  onShutdown(reason: string): void;
+  /** HLT with interrupts off and nothing that can wake the CPU. */
+  onDeadHalt(): void;
+  /** True while something outside the guest may still raise an interrupt (stdin open). */
+  hasExternalWakeSources(): boolean;
+}
+
+export class RunLoop {
+  private wakeResolve: (() => void) | null = null;
+  private wallStart = 0;
+  /** HLT exits taken, for --stats. */
+  halts = 0;
+
+  constructor(private readonly host: RunLoopHost, readonly pacing: Pacing) {}
+
+  /** Host time since the loop started, in ns. */
+  private wallNs(): number {
+    return (performance.now() - this.wallStart) * 1e6;
+  }
+
+  /** Wake a sleeping idle loop early (host input arrived). */
+  wake(): void {
+    const r = this.wakeResolve;
+    this.wakeResolve = null;
+    r?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.wakeResolve = null; resolve(); }, Math.max(0, Math.min(ms, 1000)));
+      this.wakeResolve = () => { clearTimeout(t); resolve(); };
+    });
+  }
+
+  async run(): Promise<void> {
+    const { cpu, clock } = this.host;
+    const realtime = this.pacing === 'realtime';
+    this.wallStart = performance.now() - clock.now() / 1e6;
+    let lastYield = performance.now();
+    while (!this.host.exitPending()) {
+      const now = clock.now();
+      const deadline = clock.nextDeadline();
+      let budget = MAX_SLICE;
+      if (deadline !== Infinity) {
+        const insns = Math.ceil((deadline - now) / clock.nsPerInstruction);
+        budget = insns < 1 ? 1 : insns < MAX_SLICE ? insns : MAX_SLICE;
+      }
+      const stop = cpu.run(budget);
+      clock.sync();
+      if (realtime) clock.advanceTo(this.wallNs());
+      clock.runDue();
+      if (stop === STOP_SHUTDOWN) {
+        this.host.onShutdown(cpu.shutdownReason);
+        continue;
+      }
+      if (stop === STOP_HALT && cpu.halted && !this.host.exitPending()) {
+        this.halts++;
+        if ((cpu.flags & FLAG_IF) === 0) {
+          // Only NMI could wake it, and nothing here raises NMI.
+          this.host.onDeadHalt();
+          continue;
+        }
+        const next = clock.nextDeadline();
+        if (next === Infinity) {
+          if (!this.host.hasExternalWakeSources()) { this.host.onDeadHalt(); continue; }
+          await this.sleep(50);
+          if (realtime) clock.advanceTo(this.wallNs());
+          lastYield = performance.now();
+          continue;
+        }
+        if (realtime) {
+          const waitMs = (next - this.wallNs()) / 1e6;
+          if (waitMs > 0.5) {
+            await this.sleep(waitMs);
+            lastYield = performance.now();
+          }
+          clock.advanceTo(Math.max(next, this.wallNs()));
+        } else {
+          clock.advanceTo(next);
+        }
+        clock.runDue();
+      }
+      const t = performance.now();
+      if (t - lastYield > YIELD_MS) {
+        await new Promise<void>((r) => setImmediate(r));
+        lastYield = performance.now();
+      }
+    }
+  }
+}
