@@ -81,7 +81,9 @@ export class Rtc146818 implements Device {
     },
   };
 
-  constructor(private readonly clock: VirtualClock, private readonly irq8: IrqLine, opts: RtcOptions) {
+  /** `opts` may be just the RAM size below 4 GiB in bytes. */
+  constructor(private readonly clock: VirtualClock, private readonly irq8: IrqLine, options: RtcOptions | number) {
+    const opts: RtcOptions = typeof options === 'number' ? { ramSize: options } : options;
     this.timer = clock.addTimer('rtc', (now) => this.onTimer(now));
     const c = this.cmos;
     c[REG_A] = 0x26; // 32.768 kHz time base, 1024 Hz periodic rate

@@ -229,3 +229,10 @@ test('saveState/loadState keeps time, flags and periodic phase; reset clears ena
   assert.equal(b.rd(0x0b), 0x02);
   assert.equal(b.rd(0x0f), 0x05);
 });
+
+test('constructor accepts the bare RAM size', () => {
+  const rtc = new Rtc146818(new VirtualClock(), () => {}, 64 * MiB);
+  assert.equal(rtc.cmosByte(0x34) | (rtc.cmosByte(0x35) << 8), 768);
+  const now = Math.floor(Date.now() / 1000);
+  assert.ok(Math.abs(rtc.epochSeconds() - now) <= 2);
+});
