@@ -1,0 +1,96 @@
+// CPUID (0F A2): what the virtual processor says it is (SDM vol. 2A CPUID; AP-485).
+// A Pentium II class part (family 6 model 3) that reports exactly the features this
+// CPU implements. Other modules (tests, the fuzz harness) read CPUID_FEATURES_EDX.
+
+import type { Cpu } from './Cpu.js';
+import { EAX, EBX, ECX, EDX } from './constants.js';
+
+// CPUID.01H:EDX feature bits.
+export const FEAT_FPU = 1 << 0;
+export const FEAT_VME = 1 << 1;
+export const FEAT_DE = 1 << 2;
+export const FEAT_PSE = 1 << 3;
+export const FEAT_TSC = 1 << 4;
+export const FEAT_MSR = 1 << 5;
+export const FEAT_PAE = 1 << 6;
+export const FEAT_MCE = 1 << 7;
+export const FEAT_CX8 = 1 << 8;
+export const FEAT_APIC = 1 << 9;
+export const FEAT_SEP = 1 << 11;
+export const FEAT_MTRR = 1 << 12;
+export const FEAT_PGE = 1 << 13;
+export const FEAT_MCA = 1 << 14;
+export const FEAT_CMOV = 1 << 15;
+export const FEAT_PAT = 1 << 16;
+export const FEAT_MMX = 1 << 23;
+export const FEAT_FXSR = 1 << 24;
+export const FEAT_SSE = 1 << 25;
+
+/**
+ * CPUID.01H:EDX as reported with an x87 unit attached: FPU DE PSE TSC MSR CX8 SEP MTRR
+ * PGE CMOV PAT FXSR. No VME, PAE, MCE, APIC, MCA, MMX or SSE (not implemented).
+ * FPU and FXSR are masked off while no x87 unit is attached (see FEAT_NEEDS_FPU).
+ */
+export const CPUID_FEATURES_EDX =
+  FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_MTRR | FEAT_PGE | FEAT_CMOV |
+  FEAT_PAT | FEAT_FXSR;
+/** Feature bits that depend on the x87 unit being present. */
+export const FEAT_NEEDS_FPU = FEAT_FPU | FEAT_FXSR;
+/** CPUID.01H:ECX (nothing beyond the Pentium II set). */
+export const CPUID_FEATURES_ECX = 0;
+/** CPUID.01H:EAX: family 6, model 3, stepping 3 (Pentium II, as in EDX at reset). */
+export const CPUID_SIGNATURE = 0x00000633;
+export const CPUID_MAX_BASIC = 2;
+export const CPUID_MAX_EXTENDED = 0x80000004 | 0;
+export const CPUID_VENDOR = 'GenuineIntel';
+export const CPUID_BRAND = 'typevisor virtual CPU';
+/**
+ * Leaf 2 cache/TLB descriptors of a Pentium II: 01 ITLB 4K, 02 ITLB 4M, 03 DTLB 4K,
+ * 43 L2 512K 4-way, 08 L1I 16K, 04 DTLB 4M, 0C L1D 16K. AL = 1 (one iteration).
+ */
+export const CPUID_LEAF2 = [0x03020101, 0, 0, 0x0c040843] as const;
+
+/** Feature bits this CPU reports right now (FPU/FXSR need an attached x87 unit). */
+export function cpuidFeaturesEdx(c: Cpu): number {
+  return c.fpu === null ? CPUID_FEATURES_EDX & ~FEAT_NEEDS_FPU : CPUID_FEATURES_EDX;
+}
+
+function str4(s: string, at: number): number {
+  let v = 0;
+  for (let i = 3; i >= 0; i--) v = (v << 8) | (at + i < s.length ? s.charCodeAt(at + i) & 0xff : 0);
+  return v | 0;
+}
+
+const VENDOR_EBX = str4(CPUID_VENDOR, 0);
+const VENDOR_EDX = str4(CPUID_VENDOR, 4);
+const VENDOR_ECX = str4(CPUID_VENDOR, 8);
+/** 48 bytes of brand string, NUL padded, as 12 dwords (leaves 0x80000002-4). */
+const BRAND = new Int32Array(12);
+for (let i = 0; i < 12; i++) BRAND[i] = str4(CPUID_BRAND, i * 4);
+
+/** Fill EAX/EBX/ECX/EDX for leaf `leaf` (the value EAX held). */
+export function cpuid(c: Cpu): void {
+  let leaf = c.regs[EAX]! >>> 0;
+  const r = c.regs;
+  // Intel: a leaf above the maximum returns the highest basic leaf's data.
+  if (leaf >= 0x80000000) {
+    if (leaf > (CPUID_MAX_EXTENDED >>> 0)) leaf = CPUID_MAX_BASIC;
+  } else if (leaf > CPUID_MAX_BASIC) {
+    leaf = CPUID_MAX_BASIC;
+  }
+  let a = 0, b = 0, cx = 0, d = 0;
+  switch (leaf) {
+    case 0: a = CPUID_MAX_BASIC; b = VENDOR_EBX; d = VENDOR_EDX; cx = VENDOR_ECX; break;
+    case 1: a = CPUID_SIGNATURE; cx = CPUID_FEATURES_ECX; d = cpuidFeaturesEdx(c); break;
+    case 2: a = CPUID_LEAF2[0]; b = CPUID_LEAF2[1]; cx = CPUID_LEAF2[2]; d = CPUID_LEAF2[3]; break;
+    case 0x80000000: a = CPUID_MAX_EXTENDED; break;
+    case 0x80000001: break;
+    case 0x80000002: case 0x80000003: case 0x80000004: {
+      const i = (leaf - 0x80000002) * 4;
+      a = BRAND[i]!; b = BRAND[i + 1]!; cx = BRAND[i + 2]!; d = BRAND[i + 3]!;
+      break;
+    }
+    default: break;
+  }
+  r[EAX] = a; r[EBX] = b; r[ECX] = cx; r[EDX] = d;
+}
