@@ -1,0 +1,72 @@
+// The self-checking guest programs of test/cpu/asm/: each one runs from real mode,
+// checks a part of the architecture and reports through port 0xF4 (0 = every check
+// passed, otherwise the number of the first failed check) with text on port 0xE9.
+// The committed .bin files are what runs; scripts/build-asm.sh rebuilds them.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeRun, programPath, repoRoot, runProgram, type RunOptions } from './harness.js';
+
+interface Program {
+  name: string;
+  /** Lines the program prints on a successful run, in order. */
+  expect: string[];
+  ram?: number;
+  /** Marks the test as todo with this reason while a needed unit is missing. */
+  todo?: () => string | undefined;
+  setup?: RunOptions['setup'];
+}
+
+const PROGRAMS: Program[] = [
+  { name: 'pm', expect: ['pm: real mode', 'pm: protected mode', 'pm: ok'] },
+];
+
+for (const p of PROGRAMS) {
+  const todo = p.todo?.();
+  test(`program ${p.name}.asm passes its checks`, todo !== undefined ? { todo } : {}, () => {
+    const r = runProgram(p.name, { ram: p.ram ?? 4 << 20, budget: 20_000_000, ...(p.setup ? { setup: p.setup } : {}) });
+    assert.equal(r.exitCode, 0, `${p.name} failed: ${describeRun(r)}`);
+    let at = 0;
+    for (const line of p.expect) {
+      const i = r.output.indexOf(line + '\n', at);
+      assert.ok(i >= 0, `${p.name}: expected "${line}" in the output (in order):\n${r.output}`);
+      at = i + line.length + 1;
+    }
+  });
+}
+
+test('every program in test/cpu/asm has a test', () => {
+  const dir = join(repoRoot(), 'test', 'cpu', 'asm');
+  const sources = readdirSync(dir).filter((f) => f.endsWith('.asm')).map((f) => f.slice(0, -4)).sort();
+  assert.deepEqual(sources, PROGRAMS.map((p) => p.name).sort());
+});
+
+function hasNasm(): boolean {
+  try {
+    execFileSync('nasm', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const nasm = hasNasm();
+test('the committed .bin files match their .asm sources', nasm ? {} : { skip: 'nasm not installed (apt-get install nasm)' }, () => {
+  const dir = join(repoRoot(), 'test', 'cpu', 'asm');
+  const tmp = mkdtempSync(join(tmpdir(), 'typevisor-asm-'));
+  try {
+    const stale: string[] = [];
+    for (const p of PROGRAMS) {
+      const out = join(tmp, `${p.name}.bin`);
+      execFileSync('nasm', ['-f', 'bin', '-I', dir + '/', '-o', out, join(dir, `${p.name}.asm`)], { stdio: 'pipe' });
+      if (!readFileSync(out).equals(readFileSync(programPath(p.name)))) stale.push(p.name);
+    }
+    assert.deepEqual(stale, [], `stale .bin files (run scripts/build-asm.sh): ${stale.join(', ')}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
