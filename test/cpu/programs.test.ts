@@ -23,6 +23,7 @@ interface Program {
 
 const PROGRAMS: Program[] = [
   { name: 'pm', expect: ['pm: real mode', 'pm: protected mode', 'pm: ok'] },
+  { name: 'paging', expect: ['paging: on', 'paging: demand faults', 'paging: write protect', 'paging: tlb', 'paging: ok'] },
 ];
 
 for (const p of PROGRAMS) {
