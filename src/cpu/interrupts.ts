@@ -4,12 +4,12 @@
 import type { Cpu } from './Cpu.js';
 import { FAULT } from './fault.js';
 import {
-  CR0_PE, CS, DESC_CE, DESC_DB, DS, ES, EXC_DF, EXC_GP, EXC_NP, EXC_PF, EXC_SS, EXC_TS, FLAG_AC, FLAG_IF,
+  CR0_PE, CS, DESC_CE, DESC_DB, DESC_RW, DS, ES, EXC_DF, EXC_GP, EXC_NP, EXC_PF, EXC_SS, EXC_TS, FLAG_AC, FLAG_IF,
   FLAG_IOPL, FLAG_NT, FLAG_RF, FLAG_TF, FLAG_VIF, FLAG_VIP, FLAG_VM, FLAGS_FIXED1, FLAGS_VALID, FS, GS, SS, ESP,
-  SYS_INT16, SYS_INT32, SYS_TASK, SYS_TRAP16, SYS_TRAP32, FLAG_ID,
+  SYS_INT16, SYS_INT32, SYS_TASK, SYS_TRAP16, SYS_TRAP32,
 } from './constants.js';
 import { getEflags } from './flags.js';
-import { Descriptor, invalidateOuterSegs, loadCs, readDescriptor, setAccessed, setSegCache } from './segments.js';
+import { checkStackRoom, Descriptor, invalidateOuterSegs, loadCs, readDescriptor, setAccessed, setNullSeg, setSegCache } from './segments.js';
 import { taskSwitch, TASK_INT, TASK_IRET } from './tasks.js';
 
 /** Vectors that push an error code in protected mode. */
@@ -65,6 +65,16 @@ export function deliverException(c: Cpu, vector: number, error: number): void {
 const gateDesc = new Descriptor();
 const csDesc = new Descriptor();
 const ssDesc = new Descriptor();
+/** Data segment registers nulled on leaving VM86 and checked on return to an outer level. */
+const VM86_SEGS = [ES, DS, FS, GS] as const;
+
+/**
+ * Write one stack slot of an interrupt frame at base+sp (sp already decremented);
+ * `user` is false for the new (inner) stack, whose accesses are supervisor accesses.
+ */
+function frameWrite(c: Cpu, base: number, sp: number, size: number, v: number, user: boolean): void {
+  c.wrSlow((base + sp) | 0, size, v, user);
+}
 
 /**
  * Transfer control through the IVT (real mode) or IDT (protected mode).
@@ -114,79 +124,66 @@ export function deliverInterrupt(c: Cpu, vector: number, soft: boolean, error: n
     const tss32 = (c.trAttr & 0x8) !== 0;
     const ssOff = tss32 ? 8 + newCpl * 8 : 4 + newCpl * 4;
     const spOff = tss32 ? 4 + newCpl * 8 : 2 + newCpl * 4;
-    if (ssOff + (tss32 ? 1 : 1) > (c.trLimit >>> 0)) c.raise(EXC_TS, (c.trSel & ~3) | ext);
+    if (ssOff + 1 > (c.trLimit >>> 0)) c.raise(EXC_TS, (c.trSel & ~3) | ext);
     const newSs = c.rdSys16(c.trBase + ssOff);
-    let newSp = tss32 ? c.rdSys32(c.trBase + spOff) : c.rdSys16(c.trBase + spOff);
+    const tssSp = tss32 ? c.rdSys32(c.trBase + spOff) : c.rdSys16(c.trBase + spOff);
     const s = ssDesc;
     if ((newSs & ~3) === 0) c.raise(EXC_TS, ext);
     if (!readDescriptor(c, newSs, s)) c.raise(EXC_TS, (newSs & ~3) | ext);
-    if ((newSs & 3) !== newCpl || s.dpl !== newCpl || !s.isCodeData || s.isCode || (s.hi & 0x200) === 0) {
+    if ((newSs & 3) !== newCpl || s.dpl !== newCpl || !s.isCodeData || s.isCode || (s.hi & (DESC_RW << 8)) === 0) {
       c.raise(EXC_TS, (newSs & ~3) | ext);
     }
     if (!s.present) c.raise(EXC_SS, (newSs & ~3) | ext);
     const ssBase = s.base;
     const sp32 = (s.hi & (DESC_DB << 8)) !== 0;
     const spMask = sp32 ? -1 : 0xffff;
+    let sp = tssSp & spMask;
     const frame = (vm ? 9 : 5) + (error >= 0 ? 1 : 0);
-    checkStackRoom(c, s, newSp, frame * size, ext, newSs);
+    checkStackRoom(c, s, sp, frame * size, newSs, ext);
+    if ((offset >>> 0) > (d.limit >>> 0)) c.raise(EXC_GP, ext);
     // Write the whole frame before changing any register, so a fault here restarts cleanly.
-    const push = (v: number): void => {
-      newSp = (newSp - size) & spMask;
-      if (size === 4) c.wrSys32((ssBase + newSp) | 0, v); else c.wrSys16((ssBase + newSp) | 0, v);
-    };
     if (vm) {
-      push(c.segSel[GS]!); push(c.segSel[FS]!); push(c.segSel[DS]!); push(c.segSel[ES]!);
+      sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, c.segSel[GS]!, false);
+      sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, c.segSel[FS]!, false);
+      sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, c.segSel[DS]!, false);
+      sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, c.segSel[ES]!, false);
     }
-    push(c.segSel[SS]!);
-    push(c.regs[ESP]!);
-    push(eflags);
-    push(c.segSel[CS]!);
-    push(retEip);
-    if (error >= 0) push(error);
+    sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, c.segSel[SS]!, false);
+    sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, c.regs[ESP]!, false);
+    sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, eflags, false);
+    sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, c.segSel[CS]!, false);
+    sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, retEip, false);
+    if (error >= 0) { sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, error, false); }
     // Commit.
     setAccessed(c, s);
     if (vm) {
       c.flags &= ~FLAG_VM;
-      for (const seg of [ES, DS, FS, GS]) { c.segSel[seg] = 0; c.segBase[seg] = 0; c.segLimit[seg] = 0; c.segAttr[seg] = 0; c.updateSegCheck(seg); }
+      for (let k = 0; k < 4; k++) setNullSeg(c, VM86_SEGS[k]!, 0);
     }
     c.cpl = newCpl;
     setSegCache(c, SS, (newSs & ~3) | newCpl, s);
-    if (sp32) c.regs[ESP] = newSp; else c.r16[ESP << 1] = newSp;
+    if (sp32) c.regs[ESP] = sp; else c.r16[ESP << 1] = sp;
   } else {
     if (vm) c.raise(EXC_GP, (sel & ~3) | ext);
-    const newCpl = conforming ? c.cpl : d.dpl;
     const spMask = c.ss32 ? -1 : 0xffff;
     let sp = c.regs[ESP]! & spMask;
-    const frame = 3 + (error >= 0 ? 1 : 0);
+    const bytes = (3 + (error >= 0 ? 1 : 0)) * size;
     const ssBase = c.segBase[SS]!;
-    if (c.segCheck[SS] !== 0) c.checkSegAccess(SS, (sp - frame * size) & spMask, frame * size, true);
+    if (c.segCheck[SS] !== 0) c.checkSegAccess(SS, (sp - bytes) & spMask, bytes, true);
+    if ((offset >>> 0) > (d.limit >>> 0)) c.raise(EXC_GP, ext);
     const user = c.cpl === 3;
-    const push = (v: number): void => {
-      sp = (sp - size) & spMask;
-      if (size === 4) c.wrSlow((ssBase + sp) | 0, 4, v, user); else c.wrSlow((ssBase + sp) | 0, 2, v, user);
-    };
-    push(eflags);
-    push(c.segSel[CS]!);
-    push(retEip);
-    if (error >= 0) push(error);
+    sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, eflags, user);
+    sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, c.segSel[CS]!, user);
+    sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, retEip, user);
+    if (error >= 0) { sp = (sp - size) & spMask; frameWrite(c, ssBase, sp, size, error, user); }
     if (c.ss32) c.regs[ESP] = sp; else c.r16[ESP << 1] = sp;
-    c.cpl = newCpl;
   }
-  loadCs(c, sel, d, c.cpl);
+  // A conforming handler runs at the current CPL; otherwise at the code segment's DPL.
+  loadCs(c, sel, d, conforming ? c.cpl : d.dpl);
   c.eip = offset;
   c.lazyMask = 0;
   c.flags = eflags & ~(FLAG_TF | FLAG_NT | FLAG_RF | FLAG_VM | (trapGate ? 0 : FLAG_IF));
   c.updateMode();
-}
-
-function checkStackRoom(c: Cpu, s: Descriptor, sp: number, bytes: number, ext: number, sel: number): void {
-  const limit = s.limit >>> 0;
-  const expandDown = (s.hi & (DESC_CE << 8)) !== 0;
-  const sp32 = (s.hi & (DESC_DB << 8)) !== 0;
-  const lo = ((sp >>> 0) - bytes);
-  const top = sp32 ? 0xffffffff : 0xffff;
-  const ok = expandDown ? lo > limit && (sp >>> 0) - 1 <= top : lo >= 0 && (sp >>> 0) - 1 <= limit || ((sp >>> 0) === 0 && limit === top);
-  if (!ok) c.raise(EXC_SS, (sel & ~3) | ext);
 }
 
 function realModeInterrupt(c: Cpu, vector: number, retEip: number): void {
@@ -209,6 +206,7 @@ function realModeInterrupt(c: Cpu, vector: number, retEip: number): void {
 /**
  * IRET/IRETD (SDM vol. 2A). Real mode and VM86 (IOPL 3) pop IP, CS, FLAGS; protected
  * mode handles same-level and outer-level returns, returns to VM86, and nested tasks.
+ * Everything is read and checked before anything changes (faults restart the IRET).
  */
 export function iret(c: Cpu): void {
   const o32 = c.o32;
@@ -216,22 +214,25 @@ export function iret(c: Cpu): void {
   const pm = (c.cr0 & CR0_PE) !== 0;
   const vm = (c.flags & FLAG_VM) !== 0;
   if (!pm || vm) {
-    if (vm && ((c.flags & FLAG_IOPL) >>> 12) !== 3) c.raise(EXC_GP, 0);
+    if (vm && (c.flags & FLAG_IOPL) !== FLAG_IOPL) c.raise(EXC_GP, 0);
     const ip = o32 ? c.peek32(0) : c.peek16(0);
     const cs = o32 ? c.peek32(4) & 0xffff : c.peek16(2);
     const fl = o32 ? c.peek32(8) : c.peek16(4);
-    if (pm && (ip >>> 0) > 0xffff) c.raise(EXC_GP, 0);
+    // The new IP must lie inside CS's limit (64 KiB in VM86, the cached limit in real mode).
+    if ((ip >>> 0) > (vm ? 0xffff : c.segLimit[CS]! >>> 0)) c.raise(EXC_GP, 0);
     c.adjustSp(3 * size);
     c.loadRealSeg(CS, cs);
     c.eip = o32 ? ip : ip & 0xffff;
-    let keep: number;
-    if (vm) keep = FLAG_IOPL | FLAG_VM | FLAG_VIP | FLAG_VIF;
-    else keep = FLAG_VM | FLAG_VIP | FLAG_VIF;
+    // VM86 cannot change IOPL; neither mode changes VM/VIF/VIP through IRET.
+    const keep = vm ? FLAG_IOPL | FLAG_VM | FLAG_VIP | FLAG_VIF : FLAG_VM | FLAG_VIP | FLAG_VIF;
     setFlagsFromPop(c, fl, o32, keep);
+    c.irqPending = true;
     return;
   }
   if ((c.flags & FLAG_NT) !== 0) {
+    // Return from a nested task: to the TSS named by the back link (SDM §7.4).
     taskSwitch(c, c.rdSys16(c.trBase), TASK_IRET, c.eip, -1, 0);
+    c.irqPending = true;
     return;
   }
   const newEip = o32 ? c.peek32(0) : c.peek16(0);
@@ -249,8 +250,11 @@ export function iret(c: Cpu): void {
   const conforming = (d.hi & (DESC_CE << 8)) !== 0;
   if (conforming ? d.dpl > rpl : d.dpl !== rpl) c.raise(EXC_GP, sel & ~3);
   if (!d.present) c.raise(EXC_NP, sel & ~3);
+  const eip = o32 ? newEip : newEip & 0xffff;
   const oldCpl = c.cpl;
+  const oldIopl = (c.flags & FLAG_IOPL) >>> 12;
   if (rpl === oldCpl) {
+    if ((eip >>> 0) > (d.limit >>> 0)) c.raise(EXC_GP, 0);
     c.adjustSp(3 * size);
     loadCs(c, sel, d, rpl);
   } else {
@@ -260,20 +264,25 @@ export function iret(c: Cpu): void {
     if ((newSs & ~3) === 0) c.raise(EXC_GP, 0);
     const s = ssDesc;
     if (!readDescriptor(c, newSs, s)) c.raise(EXC_GP, newSs & ~3);
-    if ((newSs & 3) !== rpl || s.dpl !== rpl || !s.isCodeData || s.isCode || (s.hi & 0x200) === 0) c.raise(EXC_GP, newSs & ~3);
+    if ((newSs & 3) !== rpl || s.dpl !== rpl || !s.isCodeData || s.isCode || (s.hi & (DESC_RW << 8)) === 0) c.raise(EXC_GP, newSs & ~3);
     if (!s.present) c.raise(EXC_SS, newSs & ~3);
+    if ((eip >>> 0) > (d.limit >>> 0)) c.raise(EXC_GP, 0);
     loadCs(c, sel, d, rpl);
     setAccessed(c, s);
     setSegCache(c, SS, newSs, s);
+    // A 16-bit stack segment gets only SP; ESP's high half keeps its value (as hardware does).
     if (c.ss32) c.regs[ESP] = newSp; else c.r16[ESP << 1] = newSp;
     invalidateOuterSegs(c);
   }
-  c.eip = o32 ? newEip : newEip & 0xffff;
-  // Which flags the old CPL may change (SDM IRET operation).
-  let keep = FLAG_VM | FLAG_VIP | FLAG_VIF;
+  c.eip = eip;
+  // Which flags the old CPL may change (SDM IRET operation): IF needs CPL <= IOPL,
+  // IOPL needs CPL 0, and VIF/VIP change only at CPL 0 with a 32-bit operand.
+  let keep = FLAG_VM;
+  if (oldCpl > 0 || !o32) keep |= FLAG_VIP | FLAG_VIF;
   if (oldCpl > 0) keep |= FLAG_IOPL;
-  if (oldCpl > ((c.flags & FLAG_IOPL) >>> 12)) keep |= FLAG_IF;
+  if (oldCpl > oldIopl) keep |= FLAG_IF;
   setFlagsFromPop(c, newFlags, o32, keep);
+  c.irqPending = true;
 }
 
 /** Apply a popped EFLAGS image; bits in `keep` stay as they are. 16-bit pops keep the high half. */
@@ -286,8 +295,9 @@ export function setFlagsFromPop(c: Cpu, v: number, o32: boolean, keep: number): 
   c.updateMode();
 }
 
+/** IRETD at CPL 0 with EFLAGS.VM in the image: enter VM86 (SDM IRET, RETURN-TO-VIRTUAL-8086-MODE). */
 function returnToVm86(c: Cpu, eip: number, cs: number, flags: number): void {
-  // Stack: EIP CS EFLAGS ESP SS ES DS FS GS (32-bit slots).
+  // Stack: EIP CS EFLAGS ESP SS ES DS FS GS (32-bit slots); read all before changing anything.
   const esp = c.peek32(12);
   const ss = c.peek32(16) & 0xffff;
   const es = c.peek32(20) & 0xffff;
@@ -297,13 +307,20 @@ function returnToVm86(c: Cpu, eip: number, cs: number, flags: number): void {
   c.lazyMask = 0;
   c.flags = (flags & (FLAGS_VALID | FLAGS_FIXED1)) | FLAG_VM | FLAGS_FIXED1;
   c.cpl = 3;
-  for (const [seg, sel] of [[ES, es], [DS, ds], [FS, fs], [GS, gs], [SS, ss], [CS, cs]] as const) {
-    c.segAttr[seg] = 0;
-    c.loadRealSeg(seg, sel);
-  }
+  loadVm86Seg(c, ES, es);
+  loadVm86Seg(c, DS, ds);
+  loadVm86Seg(c, FS, fs);
+  loadVm86Seg(c, GS, gs);
+  loadVm86Seg(c, SS, ss);
+  loadVm86Seg(c, CS, cs);
   c.regs[ESP] = esp;
   c.eip = eip & 0xffff;
   c.updateMode();
+  c.irqPending = true;
 }
 
-export { FLAG_ID };
+/** VM86 segment: base = sel << 4, limit 64 KiB, DPL 3 read/write. */
+function loadVm86Seg(c: Cpu, seg: number, sel: number): void {
+  c.segAttr[seg] = 0;
+  c.loadRealSeg(seg, sel);
+}

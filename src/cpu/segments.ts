@@ -2,7 +2,7 @@
 
 import type { Cpu } from './Cpu.js';
 import {
-  CR0_PE, CS, DESC_ACCESSED, DESC_CE, DESC_CODE, DESC_DPL_SHIFT, DESC_G, DESC_P, DESC_RW, DESC_S,
+  CR0_PE, CS, DESC_ACCESSED, DESC_CE, DESC_CODE, DESC_DB, DESC_DPL_SHIFT, DESC_G, DESC_P, DESC_RW, DESC_S,
   EXC_GP, EXC_NP, EXC_SS, FLAG_VM, SS,
 } from './constants.js';
 
@@ -125,12 +125,30 @@ export function loadCs(c: Cpu, sel: number, d: Descriptor, cpl: number): void {
  * the new CPL may not use are nulled (SDM vol. 3A §5.8.6, IRET/RET pseudo-code).
  */
 export function invalidateOuterSegs(c: Cpu): void {
-  for (const seg of [0, 3, 4, 5]) {
+  for (let k = 0; k < 4; k++) {
+    const seg = DATA_SEGS[k]!;
     const a = c.segAttr[seg]!;
     const dpl = (a >> DESC_DPL_SHIFT) & 3;
     const conformingCode = (a & (DESC_CODE | DESC_CE)) === (DESC_CODE | DESC_CE);
     if ((a & DESC_S) !== 0 && !conformingCode && dpl < c.cpl) setNullSeg(c, seg, 0);
   }
+}
+
+/** ES, DS, FS, GS. */
+const DATA_SEGS = [0, 3, 4, 5] as const;
+
+/**
+ * #SS(sel|ext) unless `bytes` below offset `sp` fit in the stack segment described by
+ * `s` (expand-up or expand-down, 16- or 32-bit), for stack switches before SS is loaded.
+ */
+export function checkStackRoom(c: Cpu, s: Descriptor, sp: number, bytes: number, sel: number, ext: number): void {
+  const limit = s.limit >>> 0;
+  const expandDown = (s.hi & (DESC_CE << 8)) !== 0;
+  const top = (s.hi & (DESC_DB << 8)) !== 0 ? 0xffffffff : 0xffff;
+  const hi = (((sp >>> 0) - 1) & top) >>> 0; // last byte written (sp 0 wraps to the top)
+  const lo = hi - bytes + 1;
+  const ok = expandDown ? lo > limit && lo >= 0 : lo >= 0 && hi <= limit;
+  if (!ok) c.raise(EXC_SS, (sel & ~3) | ext);
 }
 
 export { DESC_G };
