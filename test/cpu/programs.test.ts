@@ -24,6 +24,7 @@ interface Program {
 const PROGRAMS: Program[] = [
   { name: 'pm', expect: ['pm: real mode', 'pm: protected mode', 'pm: ok'] },
   { name: 'paging', expect: ['paging: on', 'paging: demand faults', 'paging: write protect', 'paging: tlb', 'paging: ok'] },
+  { name: 'strings', expect: ['strings: real mode', 'strings: protected mode', 'strings: outs ok', 'strings: faults', 'strings: ok'] },
   { name: 'ring3', expect: ['ring3: iret to ring 3', 'ring3: user I/O', 'ring3: ok'] },
 ];
 

@@ -8,7 +8,6 @@ org BASE
 PD   equ 0x80000
 PT1  equ 0x82000           ; linear 0x00400000..0x007FFFFF: alias mappings
 PT2  equ 0x83000           ; linear 0x00800000..0x00BFFFFF: mapped on demand by #PF
-POOL equ 0x100000          ; physical pages the #PF handler hands out, in order
 
 %macro PF_EXPECT 4          ; count, error code, cr2, first check number
     CHECKEQ dword [pf_count], %1, %4
@@ -185,63 +184,6 @@ pm_entry:
 
     jmp pass32
 
-; #PF handler: record, then map the page (a not-present page gets the next pool page;
-; a present one is made writable) and return to retry the instruction.
-pf_handler:
-    pushad
-    mov eax, [esp+32]
-    mov [pf_err], eax
-    mov eax, [esp+36]
-    mov [pf_eip], eax
-    mov eax, cr2
-    mov [pf_cr2], eax
-    inc dword [pf_count]
-    cmp dword [pf_count], 20
-    jb .sane
-    mov al, 0xF0
-    jmp fail32
-.sane:
-    mov ebx, [split_watch]
-    test ebx, ebx
-    jz .walk
-    movzx ebx, word [ebx]
-    mov [split_seen], ebx
-.walk:
-    mov ebx, eax
-    shr ebx, 22
-    mov ecx, cr3
-    and ecx, 0xFFFFF000
-    mov ecx, [ecx + ebx*4]          ; PDE
-    and ecx, 0xFFFFF000             ; its page table (identity-mapped)
-    mov ebx, eax
-    shr ebx, 12
-    and ebx, 0x3FF
-    lea ecx, [ecx + ebx*4]          ; the PTE
-    mov edx, [ecx]
-    test dl, 1
-    jnz .protect
-    mov edx, [pool_next]
-    add dword [pool_next], 0x1000
-    or edx, 3
-    mov [ecx], edx
-    jmp .done
-.protect:
-    or edx, 2
-    mov [ecx], edx
-.done:
-    invlpg [eax]
-    popad
-    add esp, 4
-    iretd
-
-align 4
-pf_count:    dd 0
-pf_err:      dd -1
-pf_eip:      dd -1
-pf_cr2:      dd -1
-pool_next:   dd POOL
-split_watch: dd 0
-split_seen:  dd 0
 prog_name:   db 'paging', 0
 
     COMMON_CODE
