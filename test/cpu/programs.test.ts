@@ -25,6 +25,7 @@ const PROGRAMS: Program[] = [
   { name: 'pm', expect: ['pm: real mode', 'pm: protected mode', 'pm: ok'] },
   { name: 'paging', expect: ['paging: on', 'paging: demand faults', 'paging: write protect', 'paging: tlb', 'paging: ok'] },
   { name: 'strings', expect: ['strings: real mode', 'strings: protected mode', 'strings: outs ok', 'strings: faults', 'strings: ok'] },
+  { name: 'arith', expect: ['arith: carry chains', 'arith: multiply', 'arith: divide', 'arith: divide errors', 'arith: flags and atomics', 'arith: ok'] },
   { name: 'ring3', expect: ['ring3: iret to ring 3', 'ring3: user I/O', 'ring3: ok'] },
 ];
 
