@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeRun, programPath, repoRoot, runProgram, type RunOptions } from './harness.js';
+import { describeRun, makeCpu, programPath, repoRoot, runProgram, type RunOptions } from './harness.js';
 
 interface Program {
   name: string;
@@ -26,6 +26,11 @@ const PROGRAMS: Program[] = [
   { name: 'paging', expect: ['paging: on', 'paging: demand faults', 'paging: write protect', 'paging: tlb', 'paging: ok'] },
   { name: 'strings', expect: ['strings: real mode', 'strings: protected mode', 'strings: outs ok', 'strings: faults', 'strings: ok'] },
   { name: 'arith', expect: ['arith: carry chains', 'arith: multiply', 'arith: divide', 'arith: divide errors', 'arith: flags and atomics', 'arith: ok'] },
+  {
+    name: 'x87',
+    expect: ['x87: start', 'x87: sqrt pi sin', 'x87: bcd', 'x87: fsave', 'x87: exceptions', 'x87: ok'],
+    todo: () => (makeCpu(1 << 20).cpu.fpu === null ? 'x87 unit not attached yet' : undefined),
+  },
   { name: 'ring3', expect: ['ring3: iret to ring 3', 'ring3: user I/O', 'ring3: ok'] },
 ];
 
