@@ -167,7 +167,7 @@ export function installDescriptorTables(t: OpTable): void {
     const sel = c.readRM16();
     if (!larLsl(c, sel, true)) { setFlag(c, FLAG_ZF, false); return; }
     setFlag(c, FLAG_ZF, true);
-    c.regs[reg] = d.hi & 0x00f0ff00;
+    c.regs[reg] = d.hi & 0x00ffff00; // as hardware: bits 16-19 are limit 19:16 ("undefined" in the SDM)
   });
   // LSL r, r/m16.
   t.def0F(0x03, (c) => {
@@ -191,10 +191,10 @@ export function installDescriptorTables(t: OpTable): void {
     const reg = c.decodeModrm();
     const src = c.r16[reg << 1]!;
     const lin = c.rmwLin(2);
-    const dst = lin < 0 ? c.r16[(c.modrm & 7) << 1]! : c.rd16(lin);
+    const dst = c.modrm >= 0xc0 ? c.r16[(c.modrm & 7) << 1]! : c.rd16(lin);
     if ((dst & 3) < (src & 3)) {
       const v = (dst & ~3) | (src & 3);
-      if (lin < 0) c.r16[(c.modrm & 7) << 1] = v; else c.wr16(lin, v);
+      if (c.modrm >= 0xc0) c.r16[(c.modrm & 7) << 1] = v; else c.wr16(lin, v);
       setFlag(c, FLAG_ZF, true);
     } else {
       setFlag(c, FLAG_ZF, false);

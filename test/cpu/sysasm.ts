@@ -106,8 +106,13 @@ SEL_TSS equ 0x28
   out 0xf4, al
   hlt
 %endmacro
-; TO_RING3 label [, eflags] — IRET to ring 3 flat code on the user stack
+; TO_RING3 label [, eflags] — IRET to ring 3 flat code on the user stack, DS = ES = ring-3 data
 %macro TO_RING3 1-2 0x2
+  push eax
+  mov ax, SEL_DATA3
+  mov ds, ax
+  mov es, ax
+  pop eax
   push dword SEL_DATA3
   push dword USTACK
   push dword %2

@@ -342,3 +342,486 @@ test('MOV CR0 with PG=1 and PE=0 is #GP(0) and changes nothing', NEEDS_NASM, () 
   assert.deepEqual([r.slot(0), r.slot(1)], [GP, 0]);
   assert.equal(r.slot(2) & 0x80000001, 1);
 });
+
+test('CR3 reload flushes non-global translations, INVLPG one page, CR4.PGE keeps global pages; #PF error codes and CR2', NEEDS_NASM, () => {
+  // Linear 0x300000 maps to 0x50000 (holds 0x11111111); remapping to 0x51000 (0x22222222)
+  // is seen only after a flush.
+  const r = runSys({
+    body: `
+  mov dword [0x50000], 0x11111111
+  mov dword [0x51000], 0x22222222
+  call enable_paging
+  mov dword [PT + (0x300000 >> 12) * 4], 0x50000 | 7
+  mov eax, cr3
+  mov cr3, eax
+  mov eax, [0x300000]
+  SAVE 0, eax
+  mov dword [PT + (0x300000 >> 12) * 4], 0x51000 | 7
+  mov eax, [0x300000]          ; stale TLB entry
+  SAVE 1, eax
+  invlpg [0x300000]
+  mov eax, [0x300000]
+  SAVE 2, eax
+  ; Global page with CR4.PGE: survives a CR3 reload, not an INVLPG or a PGE toggle.
+  mov eax, cr4
+  or eax, 0x80
+  mov cr4, eax
+  mov dword [PT + (0x300000 >> 12) * 4], 0x50000 | 7 | 0x100
+  invlpg [0x300000]
+  mov eax, [0x300000]
+  SAVE 3, eax
+  mov dword [PT + (0x300000 >> 12) * 4], 0x51000 | 7 | 0x100
+  mov eax, cr3
+  mov cr3, eax
+  mov eax, [0x300000]
+  SAVE 4, eax                  ; still 0x11111111
+  mov eax, cr4
+  and eax, ~0x80
+  mov cr4, eax
+  mov eax, [0x300000]
+  SAVE 5, eax                  ; 0x22222222
+  ; #PF: not present at CPL 0 (read), read-only write with CR0.WP, user access to a supervisor page.
+  mov dword [PT + (0x301000 >> 12) * 4], 0
+  invlpg [0x301000]
+  TRY {mov eax, [0x301234]}, 6
+  mov eax, cr2
+  SAVE 8, eax
+  mov dword [PT + (0x302000 >> 12) * 4], 0x52000 | 5
+  invlpg [0x302000]
+  mov dword [0x302010], 1      ; CR0.WP clear: a supervisor write succeeds
+  mov eax, cr0
+  or eax, 1 << 16
+  mov cr0, eax
+  TRY {mov dword [0x302020], 1}, 9
+  mov eax, [ss:R_CR2]
+  SAVE 11, eax
+  mov dword [PT + (0x303000 >> 12) * 4], 0x53000 | 3
+  invlpg [0x303000]
+  TRY3 {mov dword [0x303ffe], 1}, 12
+  mov eax, [ss:R_CR2]
+  SAVE 14, eax
+  TRY3 {mov eax, [0x302000]}, 15    ; user read of a user read-only page: fine
+  TRY3 {mov dword [0x302000], 0}, 17
+  DONE`,
+  });
+  ok(r);
+  assert.deepEqual([r.slot(0), r.slot(1), r.slot(2)], [0x11111111, 0x11111111, 0x22222222]);
+  assert.deepEqual([r.slot(3), r.slot(4), r.slot(5)], [0x11111111, 0x11111111, 0x22222222]);
+  assert.deepEqual([r.slot(6), r.slot(7), r.slot(8)], [PF, 0, 0x301234]);
+  assert.deepEqual([r.slot(9), r.slot(10), r.slot(11)], [PF, 3, 0x302020]);
+  assert.deepEqual([r.slot(12), r.slot(13), r.slot(14)], [PF, 7, 0x303ffe]);
+  assert.deepEqual([r.slot(15), r.slot(16)], [0xdead, 0xdead]);
+  assert.deepEqual([r.slot(17), r.slot(18)], [PF, 7]);
+});
+
+test('HLT, CLI/STI, PUSHF/POPF privilege rules at CPL 3 and IOPL', NEEDS_NASM, () => {
+  const r = runSys({
+    body: `
+  TRY3 {hlt}, 0
+  TRY3 {cli}, 2
+  TRY3 {sti}, 4
+  ; IOPL 3: CLI/STI allowed at CPL 3; HLT still is not.
+  EXPECT c1
+  TO_RING3 u1, 0x3002
+u1:
+  cli
+  sti
+  pushfd
+  pop eax
+  mov [ss:SLOTS + 4*6], eax
+  ; POPF at CPL 3 with IOPL 3: IF changes, IOPL does not.
+  push dword 0x0002
+  popfd
+  pushfd
+  pop eax
+  mov [ss:SLOTS + 4*7], eax
+  hlt
+c1:
+  SAVEFAULT 8
+  ; IOPL 0 at CPL 3: POPF silently keeps IF and IOPL; other flags change.
+  EXPECT c2
+  TO_RING3 u2, 0x0202
+u2:
+  push dword 0x3000 | 0x0001 | 0x0800 | 0x0400
+  popfd
+  pushfd
+  pop eax
+  mov [ss:SLOTS + 4*10], eax
+  cld
+  ud2
+c2:
+  ; CPL 0: POPF changes IOPL and IF; never VM (bit 17) or RF; PUSHF clears VM and RF in the image.
+  push dword 0x23002 | 0x10000 | 0x200
+  popfd
+  pushfd
+  pop eax
+  SAVE 11, eax
+  push dword 0x2
+  popfd
+  ; 16-bit POPF keeps the high half.
+  push word 0x0203
+  popf
+  pushfd
+  pop eax
+  SAVE 12, eax
+  push dword 0x2
+  popfd
+  DONE`,
+  });
+  ok(r);
+  for (const s of [0, 2, 4]) assert.deepEqual([r.slot(s), r.slot(s + 1)], [GP, 0], `slot ${s}`);
+  assert.equal(r.slot(6), 0x3202);
+  assert.equal(r.slot(7), 0x3002);
+  assert.deepEqual([r.slot(8), r.slot(9)], [GP, 0]);
+  assert.equal(r.slot(10), 0x0202 | 0x0001 | 0x0800 | 0x0400);
+  assert.equal(r.slot(11), 0x3202);
+  assert.equal(r.slot(12), 0x0203);
+});
+
+test('STI holds off interrupts for one instruction; HLT sets halted', NEEDS_NASM, () => {
+  // A fake interrupt controller that always has vector 0x40 pending.
+  let acks = 0;
+  const r = runSys({
+    body: `
+  SETGATE 0x40, irq, 0x8e
+  mov ecx, 0
+  sti
+  mov ecx, 1        ; runs before the interrupt
+  mov ecx, 2        ; the interrupt is taken before this one
+  FAILX 0x56
+irq:
+  SAVE 0, ecx
+  DONE`,
+  }, {
+    setup: (cpu) => {
+      cpu.pic = { hasInterrupt: () => true, acknowledge: () => { acks++; return 0x40; } };
+    },
+  });
+  ok(r);
+  assert.equal(r.slot(0), 1);
+  assert.equal(acks, 1);
+  const h = runSys({ body: 'hlt\nFAILX 0x57' });
+  assert.equal(h.stop, 'halt');
+  assert.equal(h.cpu.halted, true);
+});
+
+test('SGDT/SIDT/SLDT/STR, LLDT and LTR with their checks; LTR marks the TSS busy', NEEDS_NASM, () => {
+  const r = runSys({
+    gdt: `
+  DESC A(ldt_table), 15, 0x0082       ; 0x30 LDT
+  DESC TSS, 0x67, 0x0089           ; 0x38 a second available TSS
+  DESC 0, 0xfffff, 0xc092          ; 0x40 data (not a system descriptor)
+  DESC A(ldt_table), 15, 0x0002       ; 0x48 LDT, not present
+`,
+    data: `
+align 8
+ldt_table:
+  dq 0
+  DESC 0x40000, 0xfff, 0x40f2      ; LDT selector 0x0c / 0x0f: data DPL 3, base 0x40000
+`,
+    body: `
+  sgdt [0x40000]
+  mov eax, [0x40002]
+  SAVE 0, eax
+  movzx eax, word [0x40000]
+  SAVE 1, eax
+  sidt [0x40010]
+  mov eax, [0x40012]
+  SAVE 2, eax
+  movzx eax, word [0x40010]
+  SAVE 3, eax
+  mov eax, 0xffffffff
+  str eax
+  SAVE 4, eax
+  mov al, [gdt + 0x28 + 5]
+  movzx eax, al
+  SAVE 5, eax                   ; type 0x8b: busy
+  mov ax, SEL_TSS
+  TRY {ltr ax}, 6               ; busy TSS
+  mov ax, 0x40
+  TRY {ltr ax}, 8               ; not a TSS
+  mov ax, 0x0c
+  TRY {ltr ax}, 10              ; LDT selector
+  xor ax, ax
+  TRY {ltr ax}, 12              ; null
+  mov ax, 0x40
+  TRY {lldt ax}, 14
+  mov ax, 0x48
+  TRY {lldt ax}, 16
+  mov ax, 0x30
+  lldt ax
+  mov eax, 0xffffffff
+  sldt eax
+  SAVE 18, eax
+  mov dword [0x40100], 0x5a5a5a5a
+  mov ax, 0x0f
+  mov es, ax
+  mov eax, [es:0x100]
+  SAVE 19, eax
+  mov ax, SEL_DATA0
+  mov es, ax
+  xor ax, ax
+  lldt ax
+  mov ax, 0x0f
+  TRY {mov es, ax}, 20          ; the LDT is gone
+  TRY3 {str ax}, 22             ; STR and SLDT are not privileged
+  TRY3 {lldt ax}, 24
+  TRY3 {ltr ax}, 26
+  TRY3 {sgdt [ss:0x40020]}, 28
+  DONE`,
+  });
+  ok(r);
+  assert.ok(r.slot(0) > 0x10000 && r.slot(0) < 0x11000, hex(r.slot(0)));
+  assert.equal(r.slot(1), 0x4f);
+  assert.deepEqual([r.slot(2), r.slot(3)], [0x6800, 0x7ff]);
+  assert.equal(r.slot(4), 0x28);
+  assert.equal(r.slot(5), 0x8b);
+  assert.deepEqual([r.slot(6), r.slot(7)], [GP, 0x28]);
+  assert.deepEqual([r.slot(8), r.slot(9)], [GP, 0x40]);
+  assert.deepEqual([r.slot(10), r.slot(11)], [GP, 0x0c]);
+  assert.deepEqual([r.slot(12), r.slot(13)], [GP, 0]);
+  assert.deepEqual([r.slot(14), r.slot(15)], [GP, 0x40]);
+  assert.deepEqual([r.slot(16), r.slot(17)], [NP, 0x48]);
+  assert.equal(r.slot(18), 0x30);
+  assert.equal(r.slot(19), 0x5a5a5a5a);
+  assert.deepEqual([r.slot(20), r.slot(21)], [GP, 0x0c]);
+  assert.deepEqual([r.slot(22), r.slot(23)], [0xdead, 0xdead]);
+  assert.deepEqual([r.slot(24), r.slot(25)], [GP, 0]);
+  assert.deepEqual([r.slot(26), r.slot(27)], [GP, 0]);
+  assert.deepEqual([r.slot(28), r.slot(29)], [0xdead, 0xdead]);
+});
+
+test('LAR, LSL, VERR, VERW: ZF and results by type and privilege; ARPL', NEEDS_NASM, () => {
+  const r = runSys({
+    gdt: `
+  DESC 0x12345, 0x12345, 0x0092    ; 0x30 data, byte limit 0x12345, DPL 0
+  DESC 0, 0xfffff, 0xc098          ; 0x38 execute-only code
+  DESC 0, 0xfffff, 0xc09e          ; 0x40 conforming readable code, DPL 0
+  GATE SEL_CODE0, 0x1000, 0xec, 0  ; 0x48 call gate DPL 3
+  DESC 0, 0x00003, 0x80f2          ; 0x50 data DPL 3, page-granular limit 3 → 0x3fff
+`,
+    body: `
+%macro ZF 1 ; slot ← ZF
+  pushfd
+  pop esi
+  shr esi, 6
+  and esi, 1
+  SAVE %1, esi
+%endmacro
+  mov ebx, 0xdeadbeef
+  mov ax, 0x30
+  lar ebx, ax
+  ZF 0
+  SAVE 1, ebx
+  lsl ebx, ax
+  ZF 2
+  SAVE 3, ebx
+  mov ax, SEL_CODE0
+  lar ebx, ax
+  SAVE 4, ebx
+  lsl ebx, ax
+  SAVE 5, ebx
+  mov ax, 0x48
+  lar ebx, ax
+  ZF 6
+  SAVE 7, ebx
+  mov ebx, 0x77
+  lsl ebx, ax                   ; gates have no limit
+  ZF 8
+  SAVE 9, ebx
+  mov ax, SEL_TSS
+  lar ebx, ax
+  SAVE 10, ebx
+  lsl ebx, ax
+  SAVE 11, ebx
+  xor ax, ax
+  lar ebx, ax
+  ZF 12
+  mov ax, 0x1000                ; beyond the GDT
+  lsl ebx, ax
+  ZF 13
+  mov ax, 0x50
+  lsl bx, ax
+  ZF 14
+  movzx ebx, bx
+  SAVE 15, ebx
+  mov ax, 0x30
+  verr ax
+  ZF 16
+  verw ax
+  ZF 17
+  mov ax, 0x38
+  verr ax
+  ZF 18
+  mov ax, SEL_CODE0
+  verr ax
+  ZF 19
+  verw ax
+  ZF 20
+  mov ax, 0x33                  ; RPL 3 > DPL 0
+  verr ax
+  ZF 21
+  mov ax, 0x43                  ; conforming: no privilege check
+  verr ax
+  ZF 22
+  mov ax, 0x48                  ; a gate is not a segment
+  verr ax
+  ZF 23
+  ; From CPL 3: DPL 0 descriptors are invisible, DPL 3 ones visible.
+  EXPECT c3
+  TO_RING3 u3
+u3:
+  mov ax, 0x30
+  lar ebx, ax
+  setz cl
+  mov ax, 0x53
+  lar edx, ax
+  setz ch
+  movzx ecx, cx
+  mov [ss:SLOTS + 4*24], ecx
+  mov [ss:SLOTS + 4*25], edx
+  mov ax, 0x48
+  lar edx, ax
+  setz cl
+  movzx ecx, cl
+  mov [ss:SLOTS + 4*26], ecx
+  ud2
+c3:
+  ; ARPL
+  mov ax, 0x10
+  mov bx, 0x03
+  arpl ax, bx
+  ZF 27
+  movzx eax, ax
+  SAVE 28, eax
+  mov ax, 0x13
+  mov bx, 0x01
+  arpl ax, bx
+  ZF 29
+  movzx eax, ax
+  SAVE 30, eax
+  mov word [0x40000], 0x20
+  mov bx, 2
+  arpl [0x40000], bx
+  movzx eax, word [0x40000]
+  SAVE 31, eax
+  DONE`,
+  });
+  ok(r);
+  assert.deepEqual([r.slot(0), r.slot(1), r.slot(2), r.slot(3)], [1, 0x00019200, 1, 0x12345]);
+  assert.deepEqual([r.slot(4), r.slot(5)], [0x00cf9b00, 0xffffffff]);
+  assert.deepEqual([r.slot(6), r.slot(7)], [1, 0x0000ec00]);
+  assert.deepEqual([r.slot(8), r.slot(9)], [0, 0x77]);
+  assert.deepEqual([r.slot(10), r.slot(11)], [0x00008b00, 0x2068]);
+  assert.deepEqual([r.slot(12), r.slot(13)], [0, 0]);
+  assert.deepEqual([r.slot(14), r.slot(15)], [1, 0x3fff]);
+  assert.deepEqual([16, 17, 18, 19, 20, 21, 22, 23].map((i) => r.slot(i)), [1, 1, 0, 1, 0, 0, 1, 0]);
+  assert.equal(r.slot(24), 0x0100, 'LAR at CPL 3: DPL 0 data invisible, DPL 3 data visible');
+  assert.equal(r.slot(25), 0x0080f200);
+  assert.equal(r.slot(26), 1);
+  assert.deepEqual([r.slot(27), r.slot(28), r.slot(29), r.slot(30), r.slot(31)], [1, 0x13, 0, 0x13, 0x22]);
+});
+
+test('SYSENTER/SYSEXIT round trip with flat segment caches; #GP when SYSENTER_CS is 0 or SYSEXIT at CPL 3', NEEDS_NASM, () => {
+  const r = runSys({
+    body: `
+  mov ecx, 0x174
+  xor eax, eax
+  xor edx, edx
+  wrmsr
+  TRY {sysenter}, 0
+  TRY {sysexit}, 2
+  mov ecx, 0x174
+  mov eax, SEL_CODE0
+  wrmsr
+  mov ecx, 0x175
+  mov eax, 0x8e000
+  wrmsr
+  mov ecx, 0x176
+  mov eax, kentry
+  wrmsr
+  mov edx, uentry
+  mov ecx, 0x7e000
+  sti
+  sysexit
+uentry:
+  mov eax, cs
+  mov [ss:SLOTS + 4*4], eax
+  mov eax, ss
+  mov [ss:SLOTS + 4*5], eax
+  mov [ss:SLOTS + 4*6], esp
+  pushfd
+  pop eax
+  mov [ss:SLOTS + 4*7], eax
+  TRY {sysexit}, 8            ; CPL 3 (continues at ring 0: come back to ring 3 first)
+  EXPECT kfail
+  TO_RING3 u2, 0x202
+u2:
+  sysenter
+kfail:
+  FAILX 0x58
+kentry:
+  mov dword [ss:R_CONT], 0
+  mov eax, cs
+  SAVE 10, eax
+  mov eax, ss
+  SAVE 11, eax
+  SAVE 12, esp
+  pushfd
+  pop eax
+  SAVE 13, eax
+  DONE`,
+  });
+  ok(r);
+  for (const s of [0, 2]) assert.deepEqual([r.slot(s), r.slot(s + 1)], [GP, 0], `slot ${s}`);
+  assert.deepEqual([r.slot(4), r.slot(5), r.slot(6)], [0x1b, 0x23, 0x7e000]);
+  assert.equal(r.slot(7) & 0x200, 0x200);
+  assert.deepEqual([r.slot(8), r.slot(9)], [GP, 0]);
+  assert.deepEqual([r.slot(10), r.slot(11), r.slot(12)], [0x08, 0x10, 0x8e000]);
+  assert.equal(r.slot(13) & 0x200, 0, 'SYSENTER clears IF');
+  const c = r.cpu;
+  assert.equal(c.cpl, 0);
+  assert.equal(c.cs32, true);
+  assert.equal(c.segLimit[1], -1);
+});
+
+test('Debug registers: DR4/DR5 alias DR6/DR7 unless CR4.DE; DR6/DR7 fixed bits; DR7.GD raises #DB', NEEDS_NASM, () => {
+  const r = runSys({
+    body: `
+  mov eax, 0x12345678
+  mov dr0, eax
+  mov eax, dr0
+  SAVE 0, eax
+  xor eax, eax
+  mov dr6, eax
+  mov eax, dr6
+  SAVE 1, eax
+  mov eax, 0x3
+  mov dr7, eax
+  db 0x0f, 0x21, 0xe8          ; mov eax, dr5 (= dr7)
+  SAVE 2, eax
+  mov eax, cr4
+  or eax, 8
+  mov cr4, eax
+  TRY {db 0x0f, 0x21, 0xe8}, 3
+  mov eax, cr4
+  and eax, ~8
+  mov cr4, eax
+  mov eax, 0x2000
+  mov dr7, eax
+  TRY {mov eax, dr0}, 5
+  mov eax, dr6
+  SAVE 7, eax
+  mov eax, dr7
+  SAVE 8, eax
+  DONE`,
+  });
+  ok(r);
+  assert.equal(r.slot(0), 0x12345678);
+  assert.equal(r.slot(1), 0xffff0ff0);
+  assert.equal(r.slot(2), 0x403);
+  assert.equal(r.slot(3), UD);
+  assert.deepEqual([r.slot(5), r.slot(6)], [DB, 0xffffffff]);
+  assert.equal(r.slot(7), 0xffff2ff0);
+  assert.equal(r.slot(8), 0x400);
+});
