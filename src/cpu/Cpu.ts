@@ -579,10 +579,11 @@ export class Cpu {
   /**
    * Start a read-modify-write of the r/m operand: checks the memory operand for
    * writing first, so the instruction cannot fault after it has changed anything.
-   * Returns the linear address (or -1 for a register operand).
+   * Returns the linear address; for a register operand it returns 0 and callers test
+   * `modrm >= 0xc0` (every int32, negative ones included, is a valid linear address).
    */
   rmwLin(size: number): number {
-    if (this.modrm >= 0xc0) return -1;
+    if (this.modrm >= 0xc0) return 0;
     const lin = this.eaLin(size, true);
     this.probeWrite(lin, size);
     return lin;

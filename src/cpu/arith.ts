@@ -234,10 +234,10 @@ function idiv(c: Cpu, v: number, size: number): void {
 function group3(sh: number): Handler {
   const size = sh === 24 ? 1 : sh === 16 ? 2 : 4;
   const rd = (c: Cpu, lin: number): number =>
-    lin < 0 ? (size === 1 ? c.getReg8(c.modrm & 7) : size === 2 ? c.r16[(c.modrm & 7) << 1]! : c.regs[c.modrm & 7]!)
+    c.modrm >= 0xc0 ? (size === 1 ? c.getReg8(c.modrm & 7) : size === 2 ? c.r16[(c.modrm & 7) << 1]! : c.regs[c.modrm & 7]!)
       : size === 1 ? c.rd8(lin) : size === 2 ? c.rd16(lin) : c.rd32(lin);
   const wr = (c: Cpu, lin: number, v: number): void => {
-    if (lin < 0) { if (size === 1) c.setReg8(c.modrm & 7, v); else if (size === 2) c.r16[(c.modrm & 7) << 1] = v; else c.regs[c.modrm & 7] = v; }
+    if (c.modrm >= 0xc0) { if (size === 1) c.setReg8(c.modrm & 7, v); else if (size === 2) c.r16[(c.modrm & 7) << 1] = v; else c.regs[c.modrm & 7] = v; }
     else if (size === 1) c.wr8(lin, v); else if (size === 2) c.wr16(lin, v); else c.wr32(lin, v);
   };
   return (c) => {

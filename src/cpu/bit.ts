@@ -33,14 +33,14 @@ function setZF(c: Cpu, zf: boolean): void {
 }
 
 function readOp(c: Cpu, lin: number, size: number): number {
-  if (lin < 0) {
+  if (c.modrm >= 0xc0) {
     const i = c.modrm & 7;
     return size === 1 ? c.getReg8(i) : size === 2 ? c.r16[i << 1]! : c.regs[i]!;
   }
   return size === 1 ? c.rd8(lin) : size === 2 ? c.rd16(lin) : c.rd32(lin);
 }
 function writeOp(c: Cpu, lin: number, size: number, v: number): void {
-  if (lin < 0) {
+  if (c.modrm >= 0xc0) {
     const i = c.modrm & 7;
     if (size === 1) c.setReg8(i, v); else if (size === 2) c.r16[i << 1] = v; else c.regs[i] = v;
   } else if (size === 1) c.wr8(lin, v); else if (size === 2) c.wr16(lin, v); else c.wr32(lin, v);
@@ -116,7 +116,7 @@ function cmpxchg(size: number): Handler {
     if (acc === d) {
       writeOp(c, lin, size, getReg(c, reg, size));
     } else {
-      if (lin >= 0) writeOp(c, lin, size, d);
+      if (c.modrm < 0xc0) writeOp(c, lin, size, d);
       setReg(c, EAX, size, d);
     }
   };

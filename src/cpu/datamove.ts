@@ -101,21 +101,21 @@ export function installDataMove(t: OpTable): void {
   t.def(0x86, (c) => {
     const reg = c.decodeModrm();
     const lin = c.rmwLin(1);
-    const a = lin < 0 ? c.getReg8(c.modrm & 7) : c.rd8(lin);
-    if (lin < 0) c.setReg8(c.modrm & 7, c.getReg8(reg)); else c.wr8(lin, c.getReg8(reg));
+    const a = c.modrm >= 0xc0 ? c.getReg8(c.modrm & 7) : c.rd8(lin);
+    if (c.modrm >= 0xc0) c.setReg8(c.modrm & 7, c.getReg8(reg)); else c.wr8(lin, c.getReg8(reg));
     c.setReg8(reg, a);
   });
   t.def(0x87, (c) => {
     const reg = c.decodeModrm();
     const lin = c.rmwLin(2);
-    const a = lin < 0 ? c.r16[(c.modrm & 7) << 1]! : c.rd16(lin);
-    if (lin < 0) c.r16[(c.modrm & 7) << 1] = c.r16[reg << 1]!; else c.wr16(lin, c.r16[reg << 1]!);
+    const a = c.modrm >= 0xc0 ? c.r16[(c.modrm & 7) << 1]! : c.rd16(lin);
+    if (c.modrm >= 0xc0) c.r16[(c.modrm & 7) << 1] = c.r16[reg << 1]!; else c.wr16(lin, c.r16[reg << 1]!);
     c.r16[reg << 1] = a;
   }, (c) => {
     const reg = c.decodeModrm();
     const lin = c.rmwLin(4);
-    const a = lin < 0 ? c.regs[c.modrm & 7]! : c.rd32(lin);
-    if (lin < 0) c.regs[c.modrm & 7] = c.regs[reg]!; else c.wr32(lin, c.regs[reg]!);
+    const a = c.modrm >= 0xc0 ? c.regs[c.modrm & 7]! : c.rd32(lin);
+    if (c.modrm >= 0xc0) c.regs[c.modrm & 7] = c.regs[reg]!; else c.wr32(lin, c.regs[reg]!);
     c.regs[reg] = a;
   });
   t.def(0x90, () => { /* NOP; F3 90 is PAUSE */ });

@@ -121,7 +121,7 @@ export function shiftOp(c: Cpu, op: number, v: number, count: number, bits: numb
 // ---- Operand access for the r/m operand of the current instruction
 
 function readOp(c: Cpu, lin: number, size: number): number {
-  if (lin < 0) {
+  if (c.modrm >= 0xc0) {
     const i = c.modrm & 7;
     return size === 1 ? c.getReg8(i) : size === 2 ? c.r16[i << 1]! : c.regs[i]!;
   }
@@ -129,7 +129,7 @@ function readOp(c: Cpu, lin: number, size: number): number {
 }
 
 function writeOp(c: Cpu, lin: number, size: number, v: number): void {
-  if (lin < 0) {
+  if (c.modrm >= 0xc0) {
     const i = c.modrm & 7;
     if (size === 1) c.setReg8(i, v); else if (size === 2) c.r16[i << 1] = v; else c.regs[i] = v;
   } else if (size === 1) c.wr8(lin, v); else if (size === 2) c.wr16(lin, v); else c.wr32(lin, v);
