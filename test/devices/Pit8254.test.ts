@@ -266,3 +266,26 @@ test('saveState/loadState: a restored PIT keeps its phase and re-arms IRQ0', () 
   b.pit.reset();
   assert.equal(b.clock.nextDeadline(), Infinity);
 });
+
+test('Linux i8253 clockevent oneshot: mode 4, each next_event writes LSB/MSB only', () => {
+  const { clock, bus, edges, runTo } = setup();
+  bus.write(0x43, 1, 0x38); // pit_set_oneshot: counter 0, lohi, mode 4
+  const before = edges.length;
+  bus.write(0x40, 1, 0xe8);
+  bus.write(0x40, 1, 0x03); // 1000 ticks
+  const t0 = clock.now();
+  runTo(at(t0, 999));
+  assert.equal(edges.length, before);
+  runTo(at(t0, 5000));
+  assert.deepEqual(edges.slice(before), [at(t0, 1000)]);
+  bus.write(0x40, 1, 100); // next event: 100 ticks, no control word
+  bus.write(0x40, 1, 0);
+  const t1 = clock.now();
+  runTo(at(t1, 100));
+  assert.deepEqual(edges.slice(before), [at(t0, 1000), at(t1, 100)]);
+  // pit_shutdown: mode 0 with a zero count (65536 ticks).
+  bus.write(0x43, 1, 0x30);
+  bus.write(0x40, 1, 0);
+  bus.write(0x40, 1, 0);
+  assert.equal(clock.nextDeadline(), at(clock.now(), 0x10000));
+});
