@@ -571,10 +571,12 @@ export class Fpu {
             return false;
           default: return this.host.raiseUD();
         }
-      case 4: // DC: ST(i) := ST(i) op ST(0) (E0/E8 and F0/F8 swapped in meaning, SDM); D0/D8 FCOM2/FCOMP3 aliases
+      case 4: // DC: ST(i) := ST(i) op ST(0); D0/D8 FCOM2/FCOMP3 aliases
+        // With ST(i) as the destination, E0/E8 and F0/F8 mean FSUBR/FSUB and FDIVR/FDIV (SDM):
+        // the reverse of the D8 forms, hence reg ^ 1 as the operation on (dst, src).
         this.waitCheck();
         if (reg === 2 || reg === 3) compareOp(this, (this.top + i) & 7, reg === 3 ? 1 : 0, false);
-        else this.arithReg(reg, (this.top + i) & 7, this.top, false);
+        else this.arithReg(reg < 4 ? reg : reg ^ 1, (this.top + i) & 7, this.top, false);
         return true;
       case 5: // DD
         switch (reg) {
@@ -594,7 +596,7 @@ export class Fpu {
         this.waitCheck();
         if (reg === 2) compareOp(this, (this.top + i) & 7, 1, false);
         else if (reg === 3) compareOp(this, (this.top + 1) & 7, 2, false);
-        else this.arithReg(reg, (this.top + i) & 7, this.top, true);
+        else this.arithReg(reg < 4 ? reg : reg ^ 1, (this.top + i) & 7, this.top, true);
         return true;
       default: // DF
         switch (reg) {
