@@ -6,7 +6,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cpu } from '../../src/cpu/Cpu.js';
-import { CS, STOP_HALT, STOP_SHUTDOWN } from '../../src/cpu/constants.js';
+import {
+  CR0_ET, CR0_NE, CR0_PE, CR0_PG, CR0_WP, CR4_PSE, CS, DS, ES, ESP, FLAG_DF, FLAG_IF, FLAG_VM, FLAGS_ARITH, FLAGS_FIXED1,
+  FLAGS_VALID, FS, GS, SS, STOP_HALT, STOP_SHUTDOWN,
+} from '../../src/cpu/constants.js';
+import { TLB_MMIO } from '../../src/cpu/mmu.js';
+import { Descriptor, loadCs, loadSeg, readDescriptor } from '../../src/cpu/segments.js';
 import { IoBus } from '../../src/machine/IoBus.js';
 import { PhysicalMemory } from '../../src/memory/PhysicalMemory.js';
 
@@ -84,4 +89,272 @@ export function describeRun(r: RunResult): string {
   return `stop=${r.stop} exit=${r.exitCode} eip=${hex(c.eip)} cs=${hex(c.segSel[1]!)} cpl=${c.cpl} ` +
     `instructions=${c.instructions} exceptions=[${exc.join(' ')}] undefined opcodes=[${ud.join(' ')}]` +
     (c.shutdownReason ? ` shutdown="${c.shutdownReason}"` : '') + `\noutput:\n${r.output}`;
+}
+
+// ==========================================================================
+// Fuzzing: random byte streams executed as code in real mode, at ring 0 in 32-bit
+// protected mode with paging, and at ring 3. Every outcome must be guest-visible (the
+// run returns: budget, HLT, triple-fault shutdown); anything cpu.run throws, and any
+// host-side state that is out of range afterwards, is a failure. Each stream is
+// derived from (seed, mode, index) alone, so one failing stream can be replayed.
+
+export type FuzzMode = 'real' | 'ring0' | 'ring3';
+export const FUZZ_MODES: readonly FuzzMode[] = ['real', 'ring0', 'ring3'];
+
+/** mulberry32: a small seeded PRNG (uint32 per call). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** The seed of one stream: a hash of the run seed, the mode and the stream index. */
+export function streamSeed(seed: number, mode: FuzzMode, index: number): number {
+  let h = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (FUZZ_MODES.indexOf(mode) + 1) ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  h = Math.imul(h ^ index ^ (h >>> 16), 0x27d4eb2f) >>> 0;
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+/** Fuzz memory layout (physical = linear in the protected modes). */
+const FZ = {
+  gdt: 0x1000, tss: 0x2000, idt: 0x3000, handlers: 0x4000, pd: 0x5000, pt: 0x6000,
+  kstackTop: 0x9000, code: 0x10000, ustackTop: 0x21000, ram: 1 << 20,
+} as const;
+
+export interface FuzzStream {
+  mode: FuzzMode;
+  index: number;
+  seed: number;
+  /** The random bytes placed at the code address. */
+  bytes: Uint8Array;
+}
+
+export interface FuzzOutcome {
+  stop: number;
+  instructions: number;
+}
+
+/** A fuzzing machine: one CPU and RAM reused across streams (re-initialized for each). */
+export class CpuFuzzer {
+  readonly cpu: Cpu;
+  readonly mem: PhysicalMemory;
+  readonly io: IoBus;
+  /** Port writes the streams made (debugcon etc. are not wired here). */
+  portWrites = 0;
+
+  constructor() {
+    const m = makeCpu(FZ.ram);
+    this.cpu = m.cpu;
+    this.mem = m.mem;
+    this.io = m.io;
+  }
+
+  /** The bytes and initial register values of stream (seed, mode, index). */
+  static stream(seed: number, mode: FuzzMode, index: number, codeBytes = 512): FuzzStream {
+    const rnd = prng(streamSeed(seed, mode, index));
+    const bytes = new Uint8Array(codeBytes);
+    for (let i = 0; i < codeBytes; i++) bytes[i] = rnd() & 0xff;
+    return { mode, index, seed, bytes };
+  }
+
+  /** Put the machine in the stream's starting state. */
+  prepare(s: FuzzStream): void {
+    const { cpu, mem } = this;
+    const rnd = prng(streamSeed(s.seed, s.mode, s.index) ^ 0x5bd1e995);
+    mem.u8.fill(0);
+    cpu.reset();
+    cpu.clearShutdown();
+    cpu.halted = false;
+    cpu.fpu?.hardReset();
+    mem.load(FZ.code, s.bytes);
+    // After the stream: HLT, so code that runs off its end stops (or #GPs at ring 3).
+    mem.u8.fill(0xf4, FZ.code + s.bytes.length, FZ.code + 0x1000);
+    for (let r = 0; r < 8; r++) cpu.regs[r] = rnd() | 0;
+    if (s.mode === 'real') this.prepareReal(rnd);
+    else this.prepareProtected(s.mode === 'ring3' ? 3 : 0, rnd);
+  }
+
+  private prepareReal(rnd: () => number): void {
+    const { cpu, mem } = this;
+    // Every IVT vector → 0000:0500, which skips one byte of the interrupted code:
+    // push bp / mov bp, sp / inc word [bp+2] / pop bp / iret.
+    for (let v = 0; v < 256; v++) mem.write32(v * 4, 0x0500);
+    mem.load(0x500, Uint8Array.from([0x55, 0x89, 0xe5, 0xff, 0x46, 0x02, 0x5d, 0xcf]));
+    cpu.loadRealSeg(CS, FZ.code >>> 4);
+    cpu.loadRealSeg(SS, 0x3000);
+    cpu.loadRealSeg(DS, 0x2000);
+    cpu.loadRealSeg(ES, 0x2000);
+    cpu.loadRealSeg(FS, rnd() & 0xffff);
+    cpu.loadRealSeg(GS, rnd() & 0xffff);
+    cpu.regs[ESP] = 0xfffe;
+    cpu.eip = 0;
+    cpu.flags = FLAGS_FIXED1 | (rnd() & (FLAGS_ARITH | FLAG_DF));
+    cpu.lazyMask = 0;
+  }
+
+  private prepareProtected(cpl: number, rnd: () => number): void {
+    const { cpu, mem } = this;
+    // GDT: null, code0, data0, code3, data3, TSS (busy); accessed bits preset because
+    // the table's page is read-only.
+    const gdt = [
+      [0, 0], [0x0000ffff, 0x00cf9b00], [0x0000ffff, 0x00cf9300], [0x0000ffff, 0x00cffb00], [0x0000ffff, 0x00cff300],
+      [(FZ.tss << 16) | 0x67, 0x00008b00 | ((FZ.tss >>> 16) & 0xff)],
+    ];
+    gdt.forEach(([lo, hi], i) => { mem.write32(FZ.gdt + i * 8, lo!); mem.write32(FZ.gdt + i * 8 + 4, hi!); });
+    mem.write32(FZ.tss + 4, FZ.kstackTop);
+    mem.write32(FZ.tss + 8, 0x10);
+    mem.write16(FZ.tss + 0x66, 0x68);
+    // Handlers: skip one byte of the interrupted code and return; #DF halts.
+    //   err:  add esp, 4        skip: inc dword [esp] / iretd        df: hlt / jmp $-1
+    const h = FZ.handlers;
+    mem.load(h, Uint8Array.from([0x83, 0xc4, 0x04, 0xff, 0x04, 0x24, 0xcf, 0xf4, 0xeb, 0xfd]));
+    const errStub = h, skipStub = h + 3, dfStub = h + 7;
+    for (let v = 0; v < 256; v++) {
+      const hasErr = v === 8 || (v >= 10 && v <= 14) || v === 17;
+      const target = v === 8 ? dfStub : hasErr ? errStub : skipStub;
+      const dpl = v < 32 && v !== 3 && v !== 4 ? 0 : 3;
+      mem.write32(FZ.idt + v * 8, (0x08 << 16) | (target & 0xffff));
+      mem.write32(FZ.idt + v * 8 + 4, (target & 0xffff0000) | 0x8e00 | (dpl << 13));
+    }
+    // Paging: 0..64 KiB supervisor read-only except the kernel stack page; the code page
+    // and everything else up to the end of RAM user read/write; RAM end..4 MiB not present;
+    // linear 4..8 MiB a supervisor read-only 4 MiB alias of 0.
+    mem.write32(FZ.pd, FZ.pt | 7);
+    mem.write32(FZ.pd + 4, 0x00000081);
+    for (let p = 0; p < 1024; p++) {
+      const phys = p << 12;
+      let pte = 0;
+      if (phys < 0x10000) pte = phys === FZ.kstackTop - 0x1000 ? phys | 3 : phys | 1;
+      else if (phys < FZ.ram) pte = phys | 7;
+      mem.write32(FZ.pt + p * 4, pte);
+    }
+    cpu.cr0 = CR0_PE | CR0_PG | CR0_WP | CR0_ET | CR0_NE;
+    cpu.cr3 = FZ.pd;
+    cpu.cr4 = CR4_PSE;
+    cpu.gdtBase = FZ.gdt; cpu.gdtLimit = 6 * 8 - 1;
+    cpu.idtBase = FZ.idt; cpu.idtLimit = 256 * 8 - 1;
+    cpu.trSel = 0x28; cpu.trBase = FZ.tss; cpu.trLimit = 0x67; cpu.trAttr = 0x8b;
+    cpu.flushTlb(true);
+    cpu.cpl = cpl;
+    const d = new Descriptor();
+    const csSel = cpl === 3 ? 0x1b : 0x08, dsSel = cpl === 3 ? 0x23 : 0x10;
+    readDescriptor(cpu, csSel, d);
+    loadCs(cpu, csSel, d, cpl);
+    for (const seg of [SS, DS, ES, FS, GS]) loadSeg(cpu, seg, dsSel);
+    cpu.regs[ESP] = FZ.ustackTop - (rnd() & 0xff);
+    cpu.eip = FZ.code;
+    cpu.flags = FLAGS_FIXED1 | FLAG_IF | (rnd() & (FLAGS_ARITH | FLAG_DF));
+    cpu.lazyMask = 0;
+    cpu.updateMode();
+  }
+
+  /** Run one stream; throws FuzzFailure on a host exception or insane state. */
+  run(s: FuzzStream, budget: number): FuzzOutcome {
+    this.prepare(s);
+    const before = this.cpu.instructions;
+    let stop: number;
+    try {
+      stop = this.cpu.run(budget);
+    } catch (e) {
+      throw new FuzzFailure(s, this.cpu, `cpu.run threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    }
+    const insane = checkCpuSanity(this.cpu, this.mem);
+    if (insane !== '') throw new FuzzFailure(s, this.cpu, `host-side state out of range after the run: ${insane}`);
+    return { stop, instructions: this.cpu.instructions - before };
+  }
+}
+
+/** Checks of the CPU's host-side state that hold whatever the guest did; '' when sane. */
+export function checkCpuSanity(cpu: Cpu, mem: PhysicalMemory): string {
+  const bad: string[] = [];
+  const int32 = (v: number): boolean => Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff;
+  if (!int32(cpu.eip)) bad.push(`eip=${cpu.eip}`);
+  if (!(cpu.cpl === 0 || cpu.cpl === 1 || cpu.cpl === 2 || cpu.cpl === 3)) bad.push(`cpl=${cpu.cpl}`);
+  const pe = (cpu.cr0 & CR0_PE) !== 0;
+  const vm = (cpu.flags & FLAG_VM) !== 0;
+  if (!pe && cpu.cpl !== 0) bad.push(`cpl=${cpu.cpl} in real mode`);
+  if (pe && !vm && (cpu.segSel[CS]! & 3) !== cpu.cpl) bad.push(`cs=${cpu.segSel[CS]} with cpl=${cpu.cpl}`);
+  if (vm && cpu.cpl !== 3) bad.push(`cpl=${cpu.cpl} in virtual-8086 mode`);
+  for (let s = 0; s < 6; s++) {
+    if (!Number.isInteger(cpu.segAttr[s]) || (cpu.segAttr[s]! >>> 16) !== 0) bad.push(`segAttr[${s}]=${cpu.segAttr[s]}`);
+  }
+  let f: number;
+  try {
+    f = cpu.getEflags();
+  } catch (e) {
+    return `getEflags threw ${String(e)}`;
+  }
+  if (!int32(f) || (f & 2) === 0 || (f & ~(FLAGS_VALID | FLAGS_FIXED1)) !== 0) bad.push(`eflags=${(f >>> 0).toString(16)}`);
+  for (const [name, v] of [['cr0', cpu.cr0], ['cr2', cpu.cr2], ['cr3', cpu.cr3], ['cr4', cpu.cr4], ['gdtBase', cpu.gdtBase], ['idtBase', cpu.idtBase]] as const) {
+    if (!int32(v)) bad.push(`${name}=${v}`);
+  }
+  if (cpu.delivering !== -1) bad.push(`exception delivery still in flight (${cpu.delivering})`);
+  if (cpu.excVector !== -1) bad.push(`exception ${cpu.excVector} raised but not delivered`);
+  if (cpu.tlbCount < 0 || cpu.tlbCount > cpu.tlbList.length) bad.push(`tlbCount=${cpu.tlbCount}`);
+  // Every fast-path TLB entry must point into RAM: the fast paths index the RAM views.
+  for (let i = 0; i < cpu.tlbCount; i++) {
+    const page = cpu.tlbList[i]!;
+    const e = cpu.tlb[page]!;
+    if (e !== 0 && (e & TLB_MMIO) === 0 && ((e & ~0xfff) >>> 0) >= mem.ramSize) {
+      bad.push(`TLB entry for linear page ${page.toString(16)} points outside RAM (${(e >>> 0).toString(16)})`);
+      break;
+    }
+  }
+  if (cpu.fetchLinPage !== -1 && (cpu.fetchPhysPage >>> 0) >= mem.ramSize) bad.push(`fetch page ${cpu.fetchPhysPage} outside RAM`);
+  if (mem.u8.length !== mem.ramSize) bad.push('RAM view changed size');
+  return bad.join('; ');
+}
+
+export class FuzzFailure extends Error {
+  constructor(readonly stream: FuzzStream, cpu: Cpu, what: string) {
+    const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+    const at = (cpu.startEip >>> 0) - FZ.code;
+    const near = at >= 0 && at < stream.bytes.length ? ` bytes at the last instruction (+${at}): ${hex(stream.bytes.subarray(at, at + 16))}` : '';
+    super(`CPU fuzz failure, mode ${stream.mode}, seed ${stream.seed}, stream ${stream.index}: ${what}\n` +
+      `  eip=${(cpu.eip >>> 0).toString(16)} startEip=${(cpu.startEip >>> 0).toString(16)} cs=${cpu.segSel[CS]!.toString(16)} cpl=${cpu.cpl} cr0=${(cpu.cr0 >>> 0).toString(16)}${near}\n` +
+      `  stream bytes: ${hex(stream.bytes)}\n` +
+      `  replay: npx tsx scripts/fuzz-cpu.ts --seed ${stream.seed} --mode ${stream.mode} --stream ${stream.index}`);
+    this.name = 'FuzzFailure';
+  }
+}
+
+export interface FuzzReport {
+  seed: number;
+  streams: number;
+  instructions: number;
+  /** Stops by mode and kind (budget, halt, shutdown, request). */
+  stops: Record<string, number>;
+  /** Exceptions delivered, by vector, over all streams. */
+  exceptions: number[];
+  /** #UD by opcode over all streams, most frequent first. */
+  undefinedOpcodes: [string, number][];
+  ms: number;
+}
+
+/** Run `streams` streams of each mode; throws FuzzFailure at the first failure. */
+export function fuzzCpu(opts: { seed: number; streams: number; budget?: number; modes?: readonly FuzzMode[]; codeBytes?: number; first?: number }): FuzzReport {
+  const budget = opts.budget ?? 2000;
+  const modes = opts.modes ?? FUZZ_MODES;
+  const fz = new CpuFuzzer();
+  const t0 = performance.now();
+  const stops: Record<string, number> = {};
+  const names = ['budget', 'halt', 'shutdown', 'request'];
+  let instructions = 0;
+  for (const mode of modes) {
+    for (let i = opts.first ?? 0; i < (opts.first ?? 0) + opts.streams; i++) {
+      const out = fz.run(CpuFuzzer.stream(opts.seed, mode, i, opts.codeBytes), budget);
+      const key = `${mode}:${names[out.stop] ?? out.stop}`;
+      stops[key] = (stops[key] ?? 0) + 1;
+      instructions += out.instructions;
+    }
+  }
+  const ud = [...fz.cpu.udCounts].sort((a, b) => b[1] - a[1])
+    .map(([op, n]): [string, number] => [op >= 0x100 ? `0f ${(op & 0xff).toString(16).padStart(2, '0')}` : op.toString(16).padStart(2, '0'), n]);
+  return { seed: opts.seed, streams: opts.streams * modes.length, instructions, stops, exceptions: Array.from(fz.cpu.excCounts), undefinedOpcodes: ud, ms: performance.now() - t0 };
 }
