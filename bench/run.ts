@@ -1,0 +1,47 @@
+// Benchmark runner: `npm run bench [-- --json] [-- name...]`. Each benchmark module
+// measures typevisor and its peers in the same run; add new ones to BENCHMARKS.
+//
+//   --json           print one JSON object with every report instead of text
+//   name...          run only the named benchmarks (default: all)
+
+import { benchCpu, formatCpuReport } from './cpu.js';
+
+interface Benchmark {
+  name: string;
+  run(log: (line: string) => void): Promise<unknown>;
+  format(report: unknown): string[];
+}
+
+const BENCHMARKS: Benchmark[] = [
+  {
+    name: 'cpu',
+    run: (log) => benchCpu({ log }),
+    format: (r) => formatCpuReport(r as Awaited<ReturnType<typeof benchCpu>>),
+  },
+];
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const names = args.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark ${unknown.join(', ')}; available: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
+    process.exit(2);
+  }
+  const selected = BENCHMARKS.filter((b) => names.length === 0 || names.includes(b.name));
+  // With --json, progress goes to stderr so stdout is only the JSON.
+  const log = json ? (l: string) => console.error(l) : (l: string) => console.log(l);
+  const reports: Record<string, unknown> = {};
+  for (const b of selected) {
+    const report = await b.run(log);
+    reports[b.name] = report;
+    if (!json) for (const line of b.format(report)) console.log(line);
+  }
+  if (json) console.log(JSON.stringify(reports, null, 2));
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exit(1);
+});
