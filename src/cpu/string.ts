@@ -11,8 +11,8 @@
 // instruction, which then re-executes — letting interrupts and single-step traps in
 // between, as the hardware does between iterations.
 //
-// Fast path: forward REP MOVS and REP STOS over plain RAM use the TLB entries directly
-// and copy/fill whole runs that stay within one page of source and destination.
+// Fast path: REP MOVS and REP STOS over plain RAM (either direction) use the TLB entries
+// directly and copy/fill whole runs that stay within one page of source and destination.
 
 import type { Cpu } from './Cpu.js';
 import type { Handler, OpTable } from './opcodes.js';
@@ -106,19 +106,28 @@ function movsOne(c: Cpu, size: number, delta: number): void {
   addDi(c, delta);
 }
 
-/** Forward copy of up to `max` elements within one page of each side; returns elements done (0 = not possible). */
-function movsFast(c: Cpu, size: number, max: number): number {
+/**
+ * Copy a run of up to `max` elements that stays within one page on each side, in the
+ * direction of `delta`; returns the elements done (0 = not possible here, take the
+ * per-element path, which also fills the TLB or raises the exact fault).
+ */
+function movsFast(c: Cpu, size: number, delta: number, max: number): number {
   const seg = srcSeg(c);
   const si = getSi(c), di = getDi(c);
   const srcLin = (c.segBase[seg]! + si) | 0;
   const dstLin = (c.segBase[ES]! + di) | 0;
+  const so = srcLin & 0xfff, dof = dstLin & 0xfff;
+  if (so + size > 0x1000 || dof + size > 0x1000) return 0;
   let k = max;
-  const ks = ((0x1000 - (srcLin & 0xfff)) / size) | 0;
-  const kd = ((0x1000 - (dstLin & 0xfff)) / size) | 0;
+  const ks = delta > 0 ? ((0x1000 - so) / size) | 0 : ((so / size) | 0) + 1;
+  const kd = delta > 0 ? ((0x1000 - dof) / size) | 0 : ((dof / size) | 0) + 1;
   if (ks < k) k = ks;
   if (kd < k) k = kd;
-  if (!c.a32) {
-    const w1 = noWrap16(si, size), w2 = noWrap16(di, size);
+  // Offsets must not wrap within the run (16-bit: at 64 KiB; 32-bit: rangeOk rejects wraps).
+  if (delta > 0) {
+    if (!c.a32) { const w1 = noWrap16(si, size), w2 = noWrap16(di, size); if (w1 < k) k = w1; if (w2 < k) k = w2; }
+  } else {
+    const w1 = ((si >>> 0) / size + 1) | 0, w2 = ((di >>> 0) / size + 1) | 0;
     if (w1 < k) k = w1;
     if (w2 < k) k = w2;
   }
@@ -126,14 +135,17 @@ function movsFast(c: Cpu, size: number, max: number): number {
   const se = c.tlb[srcLin >>> 12]!, de = c.tlb[dstLin >>> 12]!;
   if ((se & c.tlbReadMask) !== TLB_VALID || (de & c.tlbWriteMask) !== TLB_VALID) return 0;
   const bytes = k * size;
-  if (!rangeOk(c, seg, si, bytes, false) || !rangeOk(c, ES, di, bytes, true)) return 0;
-  const sp = (se & ~0xfff) | (srcLin & 0xfff);
-  const dp = (de & ~0xfff) | (dstLin & 0xfff);
-  // A destination just above the source would replicate data element by element: not memmove.
-  if (dp > sp && dp < sp + bytes) return 0;
+  const back = delta > 0 ? 0 : bytes - size; // distance from the first element to the lowest byte
+  if (!rangeOk(c, seg, (si - back) | 0, bytes, false) || !rangeOk(c, ES, (di - back) | 0, bytes, true)) return 0;
+  const sp = ((se & ~0xfff) | so) - back;
+  const dp = ((de & ~0xfff) | dof) - back;
+  // Element-by-element copying differs from memmove when the destination overlaps the
+  // source ahead of it in the direction of travel (it replicates data instead).
+  if (delta > 0 ? dp > sp && dp < sp + bytes : dp < sp && dp + bytes > sp) return 0;
   c.u8.copyWithin(dp, sp, sp + bytes);
-  addSi(c, bytes);
-  addDi(c, bytes);
+  const d = delta > 0 ? bytes : -bytes;
+  addSi(c, d);
+  addDi(c, d);
   return k;
 }
 
@@ -144,7 +156,7 @@ function movs(c: Cpu, size: number): void {
   if (n === 0) return;
   let budget = batchFor(c);
   for (;;) {
-    let done = delta > 0 && budget > 1 ? movsFast(c, size, n < budget ? n : budget) : 0;
+    let done = budget > 1 ? movsFast(c, size, delta, n < budget ? n : budget) : 0;
     if (done === 0) { movsOne(c, size, delta); done = 1; }
     n -= done;
     setCount(c, n);
@@ -163,19 +175,28 @@ function stosOne(c: Cpu, size: number, delta: number): void {
   addDi(c, delta);
 }
 
-function stosFast(c: Cpu, size: number, max: number): number {
+/** Fill a run of up to `max` elements within one page, in the direction of `delta`. */
+function stosFast(c: Cpu, size: number, delta: number, max: number): number {
   const di = getDi(c);
   const dstLin = (c.segBase[ES]! + di) | 0;
+  const dof = dstLin & 0xfff;
+  if (dof + size > 0x1000) return 0;
   let k = max;
-  const kd = ((0x1000 - (dstLin & 0xfff)) / size) | 0;
+  const kd = delta > 0 ? ((0x1000 - dof) / size) | 0 : ((dof / size) | 0) + 1;
   if (kd < k) k = kd;
-  if (!c.a32) { const w = noWrap16(di, size); if (w < k) k = w; }
+  if (delta > 0) {
+    if (!c.a32) { const w = noWrap16(di, size); if (w < k) k = w; }
+  } else {
+    const w = ((di >>> 0) / size + 1) | 0;
+    if (w < k) k = w;
+  }
   if (k < 2) return 0;
   const de = c.tlb[dstLin >>> 12]!;
   if ((de & c.tlbWriteMask) !== TLB_VALID) return 0;
   const bytes = k * size;
-  if (!rangeOk(c, ES, di, bytes, true)) return 0;
-  const dp = (de & ~0xfff) | (dstLin & 0xfff);
+  const back = delta > 0 ? 0 : bytes - size;
+  if (!rangeOk(c, ES, (di - back) | 0, bytes, true)) return 0;
+  const dp = ((de & ~0xfff) | dof) - back;
   if (size === 1) {
     c.u8.fill(c.r8[0]!, dp, dp + bytes);
   } else if (size === 4 && (dp & 3) === 0) {
@@ -186,7 +207,7 @@ function stosFast(c: Cpu, size: number, max: number): number {
     const v = getAcc(c, size), u8 = c.u8;
     for (let i = 0; i < bytes; i++) u8[dp + i] = v >>> ((i % size) * 8);
   }
-  addDi(c, bytes);
+  addDi(c, delta > 0 ? bytes : -bytes);
   return k;
 }
 
@@ -197,7 +218,7 @@ function stos(c: Cpu, size: number): void {
   if (n === 0) return;
   let budget = batchFor(c);
   for (;;) {
-    let done = delta > 0 && budget > 1 ? stosFast(c, size, n < budget ? n : budget) : 0;
+    let done = budget > 1 ? stosFast(c, size, delta, n < budget ? n : budget) : 0;
     if (done === 0) { stosOne(c, size, delta); done = 1; }
     n -= done;
     setCount(c, n);

@@ -255,3 +255,38 @@ test('INSB checks the destination before reading the port (no data lost on a fau
   assert.equal(r.fault, 14);
   assert.equal(reads, 0);
 });
+
+test('STD; REP MOVSD copies downwards across pages (32-bit, paging)', () => {
+  const r = exec('std\nrep movsd', {
+    mode: 'flat32',
+    regs: { esi: 0x102ffe, edi: 0x183002, ecx: 3000 },
+    setup: (c, m) => { for (let i = 0; i < 12000; i++) m.u8[0x102ffe + 4 - 12000 + i] = (i * 11) & 0xff; enablePaging(c, m); },
+  });
+  assert.equal(r.fault, -1);
+  for (let i = 0; i < 12000; i++) assert.equal(r.mem.u8[0x183002 + 4 - 12000 + i], (i * 11) & 0xff, `byte ${i}`);
+  assert.equal(r.reg('esi'), 0x102ffe - 12000);
+  assert.equal(r.reg('edi'), 0x183002 - 12000);
+  assert.equal(r.reg('ecx'), 0);
+});
+
+test('STD; REP MOVSB with destination one below the source replicates the top byte', () => {
+  const r = exec('std\nrep movsb', { regs: { esi: 0x48, edi: 0x47, ecx: 8 }, setup: (_c, m) => fill(m, DATA_AT + 0x40, [1, 2, 3, 4, 5, 6, 7, 8, 0xcd]) });
+  assert.deepEqual([...r.mem.u8.subarray(DATA_AT + 0x40, DATA_AT + 0x49)], Array(9).fill(0xcd));
+  assert.equal(r.mem.u8[DATA_AT + 0x3f], 0);
+});
+
+test('STD; REP MOVSW with destination above the source behaves like memmove', () => {
+  const r = exec('std\nrep movsw', { regs: { esi: 0x4e, edi: 0x50, ecx: 8 }, setup: (_c, m) => fill(m, DATA_AT + 0x40, [...Array(16).keys()]) });
+  assert.deepEqual([...r.mem.u8.subarray(DATA_AT + 0x42, DATA_AT + 0x52)], [...Array(16).keys()]);
+});
+
+test('STD; REP STOSB and STOSW fill downwards in real mode and stop at offset 0 wrap correctly', () => {
+  let r = exec('std\nrep stosb', { regs: { eax: 0xee, edi: 0x1100, ecx: 0x1101 } });
+  assert.ok(r.mem.u8.subarray(DATA_AT, DATA_AT + 0x1101).every((b) => b === 0xee));
+  assert.equal(r.reg('edi'), 0xffff);
+  r = exec('std\nrep stosw', { regs: { eax: 0x1234, edi: 0x2, ecx: 3 } });
+  assert.equal(r.mem.read32(DATA_AT) >>> 0, 0x12341234);
+  assert.equal(r.mem.u8[DATA_AT + 0xfffe], 0x34);
+  assert.equal(r.mem.u8[DATA_AT + 0xffff], 0x12);
+  assert.equal(r.reg('edi'), 0xfffc);
+});
