@@ -78,6 +78,18 @@ export class PhysicalMemory {
     if (base < this.ramSize) this.markPages(base, size, PAGE_MMIO);
   }
 
+  /**
+   * Unmap the device window that starts at `base` (PCI BARs move when the guest
+   * reprograms them). Only for windows above RAM; returns false when none starts there.
+   */
+  removeMmio(base: number): boolean {
+    base >>>= 0;
+    const i = this.regions.findIndex((r) => r.base === base);
+    if (i < 0 || base < this.ramSize) return false;
+    this.regions.splice(i, 1);
+    return true;
+  }
+
   /** Map a read-only image (firmware) at `base`; inside RAM it is copied and made ROM. */
   addRom(base: number, image: Uint8Array, name: string): void {
     base >>>= 0;
