@@ -1,0 +1,235 @@
+// virtio 1.2 §5.1 (network device): one receiveq/transmitq pair, frames to and from a pluggable NetBackend.
+//
+// Offered features: VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (link up/down with a config
+// interrupt), VIRTIO_NET_F_MRG_RXBUF (a received frame may span several receive
+// buffers, so large-MTU backends such as passt work) and VIRTIO_NET_F_MTU (the
+// backend's MTU). No checksum or segmentation offloads: every frame carries a zeroed
+// struct virtio_net_hdr (12 bytes with VERSION_1) and complete checksums.
+//
+// Frames that arrive while the guest has posted no receive buffers wait in a bounded
+// backlog (dropped beyond it, as a NIC drops on a full ring).
+
+import { randomBytes } from 'node:crypto';
+import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
+import type { NetBackend } from '../../net/NetBackend.js';
+import { stateRecord } from '../support.js';
+import { DEVICE_ID_NET } from './constants.js';
+import { DescChain, POP_ERROR, POP_OK, type Virtqueue } from './Virtqueue.js';
+import { Features, VirtioDevice, type VirtioDeviceOptions } from './VirtioDevice.js';
+
+// Feature bits (§5.1.3)
+export const NET_F_CSUM = 0;
+export const NET_F_GUEST_CSUM = 1;
+export const NET_F_MTU = 3;
+export const NET_F_MAC = 5;
+export const NET_F_MRG_RXBUF = 15;
+export const NET_F_STATUS = 16;
+export const NET_S_LINK_UP = 1;
+
+/** struct virtio_net_hdr with num_buffers (always this size for VERSION_1 drivers). */
+export const NET_HDR_SIZE = 12;
+const RXQ = 0;
+const TXQ = 1;
+/** Config: mac[6], status u16, max_virtqueue_pairs u16, mtu u16 (§5.1.4). */
+const CONFIG_SIZE = 12;
+/** Most frames held while the guest has no receive buffers. */
+export const RX_BACKLOG_FRAMES = 256;
+/** Most receive buffers one frame may span with MRG_RXBUF. */
+const MAX_RX_CHAINS = 64;
+/** Largest frame accepted from the guest (64 KiB IP packet + Ethernet header + VLAN). */
+const MAX_FRAME = 65536 + 18;
+
+export interface NetOptions extends VirtioDeviceOptions {
+  /** "52:54:00:12:34:56"; default: 52:54:00 and three random bytes. */
+  mac?: string;
+  /** MTU reported to the guest; default the backend's, else 1500. */
+  mtu?: number;
+}
+
+/** Parse "aa:bb:cc:dd:ee:ff" (or with dashes). Throws on anything else. */
+export function parseMac(s: string): Uint8Array {
+  const parts = s.split(/[:-]/);
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) throw new Error(`bad MAC address "${s}" (want aa:bb:cc:dd:ee:ff)`);
+  const mac = Uint8Array.from(parts, (p) => parseInt(p, 16));
+  if (mac[0]! & 1) throw new Error(`bad MAC address "${s}": multicast bit set`);
+  return mac;
+}
+
+export function formatMac(mac: Uint8Array): string {
+  return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** A locally usable unicast MAC in QEMU's 52:54:00 range. */
+export function randomMac(): Uint8Array {
+  const m = new Uint8Array(6);
+  m.set([0x52, 0x54, 0x00]);
+  m.set(randomBytes(3), 3);
+  return m;
+}
+
+export class VirtioNet extends VirtioDevice {
+  protected readonly config = new Uint8Array(CONFIG_SIZE);
+  readonly mtu: number;
+  private readonly chains: DescChain[] = [];
+  private readonly txChain = new DescChain();
+  private backlog: Uint8Array[] = [];
+  private linkUp = true;
+  readonly stats = { rxFrames: 0, txFrames: 0, rxDropped: 0, txDropped: 0 };
+
+  constructor(memory: PhysicalMemory, readonly backend: NetBackend, opts: NetOptions = {}) {
+    super('virtio-net', DEVICE_ID_NET, memory, 2, Features.of(NET_F_MAC, NET_F_STATUS, NET_F_MRG_RXBUF, NET_F_MTU), opts);
+    this.mtu = opts.mtu ?? backend.mtu ?? 1500;
+    if (!(this.mtu >= 68 && this.mtu <= 65535)) throw new RangeError(`virtio-net: MTU ${this.mtu} out of range 68..65535`);
+    this.config.set(opts.mac !== undefined ? parseMac(opts.mac) : randomMac(), 0);
+    this.writeLinkStatus();
+    this.config[10] = this.mtu & 0xff;
+    this.config[11] = this.mtu >>> 8;
+    for (let i = 0; i < MAX_RX_CHAINS; i++) this.chains.push(new DescChain());
+    backend.onReceive = (frame) => this.receive(frame);
+  }
+
+  /** The MAC address (from the options, generated, or from loaded state). */
+  get mac(): Uint8Array {
+    return this.config.slice(0, 6);
+  }
+
+  private writeLinkStatus(): void {
+    this.config[6] = this.linkUp ? NET_S_LINK_UP : 0;
+    this.config[7] = 0;
+  }
+
+  /** Cable in or out: the guest sees the link status change (config interrupt). */
+  setLinkUp(up: boolean): void {
+    if (up === this.linkUp) return;
+    this.linkUp = up;
+    this.writeLinkStatus();
+    this.raiseConfigInterrupt();
+    this.wake?.();
+  }
+
+  /** A frame from the backend. */
+  receive(frame: Uint8Array): void {
+    if (!this.driverOk || !this.linkUp) {
+      this.stats.rxDropped++;
+      return;
+    }
+    if (this.backlog.length > 0 || !this.deliver(frame)) {
+      if (this.backlog.length >= RX_BACKLOG_FRAMES) {
+        this.stats.rxDropped++;
+        return;
+      }
+      this.backlog.push(frame);
+      return;
+    }
+    this.asyncDone(this.queues[RXQ]!);
+  }
+
+  /** Frames waiting for receive buffers. */
+  get backlogLength(): number {
+    return this.backlog.length;
+  }
+
+  /**
+   * Put one frame into receive buffers. False when there are not enough buffers yet
+   * (nothing consumed). A frame that can never fit is dropped (true).
+   */
+  private deliver(frame: Uint8Array): boolean {
+    const q = this.queues[RXQ]!;
+    const mrg = this.negotiated(NET_F_MRG_RXBUF);
+    const need = NET_HDR_SIZE + frame.length;
+    let n = 0;
+    let room = 0;
+    while (room < need) {
+      if (n === (mrg ? MAX_RX_CHAINS : 1)) {
+        // Even the largest allowed set of buffers cannot hold it: drop the frame.
+        q.unpop(n);
+        this.stats.rxDropped++;
+        return true;
+      }
+      const chain = this.chains[n]!;
+      const r = q.pop(chain);
+      if (r === POP_ERROR) {
+        this.fail(q.error ?? 'bad chain');
+        return true;
+      }
+      if (r !== POP_OK) {
+        q.unpop(n);
+        return false;
+      }
+      n++;
+      room += chain.writeLen;
+    }
+    // Header: no flags, no GSO, num_buffers = n; then the frame, spread over the chains.
+    const hdr = new Uint8Array(NET_HDR_SIZE);
+    hdr[10] = n & 0xff;
+    hdr[11] = n >>> 8;
+    let fOff = 0;
+    for (let i = 0; i < n; i++) {
+      const chain = this.chains[i]!;
+      let used = 0;
+      if (i === 0) used = chain.write(this.ram, 0, hdr);
+      const k = chain.write(this.ram, used, frame, fOff, Math.min(frame.length - fOff, chain.writeLen - used));
+      fOff += k;
+      used += k;
+      q.push(chain.head, used);
+    }
+    this.stats.rxFrames++;
+    return true;
+  }
+
+  private flushBacklog(): boolean {
+    let any = false;
+    while (this.backlog.length > 0 && this.driverOk) {
+      if (!this.deliver(this.backlog[0]!)) break;
+      this.backlog.shift();
+      any = true;
+    }
+    return any;
+  }
+
+  protected queueNotify(q: Virtqueue): void {
+    if (q.index === RXQ) {
+      if (this.flushBacklog()) this.queueDone(q);
+      return;
+    }
+    if (q.index !== TXQ) return;
+    const chain = this.txChain;
+    for (;;) {
+      const r = q.pop(chain);
+      if (r === POP_ERROR) return this.fail(q.error ?? 'bad chain');
+      if (r !== POP_OK) break;
+      const len = chain.readLen - NET_HDR_SIZE;
+      if (len >= 14 && len <= MAX_FRAME) {
+        const frame = new Uint8Array(len);
+        chain.read(this.ram, NET_HDR_SIZE, frame);
+        this.stats.txFrames++;
+        q.push(chain.head, 0);
+        if (this.linkUp) this.backend.send(frame);
+      } else {
+        this.stats.txDropped++;
+        q.push(chain.head, 0);
+      }
+    }
+    this.queueDone(q);
+  }
+
+  protected resetDevice(): void {
+    this.backlog = [];
+  }
+
+  override async close(): Promise<void> {
+    this.backend.close();
+  }
+
+  protected saveDeviceState(): unknown {
+    return { linkUp: this.linkUp };
+  }
+
+  protected loadDeviceState(state: unknown): void {
+    const s = stateRecord(state, this.name);
+    this.linkUp = s['linkUp'] !== false;
+    this.backlog = [];
+    // The loaded config space carries the saved MAC, which the guest knows.
+    this.writeLinkStatus();
+  }
+}
