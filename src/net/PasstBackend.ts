@@ -1,0 +1,159 @@
+// User-mode networking through passt (https://passt.top), spoken to over its qemu stream protocol: a Unix stream socket carrying Ethernet frames, each after a 32-bit big-endian length (as QEMU's `-netdev stream` does).
+//
+// typevisor starts passt in the foreground, one-off (-1: it exits when the connection
+// closes), with its socket in a fresh temporary directory of mode 0777: passt started
+// as root drops to user nobody, and a socket path in a directory nobody cannot write
+// is reported as bound but never appears. The guest gets its address by DHCP from
+// passt, reaches the host's loopback services through the gateway address, and
+// `hostfwd` rules become passt's `-t`/`-u` port forwards.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsc, existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { FrameReader, frameWithLength, type NetBackend } from './NetBackend.js';
+
+export interface HostForward {
+  proto: 'tcp' | 'udp';
+  /** Host address to bind (default: all). */
+  hostAddr?: string;
+  hostPort: number;
+  guestPort: number;
+}
+
+export interface PasstOptions {
+  hostfwd?: HostForward[];
+  /** MTU passt announces by DHCP (and virtio-net reports); default 65520, passt's own. */
+  mtu?: number;
+  /** passt executable; default: `passt` on PATH. */
+  passtPath?: string;
+  /** How long to wait for passt's socket (ms). */
+  startTimeoutMs?: number;
+}
+
+const INSTALL_HINT = 'install it with `apt-get install passt` (Debian, Ubuntu) or `dnf install passt` (Fedora)';
+const QUEUE_LIMIT = 8 << 20;
+
+/** Find an executable on PATH (and the sbin directories root's PATH may lack). */
+export function findExecutable(name: string): string | null {
+  const dirs = (process.env['PATH'] ?? '').split(delimiter).concat(['/usr/bin', '/usr/sbin', '/usr/local/bin', '/bin', '/sbin']);
+  for (const d of dirs) {
+    if (d === '') continue;
+    const p = join(d, name);
+    try {
+      accessSync(p, fsc.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
+/** passt's argument for one forward: [ADDR/]HOSTPORT:GUESTPORT. */
+export function passtForwardSpec(f: HostForward): string {
+  return `${f.hostAddr ? `${f.hostAddr}/` : ''}${f.hostPort}:${f.guestPort}`;
+}
+
+export class PasstBackend implements NetBackend {
+  onReceive: (frame: Uint8Array) => void = () => {};
+  readonly mtu: number;
+  private closed = false;
+  /** Frames dropped because passt did not keep up. */
+  dropped = 0;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly sock: Socket,
+    private readonly dir: string,
+    mtu: number,
+  ) {
+    this.mtu = mtu;
+    const reader = new FrameReader((f) => this.onReceive(f));
+    sock.on('data', (chunk: Buffer) => {
+      if (!reader.push(chunk)) sock.destroy();
+    });
+    sock.on('error', () => sock.destroy());
+    child.on('exit', () => this.close());
+  }
+
+  /** Start passt and connect to it. Throws a one-line Error naming the fix when it cannot. */
+  static async start(opts: PasstOptions = {}): Promise<PasstBackend> {
+    const exe = opts.passtPath ?? findExecutable('passt');
+    if (exe === null || !existsSync(exe)) throw new Error(`--net user needs passt, which is not installed: ${INSTALL_HINT}`);
+    const mtu = opts.mtu ?? 65520;
+    const dir = await mkdtemp(join(tmpdir(), 'typevisor-passt-'));
+    await chmod(dir, 0o777);
+    const sockPath = join(dir, 'passt.sock');
+    const logPath = join(dir, 'passt.log');
+    const args = ['-f', '-1', '-s', sockPath, '-l', logPath, '-m', String(mtu)];
+    for (const f of opts.hostfwd ?? []) args.push(f.proto === 'tcp' ? '-t' : '-u', passtForwardSpec(f));
+    const child = spawn(exe, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString();
+    });
+    const failure = (what: string): Error => {
+      let log = '';
+      try {
+        log = readFileSync(logPath, 'utf8');
+      } catch {
+        // no log
+      }
+      const text = (log + '\n' + stderr).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Failed to send')).slice(-3).join('; ');
+      return new Error(`--net user: passt ${what}${text ? `: ${text}` : ''}`);
+    };
+    try {
+      const sock = await new Promise<Socket>((resolve, reject) => {
+        let exited = false;
+        const deadline = Date.now() + (opts.startTimeoutMs ?? 5000);
+        child.once('exit', (code) => {
+          exited = true;
+          reject(failure(`exited with status ${code}`));
+        });
+        child.once('error', (e) => reject(new Error(`--net user: cannot run ${exe}: ${e.message}`)));
+        const poll = (): void => {
+          if (exited) return;
+          if (!existsSync(sockPath)) {
+            if (Date.now() > deadline) reject(failure(`did not create its socket within ${opts.startTimeoutMs ?? 5000} ms`));
+            else setTimeout(poll, 10);
+            return;
+          }
+          const s = createConnection({ path: sockPath });
+          s.once('connect', () => resolve(s));
+          s.once('error', (e) => {
+            s.destroy();
+            if (Date.now() > deadline) reject(failure(`refused the connection (${e.message})`));
+            else setTimeout(poll, 20);
+          });
+        };
+        poll();
+      });
+      child.removeAllListeners('exit');
+      return new PasstBackend(child, sock, dir, mtu);
+    } catch (e) {
+      child.kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.closed) return;
+    if (this.sock.writableLength > QUEUE_LIMIT) {
+      this.dropped++;
+      return;
+    }
+    this.sock.write(frameWithLength(frame));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.destroy();
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    rm(this.dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
