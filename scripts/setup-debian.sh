@@ -4,7 +4,7 @@
 # by `npm run bench`, QEMU (qemu-system-x86) and SeaBIOS. Safe to run again.
 # Usage: sudo scripts/setup-debian.sh [--bench]
 set -euo pipefail
-pkgs=(nasm)
+pkgs=(nasm passt e2fsprogs)
 if [[ "${1:-}" == "--bench" ]]; then pkgs+=(qemu-system-x86 seabios); fi
 missing=()
 for p in "${pkgs[@]}"; do
