@@ -176,7 +176,13 @@ export class VirtioMmio implements MmioHandler, VirtioTransport, Device {
     this.deviceFeaturesSel = stateNum(s, 'deviceFeaturesSel', this.name) >>> 0;
     this.driverFeaturesSel = stateNum(s, 'driverFeaturesSel', this.name) >>> 0;
     this.queueSel = stateNum(s, 'queueSel', this.name) >>> 0;
-    this.device.loadState(s['device']);
+    // The device's own re-drive is held back: the line is driven once, below.
+    this.device.transport = null;
+    try {
+      this.device.loadState(s['device']);
+    } finally {
+      this.device.transport = this;
+    }
     // Drive the line to whatever the loaded interrupt status says.
     this.irqLevel = this.device.isr === 0;
     this.interruptChanged();

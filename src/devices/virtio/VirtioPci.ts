@@ -304,7 +304,12 @@ export class VirtioPci extends PciDevice implements VirtioTransport {
     this.deviceFeatureSelect = stateNum(s, 'deviceFeatureSelect', this.name) >>> 0;
     this.driverFeatureSelect = stateNum(s, 'driverFeatureSelect', this.name) >>> 0;
     this.queueSelect = stateNum(s, 'queueSelect', this.name) & 0xffff;
-    this.device.loadState(s['device']);
+    this.device.transport = null;
+    try {
+      this.device.loadState(s['device']);
+    } finally {
+      this.device.transport = this;
+    }
     super.loadState(s['pci']);
     this.interruptChanged();
   }

@@ -170,7 +170,7 @@ export function mmioFeatures(m: VirtioMmio): [number, number] {
  * (default: everything offered), FEATURES_OK, set up `queues.length` queues, DRIVER_OK.
  * Returns the FakeQueues.
  */
-export function mmioInit(m: VirtioMmio, mem: PhysicalMemory, opts: { queueBase: number; sizes: number[]; accept?: [number, number] }): FakeQueue[] {
+export function mmioInit(m: VirtioMmio, mem: PhysicalMemory, opts: { queueBase: number; sizes: number[]; accept?: [number, number]; beforeDriverOk?: (qs: FakeQueue[]) => void }): FakeQueue[] {
   wr(m, M.MMIO_STATUS, 0);
   wr(m, M.MMIO_STATUS, S_ACK);
   wr(m, M.MMIO_STATUS, S_ACK | S_DRIVER);
@@ -197,6 +197,7 @@ export function mmioInit(m: VirtioMmio, mem: PhysicalMemory, opts: { queueBase: 
     wr(m, M.MMIO_QUEUE_READY, 1);
     qs.push(q);
   });
+  opts.beforeDriverOk?.(qs);
   wr(m, M.MMIO_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
   return qs;
 }
