@@ -27,9 +27,9 @@ import type { FpuHost } from './FpuHost.js';
 import {
   CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED, CLS_ZERO,
   CW_ALWAYS, CW_FNINIT, CW_POWERON, CW_RC_SHIFT, CW_WRITABLE, EXC_MASK,
-  EXT_DENORMAL, EXT_NONE, EXT_UNSUPPORTED, EXT_VALUE, F32, F64, INDEF_HI,
+  EXT_DENORMAL, EXT_MEM_DENORMAL, EXT_NONE, EXT_UNSUPPORTED, EXT_VALUE, INDEF_HI, OPND,
   RC_CHOP, SW_B, SW_C0, SW_C1, SW_C2, SW_C3, SW_CC, SW_DE, SW_ES, SW_IE, SW_OE, SW_PE, SW_SF,
-  SW_TOP_SHIFT, SW_UE, TAG_EMPTY, TAG_SPECIAL, TAG_VALID, TAG_ZERO, U32, U32F,
+  SW_TOP_SHIFT, SW_UE, TAG_EMPTY, TAG_SPECIAL, TAG_VALID, TAG_ZERO,
 } from './fpuConst.js';
 import {
   PK, RO, TINY, UA, UC, Unpacked, bcdToInt, doubleToExt, extToDouble, intToBcd,
@@ -78,12 +78,14 @@ export interface FpuState {
 export class Fpu {
   readonly host: FpuHost;
 
-  /** Physical data registers R0-R7 (ST(i) is R[(top + i) & 7]). */
-  readonly st = new Float64Array(8);
+  /** Physical data registers R0-R7 (ST(i) is R[(top + i) & 7]), then the operand slot OPND (8)
+   *  where memory and integer operands are placed for the arithmetic. */
+  readonly st = new Float64Array(9);
   /** The same registers as uint32 halves: [2p] low, [2p+1] high. */
   readonly stw = new Uint32Array(this.st.buffer);
-  /** Shadow kind per register (EXT_*): whether extSe/extHi/extLo hold the exact 80-bit image. */
-  readonly ext = new Uint8Array(8);
+  /** Shadow kind per register (EXT_*): whether extSe/extHi/extLo hold the exact 80-bit image
+   *  (any kind with (kind & 3) !== 0). The operand slot uses EXT_NONE or EXT_MEM_DENORMAL. */
+  readonly ext = new Uint8Array(9);
   readonly extSe = new Uint16Array(8);
   readonly extHi = new Uint32Array(8);
   readonly extLo = new Uint32Array(8);
@@ -116,9 +118,6 @@ export class Fpu {
   ex = 0;
   /** C1 as the current instruction leaves it (0 or SW_C1). */
   c1 = 0;
-  /** Denormal kind of the last memory operand loaded (EXT_DENORMAL or EXT_NONE). */
-  memKind = EXT_NONE;
-
   constructor(host: FpuHost) {
     this.host = host;
     this.reset();
@@ -204,7 +203,7 @@ export class Fpu {
 
   /** Class (CLS_*) of the value in physical register p, ignoring emptiness. */
   classOf(p: number): number {
-    if (this.ext[p] !== EXT_NONE) {
+    if ((this.ext[p]! & 3) !== 0) {
       unpackExt(UC, this.extSe[p]!, this.extHi[p]!, this.extLo[p]!);
       return UC.cls;
     }
@@ -220,18 +219,18 @@ export class Fpu {
 
   /** Sign bit of physical register p. */
   signOf(p: number): number {
-    return this.ext[p] !== EXT_NONE ? this.extSe[p]! >>> 15 : this.stw[2 * p + 1]! >>> 31;
+    return (this.ext[p]! & 3) !== 0 ? this.extSe[p]! >>> 15 : this.stw[2 * p + 1]! >>> 31;
   }
 
   /** Unpack physical register p (its exact value) into u. */
   unpackReg(u: Unpacked, p: number): void {
-    if (this.ext[p] !== EXT_NONE) unpackExt(u, this.extSe[p]!, this.extHi[p]!, this.extLo[p]!);
+    if ((this.ext[p]! & 3) !== 0) unpackExt(u, this.extSe[p]!, this.extHi[p]!, this.extLo[p]!);
     else unpackDouble(u, this.stw[2 * p + 1]!, this.stw[2 * p]!);
   }
 
   /** The 80-bit image of physical register p, into PK (se, hi, lo). */
   extImage(p: number): void {
-    if (this.ext[p] !== EXT_NONE) {
+    if ((this.ext[p]! & 3) !== 0) {
       PK.se = this.extSe[p]!; PK.hi = this.extHi[p]!; PK.lo = this.extLo[p]!;
     } else {
       doubleToExt(this.stw[2 * p + 1]!, this.stw[2 * p]!);
@@ -416,8 +415,8 @@ export class Fpu {
 
   saveState(): FpuState {
     return {
-      st: Array.from(this.stw),
-      ext: Array.from(this.ext),
+      st: Array.from(this.stw.subarray(0, 16)),
+      ext: Array.from(this.ext.subarray(0, 8)),
       extSe: Array.from(this.extSe),
       extHi: Array.from(this.extHi),
       extLo: Array.from(this.extLo),
@@ -466,11 +465,12 @@ export class Fpu {
     switch (op) {
       case 0: // D8: m32fp arithmetic
         this.waitCheck();
-        this.arithMem(reg, this.loadM32(lin));
+        this.loadM32(lin);
+        this.arithMem(reg);
         return true;
       case 1: // D9
         switch (reg) {
-          case 0: this.waitCheck(); this.fldFloat(this.loadM32(lin)); return true;
+          case 0: this.waitCheck(); this.loadM32(lin); this.fldFloat(); return true;
           case 1: return this.host.raiseUD();
           case 2: this.waitCheck(); this.fstFloat(lin, true, false); return true;
           case 3: this.waitCheck(); this.fstFloat(lin, true, true); return true;
@@ -481,7 +481,8 @@ export class Fpu {
         }
       case 2: // DA: m32int arithmetic
         this.waitCheck();
-        this.arithMem(reg, this.host.read32(lin) | 0);
+        this.loadInt(this.host.read32(lin) | 0);
+        this.arithMem(reg);
         return true;
       case 3: // DB
         switch (reg) {
@@ -495,11 +496,12 @@ export class Fpu {
         }
       case 4: // DC: m64fp arithmetic
         this.waitCheck();
-        this.arithMem(reg, this.loadM64(lin));
+        this.loadM64(lin);
+        this.arithMem(reg);
         return true;
       case 5: // DD
         switch (reg) {
-          case 0: this.waitCheck(); this.fldFloat(this.loadM64(lin)); return true;
+          case 0: this.waitCheck(); this.loadM64(lin); this.fldFloat(); return true;
           case 1: if (!this.sse3) this.host.raiseUD(); this.waitCheck(); this.fistp64(lin, true); return true;
           case 2: this.waitCheck(); this.fstFloat(lin, false, false); return true;
           case 3: this.waitCheck(); this.fstFloat(lin, false, true); return true;
@@ -510,7 +512,8 @@ export class Fpu {
         }
       case 6: // DE: m16int arithmetic
         this.waitCheck();
-        this.arithMem(reg, (this.host.read16(lin) << 16) >> 16);
+        this.loadInt((this.host.read16(lin) << 16) >> 16);
+        this.arithMem(reg);
         return true;
       default: // DF
         switch (reg) {
@@ -658,13 +661,11 @@ export class Fpu {
 
   // ===================================================================== arithmetic glue
 
-  /** ST(0) := ST(0) op mem (op: the ModRM reg field; 2/3 are FCOM/FCOMP). */
-  private arithMem(reg: number, v: number): void {
-    const kind = this.memKind;
-    this.memKind = EXT_NONE;
+  /** ST(0) := ST(0) op operand slot (op: the ModRM reg field; 2/3 are FCOM/FCOMP). */
+  private arithMem(reg: number): void {
     const p = this.top;
     if (reg === 2 || reg === 3) {
-      compareOp(this, -1, reg === 3 ? 1 : 0, false, v, kind);
+      compareOp(this, OPND, reg === 3 ? 1 : 0, false);
       return;
     }
     if (this.isEmpty(p)) {
@@ -672,7 +673,7 @@ export class Fpu {
       this.commit();
       return;
     }
-    arith(this, reg, p, this.st[p]!, this.ext[p]!, v, kind);
+    arith(this, reg, p, OPND);
     this.commit();
   }
 
@@ -686,53 +687,60 @@ export class Fpu {
       this.commit();
       return;
     }
-    if (arith(this, reg, dst, this.st[dst]!, this.ext[dst]!, this.st[src]!, this.ext[src]!) && popAfter) this.pop();
+    if (arith(this, reg, dst, src) && popAfter) this.pop();
     this.commit();
   }
 
   // ===================================================================== loads
 
-  /** Read a binary32 operand as a double (signalling NaNs stay signalling); memKind flags denormals. */
-  private loadM32(lin: number): number {
+  /** Place a binary32 operand in the operand slot as a double (signalling NaNs stay signalling). */
+  private loadM32(lin: number): void {
     const bits = this.host.read32(lin);
     const exp = (bits >>> 23) & 0xff;
     const frac = bits & 0x7fffff;
-    this.memKind = exp === 0 && frac !== 0 ? EXT_DENORMAL : EXT_NONE;
-    if (exp === 0xff && frac !== 0) {
-      U32[1] = (bits & 0x80000000) | 0x7ff00000 | (frac >>> 3);
-      U32[0] = frac << 29;
-      return F64[0]!;
+    const w = this.stw;
+    if (exp === 0xff) {
+      w[17] = (bits & 0x80000000) | 0x7ff00000 | (frac >>> 3);
+      w[16] = frac << 29;
+      this.ext[OPND] = EXT_NONE;
+    } else if (exp === 0) {
+      this.st[OPND] = (bits & 0x80000000) !== 0 ? -frac * 2 ** -149 : frac * 2 ** -149;
+      this.ext[OPND] = frac !== 0 ? EXT_MEM_DENORMAL : EXT_NONE;
+    } else {
+      w[17] = (bits & 0x80000000) | ((exp + 896) << 20) | (frac >>> 3);
+      w[16] = frac << 29;
+      this.ext[OPND] = EXT_NONE;
     }
-    U32F[0] = bits;
-    return F32[0]!;
   }
 
-  /** Read a binary64 operand; memKind flags denormals. */
-  private loadM64(lin: number): number {
+  /** Place a binary64 operand in the operand slot. */
+  private loadM64(lin: number): void {
     const lo = this.host.read32(lin);
     const hi = this.host.read32(lin + 4);
-    this.memKind = (hi & 0x7ff00000) === 0 && ((hi & 0xfffff) | lo) !== 0 ? EXT_DENORMAL : EXT_NONE;
-    U32[0] = lo;
-    U32[1] = hi;
-    return F64[0]!;
+    this.stw[16] = lo;
+    this.stw[17] = hi;
+    this.ext[OPND] = (hi & 0x7ff00000) === 0 && ((hi & 0xfffff) | lo) !== 0 ? EXT_MEM_DENORMAL : EXT_NONE;
   }
 
-  /** FLD m32fp / m64fp (value already read). */
-  private fldFloat(v: number): void {
-    const kind = this.memKind;
-    this.memKind = EXT_NONE;
+  /** Place an integer operand in the operand slot (exact). */
+  private loadInt(v: number): void {
+    this.st[OPND] = v;
+    this.ext[OPND] = EXT_NONE;
+  }
+
+  /** FLD m32fp / m64fp from the operand slot. */
+  private fldFloat(): void {
+    const kind = this.ext[OPND]!;
     if (!this.pushOk()) { this.commit(); return; }
-    if (v !== v) {
-      F64[0] = v;
-      const hi = U32[1]!, lo = U32[0]!;
-      if ((hi & 0x80000) === 0 && !this.invalid()) { this.commit(); return; } // SNaN, #IA unmasked
-      this.setBits(this.pushSlot(), hi | 0x80000, lo);
-      this.commit();
-      return;
+    let hi = this.stw[17]!;
+    const lo = this.stw[16]!;
+    if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0 && (hi & 0x80000) === 0) {
+      if (!this.invalid()) { this.commit(); return; } // SNaN, #IA unmasked: nothing loaded
+      hi |= 0x80000;
     }
     // A denormal raises #D, but even unmasked the value is still pushed (SDM FLD note).
-    if (kind === EXT_DENORMAL) this.denormal();
-    this.setD(this.pushSlot(), v);
+    if (kind === EXT_MEM_DENORMAL) this.denormal();
+    this.setBits(this.pushSlot(), hi, lo);
     this.commit();
   }
 

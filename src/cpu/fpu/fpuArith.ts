@@ -9,7 +9,7 @@
 
 import type { Fpu } from './Fpu.js';
 import {
-  CLS_INF, CLS_ZERO, EXT_DENORMAL, EXT_NONE, EXT_UNSUPPORTED, F64,
+  CLS_INF, CLS_ZERO, EXT_DENORMAL, EXT_MEM_DENORMAL, EXT_NONE, EXT_UNSUPPORTED, F64,
   RC_DOWN, RC_NEAREST, RC_UP, SW_C0, SW_C1, SW_C2, SW_C3, SW_IE, SW_OE, SW_PE, SW_SF, SW_UE, SW_ZE, U32,
 } from './fpuConst.js';
 import { RO, UA, UB, Unpacked, roundToInt, unpackDouble, unpackInt } from './fpuFormats.js';
@@ -348,13 +348,16 @@ function writeResult(f: Fpu, dst: number, r: number): void {
 
 // ---------------------------------------------------------------- instructions
 
-/** dst := a op b (op: ModRM reg field 0 ADD, 1 MUL, 4 SUB, 5 SUBR, 6 DIV, 7 DIVR); ka/kb are the
- *  operands' shadow kinds (EXT_UNSUPPORTED raises #IA, EXT_DENORMAL #D). Returns false when an
- *  unmasked pre-computation exception (#IA, #D, #Z) leaves the destination (and the stack) alone. */
-export function arith(f: Fpu, op: number, dst: number, a: number, ka: number, b: number, kb: number): boolean {
+/** dst := dst op src (registers or the operand slot; op: ModRM reg field 0 ADD, 1 MUL, 4 SUB,
+ *  5 SUBR, 6 DIV, 7 DIVR). Shadow kinds: EXT_UNSUPPORTED raises #IA, the denormal kinds #D.
+ *  Returns false when an unmasked pre-computation exception (#IA, #D, #Z) leaves the destination
+ *  (and the stack) alone. */
+export function arith(f: Fpu, op: number, dst: number, src: number): boolean {
   resExt = false;
+  const a = f.st[dst]!, b = f.st[src]!;
+  const ka = f.ext[dst]!, kb = f.ext[src]!;
   if (ka === EXT_UNSUPPORTED || kb === EXT_UNSUPPORTED) return invalidResult(f, dst);
-  const den = ka === EXT_DENORMAL || kb === EXT_DENORMAL;
+  const den = ka === EXT_DENORMAL || kb === EXT_DENORMAL || kb === EXT_MEM_DENORMAL;
   let r: number;
   if (op === OP_DIV || op === OP_DIVR) {
     const x = op === OP_DIV ? a : b, y = op === OP_DIV ? b : a;

@@ -4,9 +4,9 @@
 import type { Fpu } from './Fpu.js';
 import {
   CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_ZERO,
-  EXT_DENORMAL, EXT_NONE, EXT_UNSUPPORTED, F64, SW_C0, SW_C1, SW_C2, SW_C3, SW_DE, SW_IE, U32,
+  EXT_DENORMAL, EXT_MEM_DENORMAL, EXT_NONE, EXT_UNSUPPORTED, F64, OPND, SW_C0, SW_C1, SW_C2, SW_C3, SW_DE, SW_IE, U32,
 } from './fpuConst.js';
-import { UA, UB, Unpacked, unpackDouble } from './fpuFormats.js';
+import { UA, UB, Unpacked } from './fpuFormats.js';
 
 export const REL_GT = 0;
 export const REL_LT = 1;
@@ -38,11 +38,11 @@ function relUnpacked(x: Unpacked, y: Unpacked): number {
   return c > 0 ? REL_GT : REL_LT;
 }
 
-/** Relation of ST(0) (physical pa) to b (register pb, or a memory/integer value when pb < 0, with
- *  shadow kind kb). Raises #IA (any NaN unless `quiet`, SNaN always, unsupported) and #D into f.ex. */
-function relate(f: Fpu, pa: number, b: number, kb: number, pb: number, quiet: boolean): number {
-  const a = f.st[pa]!;
-  const ka = f.ext[pa]!;
+/** Relation of ST(0) (physical pa) to register pb (or the operand slot). Raises #IA (any NaN
+ *  unless `quiet`, SNaN always, unsupported) and #D into f.ex. */
+function relate(f: Fpu, pa: number, pb: number, quiet: boolean): number {
+  const a = f.st[pa]!, b = f.st[pb]!;
+  const ka = f.ext[pa]!, kb = f.ext[pb]!;
   if (ka === EXT_UNSUPPORTED || kb === EXT_UNSUPPORTED) {
     f.ex |= SW_IE;
     return REL_UN;
@@ -51,33 +51,27 @@ function relate(f: Fpu, pa: number, b: number, kb: number, pb: number, quiet: bo
     if (!quiet || isSNaN(a) || isSNaN(b)) f.ex |= SW_IE;
     return REL_UN;
   }
-  if (ka === EXT_DENORMAL || kb === EXT_DENORMAL) f.ex |= SW_DE;
-  if (ka !== EXT_NONE || (pb >= 0 && kb !== EXT_NONE)) {
+  if (ka === EXT_DENORMAL || kb === EXT_DENORMAL || kb === EXT_MEM_DENORMAL) f.ex |= SW_DE;
+  if (((ka | kb) & 3) !== 0) {
     // a register that holds an exact 80-bit value: compare exactly
     f.unpackReg(UA, pa);
-    if (pb >= 0) f.unpackReg(UB, pb);
-    else {
-      F64[0] = b;
-      unpackDouble(UB, U32[1]!, U32[0]!);
-    }
+    f.unpackReg(UB, pb);
     return relUnpacked(UA, UB);
   }
   return a > b ? REL_GT : a < b ? REL_LT : REL_EQ;
 }
 
-/** FCOM-family compare of ST(0) with register `src` (physical) or, when src < 0, with the memory
- *  or integer value mv (shadow kind mk); then pop `pops` times. `quiet`: the FUCOM forms. */
-export function compareOp(f: Fpu, src: number, pops: number, quiet: boolean, mv = 0, mk = EXT_NONE): void {
+/** FCOM-family compare of ST(0) with register `src` (physical, or OPND for a memory/integer
+ *  operand); then pop `pops` times. `quiet`: the FUCOM forms. */
+export function compareOp(f: Fpu, src: number, pops: number, quiet: boolean): void {
   const p = f.top;
   f.c1 = 0;
-  if (f.isEmpty(p) || (src >= 0 && f.isEmpty(src))) {
+  if (f.isEmpty(p) || (src !== OPND && f.isEmpty(src))) {
     if (f.underflow()) for (let k = 0; k < pops; k++) f.pop();
     f.commitCC(SW_C3 | SW_C2 | SW_C0);
     return;
   }
-  const b = src >= 0 ? f.st[src]! : mv;
-  const kb = src >= 0 ? f.ext[src]! : mk;
-  const rel = relate(f, p, b, kb, src, quiet);
+  const rel = relate(f, p, src, quiet);
   const unmasked = f.ex & ~f.cw & (SW_IE | SW_DE);
   // an unmasked #IA leaves C3/C2/C0 alone (SDM); any unmasked pre-computation exception stops the pop
   const cc = (unmasked & SW_IE) !== 0 ? f.sw & (SW_C0 | SW_C2 | SW_C3) : CC_OF[rel]!;
@@ -87,7 +81,9 @@ export function compareOp(f: Fpu, src: number, pops: number, quiet: boolean, mv 
 
 /** FTST: compare ST(0) with +0.0. */
 export function ftst(f: Fpu): void {
-  compareOp(f, -1, 0, false, 0, EXT_NONE);
+  f.st[OPND] = 0;
+  f.ext[OPND] = EXT_NONE;
+  compareOp(f, OPND, 0, false);
 }
 
 /** FCOMI/FCOMIP (quiet=false) and FUCOMI/FUCOMIP: result in EFLAGS ZF/PF/CF; OF/SF/AF cleared. */
@@ -99,7 +95,7 @@ export function fcomi(f: Fpu, src: number, popAfter: boolean, quiet: boolean): v
     f.underflow();
     rel = REL_UN;
   } else {
-    rel = relate(f, p, f.st[src]!, f.ext[src]!, src, quiet);
+    rel = relate(f, p, src, quiet);
   }
   const unmasked = f.ex & ~f.cw & (SW_IE | SW_DE);
   if ((unmasked & SW_IE) !== 0) {

@@ -54,6 +54,12 @@ export const EXT_NONE = 0;
 export const EXT_VALUE = 1;
 export const EXT_UNSUPPORTED = 2;
 export const EXT_DENORMAL = 3;
+/** Only in the operand slot: a binary32/64 memory denormal. Exact as a double (no shadow) but it
+ *  raises #D. Every shadow kind has a non-zero (kind & 3). */
+export const EXT_MEM_DENORMAL = 4;
+/** Index of the operand slot after R0-R7 in the register arrays: memory and integer operands are
+ *  placed there so the arithmetic reads every operand from a typed array. */
+export const OPND = 8;
 
 /** Bits of the QNaN floating-point indefinite as a double (0xFFF8_0000_0000_0000). */
 export const INDEF_HI = 0xfff80000 | 0;
