@@ -279,8 +279,15 @@ export class Cpu {
   // Instruction fetch
 
   private refillFetch(lin: number): void {
+    // CS limit (SDM vol. 3A §5.3): every byte of an instruction must lie within it. The
+    // fetch cache only ever covers pages below the limit, plus the page holding the limit
+    // when the limit ends that page; fetches anywhere else come here and are checked.
+    const limit = this.segLimit[CS]! >>> 0;
+    if ((this.eip >>> 0) > limit) this.raiseGP(0);
+    const end = (this.segBase[CS]! + limit) | 0;
+    const limitPage = (end & 0xfff) !== 0xfff && (end & ~0xfff) === (lin & ~0xfff);
     const phys = translateSlow(this, lin, false, this.cpl === 3, true);
-    if (this.mem.isReadablePage(phys)) {
+    if (this.mem.isReadablePage(phys) && !limitPage) {
       this.fetchLinPage = lin & ~0xfff;
       this.fetchPhysPage = phys & ~0xfff;
     } else {
