@@ -166,23 +166,26 @@ export class VirtioBlk extends VirtioDevice {
     this.inflight.add(chain.head);
     this.running++;
     const gen = this.generation;
-    const done = (status: number, written: number): void => this.complete(q, chain, gen, status, written);
     this.run(type, sector, chain).then(
-      (r) => done(r.status, r.written),
+      (r) => this.complete(q, chain, gen, r.status, r.data),
       (e: unknown) => {
         this.log(`${this.name}: host I/O error: ${(e as Error).message}`);
-        done(BLK_S_IOERR, 0);
+        this.complete(q, chain, gen, BLK_S_IOERR, null);
       },
     );
     return true;
   }
 
-  /** Do request `type`; resolves with the status and the data bytes written for the guest. */
-  private async run(type: number, sector: number, chain: DescChain): Promise<{ status: number; written: number }> {
+  /**
+   * Do request `type` on the host; resolves with the status and the data for the guest
+   * (copied into guest memory by complete(), only if the device was not reset meanwhile).
+   */
+  private async run(type: number, sector: number, chain: DescChain): Promise<{ status: number; data: Uint8Array | null }> {
     const dataIn = chain.writeLen - 1;
     const dataOut = chain.readLen - 16;
-    const ioerr = { status: BLK_S_IOERR, written: 0 };
-    const ok = { status: BLK_S_OK, written: 0 };
+    const ioerr = { status: BLK_S_IOERR, data: null };
+    const ok = { status: BLK_S_OK, data: null };
+    const unsupp = { status: BLK_S_UNSUPP, data: null };
     switch (type) {
       case BLK_T_IN: {
         if (!this.rangeOk(sector, dataIn)) return ioerr;
@@ -195,7 +198,7 @@ export class VirtioBlk extends VirtioDevice {
           got += bytesRead;
         }
         buf.fill(0, got);
-        return { status: BLK_S_OK, written: this.copyIn(chain, buf) };
+        return { status: BLK_S_OK, data: buf };
       }
       case BLK_T_OUT: {
         if (this.readonly || !this.rangeOk(sector, dataOut)) return ioerr;
@@ -217,11 +220,11 @@ export class VirtioBlk extends VirtioDevice {
         this.counts.getId++;
         const id = new Uint8Array(Math.min(BLK_ID_BYTES, dataIn));
         id.set(this.idBytes.subarray(0, id.length));
-        return { status: BLK_S_OK, written: this.copyIn(chain, id) };
+        return { status: BLK_S_OK, data: id };
       }
       case BLK_T_DISCARD:
       case BLK_T_WRITE_ZEROES: {
-        if (this.readonly) return { status: BLK_S_UNSUPP, written: 0 };
+        if (this.readonly) return unsupp;
         // One or more 16-byte segments {sector le64, num_sectors le32, flags le32} (§5.2.6).
         if (dataOut === 0 || dataOut % 16 !== 0 || dataOut / 16 > MAX_DISCARD_SEG) return ioerr;
         const seg = new Uint8Array(dataOut);
@@ -232,7 +235,7 @@ export class VirtioBlk extends VirtioDevice {
           const n = v.getUint32(off + 8, true);
           const flags = v.getUint32(off + 12, true);
           // Only the UNMAP flag is defined, and only for write-zeroes.
-          if (flags & ~(type === BLK_T_WRITE_ZEROES ? 1 : 0)) return { status: BLK_S_UNSUPP, written: 0 };
+          if (flags & ~(type === BLK_T_WRITE_ZEROES ? 1 : 0)) return unsupp;
           if (n > MAX_DISCARD_SECTORS || !this.rangeOk(s, n * SECTOR_SIZE, true)) return ioerr;
           if (type === BLK_T_DISCARD) {
             this.counts.discard++;
@@ -252,7 +255,7 @@ export class VirtioBlk extends VirtioDevice {
         return ok;
       }
       default:
-        return { status: BLK_S_UNSUPP, written: 0 };
+        return unsupp;
     }
   }
 
@@ -269,7 +272,7 @@ export class VirtioBlk extends VirtioDevice {
     return chain.write(this.ram, 0, data, 0, n);
   }
 
-  private complete(q: Virtqueue, chain: DescChain, gen: number, status: number, written: number): void {
+  private complete(q: Virtqueue, chain: DescChain, gen: number, status: number, data: Uint8Array | null): void {
     if (gen !== this.generation || this.closed) {
       // The device was reset (or its state replaced) while the host worked: drop it.
       this.free.push(chain);
@@ -278,6 +281,7 @@ export class VirtioBlk extends VirtioDevice {
     }
     this.inflight.delete(chain.head);
     if (status !== BLK_S_OK) this.counts.errors++;
+    const written = data !== null ? this.copyIn(chain, data) : 0;
     const st = new Uint8Array([status]);
     chain.write(this.ram, chain.writeLen - 1, st);
     q.push(chain.head, written + 1);
