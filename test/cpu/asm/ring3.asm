@@ -7,6 +7,12 @@
 %include "common.inc"
 org BASE
 
+%macro GDT_EXTRA 0
+    dq 0                           ; 0x30 call gate to ring 0, DPL 3 (built at run time)
+%endmacro
+SEL_GATE equ 0x33
+SYSENTER_STACK equ 0xD000
+
 KSTACK   equ 0xE000            ; TSS.ESP0
 USTACK   equ 0x50000           ; ring-3 stack top
 SUPPAGE  equ 0x97000           ; supervisor-only page
@@ -70,6 +76,23 @@ pm_entry:
     mov ecx, 0x81
     mov dl, 0x8E                              ; DPL 0: not for ring 3
     call set_gate
+
+    ; A 32-bit call gate (DPL 3, two parameters) to gate_target, and SYSENTER MSRs.
+    mov eax, gate_target
+    mov [gdt + 0x30], ax
+    mov word [gdt + 0x32], SEL_CODE0
+    mov ax, 0xEC02                            ; present, DPL 3, 32-bit call gate, 2 dwords
+    mov [gdt + 0x34], eax                     ; offset 31..16 stays in the high word
+    mov ecx, 0x174
+    xor edx, edx
+    mov eax, SEL_CODE0
+    wrmsr
+    mov ecx, 0x175
+    mov eax, SYSENTER_STACK
+    wrmsr
+    mov ecx, 0x176
+    mov eax, sysenter_target
+    wrmsr
 
     ; To ring 3: DS/ES/GS user data (kept), FS kernel data (nulled by the IRET).
     mov ax, SEL_DATA3
@@ -206,6 +229,40 @@ user_main:
     and eax, 0x3000
     CHECKEQ eax, 0x3000, 104
 
+    ; A far call through the call gate: ring 0 on the TSS stack with the two parameters
+    ; copied; RETF 8 returns to ring 3 and drops them from both stacks.
+    mov ebx, esp
+    push dword 0xA1
+    push dword 0xB2
+    call SEL_GATE:0
+.after_gate:
+    CHECKEQ esp, ebx, 120
+    mov ax, cs
+    CHECKEQ ax, SEL_CODE3, 121
+    CHECKEQ dword [gate_frame], .after_gate, 122
+    CHECKEQ dword [gate_frame+4], SEL_CODE3, 123
+    CHECKEQ dword [gate_frame+8], 0xB2, 124
+    CHECKEQ dword [gate_frame+12], 0xA1, 125
+    lea eax, [ebx-8]
+    CHECKEQ [gate_frame+16], eax, 126
+    CHECKEQ dword [gate_frame+20], SEL_DATA3, 127
+    CHECKEQ dword [gate_cs], SEL_CODE0, 128
+    CHECKEQ dword [gate_esp], KSTACK - 24, 129
+
+    ; SYSENTER to the MSR-given ring-0 entry, SYSEXIT back to EDX with ESP = ECX.
+    mov ecx, esp
+    mov edx, .after_sysexit
+    sysenter
+.after_sysexit:
+    CHECKEQ esp, ebx, 130
+    mov ax, cs
+    CHECKEQ ax, SEL_CODE3, 131
+    mov ax, ss
+    CHECKEQ ax, SEL_DATA3, 132
+    CHECKEQ dword [se_cs], SEL_CODE0, 133
+    CHECKEQ dword [se_ss], SEL_DATA0, 134
+    CHECKEQ dword [se_esp], SYSENTER_STACK, 135
+
     mov eax, 3
     int 0x80
     mov al, 0xF2                              ; syscall 3 does not return
@@ -265,7 +322,37 @@ syscall:
     CHECKEQ ax, SEL_CODE0, 111
     jmp pass32
 
+; Call gate target (ring 0): record the frame and return to ring 3.
+gate_target:
+    mov [gate_esp], esp
+    mov [gate_cs], cs
+    push eax
+    push ecx
+    xor ecx, ecx
+.copy:
+    mov eax, [esp + 8 + ecx*4]
+    mov [gate_frame + ecx*4], eax
+    inc ecx
+    cmp ecx, 6
+    jb .copy
+    pop ecx
+    pop eax
+    retf 8
+
+; SYSENTER target (ring 0): record CS, SS, ESP and exit.
+sysenter_target:
+    mov [se_cs], cs
+    mov [se_ss], ss
+    mov [se_esp], esp
+    sysexit
+
 align 4
+gate_frame:      dd 0, 0, 0, 0, 0, 0
+gate_cs:         dd 0
+gate_esp:        dd 0
+se_cs:           dd 0
+se_ss:           dd 0
+se_esp:          dd 0
 frame_eip:       dd 0
 frame_cs:        dd 0
 frame_eflags:    dd 0
