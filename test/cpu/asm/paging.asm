@@ -182,6 +182,28 @@ pm_entry:
     CHECKEQ eax, 0x5A5A5A5A, 48
     CHECKEQ dword [pf_count], 5, 49
 
+    ; Global pages (CR4.PGE): a write to CR4 that changes PGE flushes them, and so
+    ; does INVLPG. (Whether a CR3 reload keeps them is up to the TLB: not checked.)
+    mov dword [0x97000], 0x61
+    mov dword [0x98000], 0x62
+    mov eax, cr4
+    or eax, 0x80
+    mov cr4, eax
+    mov dword [PT1 + 6*4], 0x97000 | 0x103    ; G | W | P
+    invlpg [0x406000]
+    CHECKEQ dword [0x406000], 0x61, 50
+    mov dword [PT1 + 6*4], 0x98000 | 0x103
+    mov eax, cr4
+    and eax, ~0x80
+    mov cr4, eax
+    CHECKEQ dword [0x406000], 0x62, 51
+    or eax, 0x80
+    mov cr4, eax
+    CHECKEQ dword [0x406000], 0x62, 52
+    mov dword [PT1 + 6*4], 0x97000 | 0x103
+    invlpg [0x406000]
+    CHECKEQ dword [0x406000], 0x61, 53
+
     jmp pass32
 
 prog_name:   db 'paging', 0
