@@ -46,9 +46,9 @@ export class VirtioConsole extends VirtioDevice {
 
   /** Bytes of host input waiting for guest buffers. */
   get pendingInput(): number {
-    let n = -this.pendingOff;
+    let n = 0;
     for (const p of this.pending) n += p.length;
-    return n;
+    return n - this.pendingOff;
   }
 
   private flushInput(fromHost: boolean): void {
