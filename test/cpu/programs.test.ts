@@ -22,7 +22,7 @@ interface Program {
 }
 
 const PROGRAMS: Program[] = [
-  { name: 'pm', expect: ['pm: real mode', 'pm: protected mode', 'pm: ok'] },
+  { name: 'pm', expect: ['pm: real mode', 'pm: protected mode', 'pm: back to real mode', 'pm: ok'] },
   { name: 'paging', expect: ['paging: on', 'paging: demand faults', 'paging: write protect', 'paging: tlb', 'paging: ok'] },
   { name: 'strings', expect: ['strings: real mode', 'strings: protected mode', 'strings: outs ok', 'strings: faults', 'strings: ok'] },
   { name: 'arith', expect: ['arith: carry chains', 'arith: multiply', 'arith: divide', 'arith: divide errors', 'arith: flags and atomics', 'arith: ok'] },

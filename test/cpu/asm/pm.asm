@@ -10,6 +10,9 @@ org BASE
     dq 0x0040960200000FFF           ; 0x40 expand-down data, base 0x20000, limit 0xFFF, B=1
     dq 0x00CF98000000FFFF           ; 0x48 execute-only code
     dq 0x00CF12000000FFFF           ; 0x50 data, not present
+    dq 0x00009A010000FFFF           ; 0x58 16-bit code, base 0x10000, limit 0xFFFF
+    dq 0x008F92000000FFFF           ; 0x60 16-bit data, base 0, limit 4 GiB
+    dq 0x000092000000FFFF           ; 0x68 16-bit data, base 0, limit 0xFFFF
 %endmacro
 
 ; EXPECT_FAULT vec, err, label — the fault recorded by exc_common was `vec` with error
@@ -200,7 +203,57 @@ pm_entry:
 .r13: lidt [idt_desc]
     EXPECT_FAULT 13, 0x30*8 + 2, .f13, 76
 
-    jmp pass32
+    ; Back to real mode through a 16-bit code segment, with 4 GiB data limits that
+    ; real-mode segment loads keep ("unreal mode").
+    PRINT "pm: back to real mode", 10
+    jmp 0x58:R(pm16)
+
+bits 16
+%define FAIL fail16
+pm16:
+    mov ax, 0x60
+    mov ds, ax
+    mov es, ax
+    mov fs, ax
+    mov gs, ax
+    mov ax, 0x68
+    mov ss, ax
+    mov eax, cr0
+    and al, 0xFE
+    mov cr0, eax
+    jmp 0x1000:R(real_again)
+real_again:
+    xor ax, ax
+    mov ss, ax
+    mov sp, STACK_TOP
+    mov ax, cs
+    mov ds, ax
+    lidt [R(ivt_desc)]
+    mov eax, cr0
+    test al, 1
+    CHECK z, 80
+    mov ax, cs
+    CHECKEQ ax, 0x1000, 81
+    ; ES reloaded in real mode: base 0, the 4 GiB limit stays.
+    xor ax, ax
+    mov es, ax
+    CHECKEQ dword [es:dword 0x10FFFC], 0x11223344, 82
+    mov dword [es:dword 0x120000], 0xFEEDC0DE
+    CHECKEQ dword [es:dword 0x120000], 0xFEEDC0DE, 83
+    ; Interrupts go through the IVT again.
+    mov word [es:0x31*4], R(rm_int31)
+    mov word [es:0x31*4+2], 0x1000
+    mov byte [R(rm_flag)], 0
+    int 0x31
+    CHECKEQ byte [R(rm_flag)], 1, 84
+    jmp pass16
+
+rm_int31:
+    mov byte [cs:R(rm_flag)], 1
+    iret
+
+bits 32
+%define FAIL fail32
 
 ; Records the interrupt frame and the handler's EFLAGS.
 int_handler:
@@ -230,6 +283,9 @@ frame_esp:     dd 0
 handler_flags: dd 0
 small_idt:     dw 0
                dd 0
+ivt_desc:      dw 0x3FF
+               dd 0
+rm_flag:       db 0
 prog_name:     db 'pm', 0
 
     COMMON_CODE
