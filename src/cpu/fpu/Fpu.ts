@@ -25,31 +25,19 @@
 
 import type { FpuHost } from './FpuHost.js';
 import {
-  CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED, CLS_ZERO,
-  CW_ALWAYS, CW_FNINIT, CW_POWERON, CW_RC_SHIFT, CW_WRITABLE, EXC_MASK,
-  EXT_DENORMAL, EXT_MEM_DENORMAL, EXT_NONE, EXT_UNSUPPORTED, EXT_VALUE, INDEF_HI, OPND,
-  RC_CHOP, SW_B, SW_C0, SW_C1, SW_C2, SW_C3, SW_CC, SW_DE, SW_ES, SW_IE, SW_OE, SW_PE, SW_SF,
-  SW_TOP_SHIFT, SW_UE, TAG_EMPTY, TAG_SPECIAL, TAG_VALID, TAG_ZERO,
+  CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_ZERO, CW_ALWAYS, CW_FNINIT, CW_POWERON, CW_RC_SHIFT, CW_WRITABLE, EXC_MASK,
+  EXT_NONE, INDEF_HI, OPND, SW_B, SW_C1, SW_CC, SW_DE, SW_ES, SW_IE, SW_SF, SW_TOP_SHIFT,
+  TAG_EMPTY, TAG_SPECIAL, TAG_VALID, TAG_ZERO,
 } from './fpuConst.js';
-import {
-  PK, RO, TINY, UA, UC, Unpacked, bcdToInt, doubleToExt, extToDouble, intToBcd,
-  packDouble, packExt, packSingle, roundToInt, unpackDouble, unpackExt, unpackInt,
-} from './fpuFormats.js';
+import { PK, UC, Unpacked, doubleToExt, extToDouble, packExt, unpackDouble, unpackExt } from './fpuFormats.js';
 import { arith, fprem, frndint, fscale, fsqrt, fxtract } from './fpuArith.js';
 import { compareOp, fcomi, ftst, fxam } from './fpuCompare.js';
 import { f2xm1, fpatan, fptan, fsincos, fsinOrCos, fyl2x, fyl2xp1 } from './fpuTranscendental.js';
 import { fldenv, frstor, fsave, fstenv, fxrstor, fxsave } from './fpuEnv.js';
-
-/** FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2 (D9 E9..ED): exponent, significand high half, low half
- *  when rounded to nearest, low half when rounded down/toward zero, low half when rounded up
- *  (the SDM has the 387+ round its internal 66-bit constants per CW.RC). */
-const CONSTS = new Uint32Array([
-  0x4000, 0xd49a784b, 0xcd1b8afe, 0xcd1b8afe, 0xcd1b8aff, // log2(10)
-  0x3fff, 0xb8aa3b29, 0x5c17f0bc, 0x5c17f0bb, 0x5c17f0bc, // log2(e)
-  0x4000, 0xc90fdaa2, 0x2168c235, 0x2168c234, 0x2168c235, // pi
-  0x3ffd, 0x9a209a84, 0xfbcff799, 0xfbcff798, 0xfbcff799, // log10(2)
-  0x3ffe, 0xb17217f7, 0xd1cf79ac, 0xd1cf79ab, 0xd1cf79ac, // ln(2)
-]);
+import {
+  fbld, fbstp, fchsAbs, fcmov, fild64, fildSmall, fistSmall, fistp64, fldConst, fldExt, fldFloat, fldReg,
+  fldcw, fstFloat, fstReg, fstpExt, fxch, loadInt, loadM32, loadM64,
+} from './fpuLoadStore.js';
 
 /** Snapshot of the unit as plain JSON data. */
 export interface FpuState {
@@ -465,46 +453,46 @@ export class Fpu {
     switch (op) {
       case 0: // D8: m32fp arithmetic
         this.waitCheck();
-        this.loadM32(lin);
+        loadM32(this, lin);
         this.arithMem(reg);
         return true;
       case 1: // D9
         switch (reg) {
-          case 0: this.waitCheck(); this.loadM32(lin); this.fldFloat(); return true;
+          case 0: this.waitCheck(); loadM32(this, lin); fldFloat(this); return true;
           case 1: return this.host.raiseUD();
-          case 2: this.waitCheck(); this.fstFloat(lin, true, false); return true;
-          case 3: this.waitCheck(); this.fstFloat(lin, true, true); return true;
+          case 2: this.waitCheck(); fstFloat(this, lin, true, false); return true;
+          case 3: this.waitCheck(); fstFloat(this, lin, true, true); return true;
           case 4: this.waitCheck(); fldenv(this, lin, o32); return false;
-          case 5: this.waitCheck(); this.fldcw(lin); return false;
+          case 5: this.waitCheck(); fldcw(this, lin); return false;
           case 6: fstenv(this, lin, o32); return false; // FNSTENV
           default: this.host.write16(lin, this.cw); return false; // FNSTCW
         }
       case 2: // DA: m32int arithmetic
         this.waitCheck();
-        this.loadInt(this.host.read32(lin) | 0);
+        loadInt(this, this.host.read32(lin) | 0);
         this.arithMem(reg);
         return true;
       case 3: // DB
         switch (reg) {
-          case 0: this.waitCheck(); this.fildSmall(this.host.read32(lin) | 0); return true;
-          case 1: if (!this.sse3) this.host.raiseUD(); this.waitCheck(); this.fistSmall(lin, 32, true, true); return true;
-          case 2: this.waitCheck(); this.fistSmall(lin, 32, false, false); return true;
-          case 3: this.waitCheck(); this.fistSmall(lin, 32, true, false); return true;
-          case 5: this.waitCheck(); this.fldExt(lin); return true;
-          case 7: this.waitCheck(); this.fstpExt(lin); return true;
+          case 0: this.waitCheck(); fildSmall(this, this.host.read32(lin) | 0); return true;
+          case 1: if (!this.sse3) this.host.raiseUD(); this.waitCheck(); fistSmall(this, lin, 32, true, true); return true;
+          case 2: this.waitCheck(); fistSmall(this, lin, 32, false, false); return true;
+          case 3: this.waitCheck(); fistSmall(this, lin, 32, true, false); return true;
+          case 5: this.waitCheck(); fldExt(this, lin); return true;
+          case 7: this.waitCheck(); fstpExt(this, lin); return true;
           default: return this.host.raiseUD(); // /4, /6 reserved
         }
       case 4: // DC: m64fp arithmetic
         this.waitCheck();
-        this.loadM64(lin);
+        loadM64(this, lin);
         this.arithMem(reg);
         return true;
       case 5: // DD
         switch (reg) {
-          case 0: this.waitCheck(); this.loadM64(lin); this.fldFloat(); return true;
-          case 1: if (!this.sse3) this.host.raiseUD(); this.waitCheck(); this.fistp64(lin, true); return true;
-          case 2: this.waitCheck(); this.fstFloat(lin, false, false); return true;
-          case 3: this.waitCheck(); this.fstFloat(lin, false, true); return true;
+          case 0: this.waitCheck(); loadM64(this, lin); fldFloat(this); return true;
+          case 1: if (!this.sse3) this.host.raiseUD(); this.waitCheck(); fistp64(this, lin, true); return true;
+          case 2: this.waitCheck(); fstFloat(this, lin, false, false); return true;
+          case 3: this.waitCheck(); fstFloat(this, lin, false, true); return true;
           case 4: this.waitCheck(); frstor(this, lin, o32); return false;
           case 5: return this.host.raiseUD();
           case 6: fsave(this, lin, o32); return false; // FNSAVE
@@ -512,19 +500,19 @@ export class Fpu {
         }
       case 6: // DE: m16int arithmetic
         this.waitCheck();
-        this.loadInt((this.host.read16(lin) << 16) >> 16);
+        loadInt(this, (this.host.read16(lin) << 16) >> 16);
         this.arithMem(reg);
         return true;
       default: // DF
         switch (reg) {
-          case 0: this.waitCheck(); this.fildSmall((this.host.read16(lin) << 16) >> 16); return true;
-          case 1: if (!this.sse3) this.host.raiseUD(); this.waitCheck(); this.fistSmall(lin, 16, true, true); return true;
-          case 2: this.waitCheck(); this.fistSmall(lin, 16, false, false); return true;
-          case 3: this.waitCheck(); this.fistSmall(lin, 16, true, false); return true;
-          case 4: this.waitCheck(); this.fbld(lin); return true;
-          case 5: this.waitCheck(); this.fild64(lin); return true;
-          case 6: this.waitCheck(); this.fbstp(lin); return true;
-          default: this.waitCheck(); this.fistp64(lin, false); return true;
+          case 0: this.waitCheck(); fildSmall(this, (this.host.read16(lin) << 16) >> 16); return true;
+          case 1: if (!this.sse3) this.host.raiseUD(); this.waitCheck(); fistSmall(this, lin, 16, true, true); return true;
+          case 2: this.waitCheck(); fistSmall(this, lin, 16, false, false); return true;
+          case 3: this.waitCheck(); fistSmall(this, lin, 16, true, false); return true;
+          case 4: this.waitCheck(); fbld(this, lin); return true;
+          case 5: this.waitCheck(); fild64(this, lin); return true;
+          case 6: this.waitCheck(); fbstp(this, lin); return true;
+          default: this.waitCheck(); fistp64(this, lin, false); return true;
         }
     }
   }
@@ -545,7 +533,7 @@ export class Fpu {
       case 2: // DA: FCMOVB/E/BE/U, FUCOMPP
         if (reg < 4) {
           this.waitCheck();
-          this.fcmov(reg, false, i);
+          fcmov(this, reg, false, i);
           return true;
         }
         if (modrm !== 0xe9) return this.host.raiseUD();
@@ -555,7 +543,7 @@ export class Fpu {
       case 3: // DB
         if (reg < 4) {
           this.waitCheck();
-          this.fcmov(reg, true, i);
+          fcmov(this, reg, true, i);
           return true;
         }
         if (reg === 5 || reg === 6) {
@@ -587,9 +575,9 @@ export class Fpu {
             this.waitCheck();
             this.empty |= 1 << ((this.top + i) & 7);
             return true;
-          case 1: this.waitCheck(); this.fxch(i); return true; // FXCH4 alias
-          case 2: this.waitCheck(); this.fstReg(i, false); return true;
-          case 3: this.waitCheck(); this.fstReg(i, true); return true;
+          case 1: this.waitCheck(); fxch(this, i); return true; // FXCH4 alias
+          case 2: this.waitCheck(); fstReg(this, i, false); return true;
+          case 3: this.waitCheck(); fstReg(this, i, true); return true;
           case 4: this.waitCheck(); compareOp(this, (this.top + i) & 7, 0, true); return true; // FUCOM
           case 5: this.waitCheck(); compareOp(this, (this.top + i) & 7, 1, true); return true; // FUCOMP
           default: return this.host.raiseUD();
@@ -608,8 +596,8 @@ export class Fpu {
             this.empty |= 1 << ((this.top + i) & 7);
             this.pop();
             return true;
-          case 1: this.waitCheck(); this.fxch(i); return true; // FXCH7 alias
-          case 2: case 3: this.waitCheck(); this.fstReg(i, true); return true; // FSTP8/FSTP9 aliases
+          case 1: this.waitCheck(); fxch(this, i); return true; // FXCH7 alias
+          case 2: case 3: this.waitCheck(); fstReg(this, i, true); return true; // FSTP8/FSTP9 aliases
           case 4:
             if (i !== 0) return this.host.raiseUD();
             this.host.setAX(this.getSW()); // FNSTSW AX
@@ -622,23 +610,23 @@ export class Fpu {
 
   private execD9(modrm: number, reg: number, i: number): boolean {
     switch (reg) {
-      case 0: this.waitCheck(); this.fldReg(i); return true;
-      case 1: this.waitCheck(); this.fxch(i); return true;
+      case 0: this.waitCheck(); fldReg(this, i); return true;
+      case 1: this.waitCheck(); fxch(this, i); return true;
       case 2:
         if (i !== 0) return this.host.raiseUD();
         this.waitCheck(); // FNOP
         return true;
-      case 3: this.waitCheck(); this.fstReg(i, true); return true; // FSTP1 alias
+      case 3: this.waitCheck(); fstReg(this, i, true); return true; // FSTP1 alias
     }
     switch (modrm) {
-      case 0xe0: this.waitCheck(); this.fchsAbs(false); return true;
-      case 0xe1: this.waitCheck(); this.fchsAbs(true); return true;
+      case 0xe0: this.waitCheck(); fchsAbs(this, false); return true;
+      case 0xe1: this.waitCheck(); fchsAbs(this, true); return true;
       case 0xe4: this.waitCheck(); ftst(this); return true;
       case 0xe5: this.waitCheck(); fxam(this); return true;
-      case 0xe8: this.waitCheck(); this.fldConst(1); return true;
+      case 0xe8: this.waitCheck(); fldConst(this, 1); return true;
       case 0xe9: case 0xea: case 0xeb: case 0xec: case 0xed:
-        this.waitCheck(); this.fldConst(modrm - 0xe9 + 2); return true;
-      case 0xee: this.waitCheck(); this.fldConst(0); return true;
+        this.waitCheck(); fldConst(this, modrm - 0xe9 + 2); return true;
+      case 0xee: this.waitCheck(); fldConst(this, 0); return true;
       case 0xf0: this.waitCheck(); f2xm1(this); return true;
       case 0xf1: this.waitCheck(); fyl2x(this); return true;
       case 0xf2: this.waitCheck(); fptan(this); return true;
@@ -690,431 +678,4 @@ export class Fpu {
     if (arith(this, reg, dst, src) && popAfter) this.pop();
     this.commit();
   }
-
-  // ===================================================================== loads
-
-  /** Place a binary32 operand in the operand slot as a double (signalling NaNs stay signalling). */
-  private loadM32(lin: number): void {
-    const bits = this.host.read32(lin);
-    const exp = (bits >>> 23) & 0xff;
-    const frac = bits & 0x7fffff;
-    const w = this.stw;
-    if (exp === 0xff) {
-      w[17] = (bits & 0x80000000) | 0x7ff00000 | (frac >>> 3);
-      w[16] = frac << 29;
-      this.ext[OPND] = EXT_NONE;
-    } else if (exp === 0) {
-      this.st[OPND] = (bits & 0x80000000) !== 0 ? -frac * 2 ** -149 : frac * 2 ** -149;
-      this.ext[OPND] = frac !== 0 ? EXT_MEM_DENORMAL : EXT_NONE;
-    } else {
-      w[17] = (bits & 0x80000000) | ((exp + 896) << 20) | (frac >>> 3);
-      w[16] = frac << 29;
-      this.ext[OPND] = EXT_NONE;
-    }
-  }
-
-  /** Place a binary64 operand in the operand slot. */
-  private loadM64(lin: number): void {
-    const lo = this.host.read32(lin);
-    const hi = this.host.read32(lin + 4);
-    this.stw[16] = lo;
-    this.stw[17] = hi;
-    this.ext[OPND] = (hi & 0x7ff00000) === 0 && ((hi & 0xfffff) | lo) !== 0 ? EXT_MEM_DENORMAL : EXT_NONE;
-  }
-
-  /** Place an integer operand in the operand slot (exact). */
-  private loadInt(v: number): void {
-    this.st[OPND] = v;
-    this.ext[OPND] = EXT_NONE;
-  }
-
-  /** FLD m32fp / m64fp from the operand slot. */
-  private fldFloat(): void {
-    const kind = this.ext[OPND]!;
-    if (!this.pushOk()) { this.commit(); return; }
-    let hi = this.stw[17]!;
-    const lo = this.stw[16]!;
-    if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0 && (hi & 0x80000) === 0) {
-      if (!this.invalid()) { this.commit(); return; } // SNaN, #IA unmasked: nothing loaded
-      hi |= 0x80000;
-    }
-    // A denormal raises #D, but even unmasked the value is still pushed (SDM FLD note).
-    if (kind === EXT_MEM_DENORMAL) this.denormal();
-    this.setBits(this.pushSlot(), hi, lo);
-    this.commit();
-  }
-
-  /** FLD m80fp: exact, no exceptions but stack overflow. */
-  private fldExt(lin: number): void {
-    const lo = this.host.read32(lin);
-    const hi = this.host.read32(lin + 4);
-    const se = this.host.read16(lin + 8) & 0xffff;
-    if (!this.pushOk()) { this.commit(); return; }
-    this.setExt(this.pushSlot(), se, hi, lo);
-    this.commit();
-  }
-
-  /** FILD m16int / m32int. */
-  private fildSmall(v: number): void {
-    if (this.pushOk()) this.setD(this.pushSlot(), v);
-    this.commit();
-  }
-
-  /** FILD m64int: exact (kept as an 80-bit image when beyond 2^53). */
-  private fild64(lin: number): void {
-    const lo = this.host.read32(lin) >>> 0;
-    const hi = this.host.read32(lin + 4) | 0;
-    if (!this.pushOk()) { this.commit(); return; }
-    const p = this.pushSlot();
-    if (hi >= -0x200000 && hi < 0x200000) {
-      this.setD(p, hi * 4294967296 + lo); // |v| < 2^53: exact
-    } else if (hi < 0) {
-      const nlo = (~lo + 1) >>> 0;
-      unpackInt(UA, 1, (~hi + (nlo === 0 ? 1 : 0)) >>> 0, nlo);
-      this.setU(p, UA);
-    } else {
-      unpackInt(UA, 0, hi, lo);
-      this.setU(p, UA);
-    }
-    this.commit();
-  }
-
-  /** FBLD m80bcd. */
-  private fbld(lin: number): void {
-    const b0 = this.host.read32(lin);
-    const b1 = this.host.read32(lin + 4);
-    const b2 = this.host.read16(lin + 8);
-    if (!this.pushOk()) { this.commit(); return; }
-    bcdToInt(b0, b1, b2 & 0xff);
-    unpackInt(UA, (b2 >>> 15) & 1, RO.hi, RO.lo);
-    this.setU(this.pushSlot(), UA);
-    this.commit();
-  }
-
-  /** FLD1 (0), FLDZ (1)... index: 0 = +0.0, 1 = +1.0, 2.. = CONSTS rows. */
-  private fldConst(k: number): void {
-    if (!this.pushOk()) { this.commit(); return; }
-    const p = this.pushSlot();
-    if (k < 2) this.setD(p, k);
-    else {
-      const row = (k - 2) * 5;
-      const rc = this.rc();
-      const lo = CONSTS[row + (rc === 0 ? 2 : rc === 2 ? 4 : 3)]!;
-      this.setExt(p, CONSTS[row]!, CONSTS[row + 1]!, lo);
-    }
-    this.commit();
-  }
-
-  /** FLD ST(i). */
-  private fldReg(i: number): void {
-    const s = (this.top + i) & 7;
-    if (!this.pushOk()) { this.commit(); return; }
-    if (this.isEmpty(s)) {
-      if (this.underflow()) this.setIndef(this.pushSlot());
-      this.commit();
-      return;
-    }
-    this.copyReg(this.pushSlot(), s);
-    this.commit();
-  }
-
-  private fldcw(lin: number): void {
-    this.setCW(this.host.read16(lin));
-    this.syncFerr();
-  }
-
-  // ===================================================================== stores
-
-  /** Translate a packer's flags into this instruction's exceptions; false if an unmasked exception
-   *  suppresses the store (and the pop). */
-  private storeOk(fl: number): boolean {
-    const cw = this.cw;
-    if ((fl & SW_IE) !== 0) {
-      this.ex |= SW_IE;
-      if ((cw & SW_IE) === 0) return false;
-    }
-    if ((fl & TINY) !== 0 && (cw & SW_UE) === 0) {
-      this.ex |= SW_UE | (fl & SW_PE);
-      return false;
-    }
-    if ((fl & SW_OE) !== 0 && (cw & SW_OE) === 0) {
-      this.ex |= SW_OE | (fl & SW_PE);
-      return false;
-    }
-    this.ex |= fl & (SW_PE | SW_UE | SW_OE);
-    this.c1 = fl & SW_C1;
-    return true;
-  }
-
-  /** FST/FSTP m32fp (single) or m64fp. */
-  private fstFloat(lin: number, single: boolean, popAfter: boolean): void {
-    const p = this.top;
-    if (this.isEmpty(p)) {
-      if (this.underflow()) {
-        if (single) this.host.write32(lin, 0xffc00000 | 0);
-        else { this.host.write32(lin, 0); this.host.write32(lin + 4, INDEF_HI); }
-        if (popAfter) this.pop();
-      }
-      this.commit();
-      return;
-    }
-    if (!single && this.ext[p] === EXT_NONE) {
-      // binary64 from a double register: exact unless a NaN needs quieting or a tiny value meets an unmasked #U
-      let hi = this.stw[2 * p + 1]!;
-      const lo = this.stw[2 * p]!;
-      const exp = (hi >>> 20) & 0x7ff;
-      if (exp === 0x7ff && ((hi & 0xfffff) | lo) !== 0 && (hi & 0x80000) === 0) {
-        if (!this.invalid()) { this.commit(); return; }
-        hi |= 0x80000;
-      } else if (exp === 0 && ((hi & 0xfffff) | lo) !== 0 && (this.cw & SW_UE) === 0) {
-        this.ex |= SW_UE;
-        this.commit();
-        return;
-      }
-      this.host.write32(lin, lo);
-      this.host.write32(lin + 4, hi);
-    } else {
-      this.unpackReg(UA, p);
-      const rc = this.rc();
-      if (single) {
-        if (!this.storeOk(packSingle(UA, rc))) { this.commit(); return; }
-        this.host.write32(lin, PK.lo);
-      } else {
-        if (!this.storeOk(packDouble(UA, rc))) { this.commit(); return; }
-        this.host.write32(lin, PK.lo);
-        this.host.write32(lin + 4, PK.hi);
-      }
-    }
-    if (popAfter) this.pop();
-    this.commit();
-  }
-
-  /** FSTP m80fp: exact. */
-  private fstpExt(lin: number): void {
-    const p = this.top;
-    if (this.isEmpty(p)) {
-      if (this.underflow()) {
-        this.host.write32(lin, 0);
-        this.host.write32(lin + 4, 0xc0000000 | 0);
-        this.host.write16(lin + 8, 0xffff);
-        this.pop();
-      }
-      this.commit();
-      return;
-    }
-    this.extImage(p);
-    this.host.write32(lin, PK.lo);
-    this.host.write32(lin + 4, PK.hi);
-    this.host.write16(lin + 8, PK.se);
-    this.pop();
-    this.commit();
-  }
-
-  /** Round ST(0) (physical p) to an integer for a store, per RC (or chop for FISTTP). Leaves the
-   *  magnitude in RO (sign in UA.s) and returns false for NaN/∞/unsupported or a magnitude above
-   *  limHi:limLo — or, with `negExtra`, above limHi:limLo + 1 for a negative value (two's complement
-   *  reaches one further below zero). The caller raises #IA. */
-  private intFromReg(p: number, chop: boolean, limHi: number, limLo: number, negExtra: boolean): boolean {
-    this.unpackReg(UA, p);
-    const c = UA.cls;
-    if (c !== CLS_NORMAL && c !== CLS_ZERO && c !== CLS_DENORMAL) return false;
-    if (!roundToInt(UA, chop ? RC_CHOP : this.rc())) return false;
-    if (RO.hi < limHi || (RO.hi === limHi && RO.lo <= limLo)) return true;
-    if (!negExtra || UA.s === 0) return false;
-    // exactly limit + 1?
-    const lo = (limLo + 1) >>> 0;
-    const hi = lo === 0 ? limHi + 1 : limHi;
-    return RO.hi === hi && RO.lo === lo;
-  }
-
-  /** FIST/FISTP/FISTTP m16int or m32int. */
-  private fistSmall(lin: number, bits: number, popAfter: boolean, chop: boolean): void {
-    const p = this.top;
-    const indef = bits === 16 ? 0x8000 : 0x80000000 | 0;
-    if (this.isEmpty(p)) {
-      if (this.underflow()) {
-        if (bits === 16) this.host.write16(lin, indef); else this.host.write32(lin, indef);
-        if (popAfter) this.pop();
-      }
-      this.commit();
-      return;
-    }
-    let v: number;
-    const x = this.st[p]!;
-    if (this.ext[p] === EXT_NONE && x === Math.trunc(x) && x >= -2147483648 && x <= 2147483647) {
-      v = x | 0; // integral already: exact, no flags
-      if (bits === 16 && (v < -32768 || v > 32767)) {
-        if (!this.invalid()) { this.commit(); return; }
-        v = indef;
-      }
-    } else if (this.intFromReg(p, chop, 0, bits === 16 ? 0x7fff : 0x7fffffff, true)) {
-      v = UA.s !== 0 ? -RO.lo | 0 : RO.lo | 0;
-      if (RO.inexact) {
-        this.ex |= SW_PE;
-        if (RO.up) this.c1 = SW_C1;
-      }
-    } else {
-      if (!this.invalid()) { this.commit(); return; }
-      v = indef;
-    }
-    if (bits === 16) this.host.write16(lin, v & 0xffff); else this.host.write32(lin, v);
-    if (popAfter) this.pop();
-    this.commit();
-  }
-
-  /** FISTP m64int / FISTTP m64int. */
-  private fistp64(lin: number, chop: boolean): void {
-    const p = this.top;
-    if (this.isEmpty(p)) {
-      if (this.underflow()) {
-        this.host.write32(lin, 0);
-        this.host.write32(lin + 4, 0x80000000 | 0);
-        this.pop();
-      }
-      this.commit();
-      return;
-    }
-    let hi: number, lo: number;
-    if (this.intFromReg(p, chop, 0x7fffffff, 0xffffffff, true)) {
-      hi = RO.hi; lo = RO.lo;
-      if (UA.s !== 0) {
-        lo = (~lo + 1) >>> 0;
-        hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0;
-      }
-      if (RO.inexact) {
-        this.ex |= SW_PE;
-        if (RO.up) this.c1 = SW_C1;
-      }
-    } else {
-      if (!this.invalid()) { this.commit(); return; }
-      hi = 0x80000000; lo = 0;
-    }
-    this.host.write32(lin, lo | 0);
-    this.host.write32(lin + 4, hi | 0);
-    this.pop();
-    this.commit();
-  }
-
-  /** FBSTP m80bcd. */
-  private fbstp(lin: number): void {
-    const p = this.top;
-    if (this.isEmpty(p)) {
-      if (this.underflow()) {
-        this.writeBcdIndef(lin);
-        this.pop();
-      }
-      this.commit();
-      return;
-    }
-    if (!this.intFromReg(p, false, 0x0de0b6b3, 0xa763ffff, false)) {
-      if (!this.invalid()) { this.commit(); return; }
-      this.writeBcdIndef(lin);
-      this.pop();
-      this.commit();
-      return;
-    }
-    const inexact = RO.inexact, up = RO.up;
-    intToBcd(RO.hi, RO.lo);
-    this.host.write32(lin, PK.lo | 0);
-    this.host.write32(lin + 4, PK.hi | 0);
-    this.host.write16(lin + 8, PK.se | (UA.s << 15));
-    if (inexact) {
-      this.ex |= SW_PE;
-      if (up) this.c1 = SW_C1;
-    }
-    this.pop();
-    this.commit();
-  }
-
-  /** The packed BCD indefinite: FFFF C000 0000 0000 0000. */
-  private writeBcdIndef(lin: number): void {
-    this.host.write32(lin, 0);
-    this.host.write32(lin + 4, 0xc0000000 | 0);
-    this.host.write16(lin + 8, 0xffff);
-  }
-
-  /** FST/FSTP ST(i). */
-  private fstReg(i: number, popAfter: boolean): void {
-    const p = this.top;
-    const d = (p + i) & 7;
-    if (this.isEmpty(p)) {
-      if (this.underflow()) {
-        this.setIndef(d);
-        if (popAfter) this.pop();
-      }
-      this.commit();
-      return;
-    }
-    if (d !== p) this.copyReg(d, p);
-    if (popAfter) this.pop();
-    this.commit();
-  }
-
-  /** FXCH ST(i). */
-  private fxch(i: number): void {
-    const a = this.top;
-    const b = (a + i) & 7;
-    if (this.isEmpty(a) || this.isEmpty(b)) {
-      if (!this.underflow()) { this.commit(); return; }
-      if (this.isEmpty(a)) this.setIndef(a);
-      if (this.isEmpty(b)) this.setIndef(b);
-    }
-    if (a !== b) {
-      // swap through the spare slot-free path: copy a aside in locals
-      const lo = this.stw[2 * a]!, hi = this.stw[2 * a + 1]!;
-      const k = this.ext[a]!, se = this.extSe[a]!, xh = this.extHi[a]!, xl = this.extLo[a]!;
-      this.copyReg(a, b);
-      this.stw[2 * b] = lo;
-      this.stw[2 * b + 1] = hi;
-      this.ext[b] = k;
-      this.extSe[b] = se;
-      this.extHi[b] = xh;
-      this.extLo[b] = xl;
-    }
-    this.commit(); // C1 = 0
-  }
-
-  /** FCHS (abs=false) / FABS: sign operations, exact on every encoding. */
-  private fchsAbs(abs: boolean): void {
-    const p = this.top;
-    if (this.isEmpty(p)) {
-      if (this.underflow()) this.setIndef(p);
-      this.commit();
-      return;
-    }
-    if (abs) {
-      this.stw[2 * p + 1] = this.stw[2 * p + 1]! & 0x7fffffff;
-      this.extSe[p] = this.extSe[p]! & 0x7fff;
-    } else {
-      this.stw[2 * p + 1] = this.stw[2 * p + 1]! ^ 0x80000000;
-      this.extSe[p] = this.extSe[p]! ^ 0x8000;
-    }
-    this.commit();
-  }
-
-  /** FCMOVcc ST(0), ST(i): reg 0 B (CF), 1 E (ZF), 2 BE (CF|ZF), 3 U (PF); `negate` for the DB forms. */
-  private fcmov(reg: number, negate: boolean, i: number): void {
-    const p = this.top;
-    const s = (p + i) & 7;
-    if (this.isEmpty(p) || this.isEmpty(s)) {
-      if (this.underflow()) this.setIndef(p);
-      this.commit();
-      return;
-    }
-    const f = this.host.eflags;
-    let cond: boolean;
-    switch (reg) {
-      case 0: cond = (f & 0x01) !== 0; break;
-      case 1: cond = (f & 0x40) !== 0; break;
-      case 2: cond = (f & 0x41) !== 0; break;
-      default: cond = (f & 0x04) !== 0; break;
-    }
-    if (cond !== negate && s !== p) this.copyReg(p, s);
-    this.commit();
-  }
 }
-
-/** Value classes re-exported for callers that inspect registers (tests, debugger). */
-export { CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED, CLS_ZERO };
-export { SW_C0, SW_C1, SW_C2, SW_C3, SW_DE, SW_ES, SW_IE, SW_OE, SW_PE, SW_SF, SW_UE };
-export { EXT_UNSUPPORTED, EXT_VALUE };
