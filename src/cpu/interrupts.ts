@@ -9,7 +9,7 @@ import {
   SYS_INT16, SYS_INT32, SYS_TASK, SYS_TRAP16, SYS_TRAP32,
 } from './constants.js';
 import { getEflags } from './flags.js';
-import { checkStackRoom, Descriptor, invalidateOuterSegs, loadCs, readDescriptor, setAccessed, setNullSeg, setSegCache } from './segments.js';
+import { checkStackRoom, sysRead32, Descriptor, invalidateOuterSegs, loadCs, readDescriptor, setAccessed, setNullSeg, setSegCache } from './segments.js';
 import { taskSwitch, TASK_INT, TASK_IRET } from './tasks.js';
 
 /** Vectors that push an error code in protected mode. */
@@ -91,8 +91,8 @@ export function deliverInterrupt(c: Cpu, vector: number, soft: boolean, error: n
   if (idx + 7 > (c.idtLimit >>> 0)) c.raise(EXC_GP, idx | 2 | ext);
   const g = gateDesc;
   g.addr = (c.idtBase + idx) | 0;
-  g.lo = c.rdSys32(g.addr);
-  g.hi = c.rdSys32(g.addr + 4);
+  g.lo = sysRead32(c, g.addr);
+  g.hi = sysRead32(c, (g.addr + 4) | 0);
   const type = g.type;
   if (type !== SYS_TASK && type !== SYS_INT16 && type !== SYS_TRAP16 && type !== SYS_INT32 && type !== SYS_TRAP32) {
     c.raise(EXC_GP, idx | 2 | ext);

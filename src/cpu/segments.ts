@@ -5,6 +5,7 @@ import {
   CR0_PE, CS, DESC_ACCESSED, DESC_CE, DESC_CODE, DESC_DB, DESC_DPL_SHIFT, DESC_G, DESC_P, DESC_RW, DESC_S,
   EXC_GP, EXC_NP, EXC_SS, FLAG_VM, SS,
 } from './constants.js';
+import { TLB_MMIO, TLB_VALID } from './mmu.js';
 
 /** A descriptor read from the GDT/LDT; kept in one reused object (no allocation per load). */
 export class Descriptor {
@@ -29,6 +30,17 @@ export class Descriptor {
 }
 
 /**
+ * Implicit supervisor read of an aligned dword (descriptor tables, IDT, TSS) through
+ * the TLB when the page is cached as plain RAM; otherwise the page walk of rdSys32.
+ * A supervisor read is allowed on any present page, so any valid entry will do.
+ */
+export function sysRead32(c: Cpu, lin: number): number {
+  const e = c.tlb[lin >>> 12]!;
+  if ((e & (TLB_VALID | TLB_MMIO)) === TLB_VALID && (lin & 3) === 0) return c.i32[((e & ~0xfff) | (lin & 0xfff)) >>> 2]!;
+  return c.rdSys32(lin);
+}
+
+/**
  * Read the descriptor for `sel` from the GDT or LDT into `d`. Returns false when the
  * index lies outside the table limit (the caller raises the fault its instruction needs).
  */
@@ -43,8 +55,8 @@ export function readDescriptor(c: Cpu, sel: number, d: Descriptor): boolean {
   }
   if (index + 7 > (limit >>> 0)) return false;
   d.addr = (base + index) | 0;
-  d.lo = c.rdSys32(d.addr);
-  d.hi = c.rdSys32(d.addr + 4);
+  d.lo = sysRead32(c, d.addr);
+  d.hi = sysRead32(c, (d.addr + 4) | 0);
   return true;
 }
 
