@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cpu } from '../../src/cpu/Cpu.js';
-import { describeRun, makeCpu, programPath, repoRoot, runProgram, type RunOptions } from './harness.js';
+import { describeRun, makeCpu, repoRoot, runProgram, type RunOptions } from './harness.js';
 
 // The x87 unit is attached by src/cpu/attachX87.ts (kept apart from the core). It is
 // looked up at run time so this file compiles before that module exists; once it
@@ -88,14 +88,20 @@ function hasNasm(): boolean {
 
 const nasm = hasNasm();
 test('the committed .bin files match their .asm sources', nasm ? {} : { skip: 'nasm not installed (apt-get install nasm)' }, () => {
-  const dir = join(repoRoot(), 'test', 'cpu', 'asm');
+  // The test programs and the benchmark guest (bench/asm), as scripts/build-asm.sh builds them.
+  const dirs = [join(repoRoot(), 'test', 'cpu', 'asm'), join(repoRoot(), 'bench', 'asm')];
   const tmp = mkdtempSync(join(tmpdir(), 'typevisor-asm-'));
   try {
     const stale: string[] = [];
-    for (const p of PROGRAMS) {
-      const out = join(tmp, `${p.name}.bin`);
-      execFileSync('nasm', ['-f', 'bin', '-I', dir + '/', '-o', out, join(dir, `${p.name}.asm`)], { stdio: 'pipe' });
-      if (!readFileSync(out).equals(readFileSync(programPath(p.name)))) stale.push(p.name);
+    for (const dir of dirs) {
+      if (!existsSync(dir)) continue;
+      for (const src of readdirSync(dir).filter((f) => f.endsWith('.asm'))) {
+        const name = src.slice(0, -4);
+        const out = join(tmp, `${name}.bin`);
+        execFileSync('nasm', ['-f', 'bin', '-I', dir + '/', '-o', out, join(dir, src)], { stdio: 'pipe' });
+        const committed = join(dir, `${name}.bin`);
+        if (!existsSync(committed) || !readFileSync(out).equals(readFileSync(committed))) stale.push(committed);
+      }
     }
     assert.deepEqual(stale, [], `stale .bin files (run scripts/build-asm.sh): ${stale.join(', ')}`);
   } finally {
