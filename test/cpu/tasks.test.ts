@@ -369,3 +369,50 @@ never:
   assert.deepEqual([r.slot(8), r.slot(9)], [NP, 0x60]);
   assert.deepEqual([r.slot(10), r.slot(11)], [TS, 0x30]);
 });
+
+test('16-bit TSS: CALL into a 16-bit task and IRET back to the 32-bit one', NEEDS_NASM, () => {
+  const r = runSys(prog({
+    gdt: `
+  DESC 0x4300, 0x2b, 0x0081           ; 0x50 16-bit TSS
+  DESC 0x10000, 0xffff, 0x009a        ; 0x58 16-bit code based at the program
+`,
+    body: `
+  mov edi, 0x4300
+  xor eax, eax
+  mov ecx, 0x2c / 4
+  rep stosd
+  mov word [0x4300 + 0x0e], task16 - $$
+  mov word [0x4300 + 0x10], 0x0002
+  mov word [0x4300 + 0x12], 0xa5a5    ; AX
+  mov word [0x4300 + 0x1a], 0xe000    ; SP
+  mov word [0x4300 + 0x22], SEL_DATA0 ; ES
+  mov word [0x4300 + 0x24], 0x58      ; CS
+  mov word [0x4300 + 0x26], SEL_DATA0 ; SS
+  mov word [0x4300 + 0x28], SEL_DATA0 ; DS
+  mov eax, 0x12345678
+  call 0x50:0
+  SAVE 0, eax
+  BYTE_SLOT 1, gdt + 0x50 + 5
+  DONE
+bits 16
+task16:
+  mov [SLOTS + 4*2], ax
+  mov ax, [0x4300]
+  mov [SLOTS + 4*3], ax
+  mov [SLOTS + 4*4], sp
+  mov ax, cs
+  mov [SLOTS + 4*5], ax
+  str ax
+  mov [SLOTS + 4*6], ax
+  pushf
+  pop ax
+  mov [SLOTS + 4*7], ax
+  iret
+bits 32`,
+  }));
+  ok(r);
+  assert.equal(r.slot(0), 0x12345678);
+  assert.equal(r.slot(1), 0x81, 'the 16-bit TSS is available again');
+  assert.deepEqual([r.slot(2), r.slot(3), r.slot(4), r.slot(5), r.slot(6)], [0xa5a5, 0x28, 0xe000, 0x58, 0x50]);
+  assert.equal(r.slot(7) & 0x4000, 0x4000);
+});
