@@ -1,0 +1,208 @@
+#!/usr/bin/env node
+// The typevisor command. `typevisor run` boots a kernel (the default guest when no
+// --kernel is given) with the serial console on the terminal, QEMU-style: raw mode,
+// Ctrl-A X quits, Ctrl-A H helps; piped stdin feeds COM1 so scripts can drive a guest.
+
+import { readFileSync, existsSync, statSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Machine, type ExitReason } from '../machine/Machine.js';
+import { formatStats } from './stats.js';
+import { BootError } from '../boot/BootError.js';
+
+/** Exit codes, one per way a run can end. */
+export const EXIT_OK = 0;
+export const EXIT_USAGE = 1;
+export const EXIT_TRIPLE_FAULT = 2;
+export const EXIT_DEAD_HALT = 3;
+export const EXIT_TIMEOUT = 4;
+export const EXIT_INTERNAL = 5;
+
+const HELP = `usage: typevisor run [options]
+
+Boots a Linux kernel (by default the bundled guest) on the software x86 CPU with the
+serial console on this terminal. Ctrl-A X quits, Ctrl-A H shows the console keys.
+
+options:
+  --kernel FILE     bzImage, ELF vmlinux or multiboot kernel (default: guest/bzImage)
+  --initrd FILE     initial ramdisk (default with the bundled kernel: guest/initramfs.cpio.gz)
+  --append STRING   kernel command line (default: "console=ttyS0 panic=-1")
+  --memory MIB      guest RAM in MiB (default 128)
+  --bios FILE       firmware image to start at the reset vector instead of a kernel
+  --stats           print exit counts, instructions and boot milestones at exit
+  --timeout SECONDS end the run (exit code 4) after this much wall time
+  --realtime        pace virtual time by the host clock (default on a terminal)
+  --fast            run as fast as possible; idle time is skipped (default when piped)
+  --reboot          a guest reset restarts the machine instead of ending the run
+  -h, --help        this text
+`;
+
+function packageRoot(): string {
+  // dist/src/cli/main.js or src/cli/main.ts → the package root three/two levels up.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(resolve(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+class UsageError extends Error {}
+
+function readInput(path: string, what: string): Uint8Array {
+  if (!existsSync(path)) throw new UsageError(`${what} file not found: ${path}`);
+  const st = statSync(path);
+  if (!st.isFile()) throw new UsageError(`${what} is not a regular file: ${path}`);
+  return new Uint8Array(readFileSync(path));
+}
+
+function exitCodeFor(r: ExitReason): number {
+  switch (r.kind) {
+    case 'poweroff': case 'reset': return EXIT_OK;
+    case 'triple-fault': return EXIT_TRIPLE_FAULT;
+    case 'dead-halt': return EXIT_DEAD_HALT;
+    case 'stopped': return r.detail.startsWith('timeout') ? EXIT_TIMEOUT : EXIT_OK;
+  }
+}
+
+function describe(r: ExitReason): string {
+  switch (r.kind) {
+    case 'poweroff': return 'guest powered off';
+    case 'reset': return `guest reset (${r.source})`;
+    case 'triple-fault': return `guest ${r.detail}`;
+    case 'dead-halt': return 'guest halted with interrupts disabled and nothing can wake it';
+    case 'stopped': return r.detail;
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kernel: { type: 'string' },
+      initrd: { type: 'string' },
+      append: { type: 'string' },
+      memory: { type: 'string' },
+      bios: { type: 'string' },
+      stats: { type: 'boolean' },
+      timeout: { type: 'string' },
+      realtime: { type: 'boolean' },
+      fast: { type: 'boolean' },
+      reboot: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) { process.stdout.write(HELP); return EXIT_OK; }
+  if (values.realtime && values.fast) throw new UsageError('--realtime and --fast exclude each other');
+  const memory = values.memory === undefined ? 128 : Number(values.memory);
+  if (!Number.isInteger(memory)) throw new UsageError(`--memory takes a whole number of MiB, got "${values.memory}"`);
+  let timeoutS = 0;
+  if (values.timeout !== undefined) {
+    timeoutS = Number(values.timeout);
+    if (!(timeoutS > 0)) throw new UsageError(`--timeout takes a positive number of seconds, got "${values.timeout}"`);
+  }
+  const root = packageRoot();
+  let kernel: Uint8Array | null = null;
+  let initrd: Uint8Array | null = null;
+  let bios: Uint8Array | null = null;
+  if (values.bios !== undefined) {
+    bios = readInput(values.bios, 'firmware');
+    if (values.kernel !== undefined) throw new UsageError('--bios and --kernel exclude each other (the firmware boots from its own devices)');
+  } else if (values.kernel !== undefined) {
+    kernel = readInput(values.kernel, 'kernel');
+    if (values.initrd !== undefined) initrd = readInput(values.initrd, 'initrd');
+  } else {
+    kernel = readInput(resolve(root, 'guest/bzImage'), 'default guest kernel');
+    initrd = readInput(values.initrd ?? resolve(root, 'guest/initramfs.cpio.gz'), 'initrd');
+  }
+  const interactive = process.stdin.isTTY === true;
+  const pacing = values.fast ? 'fast' : values.realtime ? 'realtime' : interactive ? 'realtime' : 'fast';
+  let machine: Machine;
+  try {
+    machine = new Machine({
+      memoryMiB: memory,
+      kernel, initrd, bios,
+      cmdline: values.append ?? 'console=ttyS0 panic=-1',
+      pacing,
+      reboot: values.reboot ?? false,
+    });
+  } catch (e) {
+    if (e instanceof BootError || e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+  machine.onSerialOutput = (bytes) => { process.stdout.write(bytes); };
+  machine.onDebugOutput = (b) => { process.stderr.write(String.fromCharCode(b)); };
+  const detachConsole = attachConsole(machine, interactive);
+  let timer: NodeJS.Timeout | undefined;
+  if (timeoutS > 0) timer = setTimeout(() => machine.stop(`timeout after ${timeoutS} s`), timeoutS * 1000);
+  let reason: ExitReason;
+  try {
+    reason = await machine.run();
+  } finally {
+    if (timer) clearTimeout(timer);
+    detachConsole();
+  }
+  const code = exitCodeFor(reason);
+  if (code !== EXIT_OK || interactive) process.stderr.write(`\r\ntypevisor: ${describe(reason)}\n`);
+  if (values.stats) process.stderr.write(formatStats(machine, reason));
+  return code;
+}
+
+/** Wire the terminal (or a pipe) to COM1. Returns a function that undoes it. */
+function attachConsole(machine: Machine, interactive: boolean): () => void {
+  const stdin = process.stdin;
+  machine.externalInputOpen = true;
+  let escape = false;
+  const onData = (chunk: Buffer): void => {
+    if (!interactive) { machine.serialInput(chunk); return; }
+    const out: number[] = [];
+    for (const b of chunk) {
+      if (escape) {
+        escape = false;
+        if (b === 0x78 || b === 0x58) { machine.stop('quit from the console (Ctrl-A X)'); return; }
+        if (b === 0x68 || b === 0x48) { process.stderr.write('\r\nC-a h    this help\r\nC-a x    quit typevisor\r\nC-a C-a  send C-a to the guest\r\n'); continue; }
+        if (b === 0x01) { out.push(1); continue; }
+        continue;
+      }
+      if (b === 0x01) { escape = true; continue; }
+      out.push(b);
+    }
+    if (out.length > 0) machine.serialInput(Uint8Array.from(out));
+  };
+  const onEnd = (): void => { machine.externalInputOpen = false; };
+  if (interactive) stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.on('end', onEnd);
+  stdin.resume();
+  return () => {
+    stdin.off('data', onData);
+    stdin.off('end', onEnd);
+    if (interactive) stdin.setRawMode(false);
+    stdin.pause();
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+      process.stdout.write(HELP);
+      return cmd === undefined ? EXIT_USAGE : EXIT_OK;
+    }
+    if (cmd === 'run') return await run(rest);
+    throw new UsageError(`unknown command "${cmd}" (try: typevisor run --help)`);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const known = e instanceof UsageError || e instanceof BootError || (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'));
+    process.stderr.write(`typevisor: ${msg}\n`);
+    if (!known && process.env.TYPEVISOR_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return known ? EXIT_USAGE : EXIT_INTERNAL;
+  }
+}
+
+if (process.argv[1] && realpathSync(fileURLToPath(import.meta.url)) === realpathSync(resolve(process.argv[1]))) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; setImmediate(() => process.exit(code)); });
+}

@@ -1,0 +1,54 @@
+// `--stats`: the run's trap-and-emulate story — exits by kind (port I/O by port, MMIO
+// by device, HLT), exceptions and interrupts by vector, #UD by opcode, instructions,
+// MIPS and boot milestones.
+
+import type { Machine, ExitReason } from '../machine/Machine.js';
+
+const EXC_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', '', '#TS', '#NP', '#SS', '#GP', '#PF', '', '#MF', '#AC', '#MC', '#XM'];
+
+function hex(n: number, w = 2): string {
+  return '0x' + n.toString(16).padStart(w, '0');
+}
+
+function top<T>(entries: [T, number][], n: number): [T, number][] {
+  return entries.filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, n);
+}
+
+export function formatStats(m: Machine, reason: ExitReason): string {
+  const cpu = m.cpu;
+  const wallMs = m.uptimeMs();
+  const lines: string[] = ['', '--- typevisor stats ---'];
+  lines.push(`exit: ${reason.kind}${'detail' in reason ? ` (${reason.detail})` : ''}`);
+  lines.push(`wall time: ${(wallMs / 1000).toFixed(3)} s, virtual time: ${(m.clock.now() / 1e9).toFixed(3)} s`);
+  lines.push(`guest instructions: ${cpu.instructions}, ${(cpu.instructions / wallMs / 1000).toFixed(1)} MIPS`);
+  lines.push(`HLT exits: ${m.loop.halts}`);
+  const ports: [number, number][] = [];
+  cpu.io.counts.forEach((v, p) => { if (v > 0) ports.push([p, v]); });
+  const portTotal = ports.reduce((s, [, v]) => s + v, 0);
+  lines.push(`port I/O exits: ${portTotal}`);
+  for (const [p, v] of top(ports, 16)) lines.push(`  port ${hex(p, 4)} ${(cpu.io.ownerOf(p) ?? 'unclaimed').padEnd(14)} ${v}`);
+  const mmio = [...m.mem.mmioCounts.entries()];
+  lines.push(`MMIO exits: ${mmio.reduce((s, [, v]) => s + v, 0)}`);
+  for (const [name, v] of top(mmio, 16)) lines.push(`  ${name.padEnd(20)} ${v}`);
+  const exc: [number, number][] = [];
+  cpu.excCounts.forEach((v, i) => exc.push([i, v]));
+  lines.push('exceptions by vector:');
+  for (const [v, n] of top(exc, 32)) lines.push(`  ${String(v).padStart(2)} ${(EXC_NAMES[v] ?? '').padEnd(4)} ${n}`);
+  const ints: [number, number][] = [];
+  cpu.intCounts.forEach((v, i) => ints.push([i, v]));
+  lines.push('external interrupts by vector:');
+  for (const [v, n] of top(ints, 32)) lines.push(`  ${hex(v)} ${n}`);
+  if (cpu.udCounts.size > 0) {
+    lines.push('#UD by opcode (unimplemented or invalid):');
+    for (const [op, n] of top([...cpu.udCounts.entries()], 32)) lines.push(`  ${op >= 0x100 ? '0f ' + hex(op & 0xff) : hex(op)} ${n}`);
+  }
+  if (m.milestones.size > 0) {
+    lines.push('boot milestones (wall ms):');
+    for (const [name, t] of m.milestones) lines.push(`  ${t.toFixed(1).padStart(9)}  ${name}`);
+  }
+  if (reason.kind === 'triple-fault') {
+    lines.push(`cpu state: eip=${hex(cpu.eip >>> 0, 8)} cs=${hex(cpu.segSel[1]!, 4)} cr0=${hex(cpu.cr0 >>> 0, 8)} cr2=${hex(cpu.cr2 >>> 0, 8)} cr3=${hex(cpu.cr3 >>> 0, 8)} eflags=${hex(cpu.getEflags() >>> 0, 8)}`);
+    lines.push(`  eax=${hex(cpu.regs[0]! >>> 0, 8)} ebx=${hex(cpu.regs[3]! >>> 0, 8)} ecx=${hex(cpu.regs[1]! >>> 0, 8)} edx=${hex(cpu.regs[2]! >>> 0, 8)} esi=${hex(cpu.regs[6]! >>> 0, 8)} edi=${hex(cpu.regs[7]! >>> 0, 8)} ebp=${hex(cpu.regs[5]! >>> 0, 8)} esp=${hex(cpu.regs[4]! >>> 0, 8)}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,178 @@
+// One PC: guest RAM, the I/O bus, the virtual clock, the legacy devices, and one vCPU.
+// Loads a kernel or firmware, runs it, and reports how the run ended. The devices are
+// shared by every CPU backend; this file only wires them together.
+
+import { loadFirmware, loadKernel, type BootEntry } from '../boot/index.js';
+import { Cpu } from '../cpu/Cpu.js';
+import { attachX87 } from '../cpu/attachX87.js';
+import { PhysicalMemory } from '../memory/PhysicalMemory.js';
+import { IoBus } from './IoBus.js';
+import { VirtualClock } from './VirtualClock.js';
+import { RunLoop, type Pacing } from './RunLoop.js';
+import { applyBootEntry } from './applyBootEntry.js';
+import { Platform } from './Platform.js';
+
+export interface MachineConfig {
+  /** Guest RAM in MiB. */
+  memoryMiB: number;
+  kernel?: Uint8Array | null;
+  initrd?: Uint8Array | null;
+  cmdline?: string;
+  /** Firmware image for --bios (boots from the reset vector instead of a kernel). */
+  bios?: Uint8Array | null;
+  pacing?: Pacing;
+  /** A reset request resets the machine instead of ending the run. */
+  reboot?: boolean;
+  /** Virtual ns per guest instruction (default 10: the guest sees a ~100 MIPS CPU). */
+  nsPerInstruction?: number;
+}
+
+export type ExitReason =
+  | { kind: 'poweroff' }
+  | { kind: 'reset'; source: string }
+  | { kind: 'triple-fault'; detail: string }
+  | { kind: 'dead-halt' }
+  | { kind: 'stopped'; detail: string };
+
+/** Smallest and largest guest RAM accepted (MiB). */
+export const MIN_MEMORY_MIB = 4;
+export const MAX_MEMORY_MIB = 3072;
+
+export class Machine {
+  readonly mem: PhysicalMemory;
+  readonly io = new IoBus();
+  readonly clock = new VirtualClock();
+  readonly cpu: Cpu;
+  readonly platform: Platform;
+  readonly loop: RunLoop;
+  readonly config: Required<Omit<MachineConfig, 'kernel' | 'initrd' | 'bios'>> & MachineConfig;
+  private exit: ExitReason | null = null;
+  private bootEntry: BootEntry | null = null;
+  /** Serial (COM1) bytes out of the guest. */
+  onSerialOutput: (bytes: Uint8Array) => void = () => {};
+  /** Debug console (port 0xE9) bytes. */
+  onDebugOutput: (byte: number) => void = () => {};
+  /** True while the host may still send serial input (keeps an idle guest waiting). */
+  externalInputOpen = false;
+  /** Wall-clock ms (performance.now) at construction, and milestones in ms since then. */
+  readonly startedAt = performance.now();
+  readonly milestones = new Map<string, number>();
+  resets = 0;
+
+  constructor(config: MachineConfig) {
+    const mib = config.memoryMiB;
+    if (!Number.isInteger(mib) || mib < MIN_MEMORY_MIB || mib > MAX_MEMORY_MIB) {
+      throw new RangeError(`memory must be a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}, got ${mib}`);
+    }
+    this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, ...config };
+    this.mem = new PhysicalMemory(mib * 1024 * 1024);
+    this.cpu = new Cpu(this.mem, this.io);
+    attachX87(this.cpu);
+    this.clock.nsPerInstruction = this.config.nsPerInstruction;
+    this.clock.attachInstructionCounter(() => this.cpu.instructions);
+    this.cpu.tscSource = () => Math.floor(this.clock.now());
+    this.platform = new Platform(this, {
+      serialOut: (b) => this.serialOut(b),
+      debugOut: (b) => this.onDebugOutput(b),
+      reset: (source) => this.resetRequested(source),
+      powerOff: () => this.requestExit({ kind: 'poweroff' }),
+    });
+    this.cpu.pic = this.platform.pic;
+    this.platform.pic.notify = () => { this.cpu.irqPending = true; };
+    this.loop = new RunLoop({
+      cpu: this.cpu,
+      clock: this.clock,
+      exitPending: () => this.exit !== null,
+      onShutdown: (reason) => this.resetRequested(`triple fault: ${reason}`),
+      onDeadHalt: () => this.requestExit({ kind: 'dead-halt' }),
+      hasExternalWakeSources: () => this.externalInputOpen,
+    }, this.config.pacing);
+    this.load();
+  }
+
+  /** Load the kernel or firmware and put the CPU at its entry point. */
+  private load(): void {
+    const c = this.config;
+    if (c.bios) {
+      this.bootEntry = loadFirmware(this.mem, c.bios).entry;
+    } else if (c.kernel) {
+      const loaded = loadKernel(this.mem, c.kernel, { cmdline: c.cmdline, initrd: c.initrd ?? undefined });
+      this.bootEntry = loaded.entry;
+    } else {
+      throw new Error('nothing to boot: give a kernel or a firmware image');
+    }
+    applyBootEntry(this.cpu, this.bootEntry);
+  }
+
+  private serialFirst = false;
+  private serialTail = '';
+  private serialOut(byte: number): void {
+    if (!this.serialFirst) { this.serialFirst = true; this.mark('first serial byte'); }
+    // Watch for boot milestones in the console text (cheap: only a short tail is kept).
+    this.serialTail = (this.serialTail + String.fromCharCode(byte)).slice(-64);
+    if (byte === 10) {
+      if (this.serialTail.includes('Freeing unused kernel')) this.mark('kernel freed init memory');
+      else if (this.serialTail.includes('Run /init') || this.serialTail.includes('Run /sbin/init')) this.mark('init started');
+    }
+    this.serialBuf[this.serialLen++] = byte;
+    if (this.serialLen === this.serialBuf.length || byte === 10) this.flushSerial();
+    else if (!this.flushScheduled) { this.flushScheduled = true; queueMicrotask(() => this.flushSerial()); }
+  }
+  private readonly serialBuf = new Uint8Array(4096);
+  private serialLen = 0;
+  private flushScheduled = false;
+  private flushSerial(): void {
+    this.flushScheduled = false;
+    if (this.serialLen === 0) return;
+    const out = this.serialBuf.slice(0, this.serialLen);
+    this.serialLen = 0;
+    this.onSerialOutput(out);
+  }
+
+  mark(name: string): void {
+    if (!this.milestones.has(name)) this.milestones.set(name, performance.now() - this.startedAt);
+  }
+
+  /** Bytes from the host into COM1. */
+  serialInput(bytes: Uint8Array): void {
+    this.platform.com1.receive(bytes);
+    this.loop.wake();
+  }
+
+  /** End the run at the next instruction boundary. */
+  requestExit(reason: ExitReason): void {
+    if (this.exit === null) this.exit = reason;
+    this.cpu.requestStop();
+    this.loop.wake();
+  }
+
+  private resetRequested(source: string): void {
+    if (!this.config.reboot) {
+      this.requestExit(source.startsWith('triple fault') ? { kind: 'triple-fault', detail: source } : { kind: 'reset', source });
+      return;
+    }
+    // Reboot: devices to power-on state, memory reloaded, CPU to the entry point.
+    this.resets++;
+    this.cpu.clearShutdown();
+    this.platform.reset();
+    this.mem.u8.fill(0);
+    this.load();
+    this.cpu.requestStop();
+  }
+
+  /** Run until the guest powers off, resets (without --reboot), dies, or stop() is called. */
+  async run(): Promise<ExitReason> {
+    await this.loop.run();
+    this.flushSerial();
+    return this.exit ?? { kind: 'stopped', detail: 'run loop ended' };
+  }
+
+  stop(detail: string): void {
+    this.requestExit({ kind: 'stopped', detail });
+  }
+
+  /** Wall ms since the machine was made. */
+  uptimeMs(): number {
+    return performance.now() - this.startedAt;
+  }
+}

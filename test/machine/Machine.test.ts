@@ -1,0 +1,162 @@
+// The machine end to end with small multiboot kernels built in the test: how a run
+// ends (ACPI power-off, reset requests, triple fault, dead halt), serial output,
+// virtual time skipping on HLT, and the boot-time errors a user sees.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Machine } from '../../src/machine/Machine.js';
+import { BootError } from '../../src/boot/BootError.js';
+
+/**
+ * A multiboot v1 kernel (a.out kludge) whose code starts right after the header.
+ * Loaded at 1 MiB, entered in flat 32-bit protected mode.
+ */
+function multiboot(code: number[]): Uint8Array {
+  const load = 0x100000;
+  const hdr = 48;
+  const size = hdr + code.length;
+  const img = new Uint8Array(size);
+  const dv = new DataView(img.buffer);
+  const flags = 0x00010000; // bit 16: addresses in the header
+  dv.setUint32(0, 0x1badb002, true);
+  dv.setUint32(4, flags, true);
+  dv.setUint32(8, (-(0x1badb002 + flags)) >>> 0, true);
+  dv.setUint32(12, load, true); // header_addr
+  dv.setUint32(16, load, true); // load_addr
+  dv.setUint32(20, load + size, true); // load_end_addr
+  dv.setUint32(24, load + size, true); // bss_end_addr
+  dv.setUint32(28, load + hdr, true); // entry_addr
+  img.set(code, hdr);
+  return img;
+}
+
+// Machine code helpers (32-bit).
+const movDxImm16 = (v: number) => [0x66, 0xba, v & 0xff, v >> 8];
+const movAxImm16 = (v: number) => [0x66, 0xb8, v & 0xff, v >> 8];
+const movAlImm8 = (v: number) => [0xb0, v];
+const outDxAx = [0x66, 0xef];
+const outDxAl = [0xee];
+const cli = [0xfa];
+const hlt = [0xf4];
+const jmpSelf = [0xeb, 0xfe];
+
+function serialText(m: Machine): { text: () => string } {
+  let s = '';
+  m.onSerialOutput = (b) => { s += Buffer.from(b).toString('latin1'); };
+  return { text: () => s };
+}
+
+test('ACPI S5 (SLP_TYP=5 | SLP_EN to PM1a_CNT at 0x604) powers the machine off', async () => {
+  const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multiboot([...movDxImm16(0x604), ...movAxImm16((5 << 10) | (1 << 13)), ...outDxAx, ...jmpSelf]) });
+  const r = await m.run();
+  assert.deepEqual(r, { kind: 'poweroff' });
+});
+
+test('COM1 output reaches onSerialOutput', async () => {
+  const code: number[] = [...movDxImm16(0x3f8)];
+  for (const ch of 'hi\n') code.push(...movAlImm8(ch.charCodeAt(0)), ...outDxAl);
+  code.push(...movDxImm16(0x604), ...movAxImm16((5 << 10) | (1 << 13)), ...outDxAx, ...jmpSelf);
+  const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multiboot(code) });
+  const out = serialText(m);
+  const r = await m.run();
+  assert.equal(r.kind, 'poweroff');
+  assert.equal(out.text(), 'hi\n');
+});
+
+test('a reset request ends the run by default and names its source', async () => {
+  const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multiboot([...movAlImm8(0xfe), 0xe6, 0x64, ...jmpSelf]) });
+  const r = await m.run();
+  assert.equal(r.kind, 'reset');
+  assert.match((r as { source: string }).source, /0x64/);
+});
+
+test('0xCF9 reset and port 0x92 fast reset end the run', async () => {
+  for (const [port, value] of [[0xcf9, 0x06], [0x92, 0x01]] as const) {
+    const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multiboot([...movDxImm16(port), ...movAlImm8(value), ...outDxAl, ...jmpSelf]) });
+    const r = await m.run();
+    assert.equal(r.kind, 'reset', `port 0x${port.toString(16)}`);
+  }
+});
+
+test('--reboot turns a reset into a machine reset that runs the kernel again', async () => {
+  // Prints "x" then resets: with reboot on, the second boot prints again; power off after 3.
+  const code: number[] = [
+    ...movDxImm16(0x3f8), ...movAlImm8(0x78), ...outDxAl,
+    ...movAlImm8(0xfe), 0xe6, 0x64, ...jmpSelf,
+  ];
+  const m = new Machine({ memoryMiB: 16, pacing: 'fast', reboot: true, kernel: multiboot(code) });
+  const out = serialText(m);
+  const done = m.run();
+  const t = setInterval(() => { if (m.resets >= 2) m.stop('test done'); }, 5);
+  const r = await done;
+  clearInterval(t);
+  assert.equal(r.kind, 'stopped');
+  assert.ok(m.resets >= 2, `resets: ${m.resets}`);
+  assert.ok(out.text().length >= 3, `output: ${JSON.stringify(out.text())}`);
+});
+
+test('a triple fault ends the run as a triple fault, not a host exception', async () => {
+  // Load an empty IDT, then raise #UD: delivery faults → #DF → faults → shutdown.
+  const code = [0x0f, 0x01, 0x1d, ...u32(0x100000 + 48 + 10), 0x0f, 0x0b, 0, 0, 0, 0, 0, 0];
+  const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multiboot(code) });
+  const r = await m.run();
+  assert.equal(r.kind, 'triple-fault');
+});
+
+test('HLT with interrupts disabled ends the run as a dead halt', async () => {
+  const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multiboot([...cli, ...hlt]) });
+  const r = await m.run();
+  assert.equal(r.kind, 'dead-halt');
+});
+
+test('idle time is skipped: a guest halting between PIT ticks advances virtual time without spinning', async () => {
+  // PIT channel 0 mode 2 at ~100 Hz on IRQ0 (vector 0x20 after PIC init), an IDT whose
+  // handler counts ticks and EOIs; after 50 ticks (0.5 s of virtual time) power off.
+  const base = 0x100000 + 48;
+  const a: number[] = [];
+  const at = () => base + a.length;
+  a.push(0xbc, ...u32(0x80000)); // mov esp, 0x80000
+  // PIC init: ICW1-4 master/slave, vectors 0x20/0x28, unmask IRQ0 only.
+  for (const [p, v] of [[0x20, 0x11], [0x21, 0x20], [0x21, 0x04], [0x21, 0x01], [0xa0, 0x11], [0xa1, 0x28], [0xa1, 0x02], [0xa1, 0x01], [0x21, 0xfe], [0xa1, 0xff]]) a.push(...movAlImm8(v!), 0xe6, p!);
+  // PIT: control 0x34 (ch0, lo/hi, mode 2), divisor 11932.
+  a.push(...movAlImm8(0x34), 0xe6, 0x43, ...movAlImm8(11932 & 0xff), 0xe6, 0x40, ...movAlImm8(11932 >> 8), 0xe6, 0x40);
+  // IDT at 0x2000: fill gate 0x20 at runtime. Handler address patched below.
+  const patchGate = a.length;
+  a.push(0xb8, 0, 0, 0, 0); // mov eax, handler
+  a.push(0x66, 0xa3, ...u32(0x2000 + 0x20 * 8)); // mov [gate], ax
+  a.push(0x66, 0xc7, 0x05, ...u32(0x2000 + 0x20 * 8 + 2), 0x10, 0x00); // selector 0x10
+  a.push(0xc7, 0x05, ...u32(0x2000 + 0x20 * 8 + 4), 0x00, 0x8e, 0x00, 0x00); // type 0x8E00, offset high 0 (handler < 64 KiB? no: patched)
+  a.push(0xc1, 0xe8, 0x10); // shr eax, 16
+  a.push(0x66, 0xa3, ...u32(0x2000 + 0x20 * 8 + 6)); // mov [gate+6], ax
+  const lidtAt = a.length;
+  a.push(0x0f, 0x01, 0x1d, 0, 0, 0, 0); // lidt [idtr] (patched)
+  // Loop: sti; hlt; cmp [count], 50; jb loop
+  const loop = at();
+  a.push(0xfb, 0xf4, 0x83, 0x3d, ...u32(0x3000), 50, 0x72);
+  a.push((loop - (at() + 1)) & 0xff);
+  a.push(...movDxImm16(0x604), ...movAxImm16((5 << 10) | (1 << 13)), ...outDxAx, ...jmpSelf);
+  const handler = at();
+  a.push(0xff, 0x05, ...u32(0x3000)); // inc dword [count]
+  a.push(0x50, ...movAlImm8(0x20), 0xe6, 0x20, 0x58, 0xcf); // push eax; EOI; pop eax; iret
+  const idtr = at();
+  a.push(0xff, 0x07, ...u32(0x2000)); // limit 0x7ff, base 0x2000
+  a.splice(patchGate + 1, 4, ...u32(handler));
+  a.splice(lidtAt + 3, 4, ...u32(idtr));
+  const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multiboot(a) });
+  const r = await m.run();
+  assert.equal(r.kind, 'poweroff');
+  const vt = m.clock.now() / 1e9;
+  assert.ok(vt >= 0.49 && vt < 0.6, `virtual time ${vt}`);
+  // 50 ticks of 10 ms each with HLT in between: far fewer instructions than 0.5 s of busy time.
+  assert.ok(m.cpu.instructions < 100_000, `instructions ${m.cpu.instructions}`);
+  assert.ok(m.loop.halts >= 45, `halts ${m.loop.halts} vt ${vt} insns ${m.cpu.instructions}`);
+});
+
+test('boot-time errors are clear: not a kernel, too little memory', () => {
+  assert.throws(() => new Machine({ memoryMiB: 16, kernel: new Uint8Array(1024) }), BootError);
+  assert.throws(() => new Machine({ memoryMiB: 1, kernel: new Uint8Array(1024) }), /memory must be/);
+});
+
+function u32(v: number): number[] {
+  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+}
