@@ -2,9 +2,11 @@
 //
 // Offered features: VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (link up/down with a config
 // interrupt), VIRTIO_NET_F_MRG_RXBUF (a received frame may span several receive
-// buffers, so large-MTU backends such as passt work) and VIRTIO_NET_F_MTU (the
-// backend's MTU). No checksum or segmentation offloads: every frame carries a zeroed
-// struct virtio_net_hdr (12 bytes with VERSION_1) and complete checksums.
+// buffers, so large-MTU backends work), VIRTIO_NET_F_MTU (the backend's MTU) and
+// VIRTIO_NET_F_CSUM (transmit checksum offload: the device completes partial
+// checksums, which also lets Linux use scatter-gather). Not offered: GUEST_CSUM and
+// every segmentation offload (TSO/UFO/GSO), so frames to the guest carry complete
+// checksums and a zeroed struct virtio_net_hdr (12 bytes with VERSION_1).
 //
 // Frames that arrive while the guest has posted no receive buffers wait in a bounded
 // backlog (dropped beyond it, as a NIC drops on a full ring).
@@ -35,7 +37,7 @@ const CONFIG_SIZE = 12;
 /** Most frames held while the guest has no receive buffers. */
 export const RX_BACKLOG_FRAMES = 256;
 /** Most receive buffers one frame may span with MRG_RXBUF. */
-const MAX_RX_CHAINS = 64;
+const MAX_RX_CHAINS = 128;
 /** Largest frame accepted from the guest (64 KiB IP packet + Ethernet header + VLAN). */
 const MAX_FRAME = 65536 + 18;
 
@@ -67,17 +69,45 @@ export function randomMac(): Uint8Array {
   return m;
 }
 
+/** struct virtio_net_hdr flags and gso_type (§5.1.6) */
+export const NET_HDR_F_NEEDS_CSUM = 1;
+export const NET_HDR_GSO_NONE = 0;
+
+/**
+ * Apply a transmit header (§5.1.6.2): with NEEDS_CSUM, fold the ones' complement sum
+ * of frame[csum_start..] into the 16 bits at csum_start + csum_offset. False for a
+ * header the device did not offer (GSO) or offsets outside the frame.
+ */
+export function completeChecksum(hdr: Uint8Array, frame: Uint8Array): boolean {
+  if (hdr[1] !== NET_HDR_GSO_NONE) return false;
+  if ((hdr[0]! & NET_HDR_F_NEEDS_CSUM) === 0) return true;
+  const start = hdr[6]! | (hdr[7]! << 8);
+  const at = start + (hdr[8]! | (hdr[9]! << 8));
+  if (at + 2 > frame.length) return false;
+  let sum = 0;
+  const end = frame.length;
+  let i = start;
+  for (; i + 1 < end; i += 2) sum += (frame[i]! << 8) | frame[i + 1]!;
+  if (i < end) sum += frame[i]! << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const c = ~sum & 0xffff;
+  frame[at] = c >>> 8;
+  frame[at + 1] = c & 0xff;
+  return true;
+}
+
 export class VirtioNet extends VirtioDevice {
   protected readonly config = new Uint8Array(CONFIG_SIZE);
   readonly mtu: number;
   private readonly chains: DescChain[] = [];
   private readonly txChain = new DescChain();
+  private readonly txHdr = new Uint8Array(NET_HDR_SIZE);
   private backlog: Uint8Array[] = [];
   private linkUp = true;
   readonly stats = { rxFrames: 0, txFrames: 0, rxDropped: 0, txDropped: 0 };
 
   constructor(memory: PhysicalMemory, readonly backend: NetBackend, opts: NetOptions = {}) {
-    super('virtio-net', DEVICE_ID_NET, memory, 2, Features.of(NET_F_MAC, NET_F_STATUS, NET_F_MRG_RXBUF, NET_F_MTU), opts);
+    super('virtio-net', DEVICE_ID_NET, memory, 2, Features.of(NET_F_CSUM, NET_F_MAC, NET_F_STATUS, NET_F_MRG_RXBUF, NET_F_MTU), opts);
     this.mtu = opts.mtu ?? backend.mtu ?? 1500;
     if (!(this.mtu >= 68 && this.mtu <= 65535)) throw new RangeError(`virtio-net: MTU ${this.mtu} out of range 68..65535`);
     this.config.set(opts.mac !== undefined ? parseMac(opts.mac) : randomMac(), 0);
@@ -113,6 +143,7 @@ export class VirtioNet extends VirtioDevice {
       this.stats.rxDropped++;
       return;
     }
+    if (this.backlog.length > 0 && this.flushBacklog()) this.asyncDone(this.queues[RXQ]!);
     if (this.backlog.length > 0 || !this.deliver(frame)) {
       if (this.backlog.length >= RX_BACKLOG_FRAMES) {
         this.stats.rxDropped++;
@@ -154,6 +185,7 @@ export class VirtioNet extends VirtioDevice {
       }
       if (r !== POP_OK) {
         q.unpop(n);
+        q.kickOnNextAvail();
         return false;
       }
       n++;
@@ -199,9 +231,14 @@ export class VirtioNet extends VirtioDevice {
       if (r === POP_ERROR) return this.fail(q.error ?? 'bad chain');
       if (r !== POP_OK) break;
       const len = chain.readLen - NET_HDR_SIZE;
+      let frame: Uint8Array | null = null;
       if (len >= 14 && len <= MAX_FRAME) {
-        const frame = new Uint8Array(len);
+        frame = new Uint8Array(len);
         chain.read(this.ram, NET_HDR_SIZE, frame);
+        chain.read(this.ram, 0, this.txHdr);
+        if (!completeChecksum(this.txHdr, frame)) frame = null;
+      }
+      if (frame !== null) {
         this.stats.txFrames++;
         q.push(chain.head, 0);
         if (this.linkUp) this.backend.send(frame);

@@ -329,6 +329,14 @@ export class Virtqueue {
     this.ram.w16(this.device + 4 + 8 * this.size, idx);
   }
 
+  /**
+   * With EVENT_IDX: ask for a notification as soon as the driver makes one more buffer
+   * available (a device that is short of buffers, e.g. a frame waiting for room).
+   */
+  kickOnNextAvail(): void {
+    if (this.ready && this.eventIdx) this.setAvailEvent(this.availIdx());
+  }
+
   /** Ask for (or suppress) driver notifications (§2.7.10). */
   setNotify(enable: boolean): void {
     if (!this.ready) return;

@@ -80,12 +80,12 @@ const A = '52:54:00:00:00:0a';
 const B = '52:54:00:00:00:0b';
 const C = '52:54:00:00:00:0c';
 
-test('features: MAC, STATUS, MRG_RXBUF, MTU; no offloads; MAC and MTU in config space', () => {
+test('features: CSUM, MAC, STATUS, MRG_RXBUF, MTU; no receive or segmentation offloads; MAC and MTU in config space', () => {
   const sw = new VirtualSwitch();
   const g = guest(sw.connect(), A);
   const [lo] = mmioFeatures(g.mmio);
-  for (const bit of [3, 5, 15, 16]) assert.equal((lo >>> bit) & 1, 1, `bit ${bit}`);
-  for (const bit of [0, 1, 7, 8, 10, 11, 17, 22]) assert.equal((lo >>> bit) & 1, 0, `offload bit ${bit} not offered`);
+  for (const bit of [0, 3, 5, 15, 16]) assert.equal((lo >>> bit) & 1, 1, `bit ${bit}`);
+  for (const bit of [1, 7, 8, 10, 11, 17, 22]) assert.equal((lo >>> bit) & 1, 0, `offload bit ${bit} not offered`);
   assert.equal(formatMac(g.dev.mac), A);
   assert.equal(g.mmio.read(0x100 + 10, 2), 1500);
   sw.close();
@@ -174,4 +174,38 @@ test('runt and oversized transmit chains are dropped, not forwarded', () => {
   assert.equal(sent.length, 0);
   assert.equal(g.dev.stats.txDropped, 1);
   assert.equal(g.tx.usedIdx(), 1, 'the buffer is still returned');
+});
+
+test('CSUM offload: a NEEDS_CSUM header gets its checksum completed; GSO headers are refused', async () => {
+  const { completeChecksum } = await import('../../../src/devices/virtio/VirtioNet.js');
+  const f = new Uint8Array(14 + 20 + 8 + 11).map((_, i) => (i * 37) & 0xff);
+  const start = 34;
+  const off = 6; // UDP checksum field
+  f[start + off] = 0x12; // partial pseudo-header sum placed by the guest
+  f[start + off + 1] = 0x34;
+  const hdr = new Uint8Array(12);
+  hdr[0] = 1;
+  hdr[6] = start;
+  hdr[8] = off;
+  const expectFolded = (() => {
+    let s = 0;
+    for (let i = start; i < f.length; i += 2) s += (f[i]! << 8) | (i + 1 < f.length ? f[i + 1]! : 0);
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    return s;
+  })();
+  assert.ok(completeChecksum(hdr, f));
+  let sum = 0x1234; // the receiver adds the pseudo-header sum back
+  for (let i = start; i < f.length; i += 2) sum += (f[i]! << 8) | (i + 1 < f.length ? f[i + 1]! : 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  assert.equal(sum, 0xffff, 'pseudo-header + region now sum to all ones');
+  assert.notEqual(expectFolded, 0xffff);
+  hdr[8] = 200;
+  assert.equal(completeChecksum(hdr, f), false, 'offset outside the frame');
+  hdr[8] = off;
+  hdr[1] = 1; // GSO_TCPV4, not offered
+  assert.equal(completeChecksum(hdr, f), false);
+  const sent: Uint8Array[] = [];
+  const g = guest({ send: (x) => sent.push(x), onReceive: () => {}, close() {} }, A);
+  const [lo] = mmioFeatures(g.mmio);
+  assert.equal(lo & 1, 1, 'CSUM offered');
 });
