@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { C0, C1, C2, C3, DE, ES, IE, M, OE, PE, R, Rig, SCR, UE, ZE, cwRC, dbits } from './fpuHarness.js';
-import { add, div, mul, round } from './oracle.js';
+import { add, div, mul, round, sqrtRounded } from './oracle.js';
 
 /** Deterministic pseudo-random doubles spread over the exponent range, with boundary cases. */
 function* operands(count: number): Generator<number> {
@@ -231,6 +231,27 @@ test('unmasked underflow keeps the result at its true exponent (80-bit register)
   assert.equal(r.sw() & (UE | ES), UE | ES);
   r.x(0xdd, M(6), 0x400); // FNSAVE (no wait): ST(0) follows the 28-byte environment
   assert.equal(r.host.ext(0x400 + 28), '3bcc:80000000:00000000'); // 2^-1075
+});
+
+test('FSQRT matches the exact oracle over the whole positive range in all four RC modes', () => {
+  const r = new Rig();
+  let n = 0;
+  for (const v of operands(150)) {
+    const a = Math.abs(v);
+    if (a === 0 || !Number.isFinite(a)) continue;
+    for (let rc = 0; rc < 4; rc++) {
+      r.x(0xdb, 0xe3); r.cw(cwRC(rc));
+      r.ld(a); r.clex();
+      r.x(0xd9, 0xfa);
+      const want = sqrtRounded(a, rc);
+      const sw = r.sw();
+      assert.equal(dbits(r.st(0)), dbits(want.value), `sqrt(${a}) rc=${rc}`);
+      assert.equal((sw & PE) !== 0, want.inexact);
+      assert.equal((sw & C1) !== 0, want.up);
+      n++;
+    }
+  }
+  assert.ok(n > 500);
 });
 
 test('FSQRT: correctly rounded per RC, exact cases, -0, negative → IE', () => {

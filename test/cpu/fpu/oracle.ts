@@ -82,3 +82,42 @@ export function round([n, d]: Rat, rc: number): Rounded {
   }
   return { value: neg ? -value : value, inexact, up: inc, overflow, tiny };
 }
+
+function isqrt(n: bigint): bigint {
+  if (n < 2n) return n;
+  // Newton's iteration from an over-estimate decreases monotonically to floor(sqrt(n))
+  let x = 1n << BigInt((bitLen(n) >> 1) + 1);
+  for (;;) {
+    const y = (x + n / x) >> 1n;
+    if (y >= x) return x;
+    x = y;
+  }
+}
+
+/** Correctly rounded square root of a positive finite double under rc. */
+export function sqrtRounded(x: number, rc: number): Rounded {
+  let [n, d] = toRat(x);
+  // x = n / d with d a power of two; make it m × 2^e with e even
+  let e = -(bitLen(d) - 1);
+  let m = n;
+  if (e % 2 !== 0) { m <<= 1n; e -= 1; }
+  // scale so the integer root has at least 56 bits
+  let t = 0;
+  while (bitLen(m) + 2 * t < 112) t++;
+  const M = m << BigInt(2 * t);
+  const q = isqrt(M);
+  const sticky = q * q !== M;
+  const extra = bitLen(q) - 53; // bits to drop
+  let r = q >> BigInt(extra);
+  const dropped = q - (r << BigInt(extra));
+  const half = 1n << BigInt(extra - 1);
+  const inexact = dropped !== 0n || sticky;
+  let inc = false;
+  if (inexact) {
+    if (rc === 0) inc = dropped > half || (dropped === half && (sticky || (r & 1n) === 1n));
+    else if (rc === 2) inc = true;
+  }
+  if (inc) r += 1n;
+  const value = Number(r) * 2 ** (e / 2 - t + extra);
+  return { value, inexact, up: inc, overflow: false, tiny: false };
+}
