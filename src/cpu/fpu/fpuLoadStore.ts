@@ -4,8 +4,8 @@
 
 import type { Fpu } from './Fpu.js';
 import {
-  CLS_DENORMAL, CLS_NORMAL, CLS_ZERO, EXT_MEM_DENORMAL, EXT_NONE, INDEF_HI, OPND,
-  RC_CHOP, SW_C1, SW_IE, SW_OE, SW_PE, SW_UE,
+  CLS_DENORMAL, CLS_NORMAL, CLS_ZERO, EXT_MEM_DENORMAL, EXT_NONE, F32, INDEF_HI, OPND,
+  RC_CHOP, SW_C1, SW_IE, SW_OE, SW_PE, SW_UE, U32F,
 } from './fpuConst.js';
 import {
   PK, RO, TINY, UA, bcdToInt, intToBcd, packDouble, packSingle, roundToInt, unpackInt,
@@ -21,6 +21,8 @@ const CONSTS = new Uint32Array([
   0x3ffd, 0x9a209a84, 0xfbcff799, 0xfbcff798, 0xfbcff799, // log10(2)
   0x3ffe, 0xb17217f7, 0xd1cf79ac, 0xd1cf79ab, 0xd1cf79ac, // ln(2)
 ]);
+
+const MIN_FLOAT = 2 ** -126;
 
 // ---------------------------------------------------------------- loads
 
@@ -188,6 +190,18 @@ export function fstFloat(f: Fpu, lin: number, single: boolean, popAfter: boolean
     }
     f.commit();
     return;
+  }
+  if (single && f.ext[p] === EXT_NONE) {
+    // binary32 fast path: the double is exactly a normal float, ±0 or ±∞
+    const x = f.st[p]!;
+    const y = Math.fround(x);
+    if (y === x && (y === 0 || y >= MIN_FLOAT || y <= -MIN_FLOAT)) {
+      F32[0] = y;
+      f.host.write32(lin, U32F[0]!);
+      if (popAfter) f.pop();
+      f.commit();
+      return;
+    }
   }
   if (!single && f.ext[p] === EXT_NONE) {
     // binary64 from a double register: exact unless a NaN needs quieting or a tiny value meets an unmasked #U

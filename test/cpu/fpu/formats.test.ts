@@ -65,6 +65,25 @@ test('m32 loads are exact; FST m32 rounds per RC and reports PE with C1', () => 
   assert.equal(r.sw() & C1, C1);
 });
 
+test('FST m32 of values that are floats: exact bits, no flags (±0, ±∞, FLT_MAX, smallest normal)', () => {
+  const r = new Rig();
+  const cases: Array<[number, number]> = [
+    [1.5, 0x3fc00000], [-0, 0x80000000], [Infinity, 0x7f800000], [-Infinity, 0xff800000],
+    [3.4028234663852886e38, 0x7f7fffff], [2 ** -126, 0x00800000], [-(2 ** -126), 0x80800000],
+  ];
+  for (const [v, bits] of cases) {
+    r.ld(v);
+    r.x(0xd9, M(3), SCR + 8);
+    assert.equal(r.host.u32(SCR + 8), bits, `${v}`);
+  }
+  assert.equal(r.sw() & 0x3f, 0);
+  r.ld(0.1);
+  r.x(0xd9, M(2), SCR + 8); // FST m32 (no pop): inexact
+  assert.equal(r.host.f32(SCR + 8), Math.fround(0.1));
+  assert.equal(r.sw() & PE, PE);
+  assert.equal(r.st(0), 0.1);
+});
+
 test('FST m32 overflow: masked gives ∞ or FLT_MAX per RC with OE|PE; unmasked stores nothing and keeps ST(0)', () => {
   const r = new Rig();
   const big = 1e39;
