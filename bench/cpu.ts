@@ -155,15 +155,15 @@ function benchQemu(iterations: number, perIteration: number, expectChecksum: str
     }
     // Start-up (firmware, loading) is timed with zero iterations and subtracted.
     const base = median([0, 1, 2].map(() => runQemu(0, tmp).seconds));
-    // Scale the work to about targetSeconds.
+    // Scale the work until the median of three runs takes about targetSeconds (at least
+    // half of it), so start-up noise stays small against it.
     let n = Math.max(iterations, 1);
-    let work = same.seconds - base;
-    while (work < targetSeconds * 0.5 && n < 1e7) {
-      n = Math.min(1e7, Math.ceil(n * Math.min(64, Math.max(2, (targetSeconds / Math.max(work, 0.02))))));
-      work = runQemu(n, tmp).seconds - base;
+    let seconds: number;
+    for (;;) {
+      seconds = median([0, 1, 2].map(() => runQemu(n, tmp).seconds - base));
+      if (seconds >= targetSeconds * 0.5 || n >= 1e7) break;
+      n = Math.min(1e7, Math.ceil(n * Math.min(64, Math.max(2, targetSeconds / Math.max(seconds, 0.02)))));
     }
-    const times = [0, 1, 2].map(() => runQemu(n, tmp).seconds - base);
-    const seconds = median(times);
     const instructions = n * perIteration;
     log(`  qemu-tcg: ${n} iterations, ${(seconds).toFixed(3)} s of work after ${base.toFixed(3)} s start-up`);
     return { name, status: 'ok', iterations: n, instructions, seconds, mips: instructions / seconds / 1e6, checksum: same.checksum };
@@ -261,20 +261,21 @@ async function benchV86(iterations: number, perIteration: number, expectChecksum
     if (same.checksum !== expectChecksum) {
       return { name, status: 'failed', note: `checksum ${same.checksum} differs from typevisor's ${expectChecksum} at ${iterations} iterations` };
     }
+    // As for QEMU: scale until the median of three runs takes about targetSeconds.
     let n = Math.max(iterations, 1);
-    let s = same.seconds;
-    while (s < targetSeconds * 0.5 && n < 1e7) {
-      n = Math.min(1e7, Math.ceil(n * Math.min(64, Math.max(2, targetSeconds / Math.max(s, 0.02)))));
-      s = (await runV86(V86, wasm, n, 300_000)).seconds;
+    let seconds: number;
+    let counted = same.instructions;
+    for (;;) {
+      const runs: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await runV86(V86, wasm, n, 300_000);
+        runs.push(r.seconds);
+        counted = r.instructions;
+      }
+      seconds = median(runs);
+      if (seconds >= targetSeconds * 0.5 || n >= 1e7) break;
+      n = Math.min(1e7, Math.ceil(n * Math.min(64, Math.max(2, targetSeconds / Math.max(seconds, 0.02)))));
     }
-    const runs: number[] = [];
-    let counted = 0;
-    for (let i = 0; i < 3; i++) {
-      const r = await runV86(V86, wasm, n, 300_000);
-      runs.push(r.seconds);
-      counted = r.instructions;
-    }
-    const seconds = median(runs);
     const instructions = n * perIteration;
     log(`  v86: ${n} iterations, ${seconds.toFixed(3)} s (v86 counted ${counted} instructions, typevisor's count is ${instructions})`);
     return { name, status: 'ok', iterations: n, instructions, seconds, mips: instructions / seconds / 1e6, checksum: same.checksum };
