@@ -183,7 +183,89 @@ org BASE
     fistp word [R(i16)]
     CHECKEQ word [R(i16)], 2, 70
 
+    ; The integer core's side: CR0.TS and CR0.EM raise #NM (the lazy FPU switch), WAIT
+    ; faults only with MP and TS, and with CR0.NE an unmasked exception raises #MF at the
+    ; next waiting FPU instruction.
+    PRINT "x87: nm mf", 10
+    xor ax, ax
+    mov es, ax
+    mov word [es:7*4], R(nm_handler)
+    mov word [es:7*4+2], 0x1000
+    mov word [es:16*4], R(mf_handler)
+    mov word [es:16*4+2], 0x1000
+    mov eax, cr0
+    or al, 8                         ; TS
+    mov cr0, eax
+    fld1                             ; #NM; the handler's CLTS lets it run again
+    CHECKEQ word [R(nm_count)], 1, 80
+    fistp word [R(i16)]
+    CHECKEQ word [R(i16)], 1, 81
+    mov eax, cr0
+    or al, 4                         ; EM
+    mov cr0, eax
+    fldz                             ; #NM; the handler clears EM
+    CHECKEQ word [R(nm_count)], 2, 82
+    fstp st0
+    mov eax, cr0
+    and al, ~2                       ; MP = 0, TS = 1: WAIT does not fault
+    or al, 8
+    mov cr0, eax
+    fwait
+    CHECKEQ word [R(nm_count)], 2, 83
+    mov eax, cr0
+    or al, 0x0A                      ; MP = 1, TS = 1: it does
+    mov cr0, eax
+.nmw: fwait
+    CHECKEQ word [R(nm_count)], 3, 84
+    CHECKEQ word [R(nm_ip)], R(.nmw), 85
+    mov eax, cr0
+    and al, ~0x0E
+    or al, 0x20                      ; NE
+    mov cr0, eax
+    fninit
+    fldcw [R(cw_zm)]                 ; divide-by-zero unmasked
+    fld1
+    fldz
+    fdivp st1, st0
+    fnstsw ax
+    test ax, 0x80                    ; ES (error summary) set, no #MF yet
+    CHECK nz, 86
+    CHECKEQ word [R(mf_count)], 0, 87
+.mfw: fwait
+    CHECKEQ word [R(mf_count)], 1, 88
+    CHECKEQ word [R(mf_ip)], R(.mfw), 89
+    fninit
+
     jmp pass16
+
+; #NM (real mode): count, record the IP, clear TS and EM, retry.
+nm_handler:
+    push bp
+    mov bp, sp
+    push eax
+    mov ax, [bp+2]
+    mov [cs:R(nm_ip)], ax
+    inc word [cs:R(nm_count)]
+    clts
+    mov eax, cr0
+    and al, ~4
+    mov cr0, eax
+    pop eax
+    pop bp
+    iret
+
+; #MF (real mode): count, record the IP, clear the exception, retry.
+mf_handler:
+    push bp
+    mov bp, sp
+    push ax
+    mov ax, [bp+2]
+    mov [cs:R(mf_ip)], ax
+    inc word [cs:R(mf_count)]
+    fnclex
+    pop ax
+    pop bp
+    iret
 
 align 8
 two:       dq 2.0
@@ -202,6 +284,11 @@ bcd:       dt 0.0
 sixteen:   dw 16
 i16:       dw 0
 cw:        dw 0
+cw_zm:     dw 0x037B
+nm_count:  dw 0
+nm_ip:     dw 0
+mf_count:  dw 0
+mf_ip:     dw 0
 align 4
 savebuf:   times 108 db 0
 prog_name: db 'x87', 0
