@@ -308,6 +308,39 @@ pm_entry:
     test ebx, ebx
     CHECK nz, 86
 
+    ; LSS loads SS:ESP together.
+    mov ebx, esp
+    mov dword [farptr], 0x7654
+    mov word [farptr+4], SEL_DATA0
+    lss esp, [farptr]
+    mov eax, esp
+    mov esp, ebx
+    CHECKEQ eax, 0x7654, 87
+%ifndef QEMU_TCG  ; TCG reads unknown MSRs as 0
+    ; RDMSR/WRMSR of an MSR that does not exist: #GP(0) (what rdmsr_safe relies on).
+    call reset_exc
+    mov dword [recover], .r2
+    mov ecx, 0x12345678
+.f2: rdmsr
+.r2: CHECKEQ dword [exc_vec], 13, 88
+    CHECKEQ dword [exc_eip], .f2, 89
+    call reset_exc
+    mov dword [recover], .r3
+    mov ecx, 0x12345678
+.f3: wrmsr
+.r3: CHECKEQ dword [exc_vec], 13, 90
+    CHECKEQ dword [exc_eip], .f3, 91
+%endif
+    ; The TSC MSR is the RDTSC counter.
+    mov ecx, 0x10
+    rdmsr
+    mov esi, eax
+    mov edi, edx
+    rdtsc
+    sub eax, esi
+    sbb edx, edi
+    CHECK nc, 92
+
     jmp pass32
 
 ; Code run through the 0x30 segment (limit inside the MOV).
@@ -331,6 +364,9 @@ db_handler:
     pop eax
     iretd
 
+align 4
+farptr:    dd 0
+           dw 0
 align 4
 db_count:  dd 0
 db_eip:    dd 0, 0, 0, 0
