@@ -9,23 +9,16 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Cpu } from '../../src/cpu/Cpu.js';
-import { describeRun, makeCpu, repoRoot, runProgram, type RunOptions } from './harness.js';
+import { describeRun, loadX87Attach, makeCpu, repoRoot, runProgram, type RunOptions } from './harness.js';
 
-// The x87 unit is attached by src/cpu/attachX87.ts (kept apart from the core). It is
-// looked up at run time so this file compiles before that module exists; once it
-// exists, a failure to load it fails the x87 test instead of hiding it.
-const attachUrl = new URL('../../src/cpu/attachX87.js', import.meta.url);
-const attachSource = fileURLToPath(attachUrl).replace(/\.js$/, existsSync(fileURLToPath(attachUrl)) ? '.js' : '.ts');
+// The x87 unit comes from src/cpu/attachX87 once that module exists (todo until then).
 let attachX87: ((cpu: Cpu) => void) | undefined;
 let attachError: unknown;
-if (existsSync(attachSource)) {
-  try {
-    attachX87 = ((await import(attachUrl.href)) as { attachX87: (cpu: Cpu) => void }).attachX87;
-  } catch (e) {
-    attachError = e;
-  }
+try {
+  attachX87 = await loadX87Attach();
+} catch (e) {
+  attachError = e;
 }
 
 interface Program {
