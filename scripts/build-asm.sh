@@ -7,9 +7,42 @@
 #   scripts/build-asm.sh --qemu     also run each test program on QEMU (TCG) as a
 #                                   reference: a program that fails there is wrong,
 #                                   not the CPU
+#   scripts/build-asm.sh --record-flags
+#                                   rerecord test/cpu/asm/flags-expected.inc (the
+#                                   hashes flags.asm compares with) on QEMU, then
+#                                   assemble everything
 set -eu
 cd "$(dirname "$0")/.."
 command -v nasm >/dev/null || { echo "nasm not found (apt-get install nasm)" >&2; exit 1; }
+
+# boot_on_qemu BIN OUT: boot BIN (a test program) on QEMU through the boot sector;
+# prints the guest's exit code (or "none ...") and leaves its 0xE9 text in OUT.
+boot_on_qemu() {
+  command -v qemu-system-i386 >/dev/null || { echo "qemu-system-i386 not found (apt-get install qemu-system-x86)" >&2; exit 1; }
+  nasm -f bin -o "$tmp/boot.bin" test/cpu/asm/qemu/boot.asm
+  # Boot sector + program, padded to the 64 sectors the boot sector reads.
+  cat "$tmp/boot.bin" "$1" > "$tmp/disk.img"
+  truncate -s $((65 * 512)) "$tmp/disk.img"
+  : > "$2"
+  set +e
+  timeout 120 qemu-system-i386 -accel tcg -cpu pentium3 -m 16 -display none -no-reboot \
+    -drive file="$tmp/disk.img",format=raw,if=ide \
+    -debugcon file:"$2" -device isa-debug-exit,iobase=0xf4,iosize=1 >/dev/null 2>&1
+  rc=$?
+  set -e
+  # isa-debug-exit makes QEMU exit with (value << 1) | 1.
+  if [ $((rc & 1)) -eq 1 ]; then echo $((rc >> 1)); else echo "none (qemu status $rc)"; fi
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if [ "${1:-}" = "--record-flags" ]; then
+  nasm -f bin -DRECORD -I test/cpu/asm/ -o "$tmp/flags-record.bin" test/cpu/asm/flags.asm
+  code=$(boot_on_qemu "$tmp/flags-record.bin" "$tmp/flags.txt")
+  [ "$code" = 0 ] || { echo "recording run failed: exit $code" >&2; cat "$tmp/flags.txt" >&2; exit 1; }
+  grep -v '^flags: ok' "$tmp/flags.txt" > test/cpu/asm/flags-expected.inc
+  echo "recorded test/cpu/asm/flags-expected.inc ($(grep -c 'dd 0x' test/cpu/asm/flags-expected.inc) hashes)"
+fi
 
 for src in test/cpu/asm/*.asm bench/asm/*.asm; do
   [ -e "$src" ] || continue
@@ -18,30 +51,15 @@ for src in test/cpu/asm/*.asm bench/asm/*.asm; do
 done
 
 if [ "${1:-}" = "--qemu" ]; then
-  command -v qemu-system-i386 >/dev/null || { echo "qemu-system-i386 not found (apt-get install qemu-system-x86)" >&2; exit 1; }
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  nasm -f bin -o "$tmp/boot.bin" test/cpu/asm/qemu/boot.asm
   mkdir -p "$tmp/bin"
   status=0
   for src in test/cpu/asm/*.asm; do
     name=$(basename "$src" .asm)
     # QEMU_TCG leaves out the checks TCG does not model (segment limits and types on
-    # data accesses); everything else must pass on QEMU as it does on typevisor.
+    # data accesses, ...); everything else must pass on QEMU as it does on typevisor.
     bin="$tmp/bin/$name.bin"
     nasm -f bin -DQEMU_TCG -I test/cpu/asm/ -o "$bin" "$src"
-    # Boot sector + program, padded to the 64 sectors the boot sector reads.
-    cat "$tmp/boot.bin" "$bin" > "$tmp/disk.img"
-    truncate -s $((65 * 512)) "$tmp/disk.img"
-    : > "$tmp/out.txt"
-    set +e
-    timeout 60 qemu-system-i386 -accel tcg -cpu pentium3 -m 16 -display none -no-reboot \
-      -drive file="$tmp/disk.img",format=raw,if=ide \
-      -debugcon file:"$tmp/out.txt" -device isa-debug-exit,iobase=0xf4,iosize=1 >/dev/null 2>&1
-    rc=$?
-    set -e
-    # isa-debug-exit makes QEMU exit with (value << 1) | 1.
-    if [ $((rc & 1)) -eq 1 ]; then code=$((rc >> 1)); else code="none (qemu status $rc)"; status=1; fi
+    code=$(boot_on_qemu "$bin" "$tmp/out.txt")
     [ "$code" = 0 ] || status=1
     echo "qemu $name: exit $code"
     sed 's/^/    /' "$tmp/out.txt"

@@ -36,6 +36,7 @@ const PROGRAMS: Program[] = [
   { name: 'paging', expect: ['paging: on', 'paging: demand faults', 'paging: write protect', 'paging: tlb', 'paging: ok'] },
   { name: 'strings', expect: ['strings: real mode', 'strings: protected mode', 'strings: outs ok', 'strings: faults', 'strings: ok'] },
   { name: 'arith', expect: ['arith: carry chains', 'arith: multiply', 'arith: divide', 'arith: divide errors', 'arith: flags and atomics', 'arith: ok'] },
+  { name: 'flags', expect: ['flags: differential hashes', 'flags: ok'] },
   { name: 'tasks', expect: ['tasks: double fault', 'tasks: ok'] },
   { name: 'misc', expect: ['misc: shifts', 'misc: bits', 'misc: stack', 'misc: code', 'misc: paging', 'misc: system', 'misc: ok'] },
   {
