@@ -170,6 +170,7 @@ export class CpuFuzzer {
     const rnd = prng(streamSeed(s.seed, s.mode, s.index) ^ 0x5bd1e995);
     mem.u8.fill(0);
     cpu.reset();
+    cpu.instructions = 0; // the TSC reads this: a stream must not see how many ran before it
     cpu.clearShutdown();
     cpu.halted = false;
     cpu.fpu?.hardReset();
