@@ -44,9 +44,8 @@ export interface FpuState {
   /** Physical registers R0-R7 as [low, high] uint32 halves of the double (keeps NaN payloads and -0). */
   st: number[];
   ext: number[];
-  extSe: number[];
-  extHi: number[];
-  extLo: number[];
+  /** Exact 80-bit images kept beside the doubles: [se, hi, lo] per physical register. */
+  extImg: number[];
   empty: number;
   top: number;
   cw: number;
@@ -71,23 +70,26 @@ export class Fpu {
   readonly st = new Float64Array(9);
   /** The same registers as uint32 halves: [2p] low, [2p+1] high. */
   readonly stw = new Uint32Array(this.st.buffer);
-  /** Shadow kind per register (EXT_*): whether extSe/extHi/extLo hold the exact 80-bit image
+  /** Shadow kind per register (EXT_*): whether extw holds the register's exact 80-bit image
    *  (any kind with (kind & 3) !== 0). The operand slot uses EXT_NONE or EXT_MEM_DENORMAL. */
   readonly ext = new Uint8Array(9);
-  readonly extSe = new Uint16Array(8);
-  readonly extHi = new Uint32Array(8);
-  readonly extLo = new Uint32Array(8);
+  /** Exact 80-bit images: words [3p] sign|exponent, [3p+1] significand high, [3p+2] low. */
+  readonly extw = new Uint32Array(27);
   /** Bit p set: physical register p is empty (tag 11). Other tags are computed from the contents. */
   empty = 0xff;
   top = 0;
   cw = CW_FNINIT;
   /** Status word without TOP, ES and B (TOP lives in `top`; ES/B are derived from flags and masks). */
   sw = 0;
-  fip = 0;
   fcs = 0;
-  fdp = 0;
   fds = 0;
   fop = 0;
+  /** FIP and FDP (typed storage: offsets above 2^30 would otherwise be boxed on every update). */
+  private readonly ptrs = new Uint32Array(2);
+  get fip(): number { return this.ptrs[0]!; }
+  set fip(v: number) { this.ptrs[0] = v; }
+  get fdp(): number { return this.ptrs[1]!; }
+  set fdp(v: number) { this.ptrs[1] = v; }
 
   /** SSE state shared with a later SSE unit (FXSAVE/FXRSTOR carry it). */
   mxcsr = 0x1f80;
@@ -192,7 +194,7 @@ export class Fpu {
   /** Class (CLS_*) of the value in physical register p, ignoring emptiness. */
   classOf(p: number): number {
     if ((this.ext[p]! & 3) !== 0) {
-      unpackExt(UC, this.extSe[p]!, this.extHi[p]!, this.extLo[p]!);
+      unpackExt(UC, this.extw, 3 * p);
       return UC.cls;
     }
     const hi = this.stw[2 * p + 1]!, lo = this.stw[2 * p]!;
@@ -207,21 +209,22 @@ export class Fpu {
 
   /** Sign bit of physical register p. */
   signOf(p: number): number {
-    return (this.ext[p]! & 3) !== 0 ? this.extSe[p]! >>> 15 : this.stw[2 * p + 1]! >>> 31;
+    return (this.ext[p]! & 3) !== 0 ? (this.extw[3 * p]! >>> 15) & 1 : this.stw[2 * p + 1]! >>> 31;
   }
 
   /** Unpack physical register p (its exact value) into u. */
   unpackReg(u: Unpacked, p: number): void {
-    if ((this.ext[p]! & 3) !== 0) unpackExt(u, this.extSe[p]!, this.extHi[p]!, this.extLo[p]!);
-    else unpackDouble(u, this.stw[2 * p + 1]!, this.stw[2 * p]!);
+    if ((this.ext[p]! & 3) !== 0) unpackExt(u, this.extw, 3 * p);
+    else unpackDouble(u, this.stw, 2 * p);
   }
 
   /** The 80-bit image of physical register p, into PK (se, hi, lo). */
   extImage(p: number): void {
     if ((this.ext[p]! & 3) !== 0) {
-      PK.se = this.extSe[p]!; PK.hi = this.extHi[p]!; PK.lo = this.extLo[p]!;
+      const x = this.extw, b = 3 * p, w = PK.w;
+      w[0] = x[b]!; w[1] = x[b + 1]!; w[2] = x[b + 2]!;
     } else {
-      doubleToExt(this.stw[2 * p + 1]!, this.stw[2 * p]!);
+      doubleToExt(this.stw, 2 * p);
     }
   }
 
@@ -247,25 +250,24 @@ export class Fpu {
     this.setBits(p, INDEF_HI, 0);
   }
 
-  /** Write an 80-bit image to physical register p: the double approximation, plus the exact image
-   *  when the double is not exact. */
-  setExt(p: number, se: number, hi: number, lo: number): void {
-    const kind = extToDouble(se, hi, lo);
+  /** Write the 80-bit image at w[i] (sign|exponent, significand high, low) to physical register
+   *  p: the double approximation, plus the exact image when the double is not exact. */
+  setExt(p: number, w: Uint32Array, i: number): void {
+    const x = this.extw, b = 3 * p;
+    x[b] = w[i]!;
+    x[b + 1] = w[i + 1]!;
+    x[b + 2] = w[i + 2]!;
+    const kind = extToDouble(x, b);
     this.stw[2 * p] = PK.lo;
     this.stw[2 * p + 1] = PK.hi;
     this.ext[p] = kind;
-    if (kind !== EXT_NONE) {
-      this.extSe[p] = se;
-      this.extHi[p] = hi;
-      this.extLo[p] = lo;
-    }
     this.empty &= ~(1 << p);
   }
 
   /** Write an unpacked (exact) value to physical register p. */
   setU(p: number, u: Unpacked): void {
     packExt(u);
-    this.setExt(p, PK.se, PK.hi, PK.lo);
+    this.setExt(p, PK.w, 0);
   }
 
   /** Copy physical register s to d (value and shadow) and mark d in use. */
@@ -275,9 +277,10 @@ export class Fpu {
     const k = this.ext[s]!;
     this.ext[d] = k;
     if (k !== EXT_NONE) {
-      this.extSe[d] = this.extSe[s]!;
-      this.extHi[d] = this.extHi[s]!;
-      this.extLo[d] = this.extLo[s]!;
+      const x = this.extw, bd = 3 * d, bs = 3 * s;
+      x[bd] = x[bs]!;
+      x[bd + 1] = x[bs + 1]!;
+      x[bd + 2] = x[bs + 2]!;
     }
     this.empty &= ~(1 << d);
   }
@@ -405,9 +408,8 @@ export class Fpu {
     return {
       st: Array.from(this.stw.subarray(0, 16)),
       ext: Array.from(this.ext.subarray(0, 8)),
-      extSe: Array.from(this.extSe),
-      extHi: Array.from(this.extHi),
-      extLo: Array.from(this.extLo),
+      // images only where they are live (setExt leaves stale words behind for exact doubles)
+      extImg: Array.from(this.extw.subarray(0, 24), (v, k) => ((this.ext[(k / 3) | 0]! & 3) !== 0 ? v : 0)),
       empty: this.empty,
       top: this.top,
       cw: this.cw,
@@ -428,9 +430,7 @@ export class Fpu {
     const s = state as FpuState;
     this.stw.set(s.st);
     this.ext.set(s.ext);
-    this.extSe.set(s.extSe);
-    this.extHi.set(s.extHi);
-    this.extLo.set(s.extLo);
+    this.extw.set(s.extImg);
     this.empty = s.empty & 0xff;
     this.top = s.top & 7;
     this.cw = s.cw;

@@ -222,7 +222,7 @@ function roundScaled(f: Fpu, m: number, err: number, E: number): number {
 
 function deliverExt(r: number, E: number): number {
   F64[0] = r;
-  unpackDouble(RES, U32[1]!, U32[0]!);
+  unpackDouble(RES, U32, 0);
   RES.e += E;
   resExt = true;
   return 0;
@@ -415,8 +415,18 @@ export function fsqrt(f: Fpu): void {
   if (!unaryPrologue(f, p)) {
     const v = f.st[p]!;
     if (v < 0) invalidResult(f, p); // −0 is fine: sqrt(−0) = −0
-    else if (f.ext[p] !== EXT_DENORMAL || f.denormal()) {
-      if (v !== 0 && v !== Infinity) writeResult(f, p, sqrtRound(f, v));
+    else if ((f.ext[p] !== EXT_DENORMAL || f.denormal()) && v !== 0 && v !== Infinity) {
+      if (v > T_LO && v < T_SPLIT && f.rc() === RC_NEAREST) {
+        // the common case kept in this function (no doubles passed to calls that may not inline)
+        const q = Math.sqrt(v);
+        const sq = q * q;
+        const r = (v - sq) - twoProdErr(q, q, sq);
+        if (r !== 0) {
+          f.ex |= SW_PE;
+          f.c1 = r < 0 ? SW_C1 : 0; // q exceeds the exact root
+        }
+        f.setD(p, q);
+      } else writeResult(f, p, sqrtRound(f, v));
     }
   }
   f.commit();
@@ -453,7 +463,7 @@ export function frndint(f: Fpu): void {
   if (UA.cls === CLS_INF || UA.cls === CLS_ZERO || !roundToInt(UA, f.rc()) || !RO.inexact) { f.commit(); return; }
   f.ex |= SW_PE;
   f.c1 = RO.up ? SW_C1 : 0;
-  unpackInt(UB, UA.s, RO.hi, RO.lo);
+  unpackInt(UB, UA.s);
   f.setU(p, UB);
   f.commit();
 }

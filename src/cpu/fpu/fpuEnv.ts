@@ -154,21 +154,21 @@ export function fsave(f: Fpu, lin: number, o32: boolean): void {
   f.reset();
 }
 
-/** Registers read by FRSTOR/FXRSTOR before anything is applied: [lo, hi, se] per ST(i). */
-const REGS = new Int32Array(24);
+/** Registers read by FRSTOR before anything is applied: [se, hi, lo] per ST(i). */
+const REGS = new Uint32Array(24);
 
 /** FRSTOR. */
 export function frstor(f: Fpu, lin: number, o32: boolean): void {
   const h = f.host;
   let a = lin + readEnv(f, lin, o32);
   for (let i = 0; i < 8; i++, a += 10) {
-    REGS[3 * i] = h.read32(a);
+    REGS[3 * i + 2] = h.read32(a);
     REGS[3 * i + 1] = h.read32(a + 4);
-    REGS[3 * i + 2] = h.read16(a + 8);
+    REGS[3 * i] = h.read16(a + 8) & 0xffff;
   }
   applyEnv(f);
   for (let i = 0; i < 8; i++) {
-    f.setExt((f.top + i) & 7, REGS[3 * i + 2]! & 0xffff, REGS[3 * i + 1]! >>> 0, REGS[3 * i]! >>> 0);
+    f.setExt((f.top + i) & 7, REGS, 3 * i);
   }
   f.setTW(eTw);
   f.syncFerr();
@@ -223,7 +223,11 @@ export function fxrstor(f: Fpu, lin: number): void {
   f.mxcsr = mxcsr;
   for (let i = 0; i < 8; i++) {
     const k = 8 + 4 * i;
-    f.setExt((f.top + i) & 7, FX[k + 2]! & 0xffff, FX[k + 1]! >>> 0, FX[k]! >>> 0);
+    const w = PK.w;
+    w[0] = FX[k + 2]! & 0xffff;
+    w[1] = FX[k + 1]!;
+    w[2] = FX[k]!;
+    f.setExt((f.top + i) & 7, w, 0);
   }
   f.empty = ~w1 & 0xff; // abridged tags: 1 = in use, per physical register
   for (let k = 0; k < 32; k++) f.xmm32[k] = FX[40 + k]!;

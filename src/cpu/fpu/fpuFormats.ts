@@ -13,26 +13,38 @@ import {
  *  (bit 31 of hi set). NaNs/infinities/unsupported encodings keep their raw significand. */
 export class Unpacked {
   s = 0;
-  hi = 0;
-  lo = 0;
   e = 0;
   cls = CLS_ZERO;
+  /** Significand halves. 32-bit values live in typed storage: a plain object field holding a
+   *  number above 2^30 would allocate a heap number on every store. */
+  readonly w = new Uint32Array(2);
+  get hi(): number { return this.w[0]!; }
+  set hi(v: number) { this.w[0] = v; }
+  get lo(): number { return this.w[1]!; }
+  set lo(v: number) { this.w[1] = v; }
 }
 
 /** Output of the rounding helpers: an integer significand hi:lo and how it was rounded. */
 export class RoundOut {
-  hi = 0;
-  lo = 0;
   inexact = false;
   /** The magnitude was incremented (x87 "rounded up", reported in C1). */
   up = false;
+  readonly w = new Uint32Array(2);
+  get hi(): number { return this.w[0]!; }
+  set hi(v: number) { this.w[0] = v; }
+  get lo(): number { return this.w[1]!; }
+  set lo(v: number) { this.w[1] = v; }
 }
 
 /** Packed output: binary64 bits (hi, lo), binary32 bits (lo), or an 80-bit image (se, hi, lo). */
 export class PackOut {
-  se = 0;
-  hi = 0;
-  lo = 0;
+  readonly w = new Uint32Array(3);
+  get se(): number { return this.w[0]!; }
+  set se(v: number) { this.w[0] = v; }
+  get hi(): number { return this.w[1]!; }
+  set hi(v: number) { this.w[1] = v; }
+  get lo(): number { return this.w[2]!; }
+  set lo(v: number) { this.w[2] = v; }
 }
 
 /** Scratch values, one set per thread; each use is confined to one call. */
@@ -63,8 +75,11 @@ function normalize(u: Unpacked): void {
   u.e -= n;
 }
 
-/** Unpack binary64 bits. Double subnormals are normal numbers in the 80-bit format. */
-export function unpackDouble(u: Unpacked, dh: number, dl: number): void {
+/** Unpack the binary64 bits at w[i] (low word) and w[i+1] (high word). Double subnormals are
+ *  normal numbers in the 80-bit format. (Words are read from the array rather than passed: large
+ *  uint32 arguments would be boxed on every call.) */
+export function unpackDouble(u: Unpacked, w: Uint32Array, i: number): void {
+  const dh = w[i + 1]!, dl = w[i]!;
   u.s = dh >>> 31;
   const exp = (dh >>> 20) & 0x7ff;
   const fh = dh & 0xfffff;
@@ -121,8 +136,10 @@ export function unpackSingle(u: Unpacked, bits: number): void {
   u.cls = CLS_NORMAL;
 }
 
-/** Unpack an 80-bit image: se = sign and biased exponent, hi:lo = the explicit 64-bit significand. */
-export function unpackExt(u: Unpacked, se: number, hi: number, lo: number): void {
+/** Unpack the 80-bit image at w[i] (sign and biased exponent), w[i+1]:w[i+2] (the explicit 64-bit
+ *  significand, high and low halves). */
+export function unpackExt(u: Unpacked, w: Uint32Array, i: number): void {
+  const se = w[i]!, hi = w[i + 1]!, lo = w[i + 2]!;
   u.s = (se >>> 15) & 1;
   const exp = se & 0x7fff;
   u.hi = hi >>> 0;
@@ -151,9 +168,11 @@ export function unpackExt(u: Unpacked, se: number, hi: number, lo: number): void
   u.cls = (hi & 0x80000000) !== 0 ? CLS_NORMAL : CLS_UNSUPPORTED;
 }
 
-/** Shift the 64-bit magnitude hi:lo right by n (n >= 0, any size) and round the result to an
- *  integer with rounding control rc (the value's sign is `neg`). Result in RO. */
-export function shrRound(hi: number, lo: number, n: number, neg: boolean, rc: number): void {
+/** Shift u's 64-bit significand right by n (n >= 0, any size) and round the result to an
+ *  integer with rounding control rc (the sign is u.s). Result in RO. */
+export function shrRound(u: Unpacked, n: number, rc: number): void {
+  const hi = u.w[0]!, lo = u.w[1]!;
+  const neg = u.s !== 0;
   let rh: number, rl: number, half: number, sticky: number;
   if (n === 0) {
     rh = hi; rl = lo; half = 0; sticky = 0;
@@ -199,11 +218,10 @@ let RFLAGS = 0;
  *  the denormal significand, which may have rounded up to 2^(p-1), the smallest normal), emax+1 on
  *  overflow. RFLAGS receives PE, UE (tiny and inexact), OE, TINY and C1 (rounded up). */
 function roundSig(u: Unpacked, p: number, emin: number, emax: number, rc: number): number {
-  const neg = u.s !== 0;
   let e = u.e;
   let fl = 0;
   if (e >= emin) {
-    shrRound(u.hi, u.lo, 64 - p, neg, rc);
+    shrRound(u, 64 - p, rc);
     const carry = p > 32 ? (RO.hi >>> (p - 32)) & 1 : (RO.lo >>> p) & 1;
     if (carry !== 0) {
       if (p > 32) { RO.hi = (1 << (p - 33)) >>> 0; RO.lo = 0; } else { RO.hi = 0; RO.lo = (1 << (p - 1)) >>> 0; }
@@ -218,7 +236,7 @@ function roundSig(u: Unpacked, p: number, emin: number, emax: number, rc: number
     RFLAGS = fl;
     return e;
   }
-  shrRound(u.hi, u.lo, 64 - p + (emin - e), neg, rc);
+  shrRound(u, 64 - p + (emin - e), rc);
   fl |= TINY;
   if (RO.inexact) fl |= SW_PE | SW_UE;
   if (RO.up) fl |= SW_C1;
@@ -298,7 +316,7 @@ export function packExt(u: Unpacked): void {
   const b = u.e + 16383;
   if (b >= 0x7fff) { PK.se = s | 0x7fff; PK.hi = 0x80000000; PK.lo = 0; return; }
   if (b >= 1) { PK.se = s | b; PK.hi = u.hi; PK.lo = u.lo; return; }
-  shrRound(u.hi, u.lo, 1 - b, u.s !== 0, RC_NEAREST);
+  shrRound(u, 1 - b, RC_NEAREST);
   PK.se = s | (RO.hi >>> 31);
   PK.hi = RO.hi;
   PK.lo = RO.lo;
@@ -313,12 +331,13 @@ export function roundToInt(u: Unpacked, rc: number): boolean {
   }
   const n = 63 - u.e;
   if (n < 0) return false;
-  shrRound(u.hi, u.lo, n, u.s !== 0, rc);
+  shrRound(u, n, rc);
   return true;
 }
 
-/** Unpack a non-negative 64-bit magnitude hi:lo with sign s as an integer value. */
-export function unpackInt(u: Unpacked, s: number, hi: number, lo: number): void {
+/** Unpack the non-negative 64-bit integer magnitude in RO (hi:lo) with sign s. */
+export function unpackInt(u: Unpacked, s: number): void {
+  const hi = RO.w[0]!, lo = RO.w[1]!;
   u.s = s;
   u.hi = hi >>> 0;
   u.lo = lo >>> 0;
@@ -332,12 +351,14 @@ export function unpackInt(u: Unpacked, s: number, hi: number, lo: number): void 
   normalize(u);
 }
 
-/** The double a register holds for an 80-bit image, in PK.hi/PK.lo, and the shadow kind it
- *  needs: EXT_NONE when the double is the value exactly. Approximations keep the value usable by
+/** The double a register holds for the 80-bit image at w[i] (layout as unpackExt), into
+ *  PK.hi/PK.lo (w may be PK.w itself), and the shadow kind it needs: EXT_NONE when the double is
+ *  the value exactly. Approximations keep the value usable by
  *  double arithmetic: round to nearest, ±DBL_MAX beyond the double range, ±2^-1074 below it (so a
  *  non-zero value never looks like zero), the QNaN indefinite for unsupported encodings. */
-export function extToDouble(se: number, hi: number, lo: number): number {
-  unpackExt(UT, se, hi, lo);
+export function extToDouble(w: Uint32Array, i: number): number {
+  unpackExt(UT, w, i);
+  const hi = UT.w[0]!, lo = UT.w[1]!;
   const sgn = UT.s << 31;
   switch (UT.cls) {
     case CLS_ZERO: PK.hi = sgn >>> 0; PK.lo = 0; return EXT_NONE;
@@ -360,9 +381,9 @@ export function extToDouble(se: number, hi: number, lo: number): number {
   return EXT_VALUE;
 }
 
-/** The 80-bit image of binary64 bits, in PK. */
-export function doubleToExt(dh: number, dl: number): void {
-  unpackDouble(UT, dh, dl);
+/** The 80-bit image of the binary64 bits at w[i], w[i+1], in PK. */
+export function doubleToExt(w: Uint32Array, i: number): void {
+  unpackDouble(UT, w, i);
   packExt(UT);
 }
 

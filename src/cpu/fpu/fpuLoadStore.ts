@@ -83,7 +83,11 @@ export function fldExt(f: Fpu, lin: number): void {
   const hi = f.host.read32(lin + 4);
   const se = f.host.read16(lin + 8) & 0xffff;
   if (!f.pushOk()) { f.commit(); return; }
-  f.setExt(f.pushSlot(), se, hi, lo);
+  const w = PK.w;
+  w[0] = se;
+  w[1] = hi;
+  w[2] = lo;
+  f.setExt(f.pushSlot(), w, 0);
   f.commit();
 }
 
@@ -101,12 +105,17 @@ export function fild64(f: Fpu, lin: number): void {
   const p = f.pushSlot();
   if (hi >= -0x200000 && hi < 0x200000) {
     f.setD(p, hi * 4294967296 + lo); // |v| < 2^53: exact
-  } else if (hi < 0) {
-    const nlo = (~lo + 1) >>> 0;
-    unpackInt(UA, 1, (~hi + (nlo === 0 ? 1 : 0)) >>> 0, nlo);
-    f.setU(p, UA);
   } else {
-    unpackInt(UA, 0, hi, lo);
+    // beyond 2^53: exact 80-bit value from the two's-complement magnitude
+    if (hi < 0) {
+      const nlo = (~lo + 1) >>> 0;
+      RO.hi = ~hi + (nlo === 0 ? 1 : 0);
+      RO.lo = nlo;
+    } else {
+      RO.hi = hi;
+      RO.lo = lo;
+    }
+    unpackInt(UA, hi < 0 ? 1 : 0);
     f.setU(p, UA);
   }
   f.commit();
@@ -119,7 +128,7 @@ export function fbld(f: Fpu, lin: number): void {
   const b2 = f.host.read16(lin + 8);
   if (!f.pushOk()) { f.commit(); return; }
   bcdToInt(b0, b1, b2 & 0xff);
-  unpackInt(UA, (b2 >>> 15) & 1, RO.hi, RO.lo);
+  unpackInt(UA, (b2 >>> 15) & 1);
   f.setU(f.pushSlot(), UA);
   f.commit();
 }
@@ -132,8 +141,11 @@ export function fldConst(f: Fpu, k: number): void {
   else {
     const row = (k - 2) * 5;
     const rc = f.rc();
-    const lo = CONSTS[row + (rc === 0 ? 2 : rc === 2 ? 4 : 3)]!;
-    f.setExt(p, CONSTS[row]!, CONSTS[row + 1]!, lo);
+    const w = PK.w;
+    w[0] = CONSTS[row]!;
+    w[1] = CONSTS[row + 1]!;
+    w[2] = CONSTS[row + (rc === 0 ? 2 : rc === 2 ? 4 : 3)]!;
+    f.setExt(p, w, 0);
   }
   f.commit();
 }
@@ -405,16 +417,10 @@ export function fxch(f: Fpu, i: number): void {
     if (f.isEmpty(b)) f.setIndef(b);
   }
   if (a !== b) {
-    // swap through the spare slot-free path: copy a aside in locals
-    const lo = f.stw[2 * a]!, hi = f.stw[2 * a + 1]!;
-    const k = f.ext[a]!, se = f.extSe[a]!, xh = f.extHi[a]!, xl = f.extLo[a]!;
+    // swap: a goes to the operand slot, b to a, the slot to b
+    f.copyReg(OPND, a);
     f.copyReg(a, b);
-    f.stw[2 * b] = lo;
-    f.stw[2 * b + 1] = hi;
-    f.ext[b] = k;
-    f.extSe[b] = se;
-    f.extHi[b] = xh;
-    f.extLo[b] = xl;
+    f.copyReg(b, OPND);
   }
   f.commit(); // C1 = 0
 }
@@ -429,10 +435,10 @@ export function fchsAbs(f: Fpu, abs: boolean): void {
   }
   if (abs) {
     f.stw[2 * p + 1] = f.stw[2 * p + 1]! & 0x7fffffff;
-    f.extSe[p] = f.extSe[p]! & 0x7fff;
+    f.extw[3 * p] = f.extw[3 * p]! & 0x7fff;
   } else {
     f.stw[2 * p + 1] = f.stw[2 * p + 1]! ^ 0x80000000;
-    f.extSe[p] = f.extSe[p]! ^ 0x8000;
+    f.extw[3 * p] = f.extw[3 * p]! ^ 0x8000;
   }
   f.commit();
 }
