@@ -250,6 +250,18 @@ export interface AttachedVirtio {
 export const DEFAULT_MMIO_BASE = 0xd0000000;
 export const DEFAULT_MMIO_IRQS = [5, 6, 7, 12, 15, 14, 3];
 
+/**
+ * The command-line fragments attachVirtio will produce for `count` MMIO devices, known
+ * before the devices exist (the kernel command line is written before they are made).
+ */
+export function plannedMmioCmdline(count: number, host: Pick<VirtioHost, 'mmioBase' | 'mmioIrqs'> = {}): string {
+  const irqs = host.mmioIrqs ?? DEFAULT_MMIO_IRQS;
+  const base = host.mmioBase ?? DEFAULT_MMIO_BASE;
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) out.push(`virtio_mmio.device=4K@0x${(base + i * 0x1000).toString(16)}:${irqs[i % irqs.length]}`);
+  return out.join(' ');
+}
+
 /** Several level-triggered sources wired-OR onto one line. */
 class SharedIrq {
   private levels = 0;

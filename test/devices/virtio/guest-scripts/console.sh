@@ -1,0 +1,2 @@
+ls /dev/hvc0 && echo @TEXT@ > /dev/hvc0
+echo END-console-$((40+2))

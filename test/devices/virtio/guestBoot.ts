@@ -1,0 +1,96 @@
+// Boot the default guest (guest/bzImage + initramfs) on a Machine with virtio devices
+// attached, drive its serial console with a script and collect the output. Used by the
+// guest tests in this folder; the run ends when the output matches `until`, the guest
+// powers off, or the timeout passes.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Machine } from '../../../src/machine/Machine.js';
+import { attachVirtio, plannedMmioCmdline, type AttachedVirtio, type VirtioOptions } from '../../../src/devices/virtio/options.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const guestDir = existsSync(join(root, 'guest/bzImage')) ? join(root, 'guest') : resolve(root, '../guest');
+export const KERNEL = join(guestDir, 'bzImage');
+export const INITRD = join(guestDir, 'initramfs.cpio.gz');
+export const haveGuest = existsSync(KERNEL) && existsSync(INITRD);
+
+export interface GuestRun {
+  output: string;
+  exit: string;
+  virtio: AttachedVirtio;
+  machine: Machine;
+}
+
+export interface GuestOptions {
+  virtio: VirtioOptions;
+  transport?: 'mmio' | 'pci';
+  /** Shell lines typed once the prompt appears. */
+  script: string[];
+  /** Stop when the output matches. */
+  until?: RegExp;
+  timeoutMs?: number;
+  append?: string;
+  memoryMiB?: number;
+  onOutput?: (text: string) => void;
+  /** Called once the devices exist (before the kernel runs). */
+  onAttached?: (v: AttachedVirtio, m: Machine) => void;
+}
+
+export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
+  const transport = opts.transport ?? 'mmio';
+  const count = (opts.virtio.drives?.length ?? 0) + (opts.virtio.nets?.length ?? 0) + (opts.virtio.console ? 1 : 0) + (opts.virtio.rng ? 1 : 0) + (opts.virtio.vsock ? 1 : 0);
+  const cmdline = ['console=ttyS0 panic=-1', transport === 'mmio' ? plannedMmioCmdline(count) : '', opts.append ?? ''].filter((s) => s).join(' ');
+  const machine = new Machine({
+    memoryMiB: opts.memoryMiB ?? 128,
+    kernel: new Uint8Array(readFileSync(KERNEL)),
+    initrd: new Uint8Array(readFileSync(INITRD)),
+    cmdline,
+    pacing: 'fast',
+  });
+  const virtio = await attachVirtio(
+    { memory: machine.mem, pci: machine.platform.pci, pic: machine.platform.pic, clock: machine.clock, transport, wake: () => machine.loop.wake(), log: () => {} },
+    opts.virtio,
+  );
+  if (virtio.cmdline !== (transport === 'mmio' ? plannedMmioCmdline(count) : '')) throw new Error('planned and actual virtio-mmio command lines differ');
+  // Level-triggered lines, as firmware would set the ELCR.
+  let elcr = 0;
+  for (const irq of virtio.levelIrqs) elcr |= 1 << irq;
+  machine.io.write(0x4d0, 1, elcr & 0xff);
+  machine.io.write(0x4d1, 1, elcr >> 8);
+  machine.externalInputOpen = true;
+  opts.onAttached?.(virtio, machine);
+  let output = '';
+  let typed = false;
+  const done = new Promise<void>((resolveDone) => {
+    const check = (): void => {
+      if (!typed && /typevisor:\/# $/.test(output.slice(-200).replace(/\x1b\[[0-9;]*[a-zA-Z]/g, ''))) {
+        typed = true;
+        machine.serialInput(new TextEncoder().encode(opts.script.join('\n') + '\n'));
+      }
+      if (opts.until && opts.until.test(output)) resolveDone();
+    };
+    machine.onSerialOutput = (b) => {
+      const t = new TextDecoder().decode(b);
+      output += t;
+      opts.onOutput?.(t);
+      check();
+    };
+    if (virtio.console) {
+      virtio.console.onOutput = (b) => {
+        const t = new TextDecoder().decode(b);
+        output += t;
+        opts.onOutput?.(t);
+        check();
+      };
+    }
+  });
+  const timer = setTimeout(() => machine.stop('timeout'), opts.timeoutMs ?? 240000);
+  const finished = machine.run();
+  await Promise.race([done, finished]);
+  machine.stop('done');
+  const exit = await finished;
+  clearTimeout(timer);
+  await virtio.close();
+  return { output, exit: exit.kind === 'stopped' ? exit.detail : exit.kind, virtio, machine };
+}
