@@ -1,5 +1,7 @@
-// The x87 FPU: register stack, status/control/tag words, decode of D8-DF, loads and stores
-// (Intel SDM vol. 1 ch. 8; vol. 2 instruction pages; opcode map vol. 2 §A.4).
+// The x87 FPU: register stack, status/control/tag words, exception reporting and the decode of
+// D8-DF (Intel SDM vol. 1 ch. 8; vol. 2 instruction pages; opcode map vol. 2 §A.4). The
+// instructions themselves live beside it: fpuLoadStore, fpuArith, fpuCompare,
+// fpuTranscendental, fpuEnv; data formats in fpuFormats.
 //
 // PRECISION MODEL. The eight data registers are kept as float64 (a Float64Array), so arithmetic
 // is IEEE double arithmetic: 53-bit significands and the double exponent range, not the 64-bit
@@ -11,7 +13,7 @@
 // Data movement is exact. A register whose 80-bit value a double cannot hold (a 64-bit integer
 // from FILD m64/FBLD, an FLD m80 operand with more precision or range, an 80-bit denormal,
 // an unsupported encoding, a NaN with payload in its low 11 bits, the FLDPI-style constants)
-// keeps its exact 80-bit image beside the double (`ext*` arrays). Loads, stores, FXCH, FLD ST(i),
+// keeps its exact 80-bit image beside the double (`ext`, `extw`). Loads, stores, FXCH, FLD ST(i),
 // FST ST(i), FCMOVcc, FCHS, FABS, FXAM, FTST, comparisons, FIST*, FBSTP, FRNDINT, FXTRACT and
 // FSAVE/FRSTOR/FXSAVE/FXRSTOR use that image, so FLD m80 → FSTP m80 and FILD m64 → FISTP m64
 // round-trip bit-exactly for every value. Arithmetic on such a register uses the double
@@ -108,6 +110,7 @@ export class Fpu {
   ex = 0;
   /** C1 as the current instruction leaves it (0 or SW_C1). */
   c1 = 0;
+
   constructor(host: FpuHost) {
     this.host = host;
     this.reset();
