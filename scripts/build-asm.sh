@@ -7,10 +7,10 @@
 #   scripts/build-asm.sh --qemu     also run each test program on QEMU (TCG) as a
 #                                   reference: a program that fails there is wrong,
 #                                   not the CPU
-#   scripts/build-asm.sh --record-flags
-#                                   rerecord test/cpu/asm/flags-expected.inc (the
-#                                   hashes flags.asm compares with) on QEMU, then
-#                                   assemble everything
+#   scripts/build-asm.sh --record
+#                                   rerecord the hashes the differential programs
+#                                   compare with (test/cpu/asm/flags-expected.inc,
+#                                   x87diff-expected.inc) on QEMU, then assemble all
 set -eu
 cd "$(dirname "$0")/.."
 command -v nasm >/dev/null || { echo "nasm not found (apt-get install nasm)" >&2; exit 1; }
@@ -36,12 +36,14 @@ boot_on_qemu() {
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-if [ "${1:-}" = "--record-flags" ]; then
-  nasm -f bin -DRECORD -I test/cpu/asm/ -o "$tmp/flags-record.bin" test/cpu/asm/flags.asm
-  code=$(boot_on_qemu "$tmp/flags-record.bin" "$tmp/flags.txt")
-  [ "$code" = 0 ] || { echo "recording run failed: exit $code" >&2; cat "$tmp/flags.txt" >&2; exit 1; }
-  grep -v '^flags: ok' "$tmp/flags.txt" > test/cpu/asm/flags-expected.inc
-  echo "recorded test/cpu/asm/flags-expected.inc ($(grep -c 'dd 0x' test/cpu/asm/flags-expected.inc) hashes)"
+if [ "${1:-}" = "--record" ]; then
+  for name in flags x87diff; do
+    nasm -f bin -DRECORD -I test/cpu/asm/ -o "$tmp/$name-record.bin" "test/cpu/asm/$name.asm"
+    code=$(boot_on_qemu "$tmp/$name-record.bin" "$tmp/$name.txt")
+    [ "$code" = 0 ] || { echo "recording run of $name failed: exit $code" >&2; cat "$tmp/$name.txt" >&2; exit 1; }
+    grep -v "^$name: ok" "$tmp/$name.txt" > "test/cpu/asm/$name-expected.inc"
+    echo "recorded test/cpu/asm/$name-expected.inc ($(grep -c 'dd 0x' "test/cpu/asm/$name-expected.inc") hashes)"
+  done
 fi
 
 for src in test/cpu/asm/*.asm bench/asm/*.asm; do

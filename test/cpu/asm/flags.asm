@@ -4,7 +4,7 @@
 ; (or 14 shift counts) with the flags all clear and all set before; the results and the
 ; architecturally defined flags (undefined ones masked per instruction and count) are
 ; hashed per form and compared with the hashes recorded on QEMU (flags-expected.inc:
-; assemble with -DRECORD and run on QEMU to regenerate it). A mismatch fails with the
+; scripts/build-asm.sh --record regenerates it). A mismatch fails with the
 ; form's number and prints the instruction.
 %include "common.inc"
 org BASE
