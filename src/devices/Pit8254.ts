@@ -277,8 +277,23 @@ class Counter {
     if (this.outLevel) this.irq(false);
     this.outLevel = true;
     this.irq(true);
-    this.timer.deadline = this.nextRisingEdge(now);
+    // The next edge comes strictly after the one that fired: one-shot modes have one edge
+    // per count; periodic ones move on by whole periods from the armed tick, so rounding
+    // between ns and ticks can never re-arm the edge that just fired.
+    if (this.mode === 2 || this.mode === 3) {
+      const n = this.n();
+      const d = this.elapsed(now);
+      let tick = this.armedTick + n;
+      if (d >= tick) tick = (Math.floor(d / n) + 1) * n;
+      this.armedTick = tick;
+      this.timer.deadline = this.startNs + ticksToNs(tick, PIT_HZ);
+    } else {
+      this.timer.deadline = Infinity;
+    }
   }
+
+  /** Tick (since startNs) of the rising edge the timer is armed for. */
+  armedTick = 0;
 
   /** Virtual ns of the next rising edge of OUT after `now`, or Infinity. */
   private nextRisingEdge(now: number): number {
@@ -297,6 +312,7 @@ class Counter {
       default: // 2, 3: periodic, rising edge at every multiple of N
         tick = (Math.floor(d / n) + 1) * n;
     }
+    this.armedTick = tick;
     return this.startNs + ticksToNs(tick, PIT_HZ);
   }
 

@@ -289,3 +289,23 @@ test('Linux i8253 clockevent oneshot: mode 4, each next_event writes LSB/MSB onl
   bus.write(0x40, 1, 0);
   assert.equal(clock.nextDeadline(), at(clock.now(), 0x10000));
 });
+
+test('stepped like the run loop (10 ns per instruction), each period gives exactly one IRQ0 edge', () => {
+  // The machine fires due timers after every slice; a deadline that rounds to the tick
+  // before it must never be re-armed in place (that once made one edge per instruction).
+  for (const [mode, count, periods] of [[0x34, 15, 200], [0x34, 11932, 3], [0x38, 15, 1], [0x38, 0x7fff, 1]] as const) {
+    const { clock, bus, edges } = setup();
+    clock.advanceTo(12345);
+    bus.write(0x43, 1, mode);
+    bus.write(0x40, 1, count & 0xff);
+    bus.write(0x40, 1, count >> 8);
+    const t0 = clock.now();
+    const before = edges.length;
+    const end = at(t0, count * periods) + 5;
+    for (let t = t0; t < end + 10; t += 10) {
+      clock.advanceTo(t);
+      clock.runDue();
+    }
+    assert.equal(edges.length - before, periods, `control 0x${mode.toString(16)} count ${count}`);
+  }
+});
