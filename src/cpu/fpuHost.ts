@@ -3,7 +3,7 @@
 
 import type { Cpu } from './Cpu.js';
 import type { FpuHost } from './fpu/FpuHost.js';
-import { CR0_NE, CR0_PE, CS, EXC_MF, FLAG_CF, FLAG_PF, FLAG_ZF, FLAG_VM } from './constants.js';
+import { CR0_NE, CR0_PE, CS, EXC_MF, FLAG_AF, FLAG_CF, FLAG_OF, FLAG_PF, FLAG_SF, FLAG_ZF, FLAG_VM } from './constants.js';
 import { getEflags, materializeFlags } from './flags.js';
 
 export function makeFpuHost(c: Cpu): FpuHost {
@@ -26,7 +26,8 @@ export function makeFpuHost(c: Cpu): FpuHost {
     get eflags() { return getEflags(c); },
     setEflagsZPC: (zf: boolean, pf: boolean, cf: boolean) => {
       materializeFlags(c);
-      c.flags = (c.flags & ~(FLAG_ZF | FLAG_PF | FLAG_CF)) | (zf ? FLAG_ZF : 0) | (pf ? FLAG_PF : 0) | (cf ? FLAG_CF : 0);
+      // FCOMI and friends always clear OF, SF and AF (SDM vol. 2A FCOMI).
+      c.flags = (c.flags & ~(FLAG_ZF | FLAG_PF | FLAG_CF | FLAG_OF | FLAG_SF | FLAG_AF)) | (zf ? FLAG_ZF : 0) | (pf ? FLAG_PF : 0) | (cf ? FLAG_CF : 0);
     },
     raiseUD: () => c.raiseUD(),
     raiseGP0: () => c.raiseGP(0),
