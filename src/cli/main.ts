@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Machine, type ExitReason } from '../machine/Machine.js';
 import { formatStats } from './stats.js';
+import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
 
 /** Exit codes, one per way a run can end. */
@@ -155,22 +156,14 @@ async function run(argv: string[]): Promise<number> {
 function attachConsole(machine: Machine, interactive: boolean): () => void {
   const stdin = process.stdin;
   machine.externalInputOpen = true;
-  let escape = false;
+  const escape = new ConsoleEscape();
   const onData = (chunk: Buffer): void => {
     if (!interactive) { machine.serialInput(chunk); return; }
-    const out: number[] = [];
-    for (const b of chunk) {
-      if (escape) {
-        escape = false;
-        if (b === 0x78 || b === 0x58) { machine.stop('quit from the console (Ctrl-A X)'); return; }
-        if (b === 0x68 || b === 0x48) { process.stderr.write('\r\nC-a h    this help\r\nC-a x    quit typevisor\r\nC-a C-a  send C-a to the guest\r\n'); continue; }
-        if (b === 0x01) { out.push(1); continue; }
-        continue;
-      }
-      if (b === 0x01) { escape = true; continue; }
-      out.push(b);
-    }
-    if (out.length > 0) machine.serialInput(Uint8Array.from(out));
+    const bytes = escape.feed(chunk, (a) => {
+      if (a === 'quit') machine.stop('quit from the console (Ctrl-A X)');
+      else process.stderr.write(ESCAPE_HELP);
+    });
+    if (bytes.length > 0) machine.serialInput(bytes);
   };
   const onEnd = (): void => { machine.externalInputOpen = false; };
   if (interactive) stdin.setRawMode(true);
@@ -195,7 +188,8 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'run') return await run(rest);
     throw new UsageError(`unknown command "${cmd}" (try: typevisor run --help)`);
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
+    // One line, whatever the message's source (node's argument parser writes two).
+    const msg = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
     const known = e instanceof UsageError || e instanceof BootError || (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'));
     process.stderr.write(`typevisor: ${msg}\n`);
     if (!known && process.env.TYPEVISOR_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
