@@ -172,6 +172,8 @@ export class SwitchClientBackend implements NetBackend {
 
 /** Switches this process hosts, by socket path. */
 const hosted = new Map<string, VirtualSwitch>();
+/** Joins in progress per path: concurrent joins in one process wait for each other. */
+const joining = new Map<string, Promise<unknown>>();
 
 /**
  * `--net switch,path=SOCK`: join the switch at SOCK. A switch this process already
@@ -179,6 +181,17 @@ const hosted = new Map<string, VirtualSwitch>();
  * through the socket; otherwise this process starts one, listening on SOCK.
  */
 export async function joinSwitch(path: string): Promise<NetBackend> {
+  const before = joining.get(path) ?? Promise.resolve();
+  const mine = before.catch(() => {}).then(() => joinNow(path));
+  joining.set(path, mine);
+  try {
+    return await mine;
+  } finally {
+    if (joining.get(path) === mine) joining.delete(path);
+  }
+}
+
+async function joinNow(path: string): Promise<NetBackend> {
   const local = hosted.get(path);
   if (local) return local.connect();
   for (let attempt = 0; attempt < 3; attempt++) {

@@ -209,3 +209,12 @@ test('CSUM offload: a NEEDS_CSUM header gets its checksum completed; GSO headers
   const [lo] = mmioFeatures(g.mmio);
   assert.equal(lo & 1, 1, 'CSUM offered');
 });
+
+test('concurrent joins of one switch path in one process share one switch', async () => {
+  const path = join(dir, 'race.sock');
+  const [p1, p2] = await Promise.all([joinSwitch(path), joinSwitch(path)]);
+  const got: Uint8Array[] = [];
+  p2.onReceive = (f) => got.push(f);
+  p1.send(frame('ff:ff:ff:ff:ff:ff', A, 'x'));
+  assert.equal(got.length, 1);
+});

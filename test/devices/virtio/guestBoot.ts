@@ -33,6 +33,8 @@ export interface GuestOptions {
   append?: string;
   memoryMiB?: number;
   onOutput?: (text: string) => void;
+  /** End the run when this settles (for a guest that serves another one). */
+  stopWhen?: Promise<unknown>;
   /** Called once the devices exist (before the kernel runs). */
   onAttached?: (v: AttachedVirtio, m: Machine) => void;
 }
@@ -40,7 +42,9 @@ export interface GuestOptions {
 export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
   const transport = opts.transport ?? 'mmio';
   const count = (opts.virtio.drives?.length ?? 0) + (opts.virtio.nets?.length ?? 0) + (opts.virtio.console ? 1 : 0) + (opts.virtio.rng ? 1 : 0) + (opts.virtio.vsock ? 1 : 0);
-  const cmdline = ['console=ttyS0 panic=-1', transport === 'mmio' ? plannedMmioCmdline(count) : '', opts.append ?? ''].filter((s) => s).join(' ');
+  // tsc=reliable: without it the clocksource watchdog may mark the TSC unstable, after
+  // which the PIT can end up firing IRQ0 at ~80 kHz and starve IRQ 3-15 (reported).
+  const cmdline = ['console=ttyS0 panic=-1 tsc=reliable', transport === 'pci' ? 'pci=noacpi' : '', transport === 'mmio' ? plannedMmioCmdline(count) : '', opts.append ?? ''].filter((s) => s).join(' ');
   const machine = new Machine({
     memoryMiB: opts.memoryMiB ?? 128,
     kernel: new Uint8Array(readFileSync(KERNEL)),
@@ -87,7 +91,7 @@ export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
   });
   const timer = setTimeout(() => machine.stop('timeout'), opts.timeoutMs ?? 240000);
   const finished = machine.run();
-  await Promise.race([done, finished]);
+  await Promise.race([done, finished, ...(opts.stopWhen ? [opts.stopWhen] : [])]);
   machine.stop('done');
   const exit = await finished;
   clearTimeout(timer);

@@ -1,2 +1,2 @@
-ls /dev/hvc0 && echo @TEXT@ > /dev/hvc0
+ls /dev/hvc0 && echo @TEXT@-$((6*7)) > /dev/hvc0
 echo END-console-$((40+2))

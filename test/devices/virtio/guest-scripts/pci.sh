@@ -1,3 +1,3 @@
-for d in /sys/bus/pci/devices/*; do echo "$(cat $d/vendor):$(cat $d/device) $(basename $(readlink $d/driver 2>/dev/null) 2>/dev/null)"; done
-ls /sys/bus/virtio/devices/
+for d in /sys/bus/pci/devices/*; do echo "pci=$(cat $d/vendor):$(cat $d/device) driver=$(basename "$(readlink $d/driver)")"; done
+echo "virtio=$(ls /sys/bus/virtio/devices/ | wc -l)"
 echo END-pci-$((40+2))
