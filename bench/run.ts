@@ -5,6 +5,7 @@
 //   name...          run only the named benchmarks (default: all)
 
 import { benchCpu, formatCpuReport } from './cpu.js';
+import { benchBoot, formatBootReport } from './boot.js';
 
 interface Benchmark {
   name: string;
@@ -18,6 +19,7 @@ const BENCHMARKS: Benchmark[] = [
     run: (log) => benchCpu({ log }),
     format: (r) => formatCpuReport(r as Awaited<ReturnType<typeof benchCpu>>),
   },
+  { name: 'boot', run: (log) => benchBoot({ log }), format: (r) => formatBootReport(r as Awaited<ReturnType<typeof benchBoot>>) },
 ];
 
 async function main(): Promise<void> {
