@@ -15,7 +15,7 @@ import { STOP_BUDGET, STOP_HALT, STOP_SHUTDOWN } from '../../src/cpu/constants.j
 
 const envSeed = process.env['CPU_FUZZ_SEED'];
 const SEED = envSeed === undefined ? 0x7e57ab1e : envSeed === 'random' ? (Math.random() * 2 ** 32) >>> 0 : Number(envSeed) >>> 0;
-const STREAMS = Number(process.env['CPU_FUZZ_STREAMS'] ?? 250);
+const STREAMS = Number(process.env['CPU_FUZZ_STREAMS'] ?? 200);
 const BUDGET = 1500;
 // With the x87 unit attached (once src/cpu/attachX87 exists) the D8-DF streams reach it too.
 const attachX87 = await loadX87Attach();
