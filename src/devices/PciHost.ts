@@ -272,13 +272,47 @@ export class PciDevice implements Device {
   }
 }
 
-/** Intel 82441FX PMC (i440FX host bridge), 00:00.0. */
+/** i440FX PAM0 register; PAM0-PAM6 are 0x59-0x5F. */
+export const I440FX_PAM0 = 0x59;
+
+/**
+ * The 16 KiB (64 KiB for PAM0) segments of 0xC0000-0xFFFFF that the PAM register at
+ * config offset `reg` controls: [base, size, bit shift of its RE/WE pair].
+ */
+export function pamSegments(reg: number): [number, number, number][] {
+  const i = reg - I440FX_PAM0;
+  if (i === 0) return [[0xf0000, 0x10000, 4]]; // PAM0 high nibble: 0xF0000-0xFFFFF
+  if (i < 1 || i > 6) return [];
+  const base = 0xc0000 + (i - 1) * 0x8000;
+  return [[base, 0x4000, 0], [base + 0x4000, 0x4000, 4]];
+}
+
+/**
+ * Intel 82441FX PMC (i440FX host bridge), 00:00.0, with QEMU's subsystem IDs (SeaBIOS looks
+ * for them to know it runs on QEMU's board). PAM0-6 (0x59-0x5F) decide per segment of
+ * 0xC0000-0xFFFFF whether reads (RE, bit 0/4) and writes (WE, bit 1/5) reach DRAM; changes
+ * go to the host's `onPamChange`.
+ */
 export class I440fxHostBridge extends PciDevice {
   constructor() {
-    super('i440fx', { vendorId: 0x8086, deviceId: 0x1237, classCode: 0x060000, revision: 0x02 });
+    super('i440fx', { vendorId: 0x8086, deviceId: 0x1237, classCode: 0x060000, revision: 0x02, subsystemVendorId: 0x1af4, subsystemId: 0x1100 });
     this.set16(PCI_COMMAND, 0x0006); // memory + bus master, as after firmware
     this.set16(PCI_STATUS, 0x0280); // medium DEVSEL timing, fast back-to-back
-    this.setWritable(0x50, 0x30); // PMCCFG, DRAM control, PAM0-6, DRB, SMRAM... (no effect here)
+    this.setWritable(0x50, 0x30); // PMCCFG, DRAM control, PAM0-6, DRB, SMRAM...
+  }
+
+  override writeConfig(offset: number, size: 1 | 2 | 4, value: number): void {
+    const pamBefore = this.config.slice(I440FX_PAM0, I440FX_PAM0 + 7);
+    super.writeConfig(offset, size, value);
+    if (offset > I440FX_PAM0 + 6 || offset + size <= I440FX_PAM0) return;
+    for (let r = I440FX_PAM0; r <= I440FX_PAM0 + 6; r++) {
+      const now = this.config[r]!;
+      const was = pamBefore[r - I440FX_PAM0]!;
+      for (const [base, len, shift] of pamSegments(r)) {
+        const bits = (now >> shift) & 3;
+        if (bits !== ((was >> shift) & 3)) this.host?.onPamChange?.(base, len, (bits & 1) !== 0, (bits & 2) !== 0);
+      }
+    }
   }
 }
 
@@ -332,6 +366,8 @@ export class PciHost implements Device {
   onIrq: ((irq: number, level: boolean) => void) | null = null;
   /** Called whenever a BAR of any device starts, stops or moves decoding (address null = stopped). */
   onBarChange: ((dev: PciDevice, index: number, bar: BarDefinition, address: number | null) => void) | null = null;
+  /** Called when a PAM register changes a segment of 0xC0000-0xFFFFF: reads/writes reach DRAM or not. */
+  onPamChange: ((base: number, size: number, readEnable: boolean, writeEnable: boolean) => void) | null = null;
 
   readonly hostBridge: I440fxHostBridge;
   readonly isaBridge: Piix3IsaBridge;

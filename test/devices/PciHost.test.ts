@@ -195,3 +195,23 @@ test('duplicate slots are refused; saveState/loadState and reset', () => {
   assert.equal(b.rd(4, 0, 0x10), 0x00000001);
   assert.deepEqual(dev.mappedLog.at(-1), [0, null]);
 });
+
+test('i440FX PAM registers 0x59-0x5F report RE/WE changes per segment of 0xC0000-0xFFFFF', () => {
+  const { pci, rd, wr } = setup();
+  assert.equal(rd(0, 0, 0x2c), 0x11001af4); // QEMU's subsystem IDs, which SeaBIOS checks
+  const log: [number, number, boolean, boolean][] = [];
+  pci.onPamChange = (base, size, re, we) => log.push([base, size, re, we]);
+  wr(0, 0, 0x59, 0x30, 1); // PAM0 high nibble: 0xF0000-0xFFFFF read/write DRAM
+  assert.deepEqual(log, [[0xf0000, 0x10000, true, true]]);
+  log.length = 0;
+  wr(0, 0, 0x5c, 0x3300 | 0x31, 2); // PAM3 (0xD0000/0xD4000) = 0x31, PAM4 (0xD8000/0xDC000) = 0x33
+  assert.deepEqual(log, [
+    [0xd0000, 0x4000, true, false], [0xd4000, 0x4000, true, true],
+    [0xd8000, 0x4000, true, true], [0xdc000, 0x4000, true, true],
+  ]);
+  log.length = 0;
+  wr(0, 0, 0x5c, 0x3331, 2); // no change, no report
+  wr(0, 0, 0x59, 0x10, 1); // write-protect the F segment
+  assert.deepEqual(log, [[0xf0000, 0x10000, true, false]]);
+  assert.equal(rd(0, 0, 0x59, 1), 0x10);
+});
