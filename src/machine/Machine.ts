@@ -2,7 +2,7 @@
 // Loads a kernel or firmware, runs it, and reports how the run ended. The devices are
 // shared by every CPU backend; this file only wires them together.
 
-import { loadFirmware, loadKernel, type BootEntry } from '../boot/index.js';
+import { buildE820, loadFirmware, loadKernel, type BootEntry } from '../boot/index.js';
 import { Cpu } from '../cpu/Cpu.js';
 import { attachX87 } from '../cpu/attachX87.js';
 import { PhysicalMemory } from '../memory/PhysicalMemory.js';
@@ -95,6 +95,7 @@ export class Machine {
     const c = this.config;
     if (c.bios) {
       this.bootEntry = loadFirmware(this.mem, c.bios).entry;
+      this.platform.enableFwCfg(this.mem, buildE820(this.mem.ramSize), () => this.cpu.flushTlb(true));
     } else if (c.kernel) {
       const loaded = loadKernel(this.mem, c.kernel, { cmdline: c.cmdline, initrd: c.initrd ?? undefined });
       this.bootEntry = loaded.entry;

@@ -15,6 +15,9 @@ import { PostCode } from '../devices/PostCode.js';
 import { DebugCon } from '../devices/DebugCon.js';
 import { PciHost } from '../devices/PciHost.js';
 import { AcpiPm } from '../devices/AcpiPm.js';
+import { FwCfg } from '../devices/FwCfg.js';
+import type { E820Entry } from '../boot/E820.js';
+import { PAGE_RAM, PAGE_ROM } from '../memory/PhysicalMemory.js';
 import type { IoBus } from './IoBus.js';
 import type { VirtualClock } from './VirtualClock.js';
 import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
@@ -46,9 +49,14 @@ export class Platform {
   readonly pci: PciHost;
   readonly acpi: AcpiPm;
   readonly devices: Device[];
+  /** QEMU's fw_cfg, present only when booting firmware (enableFwCfg). */
+  fwcfg: FwCfg | null = null;
+
+  private readonly io: IoBus;
 
   constructor(host: PlatformHost, ev: PlatformEvents) {
     const { io, clock } = host;
+    this.io = io;
     const pic = this.pic;
     pic.attach(io);
     this.pit = new Pit8254(clock, pic.irqLine(0));
@@ -84,6 +92,24 @@ export class Platform {
     this.acpi.onPowerOff = () => ev.powerOff();
     this.acpi.attach(io);
     this.devices = [pic, this.pit, this.portB, this.rtc, ...this.com, this.kbc, this.port92, this.post, this.debugcon, this.pci, this.acpi];
+  }
+
+  /**
+   * Firmware boot (--bios): add the fw_cfg device (ports 0x510-0x511) and let the i440FX
+   * PAM registers act on 0xC0000-0xFFFFF (a segment is RAM while its writes reach DRAM,
+   * ROM otherwise); `mapChanged` runs after such a change so the CPU drops cached
+   * translations. Once per machine: later calls return the same device.
+   */
+  enableFwCfg(mem: PhysicalMemory, e820: readonly E820Entry[], mapChanged: () => void): FwCfg {
+    if (this.fwcfg) return this.fwcfg;
+    this.fwcfg = new FwCfg({ ramSize: mem.ramSize, e820 });
+    this.fwcfg.attach(this.io);
+    this.devices.push(this.fwcfg);
+    this.pci.onPamChange = (base, size, _re, we) => {
+      mem.markPages(base, size, we ? PAGE_RAM : PAGE_ROM);
+      mapChanged();
+    };
+    return this.fwcfg;
   }
 
   /** Every device back to its power-on state (machine reset). */
