@@ -213,7 +213,7 @@ async function bootTypevisor(img: Images, timeoutMs: number): Promise<BootRun> {
     machine.onSerialOutput = (bytes) => watch.feed(decoder.decode(bytes));
     const exit = await machine.run();
     if (watch.prompt !== null) return watch.result('ok');
-    if (timedOut) return watch.result('timeout', `no prompt within ${timeoutMs / 1000} s; console: ${watch.tail()}`);
+    if (timedOut) return watch.result('timeout', `no ${watch.banner === null ? 'banner' : 'prompt'} within ${timeoutMs / 1000} s; console: ${watch.tail()}`);
     return watch.result('failed', `guest ended before the prompt (${JSON.stringify(exit)}); console: ${watch.tail()}`);
   } catch (e) {
     return watch.result('failed', e instanceof Error ? e.message : String(e));
@@ -278,7 +278,7 @@ function bootV86(s: V86Setup, img: Images, timeoutMs: number): Promise<BootRun> 
       Promise.resolve().then(() => e.destroy()).catch(() => {}).finally(() => resolve(result));
     };
     const watch = new ConsoleWatch(t0, () => finish('ok'), () => processCpuSince(cpu0));
-    const timer = setTimeout(() => finish('timeout', `no prompt within ${timeoutMs / 1000} s; console: ${watch.tail()}`), timeoutMs);
+    const timer = setTimeout(() => finish('timeout', `no ${watch.banner === null ? 'banner' : 'prompt'} within ${timeoutMs / 1000} s; console: ${watch.tail()}`), timeoutMs);
     try {
       emulator = new s.V86({
         wasm_path: s.wasm,
@@ -335,7 +335,7 @@ function bootQemu(img: Images, timeoutMs: number): Promise<BootRun> {
       child.kill('SIGKILL');
     };
     const watch = new ConsoleWatch(t0, () => finish('ok'), () => childCpuSeconds(child?.pid));
-    const timer = setTimeout(() => finish('timeout', `no prompt within ${timeoutMs / 1000} s; console: ${watch.tail()}`), timeoutMs);
+    const timer = setTimeout(() => finish('timeout', `no ${watch.banner === null ? 'banner' : 'prompt'} within ${timeoutMs / 1000} s; console: ${watch.tail()}`), timeoutMs);
     child = spawn(QEMU, qemuArgs(img), { stdio: ['ignore', 'pipe', 'pipe'] });
     const c = child;
     c.stdout!.setEncoding('latin1');
