@@ -9,7 +9,8 @@
 // --iterations is the number of streams per mode (default 20000); the seed defaults to
 // a random one and is printed first, so any failure can be replayed.
 
-import { CpuFuzzer, FUZZ_MODES, FuzzFailure, fuzzCpu, loadX87Attach, type FuzzMode } from '../test/cpu/harness.js';
+import { CpuFuzzer, FUZZ_MODES, FuzzFailure, fuzzCpu, type FuzzMode } from '../test/cpu/harness.js';
+import { attachX87 } from '../src/cpu/attachX87.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,10 +27,8 @@ if (modeArg !== undefined && !FUZZ_MODES.includes(modeArg as FuzzMode)) {
 }
 const modes: readonly FuzzMode[] = modeArg !== undefined ? [modeArg as FuzzMode] : FUZZ_MODES;
 const stream = arg('stream');
-const attachX87 = await loadX87Attach();
-const setup = attachX87 ? { setup: attachX87 } : {};
 
-console.log(`cpu fuzz: seed ${seed}, ${stream !== undefined ? `stream ${stream}` : `${iterations} streams per mode`}, budget ${budget} instructions, modes ${modes.join(' ')}${attachX87 ? ', x87 unit attached' : ''}`);
+console.log(`cpu fuzz: seed ${seed}, ${stream !== undefined ? `stream ${stream}` : `${iterations} streams per mode`}, budget ${budget} instructions, modes ${modes.join(' ')}, x87 unit attached`);
 try {
   if (stream !== undefined) {
     const fz = new CpuFuzzer(attachX87);
@@ -46,7 +45,7 @@ try {
     const exceptions = new Array<number>(32).fill(0);
     const ud = new Map<string, number>();
     for (let first = 0; first < iterations; first += chunk) {
-      const r = fuzzCpu({ seed, streams: Math.min(chunk, iterations - first), budget, modes, first, ...setup });
+      const r = fuzzCpu({ seed, streams: Math.min(chunk, iterations - first), budget, modes, first, setup: attachX87 });
       total += r.streams; instructions += r.instructions; ms += r.ms;
       for (const [k, v] of Object.entries(r.stops)) stops[k] = (stops[k] ?? 0) + v;
       r.exceptions.forEach((n, v) => { exceptions[v]! += n; });

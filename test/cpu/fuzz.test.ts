@@ -10,15 +10,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CpuFuzzer, FUZZ_MODES, checkCpuSanity, fuzzCpu, loadX87Attach, prng, streamSeed } from './harness.js';
+import { CpuFuzzer, FUZZ_MODES, checkCpuSanity, fuzzCpu, prng, streamSeed } from './harness.js';
+import { attachX87 } from '../../src/cpu/attachX87.js';
 import { STOP_BUDGET, STOP_HALT, STOP_SHUTDOWN } from '../../src/cpu/constants.js';
 
 const envSeed = process.env['CPU_FUZZ_SEED'];
 const SEED = envSeed === undefined ? 0x7e57ab1e : envSeed === 'random' ? (Math.random() * 2 ** 32) >>> 0 : Number(envSeed) >>> 0;
 const STREAMS = Number(process.env['CPU_FUZZ_STREAMS'] ?? 200);
 const BUDGET = 1500;
-// With the x87 unit attached (once src/cpu/attachX87 exists) the D8-DF streams reach it too.
-const attachX87 = await loadX87Attach();
 
 test('the PRNG and stream seeds are deterministic', () => {
   const a = prng(42), b = prng(42);
@@ -50,8 +49,8 @@ test('a prepared machine starts sane in every mode', () => {
 
 test(`random byte streams never make the CPU throw (seed ${SEED}, ${STREAMS} streams per mode)`, (t) => {
   t.diagnostic(`cpu fuzz seed ${SEED} (replay: CPU_FUZZ_SEED=${SEED}, or npx tsx scripts/fuzz-cpu.ts --seed ${SEED})`);
-  t.diagnostic(attachX87 ? 'x87 unit attached' : 'no x87 unit (D8-DF raise #NM)');
-  const r = fuzzCpu({ seed: SEED, streams: STREAMS, budget: BUDGET, ...(attachX87 ? { setup: attachX87 } : {}) });
+  // With the x87 unit attached, so D8-DF streams reach it too.
+  const r = fuzzCpu({ seed: SEED, streams: STREAMS, budget: BUDGET, setup: attachX87 });
   t.diagnostic(`${r.streams} streams, ${r.instructions} instructions in ${r.ms.toFixed(0)} ms; stops ${JSON.stringify(r.stops)}`);
   t.diagnostic(`#UD opcodes (top 10): ${r.undefinedOpcodes.slice(0, 10).map(([op, n]) => `${op}:${n}`).join(' ')}`);
   assert.equal(r.streams, STREAMS * FUZZ_MODES.length);

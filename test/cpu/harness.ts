@@ -392,14 +392,3 @@ export function fuzzCpu(opts: {
   return { seed: opts.seed, streams: opts.streams * modes.length, instructions, stops, exceptions: Array.from(fz.cpu.excCounts), undefinedOpcodes: ud, ms: performance.now() - t0 };
 }
 
-/**
- * The x87 unit's attach function from src/cpu/attachX87 (kept apart from the core), looked
- * up at run time so the tests compile before that module exists. Undefined while it does
- * not exist; once it exists, a failure to load it is thrown, not hidden.
- */
-export async function loadX87Attach(): Promise<((cpu: Cpu) => void) | undefined> {
-  const url = new URL('../../src/cpu/attachX87.js', import.meta.url);
-  const js = fileURLToPath(url);
-  if (!existsSync(js) && !existsSync(js.replace(/\.js$/, '.ts'))) return undefined;
-  return ((await import(url.href)) as { attachX87: (cpu: Cpu) => void }).attachX87;
-}

@@ -10,15 +10,12 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cpu } from '../../src/cpu/Cpu.js';
-import { describeRun, loadX87Attach, makeCpu, repoRoot, runProgram, type RunOptions } from './harness.js';
+import { attachX87 } from '../../src/cpu/attachX87.js';
+import { describeRun, repoRoot, runProgram, type RunOptions } from './harness.js';
 
-// The x87 unit comes from src/cpu/attachX87 once that module exists (todo until then).
-let attachX87: ((cpu: Cpu) => void) | undefined;
-let attachError: unknown;
-try {
-  attachX87 = await loadX87Attach();
-} catch (e) {
-  attachError = e;
+/** The x87 unit lives apart from the core (src/cpu/attachX87); the FPU programs attach it. */
+function withX87(cpu: Cpu): void {
+  if (cpu.fpu === null) attachX87(cpu);
 }
 
 interface Program {
@@ -43,11 +40,7 @@ const PROGRAMS: Program[] = [
   {
     name: 'x87',
     expect: ['x87: start', 'x87: sqrt pi sin', 'x87: bcd', 'x87: fsave', 'x87: exceptions', 'x87: nm mf', 'x87: ok'],
-    todo: () => (attachX87 === undefined && attachError === undefined && makeCpu(1 << 20).cpu.fpu === null ? 'x87 unit not attached yet' : undefined),
-    setup: (cpu) => {
-      if (attachError !== undefined) throw attachError;
-      if (cpu.fpu === null) attachX87?.(cpu);
-    },
+    setup: withX87,
   },
   {
     name: 'x87diff',
@@ -56,10 +49,7 @@ const PROGRAMS: Program[] = [
     // double precision and double range instead of extended; FPREM leaves the quotient
     // bits out of C0/C3/C1; inf / 0 raises #Z. Remove the todo when the program passes.
     todo: () => 'x87 arithmetic is not yet 80-bit extended precision',
-    setup: (cpu) => {
-      if (attachError !== undefined) throw attachError;
-      if (cpu.fpu === null) attachX87?.(cpu);
-    },
+    setup: withX87,
   },
   { name: 'ring3', expect: ['ring3: iret to ring 3', 'ring3: user I/O', 'ring3: ok'] },
 ];
