@@ -35,6 +35,7 @@ const PROGRAMS: Program[] = [
   { name: 'arith', expect: ['arith: carry chains', 'arith: multiply', 'arith: divide', 'arith: divide errors', 'arith: flags and atomics', 'arith: ok'] },
   { name: 'flags', expect: ['flags: differential hashes', 'flags: ok'] },
   { name: 'decode', expect: ['decode: addressing forms', 'decode: ok'] },
+  { name: 'descriptors', expect: ['descriptors: cpl 0', 'descriptors: ok'] },
   { name: 'tasks', expect: ['tasks: double fault', 'tasks: ok'] },
   { name: 'misc', expect: ['misc: shifts', 'misc: bits', 'misc: stack', 'misc: code', 'misc: paging', 'misc: system', 'misc: ok'] },
   {
