@@ -14,6 +14,10 @@
 // host time on the peers, which run in real time). A peer that is not installed is
 // reported as skipped with how to install it; a boot that does not reach the banner in
 // the timeout is reported as a timeout.
+// Besides the ratio of median wall times the report gives the median of per-round
+// ratios and the ratio of host CPU time to the banner, both less disturbed by other load
+// on the host (v86 in particular slows down a lot on a busy host: its JIT compiles on
+// background threads).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -78,6 +82,11 @@ export interface BootBenchReport {
   vmms: VmmResult[];
   /** Median time to the banner, typevisor / peer (below 1: typevisor boots faster). */
   ratios: Record<string, number | null>;
+  /**
+   * Median over rounds of typevisor's banner time / the peer's in the same round (boots
+   * of one round run back to back, so they saw about the same host load).
+   */
+  pairedRatios: Record<string, number | null>;
   /** The same for the median host CPU time to the banner (secondary; see BootRun.cpuBanner). */
   cpuRatios: Record<string, number | null>;
 }
@@ -416,6 +425,7 @@ export async function benchBoot(opts: BootBenchOptions = {}): Promise<BootBenchR
   const tv = results.get('typevisor');
   const ratios: Record<string, number | null> = {};
   const cpuRatios: Record<string, number | null> = {};
+  const pairedRatios: Record<string, number | null> = {};
   for (const r of results.values()) {
     if (r.name === 'typevisor' || tv === undefined) continue;
     // Ratios only from VMMs whose every boot reached the banner.
@@ -423,11 +433,17 @@ export async function benchBoot(opts: BootBenchOptions = {}): Promise<BootBenchR
     const ratio = (a: number | null, b: number | null): number | null => (both && a !== null && b !== null && b > 0 ? a / b : null);
     ratios[`typevisor/${r.name}`] = ratio(tv.median.banner, r.median.banner);
     cpuRatios[`typevisor/${r.name}`] = ratio(tv.median.cpuBanner, r.median.cpuBanner);
+    pairedRatios[`typevisor/${r.name}`] = both
+      ? median(tv.runs.flatMap((t, i) => {
+        const p = r.runs[i];
+        return t.banner !== null && p !== undefined && p.banner !== null && p.banner > 0 ? [t.banner / p.banner] : [];
+      }))
+      : null;
   }
   return {
     benchmark: 'boot', reps, timeoutSeconds, cmdline: CMDLINE, memoryMiB: MEMORY_MIB,
     host: { cpus: cpus().length, loadAvgBefore, loadAvgAfter: loadavg() },
-    vmms: [...results.values()], ratios, cpuRatios,
+    vmms: [...results.values()], ratios, pairedRatios, cpuRatios,
   };
 }
 
@@ -449,7 +465,8 @@ export function formatBootReport(r: BootBenchReport): string[] {
   const ratioText = (v: number | null): string =>
     v === null ? 'n/a' : `${v.toFixed(3)} (${v <= 1 ? `typevisor ${(1 / v).toFixed(2)}x faster` : `the peer ${v.toFixed(2)}x faster`})`;
   for (const [k, v] of Object.entries(r.ratios)) {
-    lines.push(`  ${k} = ${ratioText(v)}   [host CPU time to banner: ${ratioText(r.cpuRatios[k] ?? null)}]`);
+    lines.push(`  ${k} = ${ratioText(v)}`);
+    lines.push(`    median of per-round ratios ${ratioText(r.pairedRatios[k] ?? null)}; host CPU time to banner ${ratioText(r.cpuRatios[k] ?? null)}`);
   }
   lines.push(`  setup:`);
   for (const v of r.vmms) if (v.setup !== undefined) lines.push(`    ${v.name}: ${v.setup}`);
