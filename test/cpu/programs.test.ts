@@ -36,6 +36,7 @@ const PROGRAMS: Program[] = [
   { name: 'flags', expect: ['flags: differential hashes', 'flags: ok'] },
   { name: 'decode', expect: ['decode: addressing forms', 'decode: ok'] },
   { name: 'descriptors', expect: ['descriptors: cpl 0', 'descriptors: ok'] },
+  { name: 'pagediff', expect: ['pagediff: cpl 0', 'pagediff: ok'] },
   { name: 'tasks', expect: ['tasks: double fault', 'tasks: ok'] },
   { name: 'misc', expect: ['misc: shifts', 'misc: bits', 'misc: stack', 'misc: code', 'misc: paging', 'misc: system', 'misc: ok'] },
   {
