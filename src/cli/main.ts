@@ -11,6 +11,12 @@ import { Machine, type ExitReason } from '../machine/Machine.js';
 import { formatStats } from './stats.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
+import {
+  attachVirtio, parseDriveOption, parseNetOption, parseVsockOption, plannedMmioCmdline, type AttachedVirtio, type VirtioOptions,
+} from '../devices/virtio/options.js';
+
+/** The kernel command line when --append is not given. */
+const DEFAULT_APPEND = 'console=ttyS0 panic=-1';
 
 /** Exit codes, one per way a run can end. */
 export const EXIT_OK = 0;
@@ -28,7 +34,8 @@ serial console on this terminal. Ctrl-A X quits, Ctrl-A H shows the console keys
 options:
   --kernel FILE     bzImage, ELF vmlinux or multiboot kernel (default: guest/bzImage)
   --initrd FILE     initial ramdisk (default with the bundled kernel: guest/initramfs.cpio.gz)
-  --append STRING   kernel command line (default: "console=ttyS0 panic=-1")
+  --append STRING   kernel command line (default: "console=ttyS0 panic=-1"); virtio
+                    devices add their virtio_mmio.device= entries to it
   --memory MIB      guest RAM in MiB (default 128)
   --bios FILE       firmware image to start at the reset vector instead of a kernel
   --stats           print exit counts, instructions and boot milestones at exit
@@ -36,6 +43,11 @@ options:
   --realtime        pace virtual time by the host clock (default on a terminal)
   --fast            run as fast as possible; idle time is skipped (default when piped)
   --reboot          a guest reset restarts the machine instead of ending the run
+  --drive SPEC      virtio-blk disk: file=PATH[,readonly][,id=NAME] (repeatable)
+  --net SPEC        virtio-net: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=M] (needs passt),
+                    tap,ifname=NAME, or switch,path=SOCK (repeatable)
+  --vsock SPEC      virtio-vsock: cid=N,path=SOCK (Firecracker's host side)
+  --rng             virtio-rng entropy from the host
   -h, --help        this text
 `;
 
@@ -91,6 +103,10 @@ async function run(argv: string[]): Promise<number> {
       realtime: { type: 'boolean' },
       fast: { type: 'boolean' },
       reboot: { type: 'boolean' },
+      drive: { type: 'string', multiple: true },
+      net: { type: 'string', multiple: true },
+      vsock: { type: 'string' },
+      rng: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -119,6 +135,21 @@ async function run(argv: string[]): Promise<number> {
     kernel = readInput(resolve(root, 'guest/bzImage'), 'default guest kernel');
     initrd = readInput(values.initrd ?? resolve(root, 'guest/initramfs.cpio.gz'), 'initrd');
   }
+  // virtio devices (virtio-mmio, announced on the kernel command line as Firecracker does).
+  let virtioOpts: VirtioOptions;
+  try {
+    virtioOpts = {
+      drives: (values.drive ?? []).map(parseDriveOption),
+      nets: (values.net ?? []).map(parseNetOption),
+      vsock: values.vsock !== undefined ? parseVsockOption(values.vsock) : null,
+      console: false,
+      rng: values.rng ?? false,
+    };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const virtioCount = virtioOpts.drives!.length + virtioOpts.nets!.length + (virtioOpts.vsock ? 1 : 0) + (virtioOpts.rng ? 1 : 0);
+  if (virtioCount > 0 && bios !== null) throw new UsageError('virtio devices need a kernel: --bios boots only the legacy platform');
   const interactive = process.stdin.isTTY === true;
   const pacing = values.fast ? 'fast' : values.realtime ? 'realtime' : interactive ? 'realtime' : 'fast';
   let machine: Machine;
@@ -126,13 +157,30 @@ async function run(argv: string[]): Promise<number> {
     machine = new Machine({
       memoryMiB: memory,
       kernel, initrd, bios,
-      cmdline: values.append ?? 'console=ttyS0 panic=-1',
+      cmdline: [values.append ?? DEFAULT_APPEND, virtioCount > 0 ? plannedMmioCmdline(virtioCount) : ''].filter((x) => x).join(' '),
       pacing,
       reboot: values.reboot ?? false,
     });
   } catch (e) {
     if (e instanceof BootError || e instanceof RangeError) throw new UsageError(e.message);
     throw e;
+  }
+  let virtio: AttachedVirtio | null = null;
+  if (virtioCount > 0) {
+    try {
+      virtio = await attachVirtio({
+        memory: machine.mem, pic: machine.platform.pic, clock: machine.clock, transport: 'mmio',
+        wake: () => machine.loop.wake(), log: (msg) => process.stderr.write(`typevisor: ${msg}\n`),
+      }, virtioOpts);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    // Level-triggered lines, as firmware would set the ELCR.
+    let elcr = 0;
+    for (const irq of virtio.levelIrqs) elcr |= 1 << irq;
+    machine.io.write(0x4d0, 1, elcr & 0xff);
+    machine.io.write(0x4d1, 1, elcr >> 8);
+    machine.ioSources.push(virtio);
   }
   machine.onSerialOutput = (bytes) => { process.stdout.write(bytes); };
   machine.onDebugOutput = (b) => { process.stderr.write(String.fromCharCode(b)); };
@@ -145,6 +193,7 @@ async function run(argv: string[]): Promise<number> {
   } finally {
     if (timer) clearTimeout(timer);
     detachConsole();
+    await virtio?.close();
   }
   const code = exitCodeFor(reason);
   if (code !== EXIT_OK || interactive) process.stderr.write(`\r\ntypevisor: ${describe(reason)}\n`);

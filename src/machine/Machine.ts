@@ -54,6 +54,8 @@ export class Machine {
   onDebugOutput: (byte: number) => void = () => {};
   /** True while the host may still send serial input (keeps an idle guest waiting). */
   externalInputOpen = false;
+  /** Sources of asynchronous host I/O (virtio devices); counted before skipping idle time. */
+  readonly ioSources: { pendingIo(): number }[] = [];
   /** Wall-clock ms (performance.now) at construction, and milestones in ms since then. */
   readonly startedAt = performance.now();
   readonly milestones = new Map<string, number>();
@@ -85,7 +87,8 @@ export class Machine {
       exitPending: () => this.exit !== null,
       onShutdown: (reason) => this.resetRequested(`triple fault: ${reason}`),
       onDeadHalt: () => this.requestExit({ kind: 'dead-halt' }),
-      hasExternalWakeSources: () => this.externalInputOpen,
+      hasExternalWakeSources: () => this.externalInputOpen || this.ioSources.some((s) => s.pendingIo() > 0),
+      hasPendingIo: () => this.ioSources.some((s) => s.pendingIo() > 0),
     }, this.config.pacing);
     this.load();
   }

@@ -24,6 +24,8 @@ export interface RunLoopHost {
   onDeadHalt(): void;
   /** True while something outside the guest may still raise an interrupt (stdin open). */
   hasExternalWakeSources(): boolean;
+  /** Host I/O in flight for the guest (disk, network): an idle guest waits for it. */
+  hasPendingIo(): boolean;
 }
 
 export class RunLoop {
@@ -79,6 +81,14 @@ export class RunLoop {
         if ((cpu.flags & FLAG_IF) === 0) {
           // Only NMI could wake it, and nothing here raises NMI.
           this.host.onDeadHalt();
+          continue;
+        }
+        if (this.host.hasPendingIo()) {
+          // A device is waiting on the host: don't skip virtual time past its completion.
+          await this.sleep(realtime ? 5 : 1);
+          if (realtime) clock.advanceTo(this.wallNs());
+          clock.runDue();
+          lastYield = performance.now();
           continue;
         }
         const next = clock.nextDeadline();

@@ -44,6 +44,7 @@ test('bad numbers and unknown flags are usage errors', () => {
   expectError(['run', '--timeout', '-3'], /--timeout/);
   expectError(['run', '--frobnicate'], /frobnicate/);
   expectError(['fly'], /unknown command "fly"/);
+  expectError(['run', '--drive', 'readonly'], /drive/);
 });
 
 test('--help prints usage and exits 0', () => {
