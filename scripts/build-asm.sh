@@ -21,9 +21,9 @@ command -v nasm >/dev/null || { echo "nasm not found (apt-get install nasm)" >&2
 boot_on_qemu() {
   command -v qemu-system-i386 >/dev/null || { echo "qemu-system-i386 not found (apt-get install qemu-system-x86)" >&2; exit 1; }
   nasm -f bin -o "$tmp/boot.bin" test/cpu/asm/qemu/boot.asm
-  # Boot sector + program, padded to the 64 sectors the boot sector reads.
+  # Boot sector + program, padded to the 120 sectors the boot sector reads.
   cat "$tmp/boot.bin" "$1" > "$tmp/disk.img"
-  truncate -s $((65 * 512)) "$tmp/disk.img"
+  truncate -s $((121 * 512)) "$tmp/disk.img"
   : > "$2"
   set +e
   timeout 120 qemu-system-i386 -accel tcg -cpu pentium3 -m 16 -display none -no-reboot \

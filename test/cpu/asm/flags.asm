@@ -1,6 +1,7 @@
-; flags.asm — arithmetic flags, differentially: 113 instruction forms (ALU, logic,
+; flags.asm — arithmetic flags, differentially: instruction forms (ALU, logic,
 ; CMPXCHG/XADD, INC/DEC/NEG, shifts and rotates by CL and by 1, SHLD/SHRD, MUL/IMUL,
-; BT*, BSF/BSR, DAA/DAS/AAA/AAS/AAM/AAD) run over every pair of 20 interesting values
+; BT*, BSF/BSR, DAA/DAS/AAA/AAS/AAM/AAD, and the memory-operand forms of the ALU, shift,
+; exchange and bit-string instructions) run over every pair of 20 interesting values
 ; (or 14 shift counts) with the flags all clear and all set before; the results and the
 ; architecturally defined flags (undefined ones masked per instruction and count) are
 ; hashed per form and compared with the hashes recorded on QEMU (flags-expected.inc:
@@ -297,6 +298,110 @@ pm_entry:
     RUN {nop}, {aam}, 0xC4
     USEVALS
     RUN {nop}, {aad}, 0xC4
+    USEVALS
+    RUN {call pre_mem}, {add byte [memop], bl}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {add word [memop], bx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {add dword [memop], ebx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {adc byte [memop], bl}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {adc word [memop], bx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {adc dword [memop], ebx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {sub byte [memop], bl}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {sub word [memop], bx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {sub dword [memop], ebx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {sbb byte [memop], bl}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {sbb word [memop], bx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {sbb dword [memop], ebx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {cmp byte [memop], bl}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {cmp word [memop], bx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {cmp dword [memop], ebx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {and byte [memop], bl}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {and word [memop], bx}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {and dword [memop], ebx}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {or byte [memop], bl}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {or word [memop], bx}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {or dword [memop], ebx}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {xor byte [memop], bl}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {xor word [memop], bx}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {xor dword [memop], ebx}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {test byte [memop], bl}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {test word [memop], bx}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {test dword [memop], ebx}, 0x8C5
+    USEVALS
+    RUN {call pre_mem}, {inc dword [memop]}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {dec dword [memop]}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {neg dword [memop]}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {not dword [memop]}, 0x8D5
+    USECOUNTS
+    RUN {call pre_memsh}, {shl dword [memop], cl}, [dynmask]
+    USECOUNTS
+    RUN {call pre_memsh}, {shr dword [memop], cl}, [dynmask]
+    USECOUNTS
+    RUN {call pre_memsh}, {sar dword [memop], cl}, [dynmask]
+    USECOUNTS
+    RUN {call pre_memrot}, {rol dword [memop], cl}, [dynmask]
+    USECOUNTS
+    RUN {call pre_memrot}, {ror dword [memop], cl}, [dynmask]
+    USECOUNTS
+    RUN {call pre_memrot}, {rcl dword [memop], cl}, [dynmask]
+    USECOUNTS
+    RUN {call pre_memrot}, {rcr dword [memop], cl}, [dynmask]
+    USEVALS
+    RUN {call pre_mem}, {xchg [memop], ebx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {xadd [memop], ebx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {cmpxchg [memop], edx}, 0x8D5
+    USEVALS
+    RUN {call pre_mem}, {lock add dword [memop], ebx}, 0x8D5
+    USEVALS
+    RUN {call pre_membit}, {bt [memop], ebx}, 0x41
+    USEVALS
+    RUN {call pre_membit}, {bt word [memop], bx}, 0x41
+    USEVALS
+    RUN {call pre_membit}, {bts [memop], ebx}, 0x41
+    USEVALS
+    RUN {call pre_membit}, {bts word [memop], bx}, 0x41
+    USEVALS
+    RUN {call pre_membit}, {btr [memop], ebx}, 0x41
+    USEVALS
+    RUN {call pre_membit}, {btr word [memop], bx}, 0x41
+    USEVALS
+    RUN {call pre_membit}, {btc [memop], ebx}, 0x41
+    USEVALS
+    RUN {call pre_membit}, {btc word [memop], bx}, 0x41
+    USEVALS
+    RUN {call pre_mem}, {shld [memop], ebx, 5}, 0xC5
+    USEVALS
+    RUN {call pre_mem}, {imul eax, [memop], 7}, 0x801
     jmp pass32
 
 ; mix5: fold EAX, EBX, ECX, EDX and the masked flags (EDI) into [h] (FNV-1a style).
@@ -313,8 +418,31 @@ mix5:
     imul esi, esi, 16777619
     xor esi, edi
     imul esi, esi, 16777619
+    xor esi, [memop-4]
+    imul esi, esi, 16777619
+    xor esi, [memop]
+    imul esi, esi, 16777619
+    xor esi, [memop+4]
+    imul esi, esi, 16777619
     mov [h], esi
     pop esi
+    ret
+
+; Memory-operand forms: pre_mem puts EAX in the operand (and fixed values around it);
+; pre_memsh also computes the shift/rotate flag mask; pre_membit limits the bit offset
+; in EBX to -16..47 so bit strings stay in the area.
+pre_mem:
+    mov dword [memop-4], 0x13579BDF
+    mov [memop], eax
+    mov dword [memop+4], 0x2468ACE0
+    ret
+pre_memsh:
+    call pre_mem
+    jmp pre_shift32
+pre_membit:
+    call pre_mem
+    and ebx, 0x3F
+    sub ebx, 16
     ret
 
 ; finish_op: ESI = the form's text. Record its hash, or compare it with the expected one.
@@ -397,6 +525,9 @@ pre_rot%1:
     PRE_ROT 8
     PRE_ROT 16
     PRE_ROT 32
+pre_memrot:
+    call pre_mem
+    jmp pre_rot32
 pre_dbl32:
     push ecx
     and ecx, 31
@@ -444,6 +575,8 @@ jbase:      dd 0
 jn:         dd 0
 opi:        dd 0
 dynmask:    dd 0
+            dd 0
+memop:      dd 0, 0
 str_dd:     db '    dd 0x', 0
 str_sc:     db '   ; ', 0
 str_mism:   db 'flags: mismatch in ', 0

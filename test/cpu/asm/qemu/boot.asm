@@ -1,7 +1,7 @@
 ; boot.asm — a boot sector that runs a test program on a PC BIOS (used by
 ; scripts/build-asm.sh --qemu to check the programs against QEMU): it reads the
-; 64 sectors that follow it to 1000:0000 and jumps there in real mode, the state
-; test/cpu/harness.ts starts programs in.
+; 120 sectors (60 KiB) that follow it to 1000:0000 and jumps there in real mode, the
+; state test/cpu/harness.ts starts programs in.
 bits 16
 org 0x7C00
     cli
@@ -23,7 +23,7 @@ org 0x7C00
 align 4
 dap:
     db 16, 0
-    dw 64                ; sectors
+    dw 120               ; sectors
     dw 0x0000, 0x1000    ; buffer offset, segment
     dq 1                 ; first LBA
     times 510 - ($ - $$) db 0
