@@ -777,7 +777,6 @@ export class Cpu {
       this.eip = this.startEip;
       this.regs[ESP] = this.startEsp;
     }
-    this.excCounts[vector & 31]!++;
     // Each delivery counts against the budget, so a guest whose handler faults again
     // forever (a hang on hardware too) still returns control to the machine.
     this.instructions++;

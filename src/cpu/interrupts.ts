@@ -47,6 +47,8 @@ export function deliverException(c: Cpu, vector: number, error: number): void {
       return;
     }
     c.delivering = vector;
+    // Every vector the CPU tries to deliver is counted, escalations (#DF) included.
+    c.excCounts[vector & 31]!++;
     try {
       const pm = (c.cr0 & CR0_PE) !== 0;
       deliverInterrupt(c, vector, false, pm && vector < 32 && HAS_ERROR[vector] === 1 ? error : -1, c.eip);

@@ -103,6 +103,9 @@ test('a triple fault ends the run as a triple fault, not a host exception', asyn
   const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multiboot(code) });
   const r = await m.run();
   assert.equal(r.kind, 'triple-fault');
+  // #UD, then #DF when its delivery faults: both counted for --stats.
+  assert.equal(m.cpu.excCounts[6], 1);
+  assert.equal(m.cpu.excCounts[8], 1);
 });
 
 test('HLT with interrupts disabled ends the run as a dead halt', async () => {
