@@ -33,6 +33,12 @@ export interface GuestOptions {
   append?: string;
   memoryMiB?: number;
   onOutput?: (text: string) => void;
+  /**
+   * Virtual time paced by the host clock (default): the guest's timeouts (TCP, nc, timeout)
+   * then mean wall time while it waits for host I/O. 'fast' skips idle time, which lets
+   * seconds of guest time pass during one host network round trip.
+   */
+  pacing?: 'realtime' | 'fast';
   /** End the run when this settles (for a guest that serves another one). */
   stopWhen?: Promise<unknown>;
   /** Called once the devices exist (before the kernel runs). */
@@ -50,7 +56,7 @@ export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
     kernel: new Uint8Array(readFileSync(KERNEL)),
     initrd: new Uint8Array(readFileSync(INITRD)),
     cmdline,
-    pacing: 'fast',
+    pacing: opts.pacing ?? 'realtime',
   });
   const virtio = await attachVirtio(
     { memory: machine.mem, pci: machine.platform.pci, pic: machine.platform.pic, clock: machine.clock, transport, wake: () => machine.loop.wake(), log: () => {} },
