@@ -11,6 +11,7 @@ import { Machine, type ExitReason } from '../machine/Machine.js';
 import { formatStats } from './stats.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
+import { serve } from './serve.js';
 import {
   attachVirtio, parseDriveOption, parseNetOption, parseVsockOption, plannedMmioCmdline, type AttachedVirtio, type VirtioOptions,
 } from '../devices/virtio/options.js';
@@ -235,6 +236,7 @@ export async function main(argv: string[]): Promise<number> {
       return cmd === undefined ? EXIT_USAGE : EXIT_OK;
     }
     if (cmd === 'run') return await run(rest);
+    if (cmd === 'serve') return await serve(rest);
     throw new UsageError(`unknown command "${cmd}" (try: typevisor run --help)`);
   } catch (e) {
     // One line, whatever the message's source (node's argument parser writes two).

@@ -1,0 +1,163 @@
+// One VM in its own worker thread (Node worker_threads). The worker builds a Machine
+// from a VmSpec, runs it, and posts serial output back; this side forwards serial
+// input and pause/resume/stop. A guest that crashes, triple-faults or throws ends its
+// worker only: the owner hears about it through onExit.
+//
+// Pause is a flag in a SharedArrayBuffer the worker checks before each CPU slice; a
+// paused worker sleeps in Atomics.wait (no host CPU) until the flag changes.
+
+import { Worker } from 'node:worker_threads';
+import type { Pacing } from '../machine/RunLoop.js';
+
+/** What a VM is made from (the API's pre-boot configuration, resolved). */
+export interface VmSpec {
+  kernelPath: string;
+  initrdPath: string | null;
+  /** Kernel command line before the virtio-mmio entries are appended. */
+  cmdline: string;
+  memoryMiB: number;
+  drives: { id: string; path: string; readonly: boolean }[];
+  nets: { id: string; tap: string; mac?: string }[];
+  pacing: Pacing;
+}
+
+/** Control word values (Int32 index 0 of the control buffer). */
+export const CTL_RUN = 0;
+export const CTL_PAUSE = 1;
+export const CTL_STOP = 2;
+
+/** Messages from the worker. */
+export type FromWorker =
+  | { type: 'started' }
+  | { type: 'start-failed'; message: string }
+  | { type: 'serial'; bytes: Uint8Array }
+  | { type: 'paused' }
+  | { type: 'resumed' }
+  | { type: 'exit'; reason: string; kind: string };
+
+/** Messages to the worker. */
+export type ToWorker =
+  | { type: 'input'; bytes: Uint8Array }
+  | { type: 'wake' }
+  | { type: 'stop' }
+  | { type: 'power-button' };
+
+export interface VmExit {
+  /** ExitReason kind ('poweroff', 'triple-fault', ...) or 'crashed' when the worker died. */
+  kind: string;
+  reason: string;
+}
+
+export class VmWorker {
+  private readonly worker: Worker;
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(4));
+  private ackWaiters: { type: string; resolve: () => void }[] = [];
+  private exited: VmExit | null = null;
+  private readonly exitPromise: Promise<VmExit>;
+  onSerialOutput: (bytes: Uint8Array) => void = () => {};
+  onExit: (exit: VmExit) => void = () => {};
+
+  private constructor(spec: VmSpec, private readonly startResult: { resolve: () => void; reject: (e: Error) => void }) {
+    this.worker = new Worker(new URL('./vmWorkerMain.js', import.meta.url), {
+      workerData: { spec, control: this.ctl.buffer },
+    });
+    let exitResolve!: (e: VmExit) => void;
+    this.exitPromise = new Promise((r) => { exitResolve = r; });
+    const finish = (e: VmExit): void => {
+      if (this.exited) return;
+      this.exited = e;
+      for (const w of this.ackWaiters) w.resolve();
+      this.ackWaiters = [];
+      startResult.reject(new Error(e.reason));
+      exitResolve(e);
+      this.onExit(e);
+    };
+    this.worker.on('message', (m: FromWorker) => {
+      switch (m.type) {
+        case 'started': startResult.resolve(); break;
+        case 'start-failed': startResult.reject(new Error(m.message)); break;
+        case 'serial': this.onSerialOutput(m.bytes); break;
+        case 'paused': case 'resumed': this.ack(m.type); break;
+        case 'exit': finish({ kind: m.kind, reason: m.reason }); break;
+      }
+    });
+    this.worker.on('error', (e) => finish({ kind: 'crashed', reason: `VM worker failed: ${e.message}` }));
+    this.worker.on('exit', (code) => finish({ kind: 'crashed', reason: `VM worker ended (code ${code})` }));
+  }
+
+  /** Start a VM; resolves once the machine is built and running, rejects if it could not be. */
+  static start(spec: VmSpec): Promise<VmWorker> {
+    return new Promise((resolve, reject) => {
+      let vm: VmWorker | null = null;
+      let settled = false;
+      vm = new VmWorker(spec, {
+        resolve: () => { if (!settled) { settled = true; resolve(vm!); } },
+        reject: (e) => { if (!settled) { settled = true; reject(e); } },
+      });
+    });
+  }
+
+  get running(): boolean { return this.exited === null; }
+  get exit(): VmExit | null { return this.exited; }
+  get paused(): boolean { return Atomics.load(this.ctl, 0) === CTL_PAUSE; }
+
+  private ack(type: string): void {
+    const ready = this.ackWaiters.filter((w) => w.type === type);
+    this.ackWaiters = this.ackWaiters.filter((w) => w.type !== type);
+    for (const w of ready) w.resolve();
+  }
+
+  private waitAck(type: string, ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`the VM did not acknowledge "${type}" within ${ms} ms`)), ms);
+      this.ackWaiters.push({ type, resolve: () => { clearTimeout(t); resolve(); } });
+    });
+  }
+
+  private send(m: ToWorker): void {
+    if (this.exited) return;
+    this.worker.postMessage(m);
+  }
+
+  serialInput(bytes: Uint8Array): void {
+    this.send({ type: 'input', bytes });
+  }
+
+  pressPowerButton(): void {
+    this.send({ type: 'power-button' });
+  }
+
+  /** Stop the vCPU between slices; resolves when it has stopped. */
+  async pause(): Promise<void> {
+    if (this.exited || this.paused) return;
+    const acked = this.waitAck('paused', 5000);
+    Atomics.store(this.ctl, 0, CTL_PAUSE);
+    this.send({ type: 'wake' }); // an idle guest sleeping in HLT reaches the check at once
+    await acked;
+  }
+
+  async resume(): Promise<void> {
+    if (this.exited || !this.paused) return;
+    const acked = this.waitAck('resumed', 5000);
+    Atomics.store(this.ctl, 0, CTL_RUN);
+    Atomics.notify(this.ctl, 0);
+    await acked;
+  }
+
+  /** End the VM: ask the machine to stop, terminate the thread if it does not. */
+  async stop(graceMs = 2000): Promise<VmExit> {
+    if (this.exited) return this.exited;
+    Atomics.store(this.ctl, 0, CTL_STOP);
+    Atomics.notify(this.ctl, 0);
+    this.send({ type: 'stop' });
+    const t = setTimeout(() => { void this.worker.terminate(); }, graceMs);
+    const e = await this.exitPromise;
+    clearTimeout(t);
+    return e;
+  }
+
+  /** Resolves when the VM has ended, however it ended. */
+  whenExited(): Promise<VmExit> {
+    return this.exitPromise;
+  }
+}

@@ -1,0 +1,235 @@
+// One microVM as the API sees it: the pre-boot configuration (boot source, machine
+// config, drives, network interfaces, serial, logger, metrics), the start action, and
+// the running VM's state. Requests arrive here already validated against the schemas;
+// this file checks what needs the host (files exist) and the VM's state.
+
+import { existsSync, statSync, appendFileSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from '../machine/Machine.js';
+import type { Pacing } from '../machine/RunLoop.js';
+import { parseMac } from '../devices/virtio/VirtioNet.js';
+import { VmWorker, type VmExit } from './VmWorker.js';
+
+/** An answer other than success: HTTP status and Firecracker's fault_message. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export type InstanceState = 'Not started' | 'Running' | 'Paused';
+
+/** Firecracker's wording for a pre-boot-only request after InstanceStart. */
+export const AFTER_START = 'The requested operation is not supported after starting the microVM.';
+
+/** The kernel command line when PUT /boot-source gives no boot_args. */
+export const DEFAULT_BOOT_ARGS = 'console=ttyS0 panic=-1';
+
+export interface VmmOptions {
+  /** Instance id reported by GET / (Firecracker's --id; default "anonymous-instance"). */
+  id?: string;
+  pacing?: Pacing;
+  /** Guest serial output when PUT /serial named no file (default: stdout). */
+  serialOut?: (bytes: Uint8Array) => void;
+  /** Called once when the VM ends, however it ended. */
+  onVmExit?: (exit: VmExit) => void;
+}
+
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = resolve(dir, 'package.json');
+    if (existsSync(p)) {
+      try { return String((JSON.parse(readFileSync(p, 'utf8')) as { version?: string }).version ?? '0.0.0'); } catch { return '0.0.0'; }
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+function requireFile(path: string, what: string): void {
+  if (!existsSync(path)) throw new ApiError(400, `${what} ${JSON.stringify(path)} does not exist.`);
+  if (!statSync(path).isFile()) throw new ApiError(400, `${what} ${JSON.stringify(path)} is not a regular file.`);
+}
+
+interface DriveConfig { drive_id: string; path_on_host: string; is_root_device: boolean; is_read_only?: boolean; partuuid?: string; cache_type?: string; io_engine?: string }
+interface NetConfig { iface_id: string; host_dev_name: string; guest_mac?: string }
+
+export class Vmm {
+  readonly id: string;
+  readonly version = packageVersion();
+  private boot: { kernel_image_path: string; initrd_path?: string; boot_args?: string } | null = null;
+  private machine = { vcpu_count: 1, mem_size_mib: 128, smt: false, track_dirty_pages: false, huge_pages: 'None' };
+  private readonly drives = new Map<string, DriveConfig>();
+  private readonly nets = new Map<string, NetConfig>();
+  private serialPath: string | null = null;
+  private logPath: string | null = null;
+  private metricsPath: string | null = null;
+  private vm: VmWorker | null = null;
+  private starting = false;
+  private serialBytes = 0;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly options: VmmOptions = {}) {
+    this.id = options.id ?? 'anonymous-instance';
+  }
+
+  get state(): InstanceState {
+    if (this.vm === null) return 'Not started';
+    return this.vm.paused ? 'Paused' : 'Running';
+  }
+
+  get worker(): VmWorker | null { return this.vm; }
+
+  private preBoot(): void {
+    if (this.vm !== null || this.starting) throw new ApiError(400, AFTER_START);
+  }
+
+  /** A line in the PUT /logger file, when one is configured. */
+  log(level: string, message: string): void {
+    if (this.logPath === null) return;
+    try { appendFileSync(this.logPath, `${new Date().toISOString()} [${this.id}:${level}] ${message}\n`); } catch { /* logging must not fail requests */ }
+  }
+
+  instanceInfo(): { id: string; state: InstanceState; vmm_version: string; app_name: string } {
+    return { id: this.id, state: this.state, vmm_version: this.version, app_name: 'typevisor' };
+  }
+
+  machineConfig(): typeof this.machine {
+    return { ...this.machine };
+  }
+
+  putBootSource(b: { kernel_image_path: string; initrd_path?: string; boot_args?: string }): void {
+    this.preBoot();
+    requireFile(b.kernel_image_path, 'Kernel image');
+    if (b.initrd_path !== undefined) requireFile(b.initrd_path, 'Initrd');
+    this.boot = { ...b };
+  }
+
+  putMachineConfig(m: Partial<typeof this.machine> & { vcpu_count?: number; mem_size_mib?: number }, patch: boolean): void {
+    this.preBoot();
+    const next = patch ? { ...this.machine, ...m } : { vcpu_count: 1, mem_size_mib: 128, smt: false, track_dirty_pages: false, huge_pages: 'None', ...m };
+    if (next.vcpu_count !== 1) throw new ApiError(400, `vcpu_count ${next.vcpu_count} is not supported: typevisor runs one vCPU per VM for now (vcpu_count must be 1).`);
+    if (next.smt) throw new ApiError(400, 'smt is not supported by typevisor (one vCPU per VM).');
+    if (next.track_dirty_pages) throw new ApiError(400, 'track_dirty_pages is not supported by typevisor yet.');
+    if (next.huge_pages !== 'None') throw new ApiError(400, `huge_pages "${next.huge_pages}" is not supported by typevisor (guest memory is a SharedArrayBuffer).`);
+    if (next.mem_size_mib < MIN_MEMORY_MIB || next.mem_size_mib > MAX_MEMORY_MIB) {
+      throw new ApiError(400, `mem_size_mib must be from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}, got ${next.mem_size_mib}.`);
+    }
+    this.machine = next;
+  }
+
+  putDrive(d: DriveConfig): void {
+    this.preBoot();
+    requireFile(d.path_on_host, 'Drive path_on_host');
+    if (d.partuuid !== undefined) throw new ApiError(400, 'partuuid is not supported by typevisor yet (give root= in boot_args).');
+    if (d.is_root_device && [...this.drives.values()].some((x) => x.is_root_device && x.drive_id !== d.drive_id)) {
+      throw new ApiError(400, 'A root block device already exists!');
+    }
+    this.drives.set(d.drive_id, { ...d });
+  }
+
+  putNetworkInterface(n: NetConfig): void {
+    this.preBoot();
+    if (n.guest_mac !== undefined) {
+      try { parseMac(n.guest_mac); } catch { throw new ApiError(400, `guest_mac ${JSON.stringify(n.guest_mac)} is not a MAC address (aa:bb:cc:dd:ee:ff).`); }
+    }
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(n.host_dev_name)) {
+      throw new ApiError(400, `host_dev_name ${JSON.stringify(n.host_dev_name)} is not a tap device name (1-15 letters, digits, "_", ".", "-").`);
+    }
+    this.nets.set(n.iface_id, { ...n });
+  }
+
+  putSerial(s: { serial_out_path?: string }): void {
+    this.preBoot();
+    if (s.serial_out_path !== undefined) {
+      try { appendFileSync(s.serial_out_path, ''); } catch (e) { throw new ApiError(400, `Cannot open serial_out_path: ${(e as Error).message}`); }
+    }
+    this.serialPath = s.serial_out_path ?? null;
+  }
+
+  putLogger(l: { log_path?: string }): void {
+    if (l.log_path !== undefined) {
+      try { appendFileSync(l.log_path, ''); } catch (e) { throw new ApiError(400, `Cannot open log_path: ${(e as Error).message}`); }
+    }
+    this.logPath = l.log_path ?? null;
+    this.log('Info', 'logger configured');
+  }
+
+  putMetrics(m: { metrics_path: string }): void {
+    if (this.metricsPath !== null) throw new ApiError(400, 'Reinitialization of metrics not allowed.');
+    try { appendFileSync(m.metrics_path, ''); } catch (e) { throw new ApiError(400, `Cannot open metrics_path: ${(e as Error).message}`); }
+    this.metricsPath = m.metrics_path;
+  }
+
+  flushMetrics(): void {
+    if (this.metricsPath === null) throw new ApiError(400, 'The metrics system is not initialized: PUT /metrics first.');
+    const line = { utc_timestamp_ms: Date.now(), id: this.id, state: this.state, uptime_ms: Date.now() - this.startedAt, uart: { write_count: this.serialBytes } };
+    try { appendFileSync(this.metricsPath, `${JSON.stringify(line)}\n`); } catch (e) { throw new ApiError(400, `Cannot write metrics: ${(e as Error).message}`); }
+  }
+
+  async instanceStart(): Promise<void> {
+    this.preBoot();
+    if (this.boot === null) throw new ApiError(400, 'Cannot start microvm without kernel configuration.');
+    const b = this.boot;
+    this.starting = true;
+    const serialPath = this.serialPath;
+    const out = this.options.serialOut ?? ((bytes: Uint8Array) => { process.stdout.write(bytes); });
+    try {
+      const drives = [...this.drives.values()].sort((a, c) => Number(c.is_root_device) - Number(a.is_root_device));
+      const vm = await VmWorker.start({
+        kernelPath: b.kernel_image_path,
+        initrdPath: b.initrd_path ?? null,
+        cmdline: b.boot_args ?? DEFAULT_BOOT_ARGS,
+        memoryMiB: this.machine.mem_size_mib,
+        drives: drives.map((d) => ({ id: d.drive_id, path: d.path_on_host, readonly: d.is_read_only ?? false })),
+        nets: [...this.nets.values()].map((n) => ({ id: n.iface_id, tap: n.host_dev_name, ...(n.guest_mac !== undefined ? { mac: n.guest_mac } : {}) })),
+        pacing: this.options.pacing ?? 'realtime',
+      });
+      vm.onSerialOutput = (bytes) => {
+        this.serialBytes += bytes.length;
+        if (serialPath !== null) {
+          try { appendFileSync(serialPath, bytes); } catch { /* the file went away: drop output */ }
+        } else {
+          out(bytes);
+        }
+      };
+      vm.onExit = (e) => {
+        this.log(e.kind === 'poweroff' || e.kind === 'stopped' ? 'Info' : 'Error', `VM ended: ${e.reason}`);
+        this.options.onVmExit?.(e);
+      };
+      this.vm = vm;
+      this.log('Info', 'InstanceStart: VM running');
+    } catch (e) {
+      throw new ApiError(400, `Cannot start the microVM: ${(e as Error).message}`);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  sendCtrlAltDel(): void {
+    if (this.vm === null || !this.vm.running) throw new ApiError(400, 'SendCtrlAltDel needs a running microVM.');
+    // typevisor has no keyboard path for Ctrl-Alt-Del yet: press the ACPI power button.
+    this.vm.pressPowerButton();
+  }
+
+  async patchVm(state: 'Paused' | 'Resumed'): Promise<void> {
+    if (this.vm === null || !this.vm.running) throw new ApiError(400, `Cannot ${state === 'Paused' ? 'pause' : 'resume'} a microVM that is not running.`);
+    try {
+      if (state === 'Paused') await this.vm.pause(); else await this.vm.resume();
+    } catch (e) {
+      throw new ApiError(400, (e as Error).message);
+    }
+    this.log('Info', `VM ${state.toLowerCase()}`);
+  }
+
+  /** Serial input to the guest (the process's stdin in `typevisor serve`). */
+  serialInput(bytes: Uint8Array): void {
+    this.vm?.serialInput(bytes);
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.vm) await this.vm.stop();
+  }
+}

@@ -1,0 +1,225 @@
+// Firecracker's API (firecracker-api.yaml) over HTTP/1.1 on a Unix socket: parses and
+// checks each request (body size, JSON, the schema, ids), routes it to the Vmm, and
+// answers as Firecracker does: 204 with no body on success, 200 with JSON for GETs,
+// 400 with {"fault_message": "..."} for anything refused. The server only speaks HTTP;
+// what a request means is up to Vmm.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { ApiError, Vmm } from '../Vmm.js';
+import { REQUEST_SCHEMAS, validate, type Definitions } from './schema.js';
+
+/** Largest request body accepted (Firecracker's default payload limit). */
+export const MAX_BODY_BYTES = 51200;
+
+/** Ids in paths (drive_id, iface_id): Firecracker's rule, letters, digits and "_", up to 64. */
+const ID_RE = /^[A-Za-z0-9_]{1,64}$/;
+
+type Handler = (vmm: Vmm, body: unknown, id: string | undefined) => Promise<unknown> | unknown;
+
+export interface Route {
+  method: 'GET' | 'PUT' | 'PATCH';
+  /** The path as firecracker-api.yaml spells it ("/drives/{drive_id}"). */
+  path: string;
+  /** The definition the body must match (REQUEST_SCHEMAS), if the request has one. */
+  body?: string;
+  handler: Handler;
+}
+
+function obj<T>(b: unknown): T { return b as T; }
+
+/** Every endpoint typevisor implements. */
+export const ROUTES: Route[] = [
+  { method: 'GET', path: '/', handler: (v) => v.instanceInfo() },
+  { method: 'PUT', path: '/boot-source', body: 'BootSource', handler: (v, b) => v.putBootSource(obj(b)) },
+  { method: 'GET', path: '/machine-config', handler: (v) => v.machineConfig() },
+  { method: 'PUT', path: '/machine-config', body: 'MachineConfiguration', handler: (v, b) => v.putMachineConfig(obj(b), false) },
+  { method: 'PATCH', path: '/machine-config', body: 'MachineConfigurationPatch', handler: (v, b) => v.putMachineConfig(obj(b), true) },
+  {
+    method: 'PUT', path: '/drives/{drive_id}', body: 'Drive',
+    handler: (v, b, id) => { sameId(id, obj<{ drive_id: string }>(b).drive_id); v.putDrive(obj(b)); },
+  },
+  {
+    method: 'PUT', path: '/network-interfaces/{iface_id}', body: 'NetworkInterface',
+    handler: (v, b, id) => { sameId(id, obj<{ iface_id: string }>(b).iface_id); v.putNetworkInterface(obj(b)); },
+  },
+  { method: 'PUT', path: '/serial', body: 'SerialDevice', handler: (v, b) => v.putSerial(obj(b)) },
+  { method: 'PUT', path: '/logger', body: 'Logger', handler: (v, b) => v.putLogger(obj(b)) },
+  { method: 'PUT', path: '/metrics', body: 'Metrics', handler: (v, b) => v.putMetrics(obj(b)) },
+  {
+    method: 'PUT', path: '/actions', body: 'InstanceActionInfo',
+    handler: async (v, b) => {
+      const a = obj<{ action_type: string }>(b).action_type;
+      if (a === 'InstanceStart') await v.instanceStart();
+      else if (a === 'SendCtrlAltDel') v.sendCtrlAltDel();
+      else v.flushMetrics();
+    },
+  },
+  { method: 'PATCH', path: '/vm', body: 'Vm', handler: (v, b) => v.patchVm(obj<{ state: 'Paused' | 'Resumed' }>(b).state) },
+];
+
+/** Firecracker endpoints typevisor does not implement yet (method and path as in the yaml). */
+export const UNSUPPORTED: [string, string][] = [
+  ['PUT', '/balloon'], ['GET', '/balloon'], ['PATCH', '/balloon'], ['GET', '/balloon/statistics'], ['PATCH', '/balloon/statistics'],
+  ['PATCH', '/balloon/hinting/start'], ['GET', '/balloon/hinting/status'], ['PATCH', '/balloon/hinting/stop'],
+  ['PUT', '/cpu-config'], ['PATCH', '/drives/{drive_id}'], ['PUT', '/pmem/{id}'], ['PATCH', '/pmem/{id}'],
+  ['PUT', '/mmds'], ['GET', '/mmds'], ['PATCH', '/mmds'], ['PUT', '/mmds/config'], ['PUT', '/entropy'],
+  ['PUT', '/hotplug/memory'], ['GET', '/hotplug/memory'], ['PATCH', '/hotplug/memory'],
+  ['PATCH', '/network-interfaces/{iface_id}'], ['PUT', '/snapshot/create'], ['PUT', '/snapshot/load'],
+  ['GET', '/version'], ['GET', '/vm/config'], ['PUT', '/vsock'],
+];
+
+// PATCH /machine-config: the same fields, none required.
+const { required: _r, ...machinePatch } = REQUEST_SCHEMAS.MachineConfiguration!;
+const SCHEMAS: Definitions = { ...REQUEST_SCHEMAS, MachineConfigurationPatch: machinePatch };
+
+function sameId(pathId: string | undefined, bodyId: string): void {
+  if (pathId !== bodyId) throw new ApiError(400, 'The id from the path does not match the id from the body!');
+}
+
+/** Match a request path against a route template; returns the {id} segment or null. */
+function matchPath(template: string, path: string): { id?: string } | null {
+  const t = template.split('/');
+  const p = path.split('/');
+  if (t.length !== p.length) return null;
+  let id: string | undefined;
+  for (let i = 0; i < t.length; i++) {
+    if (t[i]!.startsWith('{')) { id = p[i]!; continue; }
+    if (t[i] !== p[i]) return null;
+  }
+  return id === undefined ? {} : { id };
+}
+
+export class ApiServer {
+  readonly server: Server;
+  private socketPath: string | null = null;
+  /** Requests answered, by status, for tests and metrics. */
+  readonly answered = new Map<number, number>();
+
+  constructor(readonly vmm: Vmm) {
+    this.server = createServer((req, res) => { void this.handle(req, res); });
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 30_000;
+  }
+
+  /** Listen on a Unix socket path (a stale socket file there is replaced; any other file is refused). */
+  listen(path: string): Promise<void> {
+    if (existsSync(path)) {
+      if (!lstatSync(path).isSocket()) return Promise.reject(new Error(`${path} exists and is not a socket`));
+      unlinkSync(path);
+    }
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(path, () => {
+        this.server.off('error', reject);
+        this.socketPath = path;
+        resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeAllConnections();
+    if (this.socketPath !== null && existsSync(this.socketPath)) {
+      try { unlinkSync(this.socketPath); } catch { /* gone already */ }
+    }
+  }
+
+  private send(res: ServerResponse, status: number, body?: unknown): void {
+    this.answered.set(status, (this.answered.get(status) ?? 0) + 1);
+    if (body === undefined) {
+      res.writeHead(status);
+      res.end();
+      return;
+    }
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private fault(res: ServerResponse, status: number, message: string): void {
+    this.vmm.log('Warning', `request refused (${status}): ${message}`);
+    this.send(res, status, { fault_message: message });
+  }
+
+  /** The body as text, or an ApiError when it is larger than MAX_BODY_BYTES. */
+  private readBody(req: IncomingMessage): Promise<string> {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      return Promise.reject(new ApiError(400, `Request payload with size ${declared} is larger than the limit of ${MAX_BODY_BYTES} allowed by server.`));
+    }
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_BODY_BYTES) { over = true; chunks.length = 0; return; }
+        if (!over) chunks.push(c);
+      });
+      req.on('end', () => {
+        if (over) reject(new ApiError(400, `Request payload with size ${size} is larger than the limit of ${MAX_BODY_BYTES} allowed by server.`));
+        else resolve(Buffer.concat(chunks).toString('utf8'));
+      });
+      req.on('error', reject);
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? '';
+    const rawUrl = req.url ?? '';
+    try {
+      let text: string;
+      try {
+        text = await this.readBody(req);
+      } catch (e) {
+        res.setHeader('Connection', 'close');
+        throw e;
+      }
+      // Path only: a query string or fragment is not part of Firecracker's API.
+      if (!/^\/[A-Za-z0-9_\-/{}]*$/.test(rawUrl) || rawUrl.includes('//')) {
+        const shown = rawUrl.length > 80 ? `${rawUrl.slice(0, 80)}...` : rawUrl;
+        throw new ApiError(400, `Invalid request path ${JSON.stringify(shown)}: only letters, digits, "_", "-" and "/" are allowed.`);
+      }
+      const path = rawUrl.length > 1 ? rawUrl.replace(/\/$/, '') : rawUrl;
+      const route = this.find(method, path);
+      const id = route.id;
+      if (id !== undefined && !ID_RE.test(id)) {
+        throw new ApiError(400, `Invalid id ${JSON.stringify(id)}: ids are 1 to 64 letters, digits or "_".`);
+      }
+      let body: unknown = undefined;
+      if (route.route.body !== undefined) {
+        if (text.trim() === '') throw new ApiError(400, `${method} ${route.route.path} needs a JSON body.`);
+        try {
+          body = JSON.parse(text);
+        } catch (e) {
+          throw new ApiError(400, `The body is not valid JSON: ${(e as Error).message}`);
+        }
+        const err = validate(SCHEMAS[route.route.body]!, body, SCHEMAS);
+        if (err !== null) throw new ApiError(400, `Invalid ${route.route.body}: ${err}.`);
+      } else if (text.trim() !== '') {
+        throw new ApiError(400, `${method} ${route.route.path} takes no body.`);
+      }
+      const result = await route.route.handler(this.vmm, body, id);
+      this.vmm.log('Debug', `${method} ${path}: ok`);
+      if (method === 'GET') this.send(res, 200, result);
+      else this.send(res, 204);
+    } catch (e) {
+      if (e instanceof ApiError) this.fault(res, e.status, e.message);
+      else this.fault(res, 500, `Internal error: ${(e as Error).message}`);
+    }
+  }
+
+  private find(method: string, path: string): { route: Route; id?: string } {
+    for (const r of ROUTES) {
+      if (r.method !== method) continue;
+      const m = matchPath(r.path, path);
+      if (m) return { route: r, ...m };
+    }
+    for (const [m, p] of UNSUPPORTED) {
+      if (m === method && matchPath(p, path)) throw new ApiError(400, `${method} ${p} is not supported by typevisor yet.`);
+    }
+    throw new ApiError(400, `Invalid request method and/or path: ${method} ${path}.`);
+  }
+}

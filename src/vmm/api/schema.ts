@@ -1,0 +1,148 @@
+// Firecracker API (firecracker-api.yaml, OpenAPI 2.0 `definitions`): the request and
+// response bodies typevisor accepts, as a small JSON-Schema subset, and a validator
+// for that subset. Every object is closed: a field the schema does not list is refused
+// (Firecracker's parser refuses unknown fields too). Fields Firecracker defines that
+// typevisor does not implement yet are listed under `unsupported` so the answer can say so.
+
+export interface Schema {
+  type?: 'object' | 'string' | 'integer' | 'boolean' | 'number' | 'array';
+  properties?: Record<string, Schema>;
+  required?: string[];
+  /** false: unknown fields are an error. */
+  additionalProperties?: boolean | Schema;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  $ref?: string;
+  /** typevisor only: Firecracker fields refused with "not supported yet". */
+  unsupported?: string[];
+  [k: string]: unknown;
+}
+
+export type Definitions = Record<string, Schema>;
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+/**
+ * Check `value` against `schema`. Returns null when it conforms, else one sentence
+ * naming the first field at fault. `$ref: "#/definitions/X"` resolves in `defs`.
+ */
+export function validate(schema: Schema, value: unknown, defs: Definitions = {}, where = 'body'): string | null {
+  if (schema.$ref !== undefined) {
+    const name = schema.$ref.replace(/^#\/definitions\//, '');
+    const target = defs[name];
+    if (!target) return `${where}: unknown schema ${schema.$ref}`;
+    return validate(target, value, defs, where);
+  }
+  const t = typeOf(value);
+  if (schema.type !== undefined) {
+    const ok = schema.type === t || (schema.type === 'number' && t === 'integer');
+    if (!ok) return `${where} must be ${article(schema.type)}, got ${t === 'null' ? 'null' : article(t)}`;
+  }
+  if (schema.enum !== undefined && !schema.enum.includes(value)) {
+    return `${where} must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${JSON.stringify(value)}`;
+  }
+  if (typeof value === 'number') {
+    if (schema.minimum !== undefined && value < schema.minimum) return `${where} must be at least ${schema.minimum}, got ${value}`;
+    if (schema.maximum !== undefined && value > schema.maximum) return `${where} must be at most ${schema.maximum}, got ${value}`;
+  }
+  if (t === 'object' && (schema.type === 'object' || schema.properties)) {
+    const obj = value as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      const sub = schema.properties?.[key];
+      if (sub) {
+        const err = validate(sub, obj[key], defs, `${where === 'body' ? '' : `${where}.`}${key}`);
+        if (err) return err;
+        continue;
+      }
+      if (schema.unsupported?.includes(key)) return `field "${key}" is not supported by typevisor yet`;
+      if (schema.additionalProperties === false) return `unknown field "${key}"`;
+      if (typeof schema.additionalProperties === 'object') {
+        const err = validate(schema.additionalProperties, obj[key], defs, `${where}.${key}`);
+        if (err) return err;
+      }
+    }
+    for (const key of schema.required ?? []) {
+      if (!(key in obj)) return `missing required field "${key}"`;
+    }
+  }
+  return null;
+}
+
+function article(t: string): string {
+  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+}
+
+const str: Schema = { type: 'string' };
+const bool: Schema = { type: 'boolean' };
+
+/** Request bodies typevisor accepts, named as in firecracker-api.yaml's definitions. */
+export const REQUEST_SCHEMAS: Definitions = {
+  BootSource: {
+    type: 'object', additionalProperties: false,
+    required: ['kernel_image_path'],
+    properties: { kernel_image_path: str, initrd_path: str, boot_args: str },
+  },
+  MachineConfiguration: {
+    type: 'object', additionalProperties: false,
+    required: ['mem_size_mib', 'vcpu_count'],
+    properties: {
+      vcpu_count: { type: 'integer', minimum: 1, maximum: 32 },
+      mem_size_mib: { type: 'integer' },
+      smt: bool,
+      track_dirty_pages: bool,
+      huge_pages: { type: 'string', enum: ['None', 'Transparent', '2M'] },
+    },
+    unsupported: ['cpu_template'],
+  },
+  Drive: {
+    type: 'object', additionalProperties: false,
+    required: ['drive_id', 'is_root_device', 'path_on_host'],
+    properties: {
+      drive_id: str, is_root_device: bool, is_read_only: bool, path_on_host: str,
+      partuuid: str,
+      cache_type: { type: 'string', enum: ['Unsafe', 'Writeback'] },
+      io_engine: { type: 'string', enum: ['Sync', 'Async'] },
+    },
+    unsupported: ['rate_limiter', 'socket'],
+  },
+  NetworkInterface: {
+    type: 'object', additionalProperties: false,
+    required: ['host_dev_name', 'iface_id'],
+    properties: { iface_id: str, host_dev_name: str, guest_mac: str },
+    unsupported: ['mtu', 'rx_rate_limiter', 'tx_rate_limiter'],
+  },
+  InstanceActionInfo: {
+    type: 'object', additionalProperties: false,
+    required: ['action_type'],
+    properties: { action_type: { type: 'string', enum: ['FlushMetrics', 'InstanceStart', 'SendCtrlAltDel'] } },
+  },
+  Vm: {
+    type: 'object', additionalProperties: false,
+    required: ['state'],
+    properties: { state: { type: 'string', enum: ['Paused', 'Resumed'] } },
+  },
+  SerialDevice: {
+    type: 'object', additionalProperties: false,
+    properties: { serial_out_path: str },
+    unsupported: ['rate_limiter'],
+  },
+  Logger: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      log_path: str,
+      level: { type: 'string', enum: ['Error', 'Warning', 'Info', 'Debug', 'Trace', 'Off'] },
+      show_level: bool, show_log_origin: bool, module: str,
+    },
+  },
+  Metrics: {
+    type: 'object', additionalProperties: false,
+    required: ['metrics_path'],
+    properties: { metrics_path: str, emit_id: bool, properties: { type: 'object', additionalProperties: str } },
+  },
+};

@@ -1,0 +1,99 @@
+// The body of a VM worker thread (see VmWorker.ts): builds the Machine from the VmSpec,
+// attaches the virtio-mmio devices, runs it, and reports back over the message port.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { Machine } from '../machine/Machine.js';
+import { attachVirtio, plannedMmioCmdline, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
+import { CTL_PAUSE, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
+
+const port = parentPort!;
+const { spec, control } = workerData as { spec: VmSpec; control: SharedArrayBuffer };
+const ctl = new Int32Array(control);
+
+function post(m: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(m, transfer);
+}
+
+async function main(): Promise<void> {
+  let machine: Machine;
+  let virtio: AttachedVirtio | null = null;
+  try {
+    const kernel = new Uint8Array(readFileSync(spec.kernelPath));
+    const initrd = spec.initrdPath !== null ? new Uint8Array(readFileSync(spec.initrdPath)) : null;
+    const opts: VirtioOptions = {
+      drives: spec.drives.map((d) => ({ file: d.path, readonly: d.readonly, id: d.id })),
+      nets: spec.nets.map((n) => ({ kind: 'tap' as const, ifname: n.tap, ...(n.mac !== undefined ? { mac: n.mac } : {}) })),
+      vsock: null, console: false, rng: false,
+    };
+    const count = spec.drives.length + spec.nets.length;
+    machine = new Machine({
+      memoryMiB: spec.memoryMiB,
+      kernel, initrd,
+      cmdline: [spec.cmdline, count > 0 ? plannedMmioCmdline(count) : ''].filter((x) => x).join(' '),
+      pacing: spec.pacing,
+    });
+    if (count > 0) {
+      const m = machine;
+      virtio = await attachVirtio({
+        memory: m.mem, pic: m.platform.pic, clock: m.clock, transport: 'mmio',
+        wake: () => m.loop.wake(), log: (msg) => process.stderr.write(`typevisor: ${msg}\n`),
+      }, opts);
+      let elcr = 0;
+      for (const irq of virtio.levelIrqs) elcr |= 1 << irq;
+      m.io.write(0x4d0, 1, elcr & 0xff);
+      m.io.write(0x4d1, 1, elcr >> 8);
+      m.ioSources.push(virtio);
+    }
+  } catch (e) {
+    post({ type: 'start-failed', message: (e as Error).message });
+    end(1);
+    return;
+  }
+
+  machine.onSerialOutput = (bytes) => post({ type: 'serial', bytes }, [bytes.buffer as ArrayBuffer]);
+  machine.externalInputOpen = true;
+
+  // Pause: checked before every CPU slice; a paused thread sleeps in Atomics.wait.
+  const cpu = machine.cpu;
+  const runSlice = cpu.run.bind(cpu);
+  cpu.run = (budget: number): number => {
+    if (Atomics.load(ctl, 0) === CTL_PAUSE) {
+      post({ type: 'paused' });
+      while (Atomics.load(ctl, 0) === CTL_PAUSE) Atomics.wait(ctl, 0, CTL_PAUSE);
+      post({ type: 'resumed' });
+    }
+    return runSlice(budget);
+  };
+
+  port.on('message', (m: ToWorker) => {
+    switch (m.type) {
+      case 'input': machine.serialInput(m.bytes); break;
+      case 'wake': machine.loop.wake(); break;
+      case 'stop': machine.stop('stopped by the API'); break;
+      case 'power-button': machine.platform.acpi.pressPowerButton(); machine.loop.wake(); break;
+    }
+  });
+
+  post({ type: 'started' });
+  let kind = 'crashed';
+  let reason = '';
+  try {
+    const r = await machine.run();
+    kind = r.kind;
+    reason = r.kind === 'triple-fault' ? r.detail : r.kind === 'stopped' ? r.detail : r.kind === 'reset' ? `reset (${r.source})` : r.kind;
+  } catch (e) {
+    reason = `VM crashed: ${(e as Error).message}`;
+  }
+  try { await virtio?.close(); } catch { /* the VM is over either way */ }
+  post({ type: 'exit', kind, reason });
+  end(0);
+}
+
+/** Let the last message go out, then end the thread (at once if nothing keeps it alive). */
+function end(code: number): void {
+  port.close();
+  setTimeout(() => process.exit(code), 200).unref();
+}
+
+void main();
