@@ -262,20 +262,30 @@ export function plannedMmioCmdline(count: number, host: Pick<VirtioHost, 'mmioBa
   return out.join(' ');
 }
 
-/** Several level-triggered sources wired-OR onto one line. */
-class SharedIrq {
+/**
+ * Several interrupt sources wired-OR onto one ISA line. Linux clears the ELCR when ACPI
+ * routes interrupts, so these lines usually end up edge-triggered: when one source
+ * rises while another holds the line high, the line is pulsed low and high again so
+ * the 8259 still sees an edge (with a level-triggered line the pulse is harmless).
+ */
+export class SharedIrq {
   private levels = 0;
+  private sources = 0;
   constructor(private readonly line: IrqLine) {}
   source(): IrqLine {
-    const bit = 1 << (this.sources++ % 31);
+    if (this.sources >= 31) throw new RangeError('more than 31 sources on one shared IRQ');
+    const bit = 1 << this.sources++;
     return (level) => {
-      const before = this.levels !== 0;
+      const before = this.levels;
       this.levels = level ? this.levels | bit : this.levels & ~bit;
-      const after = this.levels !== 0;
-      if (before !== after) this.line(after);
+      if (before === 0 && this.levels !== 0) this.line(true);
+      else if (before !== 0 && this.levels === 0) this.line(false);
+      else if (level && (before & bit) === 0) {
+        this.line(false);
+        this.line(true);
+      }
     };
   }
-  private sources = 0;
 }
 
 export async function attachVirtio(host: VirtioHost, options: VirtioOptions): Promise<AttachedVirtio> {

@@ -70,6 +70,27 @@ test('guest: virtio-blk (ext2 written by the guest, read by the host; read-only 
   }
 });
 
+test('guest: virtio-console as the kernel console (console=hvc0) carries the shell', { skip, timeout: TIMEOUT }, async () => {
+  let hvcText = '';
+  const r = await bootGuest({
+    virtio: { console: true },
+    append: 'console=hvc0',
+    typeInto: 'hvc',
+    script: script('hvc-shell.sh'),
+    until: /END-hvc-42/,
+    timeoutMs: TIMEOUT - 20_000,
+    onAttached: (v) => {
+      const forward = v.console!.onOutput;
+      v.console!.onOutput = (b) => {
+        hvcText += new TextDecoder().decode(b);
+        forward?.(b);
+      };
+    },
+  });
+  assert.match(r.output, /tty=\/dev\/hvc0 console=hvc0/);
+  assert.match(hvcText, /Run \/init as init process/, 'kernel messages on hvc0');
+});
+
 test('guest: virtio-pci devices are found, bound and used (blk, rng)', { skip, timeout: TIMEOUT }, async () => {
   const img = join(dir, 'pci.img');
   writeFileSync(img, Buffer.alloc(2 << 20));

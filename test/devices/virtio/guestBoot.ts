@@ -39,9 +39,11 @@ export interface GuestOptions {
    * seconds of guest time pass during one host network round trip.
    */
   pacing?: 'realtime' | 'fast';
+  /** Where the script is typed: the serial port (default) or the virtio console (hvc0). */
+  typeInto?: 'serial' | 'hvc';
   /** End the run when this settles (for a guest that serves another one). */
   stopWhen?: Promise<unknown>;
-  /** Called once the devices exist (before the kernel runs). */
+  /** Called once the devices exist and the output hooks are set (before the kernel runs). */
   onAttached?: (v: AttachedVirtio, m: Machine) => void;
 }
 
@@ -69,14 +71,19 @@ export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
   machine.io.write(0x4d0, 1, elcr & 0xff);
   machine.io.write(0x4d1, 1, elcr >> 8);
   machine.externalInputOpen = true;
-  opts.onAttached?.(virtio, machine);
   let output = '';
   let typed = false;
   const done = new Promise<void>((resolveDone) => {
     const check = (): void => {
       if (!typed && /typevisor:\/# $/.test(output.slice(-200).replace(/\x1b\[[0-9;]*[a-zA-Z]/g, ''))) {
         typed = true;
-        machine.serialInput(new TextEncoder().encode(opts.script.join('\n') + '\n'));
+        const bytes = new TextEncoder().encode(opts.script.join('\n') + '\n');
+        if (opts.typeInto === 'hvc' && virtio.console) {
+          virtio.console.input(bytes);
+          machine.loop.wake();
+        } else {
+          machine.serialInput(bytes);
+        }
       }
       if (opts.until && opts.until.test(output)) resolveDone();
     };
@@ -95,6 +102,7 @@ export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
       };
     }
   });
+  opts.onAttached?.(virtio, machine);
   const timer = setTimeout(() => machine.stop('timeout'), opts.timeoutMs ?? 240000);
   const finished = machine.run();
   await Promise.race([done, finished, ...(opts.stopWhen ? [opts.stopWhen] : [])]);

@@ -114,3 +114,20 @@ test('attachVirtio errors are one line and name the option', async () => {
   await assert.rejects(attachVirtio({ memory: newMemory(4), pic: fakePic() }, { drives: [{ file: join(dir, 'missing.img'), readonly: true }] }), /^Error: --drive .*missing\.img: cannot open \(ENOENT\)$/);
   await assert.rejects(attachVirtio({ memory: newMemory(4), pic: fakePic() }, { nets: [{ kind: 'tap', ifname: 'tap0' }] }), /tap networking is not supported yet/);
 });
+
+test('a shared MMIO interrupt line pulses so an edge-triggered 8259 sees every new source', async () => {
+  const { SharedIrq } = await import('../../../src/devices/virtio/options.js');
+  const seen: boolean[] = [];
+  const sh = new SharedIrq((l) => seen.push(l));
+  const a = sh.source();
+  const b = sh.source();
+  a(true);
+  assert.deepEqual(seen, [true]);
+  b(true);
+  assert.deepEqual(seen, [true, false, true], 'a new edge for b');
+  a(false);
+  b(true);
+  assert.deepEqual(seen, [true, false, true], 'no change');
+  b(false);
+  assert.deepEqual(seen, [true, false, true, false]);
+});
