@@ -584,6 +584,28 @@ export class Cpu {
   }
 
   /**
+   * Read the r/m operand of `size` bytes (1, 2, 4): the register named by ModRM, or
+   * memory at `lin` (from eaLin/rmwLin) for a memory form.
+   */
+  readRM(size: number, lin: number): number {
+    const m = this.modrm;
+    if (m >= 0xc0) {
+      const i = m & 7;
+      return size === 1 ? this.r8[REG8[i]!]! : size === 2 ? this.r16[i << 1]! : this.regs[i]!;
+    }
+    return size === 1 ? this.rd8(lin) : size === 2 ? this.rd16(lin) : this.rd32(lin);
+  }
+
+  /** Write the r/m operand of `size` bytes; see readRM. */
+  writeRM(size: number, lin: number, v: number): void {
+    const m = this.modrm;
+    if (m >= 0xc0) {
+      const i = m & 7;
+      if (size === 1) this.r8[REG8[i]!] = v; else if (size === 2) this.r16[i << 1] = v; else this.regs[i] = v;
+    } else if (size === 1) this.wr8(lin, v); else if (size === 2) this.wr16(lin, v); else this.wr32(lin, v);
+  }
+
+  /**
    * Start a read-modify-write of the r/m operand: checks the memory operand for
    * writing first, so the instruction cannot fault after it has changed anything.
    * Returns the linear address; for a register operand it returns 0 and callers test

@@ -233,13 +233,8 @@ function idiv(c: Cpu, v: number, size: number): void {
 /** Group 3 (F6/F7): TEST imm, NOT, NEG, MUL, IMUL, DIV, IDIV. */
 function group3(sh: number): Handler {
   const size = sh === 24 ? 1 : sh === 16 ? 2 : 4;
-  const rd = (c: Cpu, lin: number): number =>
-    c.modrm >= 0xc0 ? (size === 1 ? c.getReg8(c.modrm & 7) : size === 2 ? c.r16[(c.modrm & 7) << 1]! : c.regs[c.modrm & 7]!)
-      : size === 1 ? c.rd8(lin) : size === 2 ? c.rd16(lin) : c.rd32(lin);
-  const wr = (c: Cpu, lin: number, v: number): void => {
-    if (c.modrm >= 0xc0) { if (size === 1) c.setReg8(c.modrm & 7, v); else if (size === 2) c.r16[(c.modrm & 7) << 1] = v; else c.regs[c.modrm & 7] = v; }
-    else if (size === 1) c.wr8(lin, v); else if (size === 2) c.wr16(lin, v); else c.wr32(lin, v);
-  };
+  const rd = (c: Cpu, lin: number): number => c.readRM(size, lin);
+  const wr = (c: Cpu, lin: number, v: number): void => c.writeRM(size, lin, v);
   return (c) => {
     const op = c.decodeModrm();
     const isReg = c.modrm >= 0xc0;

@@ -32,19 +32,6 @@ function setZF(c: Cpu, zf: boolean): void {
   c.flags = zf ? c.flags | FLAG_ZF : c.flags & ~FLAG_ZF;
 }
 
-function readOp(c: Cpu, lin: number, size: number): number {
-  if (c.modrm >= 0xc0) {
-    const i = c.modrm & 7;
-    return size === 1 ? c.getReg8(i) : size === 2 ? c.r16[i << 1]! : c.regs[i]!;
-  }
-  return size === 1 ? c.rd8(lin) : size === 2 ? c.rd16(lin) : c.rd32(lin);
-}
-function writeOp(c: Cpu, lin: number, size: number, v: number): void {
-  if (c.modrm >= 0xc0) {
-    const i = c.modrm & 7;
-    if (size === 1) c.setReg8(i, v); else if (size === 2) c.r16[i << 1] = v; else c.regs[i] = v;
-  } else if (size === 1) c.wr8(lin, v); else if (size === 2) c.wr16(lin, v); else c.wr32(lin, v);
-}
 function getReg(c: Cpu, reg: number, size: number): number {
   return size === 1 ? c.getReg8(reg) : size === 2 ? c.r16[reg << 1]! : c.regs[reg]!;
 }
@@ -56,11 +43,11 @@ function setReg(c: Cpu, reg: number, size: number, v: number): void {
 
 /** Test bit `bit` of the operand at `lin` (or the ModRM register) and apply `op`. */
 function bitOp(c: Cpu, op: number, lin: number, size: number, bit: number): void {
-  const v = readOp(c, lin, size);
+  const v = c.readRM(size, lin);
   setCF(c, (v >>> bit) & 1);
   if (op === 0) return;
   const m = 1 << bit;
-  writeOp(c, lin, size, op === 1 ? v | m : op === 2 ? v & ~m : v ^ m);
+  c.writeRM(size, lin, op === 1 ? v | m : op === 2 ? v & ~m : v ^ m);
 }
 
 function btReg(size: number, op: number): Handler {
@@ -110,13 +97,13 @@ function cmpxchg(size: number): Handler {
   return (c) => {
     const reg = c.decodeModrm();
     const lin = c.rmwLin(size);
-    const d = readOp(c, lin, size) & m;
+    const d = c.readRM(size, lin) & m;
     const acc = getReg(c, EAX, size) & m;
     setSub(c, acc, d, (acc - d) & m, sh);
     if (acc === d) {
-      writeOp(c, lin, size, getReg(c, reg, size));
+      c.writeRM(size, lin, getReg(c, reg, size));
     } else {
-      if (c.modrm < 0xc0) writeOp(c, lin, size, d);
+      if (c.modrm < 0xc0) c.writeRM(size, lin, d);
       setReg(c, EAX, size, d);
     }
   };
@@ -128,13 +115,13 @@ function xadd(size: number): Handler {
   return (c) => {
     const reg = c.decodeModrm();
     const lin = c.rmwLin(size);
-    const d = readOp(c, lin, size) & m;
+    const d = c.readRM(size, lin) & m;
     const s = getReg(c, reg, size) & m;
     const sum = (d + s) & m;
     setAdd(c, d, s, sum, sh);
     // Source first: with the same register as both operands the sum must win.
     setReg(c, reg, size, d);
-    writeOp(c, lin, size, sum);
+    c.writeRM(size, lin, sum);
   };
 }
 

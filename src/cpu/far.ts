@@ -11,7 +11,7 @@ import {
   CR0_PE, CS, DESC_CE, DESC_DB, DESC_RW, ESP, EXC_GP, EXC_NP, EXC_SS, EXC_TS, FLAG_VM, SS, SYS_CALL16, SYS_CALL32,
   SYS_TASK, SYS_TSS16_AVAIL, SYS_TSS16_BUSY, SYS_TSS32_AVAIL, SYS_TSS32_BUSY,
 } from './constants.js';
-import { checkStackRoom, Descriptor, invalidateOuterSegs, loadCs, readDescriptor, setAccessed, setSegCache } from './segments.js';
+import { checkReturnCs, checkStackRoom, Descriptor, invalidateOuterSegs, loadCs, readDescriptor, setAccessed, setSegCache } from './segments.js';
 import { checkTssTarget, taskSwitch, TASK_CALL, TASK_JMP } from './tasks.js';
 
 const desc = new Descriptor();
@@ -226,14 +226,9 @@ export function farReturn(c: Cpu, imm: number): void {
     c.eip = eip;
     return;
   }
-  if ((sel & ~3) === 0) c.raise(EXC_GP, 0);
   const d = codeDesc;
-  if (!readDescriptor(c, sel, d)) c.raise(EXC_GP, sel & ~3);
+  checkReturnCs(c, sel, d);
   const rpl = sel & 3;
-  if (!d.isCode || rpl < c.cpl) c.raise(EXC_GP, sel & ~3);
-  const conforming = (d.hi & (DESC_CE << 8)) !== 0;
-  if (conforming ? d.dpl > rpl : d.dpl !== rpl) c.raise(EXC_GP, sel & ~3);
-  if (!d.present) c.raise(EXC_NP, sel & ~3);
   if (rpl === c.cpl) {
     checkEip(c, eip, d);
     c.adjustSp(2 * w + imm);

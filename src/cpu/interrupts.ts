@@ -9,7 +9,7 @@ import {
   SYS_INT16, SYS_INT32, SYS_TASK, SYS_TRAP16, SYS_TRAP32,
 } from './constants.js';
 import { getEflags } from './flags.js';
-import { checkStackRoom, sysRead32, Descriptor, invalidateOuterSegs, loadCs, readDescriptor, setAccessed, setNullSeg, setSegCache } from './segments.js';
+import { checkReturnCs, checkStackRoom, sysRead32, Descriptor, invalidateOuterSegs, loadCs, readDescriptor, setAccessed, setNullSeg, setSegCache } from './segments.js';
 import { taskSwitch, TASK_INT, TASK_IRET } from './tasks.js';
 
 /** Vectors that push an error code in protected mode. */
@@ -244,14 +244,9 @@ export function iret(c: Cpu): void {
     returnToVm86(c, newEip, sel, newFlags);
     return;
   }
-  if ((sel & ~3) === 0) c.raise(EXC_GP, 0);
   const d = csDesc;
-  if (!readDescriptor(c, sel, d)) c.raise(EXC_GP, sel & ~3);
+  checkReturnCs(c, sel, d);
   const rpl = sel & 3;
-  if (!d.isCode || rpl < c.cpl) c.raise(EXC_GP, sel & ~3);
-  const conforming = (d.hi & (DESC_CE << 8)) !== 0;
-  if (conforming ? d.dpl > rpl : d.dpl !== rpl) c.raise(EXC_GP, sel & ~3);
-  if (!d.present) c.raise(EXC_NP, sel & ~3);
   const eip = o32 ? newEip : newEip & 0xffff;
   const oldCpl = c.cpl;
   const oldIopl = (c.flags & FLAG_IOPL) >>> 12;

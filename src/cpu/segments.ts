@@ -164,3 +164,18 @@ export function checkStackRoom(c: Cpu, s: Descriptor, sp: number, bytes: number,
 }
 
 export { DESC_G };
+
+/**
+ * Read and check the code segment a far RET or IRET returns to (SDM vol. 2A RET, IRET):
+ * #GP(0) for a null selector, #GP(selector) for a bad descriptor, RPL below CPL or a
+ * DPL that does not fit the RPL, #NP(selector) when it is not present.
+ */
+export function checkReturnCs(c: Cpu, sel: number, d: Descriptor): void {
+  if ((sel & ~3) === 0) c.raise(EXC_GP, 0);
+  if (!readDescriptor(c, sel, d)) c.raise(EXC_GP, sel & ~3);
+  const rpl = sel & 3;
+  if (!d.isCode || rpl < c.cpl) c.raise(EXC_GP, sel & ~3);
+  const conforming = (d.hi & (DESC_CE << 8)) !== 0;
+  if (conforming ? d.dpl > rpl : d.dpl !== rpl) c.raise(EXC_GP, sel & ~3);
+  if (!d.present) c.raise(EXC_NP, sel & ~3);
+}

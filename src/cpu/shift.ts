@@ -120,20 +120,7 @@ export function shiftOp(c: Cpu, op: number, v: number, count: number, bits: numb
 
 // ---- Operand access for the r/m operand of the current instruction
 
-function readOp(c: Cpu, lin: number, size: number): number {
-  if (c.modrm >= 0xc0) {
-    const i = c.modrm & 7;
-    return size === 1 ? c.getReg8(i) : size === 2 ? c.r16[i << 1]! : c.regs[i]!;
-  }
-  return size === 1 ? c.rd8(lin) : size === 2 ? c.rd16(lin) : c.rd32(lin);
-}
 
-function writeOp(c: Cpu, lin: number, size: number, v: number): void {
-  if (c.modrm >= 0xc0) {
-    const i = c.modrm & 7;
-    if (size === 1) c.setReg8(i, v); else if (size === 2) c.r16[i << 1] = v; else c.regs[i] = v;
-  } else if (size === 1) c.wr8(lin, v); else if (size === 2) c.wr16(lin, v); else c.wr32(lin, v);
-}
 
 const COUNT_IMM = 0, COUNT_ONE = 1, COUNT_CL = 2;
 
@@ -144,7 +131,7 @@ function group2(size: number, kind: number): Handler {
     const lin = c.rmwLin(size);
     const count = (kind === COUNT_IMM ? c.fetch8() : kind === COUNT_ONE ? 1 : c.r8[4]!) & 31;
     if (count === 0) return;
-    writeOp(c, lin, size, shiftOp(c, op, readOp(c, lin, size), count, bits));
+    c.writeRM(size, lin, shiftOp(c, op, c.readRM(size, lin), count, bits));
   };
 }
 
@@ -190,8 +177,8 @@ function doubleShift(size: number, left: boolean, imm: boolean): Handler {
     const n = (imm ? c.fetch8() : c.r8[4]!) & 31;
     if (n === 0) return;
     const s = size === 2 ? c.r16[reg << 1]! : c.regs[reg]!;
-    const d = readOp(c, lin, size);
-    writeOp(c, lin, size, left ? shld(c, d, s, n, bits) : shrd(c, d, s, n, bits));
+    const d = c.readRM(size, lin);
+    c.writeRM(size, lin, left ? shld(c, d, s, n, bits) : shrd(c, d, s, n, bits));
   };
 }
 
