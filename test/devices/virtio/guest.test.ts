@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createConnection, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ const scriptDir = (() => {
     return scripts;
   }
 })();
+const toolDir = join(scriptDir, '../guest-tools');
 const dir = mkdtempSync(join(tmpdir(), 'typevisor-guest-'));
 after(() => {
   closeHostedSwitches();
@@ -160,6 +161,51 @@ test('guest: --net user through passt: HTTP from a host loopback server via the 
   const out = r.output.replace(/\r/g, '');
   assert.match(out, /\nhello-from-host-http\n/, 'the guest fetched the host page');
   assert.equal(fetched, 'hello-from-guest-httpd\n', 'the host reached the guest server through hostfwd');
+});
+
+test('guest: virtio-vsock carries data in both directions (guest to PATH_port, host CONNECT to a guest listener)', { skip, timeout: TIMEOUT }, async () => {
+  const path = join(dir, 'vsock.sock');
+  const hostPort = 6000;
+  const guestPort = 5000;
+  let hostGot = '';
+  const srv = createNetServer((s) => {
+    s.on('data', (d) => {
+      hostGot += d.toString();
+      if (hostGot.includes('\n')) s.end('hello-from-host-listener\n');
+    });
+  });
+  await new Promise<void>((res) => srv.listen(`${path}_${hostPort}`, res));
+  let hostReply = '';
+  let connected = false;
+  const r = await bootGuest({
+    virtio: { vsock: { cid: 3, path } },
+    extraFiles: [{ name: 'vsockcat', data: readFileSync(join(toolDir, 'vsockcat')) }],
+    script: script('vsock.sh', { HOSTPORT: String(hostPort), GUESTPORT: String(guestPort) }),
+    until: /END-vsock-42/,
+    timeoutMs: TIMEOUT - 20_000,
+    onOutput: (t) => {
+      if (t.includes('vsock-listening') && !connected) {
+        connected = true;
+        const c = createConnection(path);
+        c.on('data', (d) => (hostReply += d.toString()));
+        c.on('error', () => {});
+        c.write(`CONNECT ${guestPort}\n`);
+        const wait = setInterval(() => {
+          if (/^OK \d+\n/.test(hostReply)) {
+            clearInterval(wait);
+            c.write('ping-from-host\n');
+          }
+        }, 20);
+      }
+    },
+  });
+  for (let i = 0; i < 100 && !hostReply.includes('pong'); i++) await new Promise((res) => setTimeout(res, 20));
+  srv.close();
+  const out = r.output.replace(/\r/g, '');
+  assert.equal(hostGot, 'hi-from-guest-42\n', 'guest-initiated data reached PATH_6000');
+  assert.match(out, /\nhello-from-host-listener\n/, 'the host reply reached the guest');
+  assert.match(out, /\nping-from-host\n/, 'host-initiated data reached the guest listener');
+  assert.match(hostReply, /^OK \d+\npong-from-guest-42\n$/, 'the guest answer reached the host');
 });
 
 test('guest: two guests on one switch ping each other', { skip, timeout: TIMEOUT }, async () => {

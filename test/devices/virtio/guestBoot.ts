@@ -39,12 +39,34 @@ export interface GuestOptions {
    * seconds of guest time pass during one host network round trip.
    */
   pacing?: 'realtime' | 'fast';
+  /** Files added at the root of the initramfs (an uncompressed cpio archive placed before the default one). */
+  extraFiles?: { name: string; data: Uint8Array; mode?: number }[];
   /** Where the script is typed: the serial port (default) or the virtio console (hvc0). */
   typeInto?: 'serial' | 'hvc';
   /** End the run when this settles (for a guest that serves another one). */
   stopWhen?: Promise<unknown>;
   /** Called once the devices exist and the output hooks are set (before the kernel runs). */
   onAttached?: (v: AttachedVirtio, m: Machine) => void;
+}
+
+/** A cpio "newc" archive of regular files (Linux initramfs format), ending with TRAILER!!!. */
+export function cpioNewc(files: { name: string; data: Uint8Array; mode?: number }[]): Uint8Array {
+  const parts: Buffer[] = [];
+  const pad4 = (n: number): Buffer => Buffer.alloc((4 - (n % 4)) % 4);
+  let ino = 1;
+  const entry = (name: string, data: Uint8Array, mode: number): void => {
+    const fields = [ino++, mode, 0, 0, 1, 0, data.length, 0, 0, 0, 0, name.length + 1, 0];
+    const hdr = Buffer.from('070701' + fields.map((f) => f.toString(16).padStart(8, '0')).join('') + name + '\0', 'latin1');
+    parts.push(hdr, pad4(hdr.length), Buffer.from(data), pad4(data.length));
+  };
+  for (const f of files) entry(f.name, f.data, f.mode ?? 0o100755);
+  entry('TRAILER!!!', new Uint8Array(0), 0);
+  return Buffer.concat(parts);
+}
+
+function withExtraFiles(initrd: Uint8Array, files: { name: string; data: Uint8Array; mode?: number }[]): Uint8Array {
+  if (files.length === 0) return initrd;
+  return Buffer.concat([cpioNewc(files), initrd]);
 }
 
 export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
@@ -56,7 +78,7 @@ export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
   const machine = new Machine({
     memoryMiB: opts.memoryMiB ?? 128,
     kernel: new Uint8Array(readFileSync(KERNEL)),
-    initrd: new Uint8Array(readFileSync(INITRD)),
+    initrd: withExtraFiles(new Uint8Array(readFileSync(INITRD)), opts.extraFiles ?? []),
     cmdline,
     pacing: opts.pacing ?? 'realtime',
   });
