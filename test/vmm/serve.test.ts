@@ -1,0 +1,110 @@
+// End to end over the socket: `typevisor serve --api-sock` as a child process, the default
+// guest configured and started through the API alone, the shell answering on the
+// process's stdin/stdout, PATCH /vm Paused and Resumed, then SIGTERM. And the same guest
+// from Firecracker's --config-file format, powered off from its shell.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SerialSession, PROMPT } from '../machine/serialSession.js';
+import { api } from './apiClient.js';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+const bootSource = {
+  kernel_image_path: join(ROOT, 'guest/bzImage'),
+  initrd_path: join(ROOT, 'guest/initramfs.cpio.gz'),
+  boot_args: 'console=ttyS0 panic=-1 tsc=reliable',
+};
+const BOOT_MS = 90_000;
+
+function startServe(args: string[]): { child: ChildProcessWithoutNullStreams; serial: SerialSession; stderr: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const serial = new SerialSession();
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => serial.push(b));
+  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, serial, stderr: () => err, exit };
+}
+
+async function waitForSocket(sock: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (existsSync(sock)) {
+      try { await api(sock, 'GET', '/'); return; } catch { /* not listening yet */ }
+    }
+    if (Date.now() > end) throw new Error(`no API socket at ${sock} after ${ms} ms`);
+    await sleep(20);
+  }
+}
+
+test('typevisor serve: boot the default guest through the API, use its shell, pause and resume, stop', { timeout: 150_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'typevisor-serve-'));
+  const sock = join(dir, 'api.sock');
+  const { child, serial, stderr, exit } = startServe(['--api-sock', sock, '--fast', '--id', 'e2e-vm']);
+  try {
+    await waitForSocket(sock, 10_000);
+    const put = async (path: string, body: unknown, method = 'PUT'): Promise<void> => {
+      const r = await api(sock, method, path, body);
+      assert.equal(r.status, 204, `${method} ${path}: ${r.text}`);
+    };
+    await put('/boot-source', bootSource);
+    await put('/machine-config', { vcpu_count: 1, mem_size_mib: 128 });
+    const info = (await api(sock, 'GET', '/')).body as Record<string, unknown>;
+    assert.deepEqual({ ...info, vmm_version: typeof info.vmm_version }, { id: 'e2e-vm', state: 'Not started', vmm_version: 'string', app_name: 'typevisor' });
+    await put('/actions', { action_type: 'InstanceStart' });
+    assert.equal(((await api(sock, 'GET', '/')).body as { state: string }).state, 'Running');
+    await serial.waitFor(PROMPT, BOOT_MS);
+    child.stdin.write('echo api-$((6*7))\n');
+    await serial.waitFor(/api-42/, 20_000);
+    await serial.waitFor(PROMPT, 20_000);
+
+    await put('/vm', { state: 'Paused' }, 'PATCH');
+    assert.equal(((await api(sock, 'GET', '/')).body as { state: string }).state, 'Paused');
+    // Input while paused waits: the guest does not run.
+    const before = serial.output.length;
+    child.stdin.write('echo resumed-$((1+1))\n');
+    await sleep(400);
+    assert.equal(serial.output.length, before, `output while paused: ${JSON.stringify(serial.output.slice(before))}`);
+    await put('/vm', { state: 'Resumed' }, 'PATCH');
+    assert.equal(((await api(sock, 'GET', '/')).body as { state: string }).state, 'Running');
+    await serial.waitFor(/resumed-2/, 20_000);
+    // Pre-boot resources stay refused while running.
+    assert.equal((await api(sock, 'PUT', '/boot-source', bootSource)).status, 400);
+
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0, stderr());
+    assert.ok(!existsSync(sock), 'the socket is removed at exit');
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('typevisor serve --config-file --no-api: Firecracker\'s config format boots the guest; poweroff ends the process', { timeout: 150_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'typevisor-serve-'));
+  const config = join(dir, 'vm.json');
+  const disk = join(dir, 'disk.img');
+  writeFileSync(disk, Buffer.alloc(1024 * 1024));
+  writeFileSync(config, JSON.stringify({
+    'boot-source': bootSource,
+    'drives': [{ drive_id: 'data', path_on_host: disk, is_root_device: false, is_read_only: true }],
+    'machine-config': { vcpu_count: 1, mem_size_mib: 64 },
+  }));
+  const { child, serial, stderr, exit } = startServe(['--config-file', config, '--no-api', '--fast']);
+  try {
+    await serial.waitFor(PROMPT, BOOT_MS);
+    child.stdin.write('cat /sys/block/vda/ro; cat /sys/block/vda/size\n');
+    await serial.waitFor(/\b1\s+2048\b/, 20_000);
+    child.stdin.write('poweroff -f\n');
+    assert.equal(await exit, 0, stderr());
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
