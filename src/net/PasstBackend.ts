@@ -29,6 +29,8 @@ export interface PasstOptions {
   mtu?: number;
   /** passt executable; default: `passt` on PATH. */
   passtPath?: string;
+  /** Keep passt's log here (with --debug) instead of in its temporary directory. */
+  debugLog?: string;
   /** How long to wait for passt's socket (ms). */
   startTimeoutMs?: number;
 }
@@ -87,8 +89,9 @@ export class PasstBackend implements NetBackend {
     const dir = await mkdtemp(join(tmpdir(), 'typevisor-passt-'));
     await chmod(dir, 0o777);
     const sockPath = join(dir, 'passt.sock');
-    const logPath = join(dir, 'passt.log');
+    const logPath = opts.debugLog ?? join(dir, 'passt.log');
     const args = ['-f', '-1', '-s', sockPath, '-l', logPath, '-m', String(mtu)];
+    if (opts.debugLog) args.push('--debug');
     for (const f of opts.hostfwd ?? []) args.push(f.proto === 'tcp' ? '-t' : '-u', passtForwardSpec(f));
     const child = spawn(exe, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

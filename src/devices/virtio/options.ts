@@ -308,7 +308,8 @@ export async function attachVirtio(host: VirtioHost, options: VirtioOptions): Pr
         let backend: NetBackend;
         if (n.kind === 'user') {
           const { PasstBackend } = await import('../../net/PasstBackend.js');
-          backend = await PasstBackend.start({ hostfwd: n.hostfwd, ...(n.mtu !== undefined ? { mtu: n.mtu } : {}) });
+          const debugLog = process.env['TYPEVISOR_PASST_LOG'];
+          backend = await PasstBackend.start({ hostfwd: n.hostfwd, ...(n.mtu !== undefined ? { mtu: n.mtu } : {}), ...(debugLog ? { debugLog } : {}) });
         } else if (n.kind === 'tap') {
           const { TapBackend } = await import('../../net/TapBackend.js');
           backend = await TapBackend.open({ ifname: n.ifname });
