@@ -18,6 +18,10 @@ export interface VmSpec {
   memoryMiB: number;
   drives: { id: string; path: string; readonly: boolean }[];
   nets: { id: string; tap: string; mac?: string }[];
+  /** virtio-rng (PUT /entropy). */
+  rng: boolean;
+  /** virtio-vsock, Firecracker's host side: connections through the Unix socket at path. */
+  vsock: { cid: number; path: string } | null;
   pacing: Pacing;
 }
 

@@ -63,6 +63,8 @@ export class Vmm {
   private machine = { vcpu_count: 1, mem_size_mib: 128, smt: false, track_dirty_pages: false, huge_pages: 'None' };
   private readonly drives = new Map<string, DriveConfig>();
   private readonly nets = new Map<string, NetConfig>();
+  private rng = false;
+  private vsock: { cid: number; path: string } | null = null;
   private serialPath: string | null = null;
   private logPath: string | null = null;
   private metricsPath: string | null = null;
@@ -141,6 +143,20 @@ export class Vmm {
     this.nets.set(n.iface_id, { ...n });
   }
 
+  putEntropy(): void {
+    this.preBoot();
+    this.rng = true;
+  }
+
+  putVsock(v: { guest_cid: number; uds_path: string }): void {
+    this.preBoot();
+    if (v.guest_cid > 0xfffffffe) throw new ApiError(400, `guest_cid must be at most 4294967294, got ${v.guest_cid}.`);
+    const dir = dirname(resolve(v.uds_path));
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ApiError(400, `uds_path ${JSON.stringify(v.uds_path)}: directory ${JSON.stringify(dir)} does not exist.`);
+    if (existsSync(v.uds_path)) throw new ApiError(400, `uds_path ${JSON.stringify(v.uds_path)} already exists.`);
+    this.vsock = { cid: v.guest_cid, path: v.uds_path };
+  }
+
   putSerial(s: { serial_out_path?: string }): void {
     this.preBoot();
     if (s.serial_out_path !== undefined) {
@@ -185,6 +201,8 @@ export class Vmm {
         memoryMiB: this.machine.mem_size_mib,
         drives: drives.map((d) => ({ id: d.drive_id, path: d.path_on_host, readonly: d.is_read_only ?? false })),
         nets: [...this.nets.values()].map((n) => ({ id: n.iface_id, tap: n.host_dev_name, ...(n.guest_mac !== undefined ? { mac: n.guest_mac } : {}) })),
+        rng: this.rng,
+        vsock: this.vsock,
         pacing: this.options.pacing ?? 'realtime',
       });
       vm.onSerialOutput = (bytes) => {

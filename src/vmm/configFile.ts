@@ -14,10 +14,12 @@ const SECTIONS: Record<string, { def: string; list?: boolean; apply: (vmm: Vmm, 
   'drives': { def: 'Drive', list: true, apply: (v, b) => v.putDrive(b) },
   'network-interfaces': { def: 'NetworkInterface', list: true, apply: (v, b) => v.putNetworkInterface(b) },
   'serial': { def: 'SerialDevice', apply: (v, b) => v.putSerial(b) },
+  'entropy': { def: 'EntropyDevice', apply: (v) => v.putEntropy() },
+  'vsock': { def: 'Vsock', apply: (v, b) => v.putVsock(b) },
 };
 
 /** Sections of Firecracker's config file typevisor does not implement yet. */
-const UNSUPPORTED_SECTIONS = ['balloon', 'vsock', 'mmds-config', 'entropy', 'cpu-config', 'pmem', 'memory-hotplug'];
+const UNSUPPORTED_SECTIONS = ['balloon', 'mmds-config', 'cpu-config', 'pmem', 'memory-hotplug'];
 
 /** Check and apply a parsed config file. Throws ApiError naming the section at fault. */
 export function applyConfigFile(vmm: Vmm, config: unknown): void {

@@ -24,9 +24,9 @@ async function main(): Promise<void> {
     const opts: VirtioOptions = {
       drives: spec.drives.map((d) => ({ file: d.path, readonly: d.readonly, id: d.id })),
       nets: spec.nets.map((n) => ({ kind: 'tap' as const, ifname: n.tap, ...(n.mac !== undefined ? { mac: n.mac } : {}) })),
-      vsock: null, console: false, rng: false,
+      vsock: spec.vsock, console: false, rng: spec.rng,
     };
-    const count = spec.drives.length + spec.nets.length;
+    const count = spec.drives.length + spec.nets.length + (spec.rng ? 1 : 0) + (spec.vsock ? 1 : 0);
     machine = new Machine({
       memoryMiB: spec.memoryMiB,
       kernel, initrd,

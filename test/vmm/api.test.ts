@@ -67,6 +67,9 @@ const PRE_BOOT: Case[] = [
   { name: 'id too long', method: 'PUT', path: `/drives/${'a'.repeat(65)}`, body: { drive_id: 'a'.repeat(65), path_on_host: disk, is_root_device: false }, fault: /Invalid id/ },
   { name: 'id in path and body differ', method: 'PUT', path: '/drives/rootfs', body: { drive_id: 'other', path_on_host: disk, is_root_device: true }, fault: /id from the path does not match/ },
   { name: 'bad guest MAC', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', host_dev_name: 'tap0', guest_mac: 'zz:00' }, fault: /not a MAC address/ },
+  { name: 'vsock CID below the schema minimum', method: 'PUT', path: '/vsock', body: { guest_cid: 2, uds_path: join(dir, 'v.sock') }, fault: /guest_cid must be at least 3/ },
+  { name: 'vsock socket in a missing directory', method: 'PUT', path: '/vsock', body: { guest_cid: 3, uds_path: join(dir, 'nope', 'v.sock') }, fault: /does not exist/ },
+  { name: 'entropy rate limiter', method: 'PUT', path: '/entropy', body: { rate_limiter: {} }, fault: /"rate_limiter" is not supported by typevisor yet/ },
   { name: 'query string', method: 'GET', path: '/?verbose=1', fault: /Invalid request path/ },
   { name: 'unknown endpoint', method: 'GET', path: '/nope', fault: /Invalid request method and\/or path: GET \/nope/ },
   { name: 'unknown method', method: 'DELETE', path: '/drives/rootfs', fault: /Invalid request method and\/or path: DELETE/ },
@@ -84,6 +87,8 @@ const AFTER: Case[] = [
   { name: 'machine-config PATCH after start', method: 'PATCH', path: '/machine-config', body: { mem_size_mib: 64 }, fault: /not supported after starting/ },
   { name: 'drive after start', method: 'PUT', path: '/drives/data', body: { drive_id: 'data', path_on_host: disk, is_root_device: false }, fault: /not supported after starting/ },
   { name: 'network interface after start', method: 'PUT', path: '/network-interfaces/eth1', body: { iface_id: 'eth1', host_dev_name: 'tap1' }, fault: /not supported after starting/ },
+  { name: 'entropy after start', method: 'PUT', path: '/entropy', body: {}, fault: /not supported after starting/ },
+  { name: 'vsock after start', method: 'PUT', path: '/vsock', body: { guest_cid: 3, uds_path: join(dir, 'v2.sock') }, fault: /not supported after starting/ },
   { name: 'serial after start', method: 'PUT', path: '/serial', body: { serial_out_path: join(dir, 's') }, fault: /not supported after starting/ },
   { name: 'second InstanceStart', method: 'PUT', path: '/actions', body: { action_type: 'InstanceStart' }, fault: /not supported after starting/ },
 ];
@@ -113,6 +118,8 @@ test('every malformed request gets a 400 with a fault_message, and the pre-boot 
       ['PUT', '/logger', { log_path: join(dir, 'log'), level: 'Info' }],
       ['PUT', '/metrics', { metrics_path: join(dir, 'metrics') }],
       ['PUT', '/serial', { serial_out_path: join(dir, 'serial') }],
+      ['PUT', '/entropy', {}],
+      ['PUT', '/vsock', { guest_cid: 3, uds_path: join(dir, 'v.sock') }],
     ] as const) {
       const r = await api(sock, m, p, b);
       assert.equal(r.status, 204, `${m} ${p}: ${r.text}`);

@@ -74,6 +74,8 @@ test('typevisor serve: boot the default guest through the API, use its shell, pa
     await put('/vm', { state: 'Resumed' }, 'PATCH');
     assert.equal(((await api(sock, 'GET', '/')).body as { state: string }).state, 'Running');
     await serial.waitFor(/resumed-2/, 20_000);
+    // No keyboard path: Ctrl-Alt-Del is the ACPI power button, which this guest ignores.
+    await put('/actions', { action_type: 'SendCtrlAltDel' });
     // Pre-boot resources stay refused while running.
     assert.equal((await api(sock, 'PUT', '/boot-source', bootSource)).status, 400);
 
@@ -95,12 +97,17 @@ test('typevisor serve --config-file --no-api: Firecracker\'s config format boots
     'boot-source': bootSource,
     'drives': [{ drive_id: 'data', path_on_host: disk, is_root_device: false, is_read_only: true }],
     'machine-config': { vcpu_count: 1, mem_size_mib: 64 },
+    'entropy': {},
+    'vsock': { guest_cid: 3, uds_path: join(dir, 'v.sock') },
   }));
   const { child, serial, stderr, exit } = startServe(['--config-file', config, '--no-api', '--fast']);
   try {
     await serial.waitFor(PROMPT, BOOT_MS);
     child.stdin.write('cat /sys/block/vda/ro; cat /sys/block/vda/size\n');
     await serial.waitFor(/\b1\s+2048\b/, 20_000);
+    child.stdin.write('cat /sys/class/misc/hw_random/rng_current; head -c 16 /dev/hwrng | wc -c\n');
+    await serial.waitFor(/virtio_rng\.\d+\s+16\b/, 20_000);
+    assert.ok(existsSync(join(dir, 'v.sock')), 'the vsock device listens on uds_path');
     child.stdin.write('poweroff -f\n');
     assert.equal(await exit, 0, stderr());
   } finally {

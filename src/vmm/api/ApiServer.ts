@@ -43,6 +43,8 @@ export const ROUTES: Route[] = [
     method: 'PUT', path: '/network-interfaces/{iface_id}', body: 'NetworkInterface',
     handler: (v, b, id) => { sameId(id, obj<{ iface_id: string }>(b).iface_id); v.putNetworkInterface(obj(b)); },
   },
+  { method: 'PUT', path: '/entropy', body: 'EntropyDevice', handler: (v) => v.putEntropy() },
+  { method: 'PUT', path: '/vsock', body: 'Vsock', handler: (v, b) => v.putVsock(obj(b)) },
   { method: 'PUT', path: '/serial', body: 'SerialDevice', handler: (v, b) => v.putSerial(obj(b)) },
   { method: 'PUT', path: '/logger', body: 'Logger', handler: (v, b) => v.putLogger(obj(b)) },
   { method: 'PUT', path: '/metrics', body: 'Metrics', handler: (v, b) => v.putMetrics(obj(b)) },
@@ -63,10 +65,10 @@ export const UNSUPPORTED: [string, string][] = [
   ['PUT', '/balloon'], ['GET', '/balloon'], ['PATCH', '/balloon'], ['GET', '/balloon/statistics'], ['PATCH', '/balloon/statistics'],
   ['PATCH', '/balloon/hinting/start'], ['GET', '/balloon/hinting/status'], ['PATCH', '/balloon/hinting/stop'],
   ['PUT', '/cpu-config'], ['PATCH', '/drives/{drive_id}'], ['PUT', '/pmem/{id}'], ['PATCH', '/pmem/{id}'],
-  ['PUT', '/mmds'], ['GET', '/mmds'], ['PATCH', '/mmds'], ['PUT', '/mmds/config'], ['PUT', '/entropy'],
+  ['PUT', '/mmds'], ['GET', '/mmds'], ['PATCH', '/mmds'], ['PUT', '/mmds/config'],
   ['PUT', '/hotplug/memory'], ['GET', '/hotplug/memory'], ['PATCH', '/hotplug/memory'],
   ['PATCH', '/network-interfaces/{iface_id}'], ['PUT', '/snapshot/create'], ['PUT', '/snapshot/load'],
-  ['GET', '/version'], ['GET', '/vm/config'], ['PUT', '/vsock'],
+  ['GET', '/version'], ['GET', '/vm/config'],
 ];
 
 // PATCH /machine-config: the same fields, none required.

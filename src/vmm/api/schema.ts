@@ -127,6 +127,16 @@ export const REQUEST_SCHEMAS: Definitions = {
     required: ['state'],
     properties: { state: { type: 'string', enum: ['Paused', 'Resumed'] } },
   },
+  EntropyDevice: {
+    type: 'object', additionalProperties: false,
+    properties: {},
+    unsupported: ['rate_limiter'],
+  },
+  Vsock: {
+    type: 'object', additionalProperties: false,
+    required: ['guest_cid', 'uds_path'],
+    properties: { guest_cid: { type: 'integer', minimum: 3 }, uds_path: str, vsock_id: str },
+  },
   SerialDevice: {
     type: 'object', additionalProperties: false,
     properties: { serial_out_path: str },
