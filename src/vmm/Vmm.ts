@@ -18,6 +18,9 @@ export class ApiError extends Error {
   }
 }
 
+/** Whether the tap backend (src/net/TapBackend.ts) can open a tap device yet. */
+const TAP_SUPPORTED = false;
+
 export type InstanceState = 'Not started' | 'Running' | 'Paused';
 
 /** Firecracker's wording for a pre-boot-only request after InstanceStart. */
@@ -139,6 +142,9 @@ export class Vmm {
     }
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(n.host_dev_name)) {
       throw new ApiError(400, `host_dev_name ${JSON.stringify(n.host_dev_name)} is not a tap device name (1-15 letters, digits, "_", ".", "-").`);
+    }
+    if (!TAP_SUPPORTED) {
+      throw new ApiError(400, `host_dev_name ${JSON.stringify(n.host_dev_name)}: tap devices are not supported by typevisor yet (opening a tap needs the TUNSETIFF ioctl, which takes native code), so network interfaces cannot be attached through the API yet.`);
     }
     this.nets.set(n.iface_id, { ...n });
   }
