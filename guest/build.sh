@@ -111,6 +111,7 @@ kernel_release=$(kmake -s --no-print-directory kernelrelease)
 # --- 3. Initramfs ----------------------------------------------------------------
 log "building the initramfs"
 root="$workdir/initramfs"
+rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc}
 install -m 0755 "$busybox_bin" "$root/bin/busybox"
 install -m 0755 "$here/init" "$root/init"
