@@ -9,6 +9,7 @@ import { ApiServer } from '../vmm/api/ApiServer.js';
 import { ApiError, Vmm } from '../vmm/Vmm.js';
 import { applyConfigFile } from '../vmm/configFile.js';
 import type { VmExit } from '../vmm/VmWorker.js';
+import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 
 export const SERVE_HELP = `usage: typevisor serve --api-sock PATH [options]
 
@@ -87,7 +88,18 @@ async function serveInner(argv: string[]): Promise<number> {
       throw new ServeError(`--api-sock ${sock}: ${(e as Error).message}`);
     }
   }
-  const onStdin = (chunk: Buffer): void => vmm.serialInput(chunk);
+  // A terminal is put in raw mode, as `typevisor run` does: keys go to the guest, Ctrl-A X quits.
+  const tty = process.stdin.isTTY === true;
+  const escape = new ConsoleEscape();
+  const onStdin = (chunk: Buffer): void => {
+    if (!tty) { vmm.serialInput(chunk); return; }
+    const bytes = escape.feed(chunk, (a) => {
+      if (a === 'quit') void vmm.shutdown().then(() => done(0));
+      else process.stderr.write(ESCAPE_HELP);
+    });
+    if (bytes.length > 0) vmm.serialInput(bytes);
+  };
+  if (tty) process.stdin.setRawMode(true);
   process.stdin.on('data', onStdin);
   const onSignal = (): void => { void vmm.shutdown().then(() => done(0)); };
   process.once('SIGINT', onSignal);
@@ -111,6 +123,7 @@ async function serveInner(argv: string[]): Promise<number> {
     return await finished;
   } finally {
     process.stdin.off('data', onStdin);
+    if (tty) process.stdin.setRawMode(false);
     process.stdin.pause();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
