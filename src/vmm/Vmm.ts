@@ -70,6 +70,7 @@ export class Vmm {
   private vsock: { cid: number; path: string } | null = null;
   private serialPath: string | null = null;
   private logPath: string | null = null;
+  private loggerConfig: Record<string, unknown> | null = null;
   private metricsPath: string | null = null;
   private vm: VmWorker | null = null;
   private starting = false;
@@ -103,6 +104,20 @@ export class Vmm {
 
   machineConfig(): typeof this.machine {
     return { ...this.machine };
+  }
+
+  /** GET /vm/config: every configured resource, in the config-file format. */
+  vmConfig(): Record<string, unknown> {
+    return {
+      ...(this.boot ? { 'boot-source': { ...this.boot } } : {}),
+      'machine-config': this.machineConfig(),
+      'drives': [...this.drives.values()].map((d) => ({ ...d })),
+      'network-interfaces': [...this.nets.values()].map((n) => ({ ...n })),
+      ...(this.rng ? { entropy: {} } : {}),
+      ...(this.vsock ? { vsock: { guest_cid: this.vsock.cid, uds_path: this.vsock.path } } : {}),
+      ...(this.loggerConfig ? { logger: { ...this.loggerConfig } } : {}),
+      ...(this.metricsPath !== null ? { metrics: { metrics_path: this.metricsPath } } : {}),
+    };
   }
 
   putBootSource(b: { kernel_image_path: string; initrd_path?: string; boot_args?: string }): void {
@@ -172,6 +187,7 @@ export class Vmm {
   }
 
   putLogger(l: { log_path?: string }): void {
+    this.loggerConfig = { ...l };
     if (l.log_path !== undefined) {
       try { appendFileSync(l.log_path, ''); } catch (e) { throw new ApiError(400, `Cannot open log_path: ${(e as Error).message}`); }
     }

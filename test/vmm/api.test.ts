@@ -11,6 +11,7 @@ import { ApiServer, MAX_BODY_BYTES } from '../../src/vmm/api/ApiServer.js';
 import { Vmm, AFTER_START } from '../../src/vmm/Vmm.js';
 import type { VmExit } from '../../src/vmm/VmWorker.js';
 import { api } from './apiClient.js';
+import { applyConfigFile } from '../../src/vmm/configFile.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const KERNEL = join(ROOT, 'guest/bzImage');
@@ -198,6 +199,28 @@ test('a kernel that is not a kernel: InstanceStart answers 400 with the loader\'
     assert.equal(r.status, 400, r.text);
     assert.match((r.body as { fault_message: string }).fault_message, /^Cannot start the microVM: /);
     assert.equal(((await api(sock, 'GET', '/')).body as { state: string }).state, 'Not started');
+  } finally {
+    await vmm.shutdown();
+    await server.close();
+  }
+});
+
+test('GET /vm/config is the config-file format: applied to a fresh VM it gives the same configuration', async () => {
+  const { sock, server, vmm } = await serverFor('roundtrip');
+  try {
+    for (const [p, b] of [
+      ['/boot-source', bootSource],
+      ['/machine-config', { vcpu_count: 1, mem_size_mib: 48 }],
+      ['/drives/rootfs', { drive_id: 'rootfs', path_on_host: disk, is_root_device: true, is_read_only: true }],
+      ['/entropy', {}],
+      ['/vsock', { guest_cid: 7, uds_path: join(dir, 'rt.sock') }],
+    ] as const) assert.equal((await api(sock, 'PUT', p, b)).status, 204, p);
+    const config = (await api(sock, 'GET', '/vm/config')).body as Record<string, unknown>;
+    assert.deepEqual(config['boot-source'], bootSource);
+    assert.equal((config['machine-config'] as { mem_size_mib: number }).mem_size_mib, 48);
+    const copy = new Vmm({ pacing: 'fast', serialOut: () => {} });
+    applyConfigFile(copy, config);
+    assert.deepEqual(copy.vmConfig(), config);
   } finally {
     await vmm.shutdown();
     await server.close();

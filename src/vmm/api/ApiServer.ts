@@ -45,6 +45,7 @@ export const ROUTES: Route[] = [
   },
   { method: 'PUT', path: '/entropy', body: 'EntropyDevice', handler: (v) => v.putEntropy() },
   { method: 'PUT', path: '/vsock', body: 'Vsock', handler: (v, b) => v.putVsock(obj(b)) },
+  { method: 'GET', path: '/vm/config', handler: (v) => v.vmConfig() },
   { method: 'PUT', path: '/serial', body: 'SerialDevice', handler: (v, b) => v.putSerial(obj(b)) },
   { method: 'PUT', path: '/logger', body: 'Logger', handler: (v, b) => v.putLogger(obj(b)) },
   { method: 'PUT', path: '/metrics', body: 'Metrics', handler: (v, b) => v.putMetrics(obj(b)) },
@@ -68,7 +69,7 @@ export const UNSUPPORTED: [string, string][] = [
   ['PUT', '/mmds'], ['GET', '/mmds'], ['PATCH', '/mmds'], ['PUT', '/mmds/config'],
   ['PUT', '/hotplug/memory'], ['GET', '/hotplug/memory'], ['PATCH', '/hotplug/memory'],
   ['PATCH', '/network-interfaces/{iface_id}'], ['PUT', '/snapshot/create'], ['PUT', '/snapshot/load'],
-  ['GET', '/version'], ['GET', '/vm/config'],
+  ['GET', '/version'],
 ];
 
 // PATCH /machine-config: the same fields, none required.

@@ -14,6 +14,7 @@ export interface Schema {
   minimum?: number;
   maximum?: number;
   $ref?: string;
+  items?: Schema;
   /** typevisor only: Firecracker fields refused with "not supported yet". */
   unsupported?: string[];
   [k: string]: unknown;
@@ -50,6 +51,13 @@ export function validate(schema: Schema, value: unknown, defs: Definitions = {},
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) return `${where} must be at least ${schema.minimum}, got ${value}`;
     if (schema.maximum !== undefined && value > schema.maximum) return `${where} must be at most ${schema.maximum}, got ${value}`;
+  }
+  if (t === 'array' && schema.items !== undefined) {
+    const items = value as unknown[];
+    for (let i = 0; i < items.length; i++) {
+      const err = validate(schema.items, items[i], defs, `${where}[${i}]`);
+      if (err) return err;
+    }
   }
   if (t === 'object' && (schema.type === 'object' || schema.properties)) {
     const obj = value as Record<string, unknown>;
