@@ -46,6 +46,11 @@ export type ToWorker =
   | { type: 'stop' }
   | { type: 'power-button' };
 
+/** Live counters the worker keeps in a shared Float64Array (refreshed every STATS_MS and at pause). */
+export const STAT_NAMES = ['instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms'] as const;
+export type VmStats = Record<(typeof STAT_NAMES)[number], number>;
+export const STATS_MS = 100;
+
 export interface VmExit {
   /** ExitReason kind ('poweroff', 'triple-fault', ...) or 'crashed' when the worker died. */
   kind: string;
@@ -55,6 +60,7 @@ export interface VmExit {
 export class VmWorker {
   private readonly worker: Worker;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(4));
+  private readonly statsBuf = new Float64Array(new SharedArrayBuffer(8 * STAT_NAMES.length));
   private ackWaiters: { type: string; resolve: () => void }[] = [];
   private exited: VmExit | null = null;
   private readonly exitPromise: Promise<VmExit>;
@@ -63,7 +69,7 @@ export class VmWorker {
 
   private constructor(spec: VmSpec, private readonly startResult: { resolve: () => void; reject: (e: Error) => void }) {
     this.worker = new Worker(new URL('./vmWorkerMain.js', import.meta.url), {
-      workerData: { spec, control: this.ctl.buffer },
+      workerData: { spec, control: this.ctl.buffer, stats: this.statsBuf.buffer },
     });
     let exitResolve!: (e: VmExit) => void;
     this.exitPromise = new Promise((r) => { exitResolve = r; });
@@ -121,6 +127,13 @@ export class VmWorker {
   private send(m: ToWorker): void {
     if (this.exited) return;
     this.worker.postMessage(m);
+  }
+
+  /** The VM's counters as of the worker's last refresh (at most STATS_MS old while it runs). */
+  stats(): VmStats {
+    const s = {} as VmStats;
+    STAT_NAMES.forEach((n, i) => { s[n] = this.statsBuf[i]!; });
+    return s;
   }
 
   serialInput(bytes: Uint8Array): void {

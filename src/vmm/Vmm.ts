@@ -203,7 +203,16 @@ export class Vmm {
 
   flushMetrics(): void {
     if (this.metricsPath === null) throw new ApiError(400, 'The metrics system is not initialized: PUT /metrics first.');
-    const line = { utc_timestamp_ms: Date.now(), id: this.id, state: this.state, uptime_ms: Date.now() - this.startedAt, uart: { write_count: this.serialBytes } };
+    const s = this.vm?.stats();
+    const line = {
+      utc_timestamp_ms: Date.now(), id: this.id, state: this.state, uptime_ms: Date.now() - this.startedAt,
+      uart: { write_count: this.serialBytes },
+      ...(s ? {
+        vcpu: { instructions: s.instructions, halts: s.halts, exceptions: s.exceptions, interrupts: s.interrupts, thread_active_ms: Math.round(s.active_ms) },
+        exits: { io: s.io_exits, hlt: s.halts },
+        guest: { mem_size_mib: this.machine.mem_size_mib, virtual_time_ms: Math.round(s.virtual_ns / 1e6) },
+      } : {}),
+    };
     try { appendFileSync(this.metricsPath, `${JSON.stringify(line)}\n`); } catch (e) { throw new ApiError(400, `Cannot write metrics: ${(e as Error).message}`); }
   }
 

@@ -5,11 +5,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { Machine } from '../machine/Machine.js';
 import { attachVirtio, plannedMmioCmdline, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
-import { CTL_PAUSE, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
+import { CTL_PAUSE, STATS_MS, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
 
 const port = parentPort!;
-const { spec, control } = workerData as { spec: VmSpec; control: SharedArrayBuffer };
+const { spec, control, stats } = workerData as { spec: VmSpec; control: SharedArrayBuffer; stats: SharedArrayBuffer };
 const ctl = new Int32Array(control);
+const statsOut = new Float64Array(stats);
 
 function post(m: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(m, transfer);
@@ -54,11 +55,28 @@ async function main(): Promise<void> {
   machine.onSerialOutput = (bytes) => post({ type: 'serial', bytes }, [bytes.buffer as ArrayBuffer]);
   machine.externalInputOpen = true;
 
-  // Pause: checked before every CPU slice; a paused thread sleeps in Atomics.wait.
+  // Live counters, in STAT_NAMES order.
   const cpu = machine.cpu;
+  const elu0 = performance.eventLoopUtilization();
+  const sum = (a: ArrayLike<number>): number => { let t = 0; for (let i = 0; i < a.length; i++) t += a[i]!; return t; };
+  const publishStats = (): void => {
+    let io = 0;
+    cpu.io.counts.forEach((v) => { io += v; });
+    statsOut[0] = cpu.instructions;
+    statsOut[1] = machine.loop.halts;
+    statsOut[2] = io;
+    statsOut[3] = sum(cpu.excCounts);
+    statsOut[4] = sum(cpu.intCounts);
+    statsOut[5] = machine.clock.now();
+    statsOut[6] = performance.eventLoopUtilization(elu0).active;
+  };
+  setInterval(publishStats, STATS_MS).unref();
+
+  // Pause: checked before every CPU slice; a paused thread sleeps in Atomics.wait.
   const runSlice = cpu.run.bind(cpu);
   cpu.run = (budget: number): number => {
     if (Atomics.load(ctl, 0) === CTL_PAUSE) {
+      publishStats();
       post({ type: 'paused' });
       while (Atomics.load(ctl, 0) === CTL_PAUSE) Atomics.wait(ctl, 0, CTL_PAUSE);
       post({ type: 'resumed' });
@@ -85,6 +103,7 @@ async function main(): Promise<void> {
   } catch (e) {
     reason = `VM crashed: ${(e as Error).message}`;
   }
+  publishStats();
   try { await virtio?.close(); } catch { /* the VM is over either way */ }
   post({ type: 'exit', kind, reason });
   end(0);

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -55,6 +55,7 @@ test('typevisor serve: boot the default guest through the API, use its shell, pa
     };
     await put('/boot-source', bootSource);
     await put('/machine-config', { vcpu_count: 1, mem_size_mib: 128 });
+    await put('/metrics', { metrics_path: join(dir, 'metrics.json') });
     const info = (await api(sock, 'GET', '/')).body as Record<string, unknown>;
     assert.deepEqual({ ...info, vmm_version: typeof info.vmm_version }, { id: 'e2e-vm', state: 'Not started', vmm_version: 'string', app_name: 'typevisor' });
     await put('/actions', { action_type: 'InstanceStart' });
@@ -64,6 +65,11 @@ test('typevisor serve: boot the default guest through the API, use its shell, pa
     await serial.waitFor(/api-42/, 20_000);
     await serial.waitFor(PROMPT, 20_000);
 
+    // Live counters of the running VM through FlushMetrics.
+    await put('/actions', { action_type: 'FlushMetrics' });
+    const m = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8').trim().split('\n').at(-1)!) as { state: string; vcpu: { instructions: number }; exits: { io: number }; uart: { write_count: number } };
+    assert.equal(m.state, 'Running');
+    assert.ok(m.vcpu.instructions > 1e6 && m.exits.io > 1000 && m.uart.write_count > 1000, JSON.stringify(m));
     await put('/vm', { state: 'Paused' }, 'PATCH');
     assert.equal(((await api(sock, 'GET', '/')).body as { state: string }).state, 'Paused');
     // Input while paused waits: the guest does not run.
