@@ -215,8 +215,11 @@ test('bzImage: acpi false leaves out the tables and the RSDP pointer', () => {
 // distribution kernel in /boot, or the file named by TYPEVISOR_TEST_BZIMAGE.
 function realKernels(): string[] {
   const found: string[] = [];
-  const guest = fileURLToPath(new URL('../../guest/bzImage', import.meta.url));
-  if (existsSync(guest)) found.push(guest);
+  // From test/boot (tsx) or dist/test/boot (compiled): the repository's guest/ either way.
+  for (const rel of ['../../guest/bzImage', '../../../guest/bzImage']) {
+    const guest = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(guest)) { found.push(guest); break; }
+  }
   if (existsSync('/boot')) for (const f of readdirSync('/boot')) if (f.startsWith('vmlinuz-')) found.push(`/boot/${f}`);
   const env = process.env['TYPEVISOR_TEST_BZIMAGE'];
   if (env !== undefined && existsSync(env)) found.push(env);
