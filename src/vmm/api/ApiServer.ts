@@ -122,8 +122,9 @@ export class ApiServer {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((r) => this.server.close(() => r()));
-    this.server.closeAllConnections();
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeAllConnections(); // keep-alive clients must not hold the server open
+    await closed;
     if (this.socketPath !== null && existsSync(this.socketPath)) {
       try { unlinkSync(this.socketPath); } catch { /* gone already */ }
     }
