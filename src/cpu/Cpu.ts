@@ -821,6 +821,3 @@ export class Cpu {
   /** Flush cached translations (CR3 write, paging mode change). */
   flushTlb(global: boolean): void { flushTlb(this, global); }
 }
-
-// Re-exported for instruction groups.
-export { CR0_PE, CR0_PG, CR0_WP, EXC_DF, FLAG_RF, STOP_REQUEST };

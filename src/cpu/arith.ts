@@ -233,22 +233,20 @@ function idiv(c: Cpu, v: number, size: number): void {
 /** Group 3 (F6/F7): TEST imm, NOT, NEG, MUL, IMUL, DIV, IDIV. */
 function group3(sh: number): Handler {
   const size = sh === 24 ? 1 : sh === 16 ? 2 : 4;
-  const rd = (c: Cpu, lin: number): number => c.readRM(size, lin);
-  const wr = (c: Cpu, lin: number, v: number): void => c.writeRM(size, lin, v);
   return (c) => {
     const op = c.decodeModrm();
     const isReg = c.modrm >= 0xc0;
     switch (op) {
       case 0: case 1: { // TEST r/m, imm
-        const lin = isReg ? -1 : c.eaLin(size, false);
+        const lin = isReg ? 0 : c.eaLin(size, false);
         const imm = size === 1 ? c.fetch8() : size === 2 ? c.fetch16() : c.fetch32();
-        setLogic(c, rd(c, lin) & imm, sh);
+        setLogic(c, c.readRM(size, lin) & imm, sh);
         return;
       }
-      case 2: { const lin = isReg ? -1 : c.rmwLin(size); wr(c, lin, ~rd(c, lin)); return; } // NOT: no flags
-      case 3: { const lin = isReg ? -1 : c.rmwLin(size); wr(c, lin, neg(c, rd(c, lin), sh)); return; }
+      case 2: { const lin = c.rmwLin(size); c.writeRM(size, lin, ~c.readRM(size, lin)); return; } // NOT: no flags
+      case 3: { const lin = c.rmwLin(size); c.writeRM(size, lin, neg(c, c.readRM(size, lin), sh)); return; }
       default: {
-        const v = rd(c, isReg ? -1 : c.eaLin(size, false));
+        const v = c.readRM(size, isReg ? 0 : c.eaLin(size, false));
         if (op === 4) mul(c, v, size);
         else if (op === 5) imul1(c, v, size);
         else if (op === 6) div(c, v, size);
