@@ -44,7 +44,8 @@ export type ToWorker =
   | { type: 'input'; bytes: Uint8Array }
   | { type: 'wake' }
   | { type: 'stop' }
-  | { type: 'power-button' };
+  | { type: 'power-button' }
+  | { type: 'ctrl-alt-del' };
 
 /** Live counters the worker keeps in a shared Float64Array (refreshed every STATS_MS and at pause). */
 export const STAT_NAMES = ['instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms'] as const;
@@ -138,6 +139,11 @@ export class VmWorker {
 
   serialInput(bytes: Uint8Array): void {
     this.send({ type: 'input', bytes });
+  }
+
+  /** Ctrl-Alt-Del on the i8042 keyboard, as Firecracker's SendCtrlAltDel. */
+  sendCtrlAltDel(): void {
+    this.send({ type: 'ctrl-alt-del' });
   }
 
   pressPowerButton(): void {

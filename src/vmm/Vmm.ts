@@ -259,8 +259,7 @@ export class Vmm {
 
   sendCtrlAltDel(): void {
     if (this.vm === null || !this.vm.running) throw new ApiError(400, 'SendCtrlAltDel needs a running microVM.');
-    // typevisor has no keyboard path for Ctrl-Alt-Del yet: press the ACPI power button.
-    this.vm.pressPowerButton();
+    this.vm.sendCtrlAltDel();
   }
 
   async patchVm(state: 'Paused' | 'Resumed'): Promise<void> {
