@@ -4,6 +4,7 @@ import { IoBus } from '../../src/machine/IoBus.js';
 import { VirtualClock } from '../../src/machine/VirtualClock.js';
 import { AcpiPm, PM_TIMER_HZ } from '../../src/devices/AcpiPm.js';
 import { ticksToNs } from '../../src/devices/support.js';
+import { clockRunner } from './runClock.js';
 
 function setup() {
   const clock = new VirtualClock();
@@ -15,16 +16,7 @@ function setup() {
   const sleeps: number[] = [];
   pm.onPowerOff = () => { powerOffs++; };
   pm.onSleep = (t) => sleeps.push(t);
-  const runTo = (ns: number): void => {
-    for (;;) {
-      const d = clock.nextDeadline();
-      if (d > ns) break;
-      clock.advanceTo(d);
-      clock.runDue();
-    }
-    clock.advanceTo(ns);
-    clock.runDue();
-  };
+  const runTo = clockRunner(clock);
   return { clock, bus, pm, runTo, sci: () => sci, powerOffs: () => powerOffs, sleeps };
 }
 

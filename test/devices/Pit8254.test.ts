@@ -5,6 +5,7 @@ import { VirtualClock } from '../../src/machine/VirtualClock.js';
 import { Pit8254, PIT_HZ } from '../../src/devices/Pit8254.js';
 import { SystemControlPortB } from '../../src/devices/SystemControlPortB.js';
 import { ticksToNs, nsToTicks } from '../../src/devices/support.js';
+import { clockRunner } from './runClock.js';
 
 function setup() {
   const clock = new VirtualClock();
@@ -21,16 +22,7 @@ function setup() {
   pit.attach(bus);
   port61.attach(bus);
   /** Run the clock like the machine's loop does, up to `ns`. */
-  const runTo = (ns: number): void => {
-    for (;;) {
-      const d = clock.nextDeadline();
-      if (d > ns) break;
-      clock.advanceTo(d);
-      clock.runDue();
-    }
-    clock.advanceTo(ns);
-    clock.runDue();
-  };
+  const runTo = clockRunner(clock);
   return { clock, bus, pit, port61, edges, levels, runTo };
 }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { IoBus } from '../../src/machine/IoBus.js';
 import { VirtualClock } from '../../src/machine/VirtualClock.js';
 import { Rtc146818, type RtcOptions } from '../../src/devices/Rtc146818.js';
+import { clockRunner } from './runClock.js';
 
 const MiB = 1024 * 1024;
 // Thursday 29 February 2024, 23:59:58 UTC.
@@ -17,16 +18,7 @@ function setup(opts: Partial<RtcOptions> = {}) {
   rtc.attach(bus);
   const rd = (i: number): number => { bus.write(0x70, 1, i); return bus.read(0x71, 1); };
   const wr = (i: number, v: number): void => { bus.write(0x70, 1, i); bus.write(0x71, 1, v); };
-  const runTo = (ns: number): void => {
-    for (;;) {
-      const d = clock.nextDeadline();
-      if (d > ns) break;
-      clock.advanceTo(d);
-      clock.runDue();
-    }
-    clock.advanceTo(ns);
-    clock.runDue();
-  };
+  const runTo = clockRunner(clock);
   return { clock, bus, rtc, rd, wr, runTo, irqLog, irq: () => irq };
 }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { IoBus } from '../../src/machine/IoBus.js';
 import { VirtualClock } from '../../src/machine/VirtualClock.js';
 import { Uart16550 } from '../../src/devices/Uart16550.js';
+import { clockRunner } from './runClock.js';
 
 const B = 0x3f8;
 const RBR = B, IER = B + 1, IIR = B + 2, LCR = B + 3, MCR = B + 4, LSR = B + 5, MSR = B + 6, SCR = B + 7;
@@ -17,16 +18,7 @@ function setup(withClock = true) {
   uart.onTransmit = (b) => out.push(b);
   const rd = (p: number): number => bus.read(p, 1);
   const wr = (p: number, v: number): void => bus.write(p, 1, v);
-  const runTo = (ns: number): void => {
-    for (;;) {
-      const d = clock.nextDeadline();
-      if (d > ns) break;
-      clock.advanceTo(d);
-      clock.runDue();
-    }
-    clock.advanceTo(ns);
-    clock.runDue();
-  };
+  const runTo = clockRunner(clock);
   return { clock, bus, uart, out, rd, wr, runTo, irq: () => irq };
 }
 

@@ -15,6 +15,7 @@ import { DebugCon } from '../../src/devices/DebugCon.js';
 import { PciDevice, PciHost } from '../../src/devices/PciHost.js';
 import { AcpiPm } from '../../src/devices/AcpiPm.js';
 import type { Device } from '../../src/devices/Device.js';
+import { clockRunner } from './runClock.js';
 
 function machine() {
   const clock = new VirtualClock();
@@ -40,16 +41,7 @@ function machine() {
   for (const d of devices) d.attach(bus);
   // Linux's PIC initialisation.
   for (const [p, v] of [[0x20, 0x11], [0x21, 0x30], [0x21, 0x04], [0x21, 0x01], [0xa0, 0x11], [0xa1, 0x38], [0xa1, 0x02], [0xa1, 0x01], [0x21, 0], [0xa1, 0]] as const) bus.write(p, 1, v);
-  const runTo = (ns: number): void => {
-    for (;;) {
-      const d = clock.nextDeadline();
-      if (d > ns) break;
-      clock.advanceTo(d);
-      clock.runDue();
-    }
-    clock.advanceTo(ns);
-    clock.runDue();
-  };
+  const runTo = clockRunner(clock);
   return { clock, bus, pic, pit, rtc, com, kbc, pci, acpi, devices, runTo };
 }
 
