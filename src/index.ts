@@ -11,6 +11,7 @@ export { VirtualClock, Timer } from './machine/VirtualClock.js';
 export { IoBus, type PortHandler } from './machine/IoBus.js';
 export { PhysicalMemory, type MmioHandler } from './memory/PhysicalMemory.js';
 export { Cpu } from './cpu/Cpu.js';
+export { saveCpuState, loadCpuState, type CpuStateData } from './cpu/CpuState.js';
 export type { Device, IrqLine, InterruptController } from './devices/Device.js';
 export { loadKernel, loadFirmware, BootError, type BootEntry } from './boot/index.js';
 export { attachVirtio, parseDriveOption, parseNetOption, parseVsockOption, type VirtioOptions, type AttachedVirtio } from './devices/virtio/options.js';

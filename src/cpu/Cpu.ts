@@ -752,7 +752,37 @@ export class Cpu {
       }
       if (++n >= 14) this.raiseGP(0); // an instruction is at most 15 bytes
       op = this.fetch8();
+      if (IS_PREFIX[op] === 0 && this.lock) this.checkLockable(op);
     }
+  }
+
+  /**
+   * LOCK is allowed only on the read-modify-write forms with a memory destination
+   * (SDM vol. 2A, LOCK): ADD OR ADC SBB AND SUB XOR, group 1 but CMP, XCHG, NOT NEG,
+   * INC DEC, BTS BTR BTC, CMPXCHG, CMPXCHG8B, XADD. Anything else is #UD. Looks ahead
+   * at the opcode's ModRM without consuming it.
+   */
+  private checkLockable(op: number): void {
+    const save = this.eip;
+    let ok: boolean;
+    if (op === 0x0f) {
+      const op2 = this.fetch8();
+      const m = this.fetch8();
+      const reg = (m >> 3) & 7;
+      ok = m < 0xc0 && (op2 === 0xab || op2 === 0xb3 || op2 === 0xbb || op2 === 0xb0 || op2 === 0xb1 ||
+        op2 === 0xc0 || op2 === 0xc1 || (op2 === 0xba && reg >= 5) || (op2 === 0xc7 && reg === 1));
+    } else {
+      const m = this.fetch8();
+      const reg = (m >> 3) & 7;
+      ok = m < 0xc0 && (
+        (op < 0x40 && (op & 7) < 2 && (op & 0x38) !== 0x38) ||
+        (op >= 0x80 && op <= 0x83 && reg !== 7) ||
+        op === 0x86 || op === 0x87 ||
+        ((op === 0xf6 || op === 0xf7) && (reg === 2 || reg === 3)) ||
+        ((op === 0xfe || op === 0xff) && reg <= 1));
+    }
+    this.eip = save;
+    if (!ok) this.raiseUD();
   }
 
   /** Deliver a pending external interrupt if one is there; returns true if taken. */
