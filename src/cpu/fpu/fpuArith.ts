@@ -391,7 +391,7 @@ export function arith(f: Fpu, op: number, dst: number, src: number): boolean {
 
 /** Common prologue for one-operand instructions on ST(0): handles an empty ST(0), unsupported
  *  encodings and NaNs. Returns true when the instruction is finished. */
-function unaryPrologue(f: Fpu, p: number): boolean {
+export function unaryPrologue(f: Fpu, p: number): boolean {
   if (f.isEmpty(p)) {
     if (f.underflow()) f.setIndef(p);
     return true;

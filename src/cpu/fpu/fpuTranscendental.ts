@@ -9,7 +9,7 @@
 
 import type { Fpu } from './Fpu.js';
 import { EXT_DENORMAL, EXT_UNSUPPORTED, F64, SW_C1, SW_C2, SW_IE, SW_OE, SW_PE, SW_SF, SW_UE, SW_ZE, U32 } from './fpuConst.js';
-import { invalidResult, nan1, nanResult, productExact } from './fpuArith.js';
+import { invalidResult, nan1, nanResult, productExact, unaryPrologue } from './fpuArith.js';
 
 const TWO63 = 2 ** 63;
 const MIN_NORMAL = 2 ** -1022;
@@ -28,28 +28,10 @@ function isPow2(x: number): boolean {
   return (hi & 0x7ff00000) !== 0 && (hi & 0xfffff) === 0 && U32[0] === 0;
 }
 
-/** Prologue for ST(0)-only instructions: empty, unsupported, NaN. True when finished. */
-function unary(f: Fpu, p: number): boolean {
-  if (f.isEmpty(p)) {
-    if (f.underflow()) f.setIndef(p);
-    return true;
-  }
-  if (f.ext[p] === EXT_UNSUPPORTED) {
-    invalidResult(f, p);
-    return true;
-  }
-  const v = f.st[p]!;
-  if (v !== v) {
-    nan1(f, p, v);
-    return true;
-  }
-  return false;
-}
-
 /** F2XM1: ST(0) := 2^ST(0) - 1. */
 export function f2xm1(f: Fpu): void {
   const p = f.top;
-  if (unary(f, p)) { f.commit(); return; }
+  if (unaryPrologue(f, p)) { f.commit(); return; }
   if (f.ext[p] === EXT_DENORMAL && !f.denormal()) { f.commit(); return; }
   const x = f.st[p]!;
   if (x === 0 || x === Infinity) { f.commit(); return; }
@@ -159,7 +141,7 @@ function outOfRange(v: number): boolean {
 export function fsinOrCos(f: Fpu, cos: boolean): void {
   const p = f.top;
   let c2 = 0;
-  if (!unary(f, p)) {
+  if (!unaryPrologue(f, p)) {
     const x = f.st[p]!;
     if (x === Infinity || x === -Infinity) invalidResult(f, p);
     else if (outOfRange(x)) c2 = SW_C2;
