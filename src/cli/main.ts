@@ -13,8 +13,9 @@ import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
 import { serve } from './serve.js';
 import {
-  attachVirtio, parseDriveOption, parseNetOption, parseVsockOption, plannedMmioCmdline, type AttachedVirtio, type VirtioOptions,
+  parseDriveOption, parseNetOption, parseVsockOption, plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions,
 } from '../devices/virtio/options.js';
+import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 
 /** The kernel command line when --append is not given. */
 const DEFAULT_APPEND = 'console=ttyS0 panic=-1';
@@ -149,7 +150,7 @@ async function run(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const virtioCount = virtioOpts.drives!.length + virtioOpts.nets!.length + (virtioOpts.vsock ? 1 : 0) + (virtioOpts.rng ? 1 : 0);
+  const virtioCount = virtioDeviceCount(virtioOpts);
   if (virtioCount > 0 && bios !== null) throw new UsageError('virtio devices need a kernel: --bios boots only the legacy platform');
   const interactive = process.stdin.isTTY === true;
   const pacing = values.fast ? 'fast' : values.realtime ? 'realtime' : interactive ? 'realtime' : 'fast';
@@ -169,19 +170,10 @@ async function run(argv: string[]): Promise<number> {
   let virtio: AttachedVirtio | null = null;
   if (virtioCount > 0) {
     try {
-      virtio = await attachVirtio({
-        memory: machine.mem, pic: machine.platform.pic, clock: machine.clock, transport: 'mmio',
-        wake: () => machine.loop.wake(), log: (msg) => process.stderr.write(`typevisor: ${msg}\n`),
-      }, virtioOpts);
+      virtio = await attachVirtioTo(machine, virtioOpts, { log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) });
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    // Level-triggered lines, as firmware would set the ELCR.
-    let elcr = 0;
-    for (const irq of virtio.levelIrqs) elcr |= 1 << irq;
-    machine.io.write(0x4d0, 1, elcr & 0xff);
-    machine.io.write(0x4d1, 1, elcr >> 8);
-    machine.ioSources.push(virtio);
   }
   machine.onSerialOutput = (bytes) => { process.stdout.write(bytes); };
   machine.onDebugOutput = (b) => { process.stderr.write(String.fromCharCode(b)); };

@@ -4,7 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { Machine } from '../machine/Machine.js';
-import { attachVirtio, plannedMmioCmdline, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
+import { plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
+import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import { CTL_PAUSE, STATS_MS, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
 
 const port = parentPort!;
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
       nets: spec.nets.map((n) => ({ kind: 'tap' as const, ifname: n.tap, ...(n.mac !== undefined ? { mac: n.mac } : {}) })),
       vsock: spec.vsock, console: false, rng: spec.rng,
     };
-    const count = spec.drives.length + spec.nets.length + (spec.rng ? 1 : 0) + (spec.vsock ? 1 : 0);
+    const count = virtioDeviceCount(opts);
     machine = new Machine({
       memoryMiB: spec.memoryMiB,
       kernel, initrd,
@@ -35,16 +36,7 @@ async function main(): Promise<void> {
       pacing: spec.pacing,
     });
     if (count > 0) {
-      const m = machine;
-      virtio = await attachVirtio({
-        memory: m.mem, pic: m.platform.pic, clock: m.clock, transport: 'mmio',
-        wake: () => m.loop.wake(), log: (msg) => process.stderr.write(`typevisor: ${msg}\n`),
-      }, opts);
-      let elcr = 0;
-      for (const irq of virtio.levelIrqs) elcr |= 1 << irq;
-      m.io.write(0x4d0, 1, elcr & 0xff);
-      m.io.write(0x4d1, 1, elcr >> 8);
-      m.ioSources.push(virtio);
+      virtio = await attachVirtioTo(machine, opts, { log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) });
     }
   } catch (e) {
     post({ type: 'start-failed', message: (e as Error).message });

@@ -250,6 +250,11 @@ export interface AttachedVirtio {
 export const DEFAULT_MMIO_BASE = 0xd0000000;
 export const DEFAULT_MMIO_IRQS = [5, 6, 7, 12, 15, 14, 3];
 
+/** How many devices attachVirtio makes for `o` (drives, nets, console, rng, vsock). */
+export function virtioDeviceCount(o: VirtioOptions): number {
+  return (o.drives?.length ?? 0) + (o.nets?.length ?? 0) + (o.console ? 1 : 0) + (o.rng ? 1 : 0) + (o.vsock ? 1 : 0);
+}
+
 /**
  * The command-line fragments attachVirtio will produce for `count` MMIO devices, known
  * before the devices exist (the kernel command line is written before they are made).

@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Machine } from '../../../src/machine/Machine.js';
-import { attachVirtio, plannedMmioCmdline, type AttachedVirtio, type VirtioOptions } from '../../../src/devices/virtio/options.js';
+import { plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions } from '../../../src/devices/virtio/options.js';
+import { attachVirtioTo } from '../../../src/machine/attachVirtioTo.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const guestDir = existsSync(join(root, 'guest/bzImage')) ? join(root, 'guest') : resolve(root, '../guest');
@@ -71,7 +72,7 @@ function withExtraFiles(initrd: Uint8Array, files: { name: string; data: Uint8Ar
 
 export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
   const transport = opts.transport ?? 'mmio';
-  const count = (opts.virtio.drives?.length ?? 0) + (opts.virtio.nets?.length ?? 0) + (opts.virtio.console ? 1 : 0) + (opts.virtio.rng ? 1 : 0) + (opts.virtio.vsock ? 1 : 0);
+  const count = virtioDeviceCount(opts.virtio);
   // tsc=reliable: without it the clocksource watchdog may mark the TSC unstable, after
   // which the PIT can end up firing IRQ0 at ~80 kHz and starve IRQ 3-15 (reported).
   const cmdline = ['console=ttyS0 panic=-1 tsc=reliable', transport === 'pci' ? 'pci=noacpi' : '', transport === 'mmio' ? plannedMmioCmdline(count) : '', opts.append ?? ''].filter((s) => s).join(' ');
@@ -82,16 +83,8 @@ export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
     cmdline,
     pacing: opts.pacing ?? 'realtime',
   });
-  const virtio = await attachVirtio(
-    { memory: machine.mem, pci: machine.platform.pci, pic: machine.platform.pic, clock: machine.clock, transport, wake: () => machine.loop.wake(), log: () => {} },
-    opts.virtio,
-  );
+  const virtio = await attachVirtioTo(machine, opts.virtio, { transport, log: () => {} });
   if (virtio.cmdline !== (transport === 'mmio' ? plannedMmioCmdline(count) : '')) throw new Error('planned and actual virtio-mmio command lines differ');
-  // Level-triggered lines, as firmware would set the ELCR.
-  let elcr = 0;
-  for (const irq of virtio.levelIrqs) elcr |= 1 << irq;
-  machine.io.write(0x4d0, 1, elcr & 0xff);
-  machine.io.write(0x4d1, 1, elcr >> 8);
   machine.externalInputOpen = true;
   let output = '';
   let typed = false;

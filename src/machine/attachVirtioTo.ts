@@ -1,0 +1,25 @@
+// Put virtio devices on a built Machine the way firmware and the run loop need them:
+// attachVirtio on the machine's memory, PIC and PCI bus; their interrupt lines marked
+// level-triggered in the ELCR (0x4D0/0x4D1); their host I/O counted by the run loop so
+// an idle guest waits for it instead of skipping virtual time past it. With the MMIO
+// transport the kernel command line must already hold plannedMmioCmdline(count).
+
+import { attachVirtio, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
+import type { Machine } from './Machine.js';
+
+export async function attachVirtioTo(
+  machine: Machine,
+  options: VirtioOptions,
+  how: { transport?: 'pci' | 'mmio'; log?: (msg: string) => void } = {},
+): Promise<AttachedVirtio> {
+  const virtio = await attachVirtio({
+    memory: machine.mem, pci: machine.platform.pci, pic: machine.platform.pic, clock: machine.clock,
+    transport: how.transport ?? 'mmio', wake: () => machine.loop.wake(), ...(how.log ? { log: how.log } : {}),
+  }, options);
+  let elcr = 0;
+  for (const irq of virtio.levelIrqs) elcr |= 1 << irq;
+  machine.io.write(0x4d0, 1, elcr & 0xff);
+  machine.io.write(0x4d1, 1, elcr >> 8);
+  machine.ioSources.push(virtio);
+  return virtio;
+}
