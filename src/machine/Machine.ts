@@ -47,7 +47,6 @@ export class Machine {
   readonly loop: RunLoop;
   readonly config: Required<Omit<MachineConfig, 'kernel' | 'initrd' | 'bios'>> & MachineConfig;
   private exit: ExitReason | null = null;
-  private bootEntry: BootEntry | null = null;
   /** Serial (COM1) bytes out of the guest. */
   onSerialOutput: (bytes: Uint8Array) => void = () => {};
   /** Debug console (port 0xE9) bytes. */
@@ -87,7 +86,7 @@ export class Machine {
       exitPending: () => this.exit !== null,
       onShutdown: (reason) => this.resetRequested(`triple fault: ${reason}`),
       onDeadHalt: () => this.requestExit({ kind: 'dead-halt' }),
-      hasExternalWakeSources: () => this.externalInputOpen || this.ioSources.some((s) => s.pendingIo() > 0),
+      hasExternalWakeSources: () => this.externalInputOpen,
       hasPendingIo: () => this.ioSources.some((s) => s.pendingIo() > 0),
     }, this.config.pacing);
     this.load();
@@ -96,16 +95,16 @@ export class Machine {
   /** Load the kernel or firmware and put the CPU at its entry point. */
   private load(): void {
     const c = this.config;
+    let entry: BootEntry;
     if (c.bios) {
-      this.bootEntry = loadFirmware(this.mem, c.bios).entry;
+      entry = loadFirmware(this.mem, c.bios).entry;
       this.platform.enableFwCfg(this.mem, buildE820(this.mem.ramSize), () => this.cpu.flushTlb(true));
     } else if (c.kernel) {
-      const loaded = loadKernel(this.mem, c.kernel, { cmdline: c.cmdline, initrd: c.initrd ?? undefined });
-      this.bootEntry = loaded.entry;
+      entry = loadKernel(this.mem, c.kernel, { cmdline: c.cmdline, initrd: c.initrd ?? undefined }).entry;
     } else {
       throw new Error('nothing to boot: give a kernel or a firmware image');
     }
-    applyBootEntry(this.cpu, this.bootEntry);
+    applyBootEntry(this.cpu, entry);
   }
 
   private serialFirst = false;
