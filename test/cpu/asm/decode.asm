@@ -144,25 +144,7 @@ NFORMS equ k
     cmp ecx, NFORMS
     jb .h
     mov eax, esi
-%ifdef RECORD
-    PRINT "; decode-expected.inc: recorded on QEMU by decode.asm -DRECORD", 10, "expected: dd 0x"
-    call puthex32
-    mov al, 10
-    out 0xE9, al
-    jmp pass32
-%else
-    cmp eax, [expected]
-    je pass32
-    PRINT "decode: hash "
-    call puthex32
-    PRINT " expected "
-    mov eax, [expected]
-    call puthex32
-    mov al, 10
-    out 0xE9, al
-    mov al, 1
-    jmp fail32
-%endif
+    FINISH_HASH 'decode'
 
 prog_name: db 'decode', 0
 %ifndef RECORD

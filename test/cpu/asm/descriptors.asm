@@ -239,25 +239,7 @@ report:
     cmp ecx, RESULTS + NSEL*6*4*2
     jb .h
     mov eax, esi
-%ifdef RECORD
-    PRINT "; descriptors-expected.inc: recorded on QEMU by descriptors.asm -DRECORD", 10, "expected: dd 0x"
-    call puthex32
-    mov al, 10
-    out 0xE9, al
-    jmp pass32
-%else
-    cmp eax, [expected]
-    je pass32
-    PRINT "descriptors: hash "
-    call puthex32
-    PRINT " expected "
-    mov eax, [expected]
-    call puthex32
-    mov al, 10
-    out 0xE9, al
-    mov al, 1
-    jmp fail32
-%endif
+    FINISH_HASH 'descriptors'
 
 align 4
 newgdt_desc: dw 0

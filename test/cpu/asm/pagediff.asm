@@ -239,25 +239,7 @@ report:
     cmp ecx, ebp
     jb .h
     mov eax, esi
-%ifdef RECORD
-    PRINT "; pagediff-expected.inc: recorded on QEMU by pagediff.asm -DRECORD", 10, "expected: dd 0x"
-    call puthex32
-    mov al, 10
-    out 0xE9, al
-    jmp pass32
-%else
-    cmp eax, [expected]
-    je pass32
-    PRINT "pagediff: hash "
-    call puthex32
-    PRINT " expected "
-    mov eax, [expected]
-    call puthex32
-    mov al, 10
-    out 0xE9, al
-    mov al, 1
-    jmp fail32
-%endif
+    FINISH_HASH 'pagediff'
 
 prog_name: db 'pagediff', 0
 %ifndef RECORD
