@@ -16,6 +16,7 @@ import {
   parseDriveOption, parseNetOption, parseVsockOption, plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions,
 } from '../devices/virtio/options.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
+import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
 
 /** The kernel command line when --append is not given. */
 const DEFAULT_APPEND = 'console=ttyS0 panic=-1';
@@ -45,6 +46,7 @@ options:
   --realtime        pace virtual time by the host clock (default on a terminal)
   --fast            run as fast as possible; idle time is skipped (default when piped)
   --reboot          a guest reset restarts the machine instead of ending the run
+  --cpu-share S     cap the VM's host CPU time at S (0.01-1) of one core
   --drive SPEC      virtio-blk disk: file=PATH[,readonly][,id=NAME] (repeatable)
   --net SPEC        virtio-net: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=M] (needs passt),
                     tap,ifname=NAME, or switch,path=SOCK (repeatable)
@@ -105,6 +107,7 @@ async function run(argv: string[]): Promise<number> {
       realtime: { type: 'boolean' },
       fast: { type: 'boolean' },
       reboot: { type: 'boolean' },
+      'cpu-share': { type: 'string' },
       drive: { type: 'string', multiple: true },
       net: { type: 'string', multiple: true },
       vsock: { type: 'string' },
@@ -123,6 +126,8 @@ async function run(argv: string[]): Promise<number> {
     timeoutS = Number(values.timeout);
     if (!(timeoutS > 0)) throw new UsageError(`--timeout takes a positive number of seconds, got "${values.timeout}"`);
   }
+  const cpuShare = values['cpu-share'] === undefined ? 1 : Number(values['cpu-share']);
+  if (!(cpuShare >= MIN_CPU_SHARE && cpuShare <= 1)) throw new UsageError(`--cpu-share takes a share of one core from ${MIN_CPU_SHARE} to 1, got "${values['cpu-share']}"`);
   const root = packageRoot();
   let kernel: Uint8Array | null = null;
   let initrd: Uint8Array | null = null;
@@ -167,6 +172,7 @@ async function run(argv: string[]): Promise<number> {
     if (e instanceof BootError || e instanceof RangeError) throw new UsageError(e.message);
     throw e;
   }
+  machine.loop.cpuShare = cpuShare;
   let virtio: AttachedVirtio | null = null;
   if (virtioCount > 0) {
     try {

@@ -1,6 +1,8 @@
 // The run loop: runs the vCPU in slices bounded by the next timer deadline, fires due
 // timers, and on HLT either jumps virtual time to the next deadline (fast pacing) or
 // sleeps until it on the host (real-time pacing), so an idle guest costs no host CPU.
+// A CPU cap (cpuShare < 1) is enforced here too: the loop keeps the host time it spent
+// running within share × wall time, sleeping off any excess at its yield points.
 
 import { STOP_HALT, STOP_SHUTDOWN, FLAG_IF } from '../cpu/constants.js';
 import type { Cpu } from '../cpu/Cpu.js';
@@ -10,6 +12,10 @@ import type { VirtualClock } from './VirtualClock.js';
 const MAX_SLICE = 500_000;
 /** How often the loop lets the host event loop run (ms of wall time). */
 const YIELD_MS = 15;
+/** CPU-cap accounting window (ms): older busy or idle time earns no credit. */
+const CAP_WINDOW_MS = 1000;
+/** Smallest share a cap may give (below it a VM barely runs its timer tick). */
+export const MIN_CPU_SHARE = 0.01;
 
 export type Pacing = 'realtime' | 'fast';
 
@@ -33,8 +39,23 @@ export class RunLoop {
   private wallStart = 0;
   /** HLT exits taken, for --stats. */
   halts = 0;
+  /** Share of one host core the loop may use (1: no cap). Can change while running. */
+  private share = 1;
+  /** Start of the cap window and the host ms spent waiting (not running) inside it. */
+  private capStart = 0;
+  private capIdleMs = 0;
+  /** Host ms slept to honour the cap, for stats and tests. */
+  cappedMs = 0;
 
   constructor(private readonly host: RunLoopHost, readonly pacing: Pacing) {}
+
+  get cpuShare(): number { return this.share; }
+  set cpuShare(v: number) {
+    if (!(v >= MIN_CPU_SHARE && v <= 1)) throw new RangeError(`cpu share must be from ${MIN_CPU_SHARE} to 1, got ${v}`);
+    this.share = v;
+    this.capStart = performance.now();
+    this.capIdleMs = 0;
+  }
 
   /** Host time since the loop started, in ns. */
   private wallNs(): number {
@@ -48,11 +69,33 @@ export class RunLoop {
     r?.();
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
+  private async sleep(ms: number): Promise<void> {
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
       const t = setTimeout(() => { this.wakeResolve = null; resolve(); }, Math.max(0, Math.min(ms, 1000)));
       this.wakeResolve = () => { clearTimeout(t); resolve(); };
     });
+    this.capIdleMs += performance.now() - t0;
+  }
+
+  /**
+   * Under a cap: if the host time spent running in this window exceeds share × the
+   * window's wall time, sleep off the excess (input does not cut this sleep short).
+   */
+  private async honourCap(now: number): Promise<void> {
+    const elapsed = now - this.capStart;
+    const busy = elapsed - this.capIdleMs;
+    const owed = busy / this.share - elapsed;
+    if (owed >= 1) {
+      await new Promise<void>((r) => setTimeout(r, Math.min(owed, CAP_WINDOW_MS)));
+      const slept = performance.now() - now;
+      this.cappedMs += slept;
+      this.capIdleMs += slept;
+    }
+    if (performance.now() - this.capStart > CAP_WINDOW_MS) {
+      this.capStart = performance.now();
+      this.capIdleMs = 0;
+    }
   }
 
   async run(): Promise<void> {
@@ -60,6 +103,8 @@ export class RunLoop {
     const realtime = this.pacing === 'realtime';
     this.wallStart = performance.now() - clock.now() / 1e6;
     let lastYield = performance.now();
+    this.capStart = lastYield;
+    this.capIdleMs = 0;
     while (!this.host.exitPending()) {
       const now = clock.now();
       const deadline = clock.nextDeadline();
@@ -113,6 +158,7 @@ export class RunLoop {
       }
       const t = performance.now();
       if (t - lastYield > YIELD_MS) {
+        if (this.share < 1) await this.honourCap(t);
         await new Promise<void>((r) => setImmediate(r));
         lastYield = performance.now();
       }
