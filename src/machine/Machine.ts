@@ -11,6 +11,15 @@ import { VirtualClock } from './VirtualClock.js';
 import { RunLoop, type Pacing } from './RunLoop.js';
 import { applyBootEntry } from './applyBootEntry.js';
 import { Platform } from './Platform.js';
+import type { AttachedVirtio, VirtioOptions } from '../devices/virtio/options.js';
+import { restoreMachine, writeSnapshot, type RestoreOptions, type SnapshotInfo } from '../snapshot/MachineSnapshot.js';
+
+/** Virtio devices put on the machine by attachVirtioTo, with what they were made from (snapshots reopen them). */
+export interface VirtioAttachment {
+  options: VirtioOptions;
+  transport: 'pci' | 'mmio';
+  attached: AttachedVirtio;
+}
 
 export interface MachineConfig {
   /** Guest RAM in MiB. */
@@ -59,8 +68,18 @@ export class Machine {
   readonly startedAt = performance.now();
   readonly milestones = new Map<string, number>();
   resets = 0;
+  /** Virtio devices attached through attachVirtioTo (saved and reopened by snapshots). */
+  readonly virtio: VirtioAttachment[] = [];
+  private looping = false;
+  private pauseWanted = false;
+  private parkRelease: (() => void) | null = null;
+  private parkWaiters: (() => void)[] = [];
 
-  constructor(config: MachineConfig) {
+  /**
+   * @param restoring internal (Machine.restore): build the machine without loading a
+   *                  kernel; its memory and state come from a snapshot.
+   */
+  constructor(config: MachineConfig, restoring = false) {
     const mib = config.memoryMiB;
     if (!Number.isInteger(mib) || mib < MIN_MEMORY_MIB || mib > MAX_MEMORY_MIB) {
       throw new RangeError(`memory must be a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}, got ${mib}`);
@@ -88,8 +107,9 @@ export class Machine {
       onDeadHalt: () => this.requestExit({ kind: 'dead-halt' }),
       hasExternalWakeSources: () => this.externalInputOpen,
       hasPendingIo: () => this.ioSources.some((s) => s.pendingIo() > 0),
+      parkIfPaused: () => this.parkIfPaused(),
     }, this.config.pacing);
-    this.load();
+    if (!restoring || this.config.bios) this.load(); // firmware ROMs are mapped, not saved
   }
 
   /** Load the kernel or firmware and put the CPU at its entry point. */
@@ -147,11 +167,99 @@ export class Machine {
     if (this.exit === null) this.exit = reason;
     this.cpu.requestStop();
     this.loop.wake();
+    this.releasePark(); // a paused machine ends too
+  }
+
+  /** How the run ended, or null while it has not. */
+  get exitReason(): ExitReason | null {
+    return this.exit;
+  }
+
+  // ---- pause and resume ----
+
+  /** True from pause() until resume(). */
+  get paused(): boolean {
+    return this.pauseWanted;
+  }
+
+  /**
+   * Stop the vCPU between slices and wait for host I/O in flight (disk requests) to
+   * complete, so devices and queues are at rest. The host event loop keeps running:
+   * serial input queues up, device backends still complete their work.
+   */
+  async pause(): Promise<void> {
+    this.pauseWanted = true;
+    if (this.looping && this.parkRelease === null && this.exit === null) {
+      await new Promise<void>((resolve) => {
+        this.parkWaiters.push(resolve);
+        this.loop.wake();
+      });
+    }
+    const end = performance.now() + 30_000;
+    while (this.ioSources.some((s) => s.pendingIo() > 0)) {
+      if (performance.now() > end) throw new Error('pause: host I/O did not complete within 30 s');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  /** Let a paused machine run again. */
+  resume(): void {
+    this.pauseWanted = false;
+    this.releasePark();
+  }
+
+  private releasePark(): void {
+    const r = this.parkRelease;
+    this.parkRelease = null;
+    r?.();
+    for (const w of this.parkWaiters.splice(0)) w();
+  }
+
+  private parkIfPaused(): Promise<void> | null {
+    if (!this.pauseWanted || this.exit !== null) return null;
+    return new Promise<void>((resolve) => {
+      this.parkRelease = resolve;
+      for (const w of this.parkWaiters.splice(0)) w();
+    });
+  }
+
+  // ---- snapshots ----
+
+  /**
+   * Write a snapshot: the state file (CPU, clock, every device, virtio queues, a
+   * checksum) and the guest memory file (raw, sparse). The machine is paused for it
+   * (host I/O drained first) and runs on afterwards unless it was paused already.
+   */
+  async saveSnapshot(statePath: string, memPath: string): Promise<SnapshotInfo> {
+    if (this.exit !== null) throw new Error(`cannot snapshot a machine that has ended (${this.exit.kind})`);
+    const wasPaused = this.pauseWanted;
+    await this.pause();
+    try {
+      return writeSnapshot(this, statePath, memPath);
+    } finally {
+      if (!wasPaused) this.resume();
+    }
+  }
+
+  /**
+   * A machine rebuilt from a snapshot: files checked (magic, version, checksum, sizes,
+   * device set) before anything is built, virtio backends reopened (drive images by
+   * path, vsock listening again, network backends restarted), memory and state loaded.
+   * Throws a SnapshotError and leaves nothing running when the snapshot does not fit.
+   * Call run() to continue the guest.
+   */
+  static restore(statePath: string, memPath: string, options: RestoreOptions = {}): Promise<Machine> {
+    return restoreMachine(statePath, memPath, options);
   }
 
   private resetRequested(source: string): void {
     if (!this.config.reboot) {
       this.requestExit(source.startsWith('triple fault') ? { kind: 'triple-fault', detail: source } : { kind: 'reset', source });
+      return;
+    }
+    if (!this.config.kernel && !this.config.bios) {
+      // Restored from a snapshot without the boot images: nothing to reload.
+      this.requestExit({ kind: 'reset', source });
       return;
     }
     // Reboot: devices to power-on state, memory reloaded, CPU to the entry point.
@@ -165,7 +273,13 @@ export class Machine {
 
   /** Run until the guest powers off, resets (without --reboot), dies, or stop() is called. */
   async run(): Promise<ExitReason> {
-    await this.loop.run();
+    this.looping = true;
+    try {
+      await this.loop.run();
+    } finally {
+      this.looping = false;
+      for (const w of this.parkWaiters.splice(0)) w();
+    }
     this.flushSerial();
     return this.exit ?? { kind: 'stopped', detail: 'run loop ended' };
   }

@@ -32,6 +32,11 @@ export interface RunLoopHost {
   hasExternalWakeSources(): boolean;
   /** Host I/O in flight for the guest (disk, network): an idle guest waits for it. */
   hasPendingIo(): boolean;
+  /**
+   * Checked before each slice: a promise while the machine is paused (the loop parks on
+   * it, its event loop free for host I/O and snapshots), null to run.
+   */
+  parkIfPaused?(): Promise<void> | null;
 }
 
 export class RunLoop {
@@ -106,6 +111,14 @@ export class RunLoop {
     this.capStart = lastYield;
     this.capIdleMs = 0;
     while (!this.host.exitPending()) {
+      const park = this.host.parkIfPaused?.() ?? null;
+      if (park !== null) {
+        const t0 = performance.now();
+        await park;
+        this.wallStart += performance.now() - t0; // paused time is not guest time
+        lastYield = performance.now();
+        continue;
+      }
       const now = clock.now();
       const deadline = clock.nextDeadline();
       let budget = MAX_SLICE;

@@ -21,5 +21,6 @@ export async function attachVirtioTo(
   machine.io.write(0x4d0, 1, elcr & 0xff);
   machine.io.write(0x4d1, 1, elcr >> 8);
   machine.ioSources.push(virtio);
+  machine.virtio.push({ options, transport: how.transport ?? 'mmio', attached: virtio });
   return virtio;
 }

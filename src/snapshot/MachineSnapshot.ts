@@ -1,0 +1,202 @@
+// A whole machine as a snapshot: collects the state file's payload from a Machine
+// (configuration, CPU, clock, page kinds, every platform device, every virtio transport
+// with its device and queues, the memory file's page map) and rebuilds a Machine from one.
+//
+// Restore order: the state and memory files are checked first (StateFile: magic,
+// version, checksum; MemoryFile: size and page map), then a fresh machine is built with
+// the recorded devices (the device set must match name for name; drive images must still
+// have the recorded capacity), memory is read, and CPU, clock, devices and transports
+// load their state in that order (the clock after the CPU, whose instruction count it
+// reads; the virtio transports after the PIC, since they re-drive their interrupt lines).
+// Any failure closes what was opened and throws a SnapshotError: no half-loaded machine
+// is ever returned, let alone run.
+
+import { loadCpuState, saveCpuState } from '../cpu/CpuState.js';
+import { PAGE_RAM, PAGE_SHIFT } from '../memory/PhysicalMemory.js';
+import { Machine, MAX_MEMORY_MIB, MIN_MEMORY_MIB } from '../machine/Machine.js';
+import { attachVirtioTo } from '../machine/attachVirtioTo.js';
+import type { Pacing } from '../machine/RunLoop.js';
+import type { VirtioOptions } from '../devices/virtio/options.js';
+import { SnapshotError } from './SnapshotError.js';
+import { readStateFile, writeStateFile } from './StateFile.js';
+import { checkMemoryInfo, openMemoryFile, readMemoryFile, writeMemoryFile, type MemoryInfo } from './MemoryFile.js';
+import { typevisorVersion } from './version.js';
+import { closeSync } from 'node:fs';
+
+export interface RestoreOptions {
+  /** Pacing of the restored machine (default: the snapshot's). */
+  pacing?: Pacing;
+  /** Listen for vsock connections on this path instead of the snapshot's (Firecracker's vsock_override). */
+  vsockPath?: string;
+  /** Check the memory file's CRC-32 (default true; off saves a pass over the data pages). */
+  verifyMemory?: boolean;
+  /** One-line messages from the reopened virtio devices. */
+  log?: (message: string) => void;
+}
+
+export interface SnapshotInfo {
+  stateBytes: number;
+  /** Bytes of RAM written (non-zero pages), and all of RAM. */
+  memoryDataBytes: number;
+  memoryBytes: number;
+  ms: number;
+}
+
+interface SavedDevice { name: string; state: unknown }
+interface SavedVirtioDevice extends SavedDevice { deviceId: number; capacity?: number }
+interface SavedVirtio { options: VirtioOptions; transport: 'pci' | 'mmio'; devices: SavedVirtioDevice[] }
+
+/** The state file's JSON payload. */
+export interface SnapshotPayload {
+  typevisor: string;
+  created: string;
+  machine: { memoryMiB: number; cmdline: string; nsPerInstruction: number; reboot: boolean; pacing: Pacing; bios: string | null };
+  cpu: unknown;
+  clock: { ns: number };
+  /** Pages that are not plain RAM: [firstPage, count, kind] triples (ROM shadows, MMIO holes). */
+  pageKinds: number[];
+  devices: SavedDevice[];
+  virtio: SavedVirtio[];
+  memory: MemoryInfo;
+}
+
+function pageKindRuns(kinds: Uint8Array): number[] {
+  const out: number[] = [];
+  let p = 0;
+  while (p < kinds.length) {
+    const k = kinds[p]!;
+    const start = p;
+    while (p < kinds.length && kinds[p] === k) p++;
+    if (k !== PAGE_RAM) out.push(start, p - start, k);
+  }
+  return out;
+}
+
+/** Write both files of a snapshot of `m`, which must be paused (Machine.saveSnapshot). */
+export function writeSnapshot(m: Machine, statePath: string, memPath: string): SnapshotInfo {
+  const t0 = performance.now();
+  const c = m.config;
+  // Everything is captured in this one synchronous turn, so no device event can come
+  // between the devices' state and the memory image.
+  const payload: Omit<SnapshotPayload, 'memory'> = {
+    typevisor: typevisorVersion(),
+    created: new Date().toISOString(),
+    machine: {
+      memoryMiB: c.memoryMiB, cmdline: c.cmdline, nsPerInstruction: c.nsPerInstruction, reboot: c.reboot, pacing: c.pacing,
+      bios: c.bios ? Buffer.from(c.bios).toString('base64') : null,
+    },
+    cpu: saveCpuState(m.cpu),
+    clock: m.clock.saveState(),
+    pageKinds: pageKindRuns(m.mem.pageKind),
+    devices: m.platform.devices.map((d) => ({ name: d.name, state: d.saveState() })),
+    virtio: m.virtio.map((v) => ({
+      options: v.options,
+      transport: v.transport,
+      devices: v.attached.transports.map((t) => ({
+        name: t.name,
+        deviceId: t.device.deviceId,
+        ...('capacity' in t.device ? { capacity: (t.device as { capacity: number }).capacity } : {}),
+        state: t.saveState(),
+      })),
+    })),
+  };
+  const memory = writeMemoryFile(m.mem, memPath);
+  const stateBytes = writeStateFile(statePath, { ...payload, memory });
+  return { stateBytes, memoryDataBytes: memory.dataPages << PAGE_SHIFT, memoryBytes: memory.size, ms: performance.now() - t0 };
+}
+
+// ---- restore ----
+
+function fail(where: string, what: string): never {
+  throw new SnapshotError(`${where}: ${what}`);
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Shape checks of a parsed payload (the device states check themselves as they load). */
+function checkPayload(raw: unknown, where: string): SnapshotPayload {
+  if (!isObj(raw)) fail(where, 'snapshot payload is not an object');
+  const m = raw['machine'];
+  if (!isObj(m)) fail(where, 'machine configuration missing');
+  const mib = m['memoryMiB'];
+  if (typeof mib !== 'number' || !Number.isInteger(mib) || mib < MIN_MEMORY_MIB || mib > MAX_MEMORY_MIB) fail(where, `memory size ${String(mib)} MiB out of range`);
+  if (typeof m['nsPerInstruction'] !== 'number' || !(m['nsPerInstruction'] > 0)) fail(where, 'nsPerInstruction malformed');
+  if (typeof m['cmdline'] !== 'string' || typeof m['reboot'] !== 'boolean') fail(where, 'machine configuration malformed');
+  if (m['pacing'] !== 'fast' && m['pacing'] !== 'realtime') fail(where, 'pacing malformed');
+  if (m['bios'] !== null && typeof m['bios'] !== 'string') fail(where, 'bios image malformed');
+  if (!isObj(raw['cpu'])) fail(where, 'CPU state missing');
+  if (!isObj(raw['clock']) || typeof raw['clock']['ns'] !== 'number' || !(raw['clock']['ns'] >= 0)) fail(where, 'clock state missing');
+  const kinds = raw['pageKinds'];
+  const pages = (mib * 1024 * 1024) >>> PAGE_SHIFT;
+  if (!Array.isArray(kinds) || kinds.length % 3 !== 0) fail(where, 'page kinds malformed');
+  for (let i = 0; i < kinds.length; i += 3) {
+    const [s, n, k] = [kinds[i], kinds[i + 1], kinds[i + 2]];
+    if (!Number.isInteger(s) || !Number.isInteger(n) || !Number.isInteger(k) || s < 0 || n < 1 || s + n > pages || k < 0 || k > 2) fail(where, 'page kinds malformed');
+  }
+  const devs = raw['devices'];
+  if (!Array.isArray(devs) || !devs.every((d) => isObj(d) && typeof d['name'] === 'string')) fail(where, 'device list malformed');
+  const vs = raw['virtio'];
+  if (!Array.isArray(vs)) fail(where, 'virtio list malformed');
+  for (const v of vs) {
+    if (!isObj(v) || !isObj(v['options']) || (v['transport'] !== 'pci' && v['transport'] !== 'mmio') || !Array.isArray(v['devices'])) fail(where, 'virtio list malformed');
+    for (const d of v['devices'] as unknown[]) {
+      if (!isObj(d) || typeof d['name'] !== 'string' || typeof d['deviceId'] !== 'number') fail(where, 'virtio device list malformed');
+    }
+  }
+  return raw as unknown as SnapshotPayload;
+}
+
+/** Machine.restore. */
+export async function restoreMachine(statePath: string, memPath: string, o: RestoreOptions = {}): Promise<Machine> {
+  const p = checkPayload(readStateFile(statePath), statePath);
+  const ramSize = p.machine.memoryMiB * 1024 * 1024;
+  const { info, bitmap } = checkMemoryInfo(p.memory, ramSize, statePath);
+  let memFd = openMemoryFile(memPath, ramSize);
+  let m: Machine | null = null;
+  try {
+    const pm = p.machine;
+    m = new Machine({
+      memoryMiB: pm.memoryMiB, cmdline: pm.cmdline, nsPerInstruction: pm.nsPerInstruction, reboot: pm.reboot,
+      pacing: o.pacing ?? pm.pacing, bios: pm.bios !== null ? new Uint8Array(Buffer.from(pm.bios, 'base64')) : null,
+    }, true);
+    const ours = m.platform.devices.map((d) => d.name).join(', ');
+    const theirs = p.devices.map((d) => d.name).join(', ');
+    if (ours !== theirs) fail(statePath, `the snapshot's devices (${theirs}) do not match this machine's (${ours})`);
+
+    for (const v of p.virtio) {
+      const options: VirtioOptions = { ...v.options };
+      if (options.vsock && o.vsockPath !== undefined) options.vsock = { ...options.vsock, path: o.vsockPath };
+      const attached = await attachVirtioTo(m, options, { transport: v.transport, ...(o.log ? { log: o.log } : {}) });
+      const got = attached.transports;
+      if (got.length !== v.devices.length) fail(statePath, `the snapshot has ${v.devices.length} virtio devices, ${got.length} were made from its options`);
+      got.forEach((t, i) => {
+        const s = v.devices[i]!;
+        if (t.name !== s.name || t.device.deviceId !== s.deviceId) fail(statePath, `virtio device ${i} is ${t.name}, the snapshot's is ${s.name}`);
+        const cap = (t.device as { capacity?: number }).capacity;
+        if (s.capacity !== undefined && cap !== s.capacity) {
+          fail(statePath, `${t.name}: the drive image now holds ${cap ?? 0} sectors, the snapshot's held ${s.capacity}`);
+        }
+      });
+    }
+
+    const fd = memFd;
+    memFd = -1; // readMemoryFile closes it
+    readMemoryFile(m.mem, fd, memPath, info, bitmap, o.verifyMemory !== false);
+    const kinds = m.mem.pageKind;
+    kinds.fill(PAGE_RAM);
+    for (let i = 0; i < p.pageKinds.length; i += 3) kinds.fill(p.pageKinds[i + 2]!, p.pageKinds[i]!, p.pageKinds[i]! + p.pageKinds[i + 1]!);
+
+    loadCpuState(m.cpu, p.cpu);
+    m.clock.loadState(p.clock);
+    m.platform.devices.forEach((d, i) => d.loadState(p.devices[i]!.state));
+    m.virtio.forEach((v, i) => v.attached.transports.forEach((t, j) => t.loadState(p.virtio[i]!.devices[j]!.state)));
+    return m;
+  } catch (e) {
+    if (memFd >= 0) closeSync(memFd);
+    for (const v of m?.virtio ?? []) await v.attached.close().catch(() => {});
+    if (e instanceof SnapshotError) throw e;
+    throw new SnapshotError(`${statePath}: cannot restore: ${(e as Error).message}`);
+  }
+}
