@@ -23,6 +23,8 @@ export interface VmSpec {
   /** virtio-vsock, Firecracker's host side: connections through the Unix socket at path. */
   vsock: { cid: number; path: string } | null;
   pacing: Pacing;
+  /** Share of one host core the VM may use (RunLoop.cpuShare; default 1, no cap). */
+  cpuShare?: number;
 }
 
 /** Control word values (Int32 index 0 of the control buffer). */
@@ -37,6 +39,7 @@ export type FromWorker =
   | { type: 'serial'; bytes: Uint8Array }
   | { type: 'paused' }
   | { type: 'resumed' }
+  | { type: 'drive-swapped'; seq: number; error: string | null }
   | { type: 'exit'; reason: string; kind: string };
 
 /** Messages to the worker. */
@@ -45,12 +48,41 @@ export type ToWorker =
   | { type: 'wake' }
   | { type: 'stop' }
   | { type: 'power-button' }
-  | { type: 'ctrl-alt-del' };
+  | { type: 'ctrl-alt-del' }
+  /** PATCH /drives: drive `index` (VmSpec.drives order) takes the image at `path`. */
+  | { type: 'swap-drive'; seq: number; index: number; path: string }
+  | { type: 'cpu-share'; share: number };
 
 /** Live counters the worker keeps in a shared Float64Array (refreshed every STATS_MS and at pause). */
 export const STAT_NAMES = ['instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms'] as const;
 export type VmStats = Record<(typeof STAT_NAMES)[number], number>;
 export const STATS_MS = 100;
+
+/**
+ * What the VMM holds of a running VM, whether it runs in a worker thread (VmWorker) or
+ * in a child process (ProcessVm, --process-per-vm).
+ */
+export interface VmHandle {
+  onSerialOutput: (bytes: Uint8Array) => void;
+  onExit: (exit: VmExit) => void;
+  readonly running: boolean;
+  readonly exit: VmExit | null;
+  readonly paused: boolean;
+  /** The counters as last published (at most STATS_MS old for a thread). */
+  stats(): VmStats;
+  /** Fresh counters (a round trip for a child process). */
+  readStats(): Promise<VmStats>;
+  serialInput(bytes: Uint8Array): void;
+  sendCtrlAltDel(): void;
+  pressPowerButton(): void;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Swap the medium of drive `index` (VmSpec.drives order); rejects with the reason. */
+  swapDrive(index: number, path: string): Promise<void>;
+  setCpuShare(share: number): void;
+  stop(graceMs?: number): Promise<VmExit>;
+  whenExited(): Promise<VmExit>;
+}
 
 export interface VmExit {
   /** ExitReason kind ('poweroff', 'triple-fault', ...) or 'crashed' when the worker died. */
@@ -58,11 +90,13 @@ export interface VmExit {
   reason: string;
 }
 
-export class VmWorker {
+export class VmWorker implements VmHandle {
   private readonly worker: Worker;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(4));
   private readonly statsBuf = new Float64Array(new SharedArrayBuffer(8 * STAT_NAMES.length));
   private ackWaiters: { type: string; resolve: () => void }[] = [];
+  private readonly swaps = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private swapSeq = 0;
   private exited: VmExit | null = null;
   private readonly exitPromise: Promise<VmExit>;
   onSerialOutput: (bytes: Uint8Array) => void = () => {};
@@ -79,6 +113,8 @@ export class VmWorker {
       this.exited = e;
       for (const w of this.ackWaiters) w.resolve();
       this.ackWaiters = [];
+      for (const w of this.swaps.values()) w.reject(new Error(`the VM ended: ${e.reason}`));
+      this.swaps.clear();
       startResult.reject(new Error(e.reason));
       exitResolve(e);
       this.onExit(e);
@@ -89,6 +125,12 @@ export class VmWorker {
         case 'start-failed': startResult.reject(new Error(m.message)); break;
         case 'serial': this.onSerialOutput(m.bytes); break;
         case 'paused': case 'resumed': this.ack(m.type); break;
+        case 'drive-swapped': {
+          const w = this.swaps.get(m.seq);
+          this.swaps.delete(m.seq);
+          if (m.error === null) w?.resolve(); else w?.reject(new Error(m.error));
+          break;
+        }
         case 'exit': finish({ kind: m.kind, reason: m.reason }); break;
       }
     });
@@ -135,6 +177,23 @@ export class VmWorker {
     const s = {} as VmStats;
     STAT_NAMES.forEach((n, i) => { s[n] = this.statsBuf[i]!; });
     return s;
+  }
+
+  readStats(): Promise<VmStats> {
+    return Promise.resolve(this.stats());
+  }
+
+  swapDrive(index: number, path: string): Promise<void> {
+    if (this.exited) return Promise.reject(new Error('the VM is not running'));
+    const seq = ++this.swapSeq;
+    return new Promise((resolve, reject) => {
+      this.swaps.set(seq, { resolve, reject });
+      this.send({ type: 'swap-drive', seq, index, path });
+    });
+  }
+
+  setCpuShare(share: number): void {
+    this.send({ type: 'cpu-share', share });
   }
 
   serialInput(bytes: Uint8Array): void {

@@ -9,7 +9,8 @@ import { dirname, resolve } from 'node:path';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from '../machine/Machine.js';
 import type { Pacing } from '../machine/RunLoop.js';
 import { parseMac } from '../devices/virtio/VirtioNet.js';
-import { VmWorker, type VmExit } from './VmWorker.js';
+import { VmWorker, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
+import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
 
 /** An answer other than success: HTTP status and Firecracker's fault_message. */
 export class ApiError extends Error {
@@ -21,7 +22,8 @@ export class ApiError extends Error {
 /** Whether the tap backend (src/net/TapBackend.ts) can open a tap device yet. */
 const TAP_SUPPORTED = false;
 
-export type InstanceState = 'Not started' | 'Running' | 'Paused';
+/** Firecracker's states, and 'Exited' (typevisor): the VM ended and the VMM is still up (manager). */
+export type InstanceState = 'Not started' | 'Running' | 'Paused' | 'Exited';
 
 /** Firecracker's wording for a pre-boot-only request after InstanceStart. */
 export const AFTER_START = 'The requested operation is not supported after starting the microVM.';
@@ -37,6 +39,27 @@ export interface VmmOptions {
   serialOut?: (bytes: Uint8Array) => void;
   /** Called once when the VM ends, however it ended. */
   onVmExit?: (exit: VmExit) => void;
+  /** How the VM is run (default: a worker thread, VmWorker.start). */
+  launch?: (spec: VmSpec) => Promise<VmHandle>;
+  /** Share of one host core the VM may use (default 1: no cap). */
+  cpuShare?: number;
+}
+
+/** Live readout of one VM (manager's GET /vms/{id}/stats, typevisor's own shape). */
+export interface VmReadout {
+  id: string;
+  state: InstanceState;
+  uptime_ms: number;
+  mem_size_mib: number;
+  cpu_share: number;
+  serial_bytes: number;
+  exit: VmExit | null;
+  counters: VmStats | null;
+}
+
+/** Check a CPU share (typevisor's cpu_share, --cpu-share). */
+export function checkCpuShare(share: number): void {
+  if (!(share >= MIN_CPU_SHARE && share <= 1)) throw new ApiError(400, `cpu_share must be from ${MIN_CPU_SHARE} to 1 (a share of one host core), got ${share}.`);
 }
 
 export function packageVersion(): string {
@@ -72,21 +95,43 @@ export class Vmm {
   private logPath: string | null = null;
   private loggerConfig: Record<string, unknown> | null = null;
   private metricsPath: string | null = null;
-  private vm: VmWorker | null = null;
+  private vm: VmHandle | null = null;
+  private cpuShare: number;
   private starting = false;
   private serialBytes = 0;
   private readonly startedAt = Date.now();
 
   constructor(private readonly options: VmmOptions = {}) {
     this.id = options.id ?? 'anonymous-instance';
+    this.cpuShare = options.cpuShare ?? 1;
+    checkCpuShare(this.cpuShare);
   }
 
   get state(): InstanceState {
     if (this.vm === null) return 'Not started';
+    if (!this.vm.running) return 'Exited';
     return this.vm.paused ? 'Paused' : 'Running';
   }
 
-  get worker(): VmWorker | null { return this.vm; }
+  get worker(): VmHandle | null { return this.vm; }
+
+  /** Cap the VM's host CPU time (before or after start). */
+  setCpuShare(share: number): void {
+    checkCpuShare(share);
+    this.cpuShare = share;
+    this.vm?.setCpuShare(share);
+  }
+
+  /** Live counters, state and uptime (fresh from the VM when it runs). */
+  async readout(): Promise<VmReadout> {
+    const vm = this.vm;
+    return {
+      id: this.id, state: this.state, uptime_ms: Date.now() - this.startedAt,
+      mem_size_mib: this.machine.mem_size_mib, cpu_share: this.cpuShare, serial_bytes: this.serialBytes,
+      exit: vm?.exit ?? null,
+      counters: vm === null ? null : vm.running ? await vm.readStats().catch(() => vm.stats()) : vm.stats(),
+    };
+  }
 
   private preBoot(): void {
     if (this.vm !== null || this.starting) throw new ApiError(400, AFTER_START);
@@ -225,7 +270,8 @@ export class Vmm {
     const out = this.options.serialOut ?? ((bytes: Uint8Array) => { process.stdout.write(bytes); });
     try {
       const drives = [...this.drives.values()].sort((a, c) => Number(c.is_root_device) - Number(a.is_root_device));
-      const vm = await VmWorker.start({
+      const launch = this.options.launch ?? ((spec: VmSpec) => VmWorker.start(spec));
+      const vm = await launch({
         kernelPath: b.kernel_image_path,
         initrdPath: b.initrd_path ?? null,
         cmdline: b.boot_args ?? DEFAULT_BOOT_ARGS,
@@ -235,6 +281,7 @@ export class Vmm {
         rng: this.rng,
         vsock: this.vsock,
         pacing: this.options.pacing ?? 'realtime',
+        cpuShare: this.cpuShare,
       });
       vm.onSerialOutput = (bytes) => {
         this.serialBytes += bytes.length;
@@ -255,6 +302,24 @@ export class Vmm {
     } finally {
       this.starting = false;
     }
+  }
+
+  /** PATCH /drives/{id} (Firecracker's PartialDrive): a new medium for a running VM's drive. */
+  async patchDrive(d: { drive_id: string; path_on_host?: string }): Promise<void> {
+    if (this.vm === null) throw new ApiError(400, 'The requested operation is not supported before starting the microVM.');
+    const drives = [...this.drives.values()].sort((a, c) => Number(c.is_root_device) - Number(a.is_root_device));
+    const index = drives.findIndex((x) => x.drive_id === d.drive_id);
+    if (index < 0) throw new ApiError(400, `Unable to patch the block device: no drive with id ${JSON.stringify(d.drive_id)}.`);
+    if (d.path_on_host === undefined) return;
+    if (!this.vm.running) throw new ApiError(400, 'Unable to patch the block device: the microVM is not running.');
+    requireFile(d.path_on_host, 'Drive path_on_host');
+    try {
+      await this.vm.swapDrive(index, d.path_on_host);
+    } catch (e) {
+      throw new ApiError(400, `Unable to patch the block device: ${(e as Error).message}`);
+    }
+    drives[index]!.path_on_host = d.path_on_host;
+    this.log('Info', `drive ${d.drive_id}: medium swapped for ${d.path_on_host}`);
   }
 
   sendCtrlAltDel(): void {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Machine } from '../machine/Machine.js';
 import { plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
+import { VirtioBlk } from '../devices/virtio/VirtioBlk.js';
 import { CTL_PAUSE, STATS_MS, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
 
 const port = parentPort!;
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
   }
 
   machine.onSerialOutput = (bytes) => post({ type: 'serial', bytes }, [bytes.buffer as ArrayBuffer]);
+  if (spec.cpuShare !== undefined) machine.loop.cpuShare = spec.cpuShare;
+  const blks = (virtio?.devices ?? []).filter((d): d is VirtioBlk => d instanceof VirtioBlk);
   machine.externalInputOpen = true;
 
   // Live counters, in STAT_NAMES order.
@@ -92,6 +95,14 @@ async function main(): Promise<void> {
         break;
       }
       case 'power-button': machine.platform.acpi.pressPowerButton(); machine.loop.wake(); break;
+      case 'cpu-share': try { machine.loop.cpuShare = m.share; } catch { /* checked by the VMM */ } break;
+      case 'swap-drive': {
+        const blk = blks[m.index];
+        const done = blk ? blk.swapMedium(m.path) : Promise.reject(new Error(`no drive ${m.index}`));
+        done.then(() => post({ type: 'drive-swapped', seq: m.seq, error: null }),
+          (e: unknown) => post({ type: 'drive-swapped', seq: m.seq, error: (e as Error).message }));
+        break;
+      }
     }
   });
 

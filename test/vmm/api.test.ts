@@ -76,7 +76,7 @@ const PRE_BOOT: Case[] = [
   { name: 'unknown endpoint', method: 'GET', path: '/nope', fault: /Invalid request method and\/or path: GET \/nope/ },
   { name: 'unknown method', method: 'DELETE', path: '/drives/rootfs', fault: /Invalid request method and\/or path: DELETE/ },
   { name: 'Firecracker endpoint not supported yet', method: 'PUT', path: '/snapshot/create', body: { snapshot_path: 'a', mem_file_path: 'b' }, fault: /PUT \/snapshot\/create is not supported by typevisor yet/ },
-  { name: 'PATCH drive not supported yet', method: 'PATCH', path: '/drives/rootfs', body: { drive_id: 'rootfs' }, fault: /PATCH \/drives\/\{drive_id\} is not supported by typevisor yet/ },
+  { name: 'PATCH drive before start (post-boot only)', method: 'PATCH', path: '/drives/rootfs', body: { drive_id: 'rootfs' }, fault: /not supported before starting the microVM/ },
   { name: 'GET with a body', method: 'GET', path: '/machine-config', body: { x: 1 }, fault: /takes no body/ },
   { name: 'pause before start', method: 'PATCH', path: '/vm', body: { state: 'Paused' }, fault: /not running/ },
   { name: 'FlushMetrics without metrics', method: 'PUT', path: '/actions', body: { action_type: 'FlushMetrics' }, fault: /metrics system is not initialized/ },

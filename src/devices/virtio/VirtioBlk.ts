@@ -11,6 +11,11 @@
 // Offered features: VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_BLK_SIZE (512), VIRTIO_BLK_F_FLUSH,
 // and either VIRTIO_BLK_F_RO (read-only drive) or VIRTIO_BLK_F_DISCARD +
 // VIRTIO_BLK_F_WRITE_ZEROES; plus the ring features and VERSION_1 from the base.
+//
+// Media swap (Firecracker's PATCH /drives path_on_host): swapMedium() opens the new
+// image, serves every later request from it, updates the capacity in config space and
+// raises a configuration-change interrupt (§2.5.1, §4.2.2.1), so the driver re-reads the
+// capacity. Requests already running finish on the old file, which is closed after them.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -80,9 +85,11 @@ let zeroChunk: Buffer | null = null;
 export class VirtioBlk extends VirtioDevice {
   protected readonly config = new Uint8Array(CONFIG_SIZE);
   readonly readonly: boolean;
-  /** Capacity in 512-byte sectors. */
-  readonly capacity: number;
+  /** Capacity in 512-byte sectors (changes when the medium is swapped). */
+  capacity: number;
   readonly idBytes: Uint8Array;
+  /** Images swapped out while requests on them were still running (closed once idle). */
+  private readonly retired: FileHandle[] = [];
   private readonly free: DescChain[] = [];
   /** Heads of requests popped and not yet completed (saved with the state, resubmitted on load). */
   private readonly inflight = new Set<number>();
@@ -99,22 +106,11 @@ export class VirtioBlk extends VirtioDevice {
 
   /** Open the image and create the device. Throws a one-line Error when the file cannot be used. */
   static async open(memory: PhysicalMemory, opts: BlkOptions): Promise<VirtioBlk> {
-    let fh: FileHandle;
-    try {
-      fh = await open(opts.path, opts.readonly ? 'r' : 'r+');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new Error(`--drive ${opts.path}: cannot open${opts.readonly ? '' : ' for writing'} (${code ?? (e as Error).message})`);
-    }
-    const st = await fh.stat();
-    if (!st.isFile() && !st.isBlockDevice()) {
-      await fh.close();
-      throw new Error(`--drive ${opts.path}: not a regular file`);
-    }
-    return new VirtioBlk(memory, fh, st.size, opts);
+    const { fh, size } = await openImage(opts.path, opts.readonly === true);
+    return new VirtioBlk(memory, fh, size, opts);
   }
 
-  constructor(memory: PhysicalMemory, private readonly file: FileHandle, sizeBytes: number, opts: BlkOptions) {
+  constructor(memory: PhysicalMemory, private file: FileHandle, sizeBytes: number, opts: BlkOptions) {
     const ro = opts.readonly === true;
     const f = Features.of(BLK_F_SEG_MAX, BLK_F_BLK_SIZE, BLK_F_FLUSH);
     if (ro) f.set(BLK_F_RO);
@@ -125,8 +121,7 @@ export class VirtioBlk extends VirtioDevice {
     const id = new TextEncoder().encode(opts.id ?? basename(opts.path));
     this.idBytes = id.subarray(0, BLK_ID_BYTES);
     const v = new DataView(this.config.buffer);
-    v.setUint32(CFG_CAPACITY, this.capacity % 0x100000000, true);
-    v.setUint32(CFG_CAPACITY + 4, Math.floor(this.capacity / 0x100000000), true);
+    this.writeCapacity();
     v.setUint32(CFG_SEG_MAX, this.queues[0]!.maxSize - 2, true);
     v.setUint32(CFG_BLK_SIZE, SECTOR_SIZE, true);
     v.setUint16(CFG_NUM_QUEUES, 1, true);
@@ -136,6 +131,40 @@ export class VirtioBlk extends VirtioDevice {
       v.setUint32(CFG_DISCARD_ALIGNMENT, 1, true);
       v.setUint32(CFG_MAX_WRITE_ZEROES_SECTORS, MAX_DISCARD_SECTORS, true);
       v.setUint32(CFG_MAX_WRITE_ZEROES_SEG, MAX_DISCARD_SEG, true);
+    }
+  }
+
+  private writeCapacity(): void {
+    const v = new DataView(this.config.buffer);
+    v.setUint32(CFG_CAPACITY, this.capacity % 0x100000000, true);
+    v.setUint32(CFG_CAPACITY + 4, Math.floor(this.capacity / 0x100000000), true);
+  }
+
+  /**
+   * Swap the medium for the image at `path` (opened read-only if the drive is): later
+   * requests use it, the capacity is updated and the driver told through a
+   * configuration-change interrupt. Throws a one-line Error (and keeps the old medium)
+   * when the file cannot be used.
+   */
+  async swapMedium(path: string): Promise<void> {
+    if (this.closed) throw new Error(`${this.name}: the device is closed`);
+    const { fh, size } = await openImage(path, this.readonly);
+    const old = this.file;
+    this.file = fh;
+    this.capacity = Math.floor(size / SECTOR_SIZE);
+    this.writeCapacity();
+    this.raiseConfigInterrupt();
+    this.wake?.();
+    if (this.running === 0) await old.close();
+    else {
+      this.retired.push(old);
+      void this.drain().then(() => this.closeRetired());
+    }
+  }
+
+  private async closeRetired(): Promise<void> {
+    for (const fh of this.retired.splice(0)) {
+      try { await fh.close(); } catch { /* already closed */ }
     }
   }
 
@@ -181,6 +210,7 @@ export class VirtioBlk extends VirtioDevice {
    * (copied into guest memory by complete(), only if the device was not reset meanwhile).
    */
   private async run(type: number, sector: number, chain: DescChain): Promise<{ status: number; data: Uint8Array | null }> {
+    const file = this.file; // a media swap mid-request must not mix two images
     const dataIn = chain.writeLen - 1;
     const dataOut = chain.readLen - 16;
     const ioerr = { status: BLK_S_IOERR, data: null };
@@ -193,7 +223,7 @@ export class VirtioBlk extends VirtioDevice {
         const buf = Buffer.allocUnsafe(dataIn);
         let got = 0;
         while (got < dataIn) {
-          const { bytesRead } = await this.file.read(buf, got, dataIn - got, sector * SECTOR_SIZE + got);
+          const { bytesRead } = await file.read(buf, got, dataIn - got, sector * SECTOR_SIZE + got);
           if (bytesRead === 0) break;
           got += bytesRead;
         }
@@ -207,14 +237,14 @@ export class VirtioBlk extends VirtioDevice {
         chain.read(this.ram, 16, buf);
         let put = 0;
         while (put < dataOut) {
-          const { bytesWritten } = await this.file.write(buf, put, dataOut - put, sector * SECTOR_SIZE + put);
+          const { bytesWritten } = await file.write(buf, put, dataOut - put, sector * SECTOR_SIZE + put);
           put += bytesWritten;
         }
         return ok;
       }
       case BLK_T_FLUSH:
         this.counts.flush++;
-        if (!this.readonly) await this.file.sync();
+        if (!this.readonly) await file.sync();
         return ok;
       case BLK_T_GET_ID: {
         this.counts.getId++;
@@ -247,7 +277,7 @@ export class VirtioBlk extends VirtioDevice {
           let left = n * SECTOR_SIZE;
           while (left > 0) {
             const k = Math.min(left, ZERO_CHUNK);
-            const { bytesWritten } = await this.file.write(zeroChunk, 0, k, pos);
+            const { bytesWritten } = await file.write(zeroChunk, 0, k, pos);
             pos += bytesWritten;
             left -= bytesWritten;
           }
@@ -308,6 +338,7 @@ export class VirtioBlk extends VirtioDevice {
   override async close(): Promise<void> {
     await this.drain();
     this.closed = true;
+    await this.closeRetired();
     await this.file.close();
   }
 
@@ -339,4 +370,21 @@ export class VirtioBlk extends VirtioDevice {
       this.submit(q, chain);
     }
   }
+}
+
+/** Open a raw image for a drive; a one-line Error names the file when it cannot be used. */
+async function openImage(path: string, readonly: boolean): Promise<{ fh: FileHandle; size: number }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, readonly ? 'r' : 'r+');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`--drive ${path}: cannot open${readonly ? '' : ' for writing'} (${code ?? (e as Error).message})`);
+  }
+  const st = await fh.stat();
+  if (!st.isFile() && !st.isBlockDevice()) {
+    await fh.close();
+    throw new Error(`--drive ${path}: not a regular file`);
+  }
+  return { fh, size: st.size };
 }

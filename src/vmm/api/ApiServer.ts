@@ -40,6 +40,10 @@ export const ROUTES: Route[] = [
     handler: (v, b, id) => { sameId(id, obj<{ drive_id: string }>(b).drive_id); v.putDrive(obj(b)); },
   },
   {
+    method: 'PATCH', path: '/drives/{drive_id}', body: 'PartialDrive',
+    handler: async (v, b, id) => { sameId(id, obj<{ drive_id: string }>(b).drive_id); await v.patchDrive(obj(b)); },
+  },
+  {
     method: 'PUT', path: '/network-interfaces/{iface_id}', body: 'NetworkInterface',
     handler: (v, b, id) => { sameId(id, obj<{ iface_id: string }>(b).iface_id); v.putNetworkInterface(obj(b)); },
   },
@@ -65,7 +69,7 @@ export const ROUTES: Route[] = [
 export const UNSUPPORTED: [string, string][] = [
   ['PUT', '/balloon'], ['GET', '/balloon'], ['PATCH', '/balloon'], ['GET', '/balloon/statistics'], ['PATCH', '/balloon/statistics'],
   ['PATCH', '/balloon/hinting/start'], ['GET', '/balloon/hinting/status'], ['PATCH', '/balloon/hinting/stop'],
-  ['PUT', '/cpu-config'], ['PATCH', '/drives/{drive_id}'], ['PUT', '/pmem/{id}'], ['PATCH', '/pmem/{id}'],
+  ['PUT', '/cpu-config'], ['PUT', '/pmem/{id}'], ['PATCH', '/pmem/{id}'],
   ['PUT', '/mmds'], ['GET', '/mmds'], ['PATCH', '/mmds'], ['PUT', '/mmds/config'],
   ['PUT', '/hotplug/memory'], ['GET', '/hotplug/memory'], ['PATCH', '/hotplug/memory'],
   ['PATCH', '/network-interfaces/{iface_id}'], ['PUT', '/snapshot/create'], ['PUT', '/snapshot/load'],

@@ -119,6 +119,12 @@ export const REQUEST_SCHEMAS: Definitions = {
     },
     unsupported: ['rate_limiter', 'socket'],
   },
+  PartialDrive: {
+    type: 'object', additionalProperties: false,
+    required: ['drive_id'],
+    properties: { drive_id: str, path_on_host: str },
+    unsupported: ['rate_limiter'],
+  },
   NetworkInterface: {
     type: 'object', additionalProperties: false,
     required: ['host_dev_name', 'iface_id'],
