@@ -116,6 +116,7 @@ export class RunLoop {
         const t0 = performance.now();
         await park;
         this.wallStart += performance.now() - t0; // paused time is not guest time
+        this.capIdleMs += performance.now() - t0; // nor busy time for the CPU cap
         lastYield = performance.now();
         continue;
       }
