@@ -2,7 +2,8 @@
 // checks each request (body size, JSON, the schema, ids), routes it to the Vmm, and
 // answers as Firecracker does: 204 with no body on success, 200 with JSON for GETs,
 // 400 with {"fault_message": "..."} for anything refused. The server only speaks HTTP;
-// what a request means is up to Vmm.
+// what a request means is up to Vmm. answerVmRequest (the per-VM router) is also what
+// the manager (Manager.ts) calls for /vms/{id}/..., with the prefix taken off.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { REQUEST_SCHEMAS, validate, type Definitions } from './schema.js';
 export const MAX_BODY_BYTES = 51200;
 
 /** Ids in paths (drive_id, iface_id): Firecracker's rule, letters, digits and "_", up to 64. */
-const ID_RE = /^[A-Za-z0-9_]{1,64}$/;
+export const ID_RE = /^[A-Za-z0-9_]{1,64}$/;
 
 type Handler = (vmm: Vmm, body: unknown, id: string | undefined) => Promise<unknown> | unknown;
 
@@ -97,13 +98,70 @@ function matchPath(template: string, path: string): { id?: string } | null {
   return id === undefined ? {} : { id };
 }
 
+/** What a request is answered with: status and, for a 200, the JSON body. */
+export interface ApiAnswer { status: number; body?: unknown }
+
+/** What an ApiServer serves: one VM (a Vmm) or the manager of many. */
+export interface ApiTarget {
+  /** Answer a request whose path was checked (allowed characters, no trailing "/"); throws ApiError. */
+  answer(method: string, path: string, text: string): Promise<ApiAnswer>;
+  log(level: string, message: string): void;
+}
+
+/** Parse a request body against a definition of SCHEMAS; throws ApiError when it does not conform. */
+export function parseBody(method: string, path: string, text: string, definition: string | undefined, schemas: Definitions = SCHEMAS): unknown {
+  if (definition === undefined) {
+    if (text.trim() !== '') throw new ApiError(400, `${method} ${path} takes no body.`);
+    return undefined;
+  }
+  if (text.trim() === '') throw new ApiError(400, `${method} ${path} needs a JSON body.`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (e) {
+    throw new ApiError(400, `The body is not valid JSON: ${(e as Error).message}`);
+  }
+  const err = validate(schemas[definition]!, body, schemas);
+  if (err !== null) throw new ApiError(400, `Invalid ${definition}: ${err}.`);
+  return body;
+}
+
+/** The per-VM router: one request of Firecracker's API for `vmm` (path relative to the VM). */
+export async function answerVmRequest(vmm: Vmm, method: string, path: string, text: string): Promise<ApiAnswer> {
+  const route = findRoute(method, path);
+  const id = route.id;
+  if (id !== undefined && !ID_RE.test(id)) {
+    throw new ApiError(400, `Invalid id ${JSON.stringify(id)}: ids are 1 to 64 letters, digits or "_".`);
+  }
+  const body = parseBody(method, route.route.path, text, route.route.body);
+  const result = await route.route.handler(vmm, body, id);
+  vmm.log('Debug', `${method} ${path}: ok`);
+  return method === 'GET' ? { status: 200, body: result } : { status: 204 };
+}
+
+function findRoute(method: string, path: string): { route: Route; id?: string } {
+  for (const r of ROUTES) {
+    if (r.method !== method) continue;
+    const m = matchPath(r.path, path);
+    if (m) return { route: r, ...m };
+  }
+  for (const [m, p] of UNSUPPORTED) {
+    if (m === method && matchPath(p, path)) throw new ApiError(400, `${method} ${p} is not supported by typevisor yet.`);
+  }
+  throw new ApiError(400, `Invalid request method and/or path: ${method} ${path}.`);
+}
+
 export class ApiServer {
   readonly server: Server;
   private socketPath: string | null = null;
   /** Requests answered, by status, for tests and metrics. */
   readonly answered = new Map<number, number>();
+  private readonly target: ApiTarget;
 
-  constructor(readonly vmm: Vmm) {
+  constructor(target: Vmm | ApiTarget) {
+    this.target = target instanceof Vmm
+      ? { answer: (m, p, t) => answerVmRequest(target, m, p, t), log: (l, msg) => target.log(l, msg) }
+      : target;
     this.server = createServer((req, res) => { void this.handle(req, res); });
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
@@ -147,7 +205,7 @@ export class ApiServer {
   }
 
   private fault(res: ServerResponse, status: number, message: string): void {
-    this.vmm.log('Warning', `request refused (${status}): ${message}`);
+    this.target.log('Warning', `request refused (${status}): ${message}`);
     this.send(res, status, { fault_message: message });
   }
 
@@ -191,43 +249,10 @@ export class ApiServer {
         throw new ApiError(400, `Invalid request path ${JSON.stringify(shown)}: only letters, digits, "_", "-" and "/" are allowed.`);
       }
       const path = rawUrl.length > 1 ? rawUrl.replace(/\/$/, '') : rawUrl;
-      const route = this.find(method, path);
-      const id = route.id;
-      if (id !== undefined && !ID_RE.test(id)) {
-        throw new ApiError(400, `Invalid id ${JSON.stringify(id)}: ids are 1 to 64 letters, digits or "_".`);
-      }
-      let body: unknown = undefined;
-      if (route.route.body !== undefined) {
-        if (text.trim() === '') throw new ApiError(400, `${method} ${route.route.path} needs a JSON body.`);
-        try {
-          body = JSON.parse(text);
-        } catch (e) {
-          throw new ApiError(400, `The body is not valid JSON: ${(e as Error).message}`);
-        }
-        const err = validate(SCHEMAS[route.route.body]!, body, SCHEMAS);
-        if (err !== null) throw new ApiError(400, `Invalid ${route.route.body}: ${err}.`);
-      } else if (text.trim() !== '') {
-        throw new ApiError(400, `${method} ${route.route.path} takes no body.`);
-      }
-      const result = await route.route.handler(this.vmm, body, id);
-      this.vmm.log('Debug', `${method} ${path}: ok`);
-      if (method === 'GET') this.send(res, 200, result);
-      else this.send(res, 204);
+      const a = await this.target.answer(method, path, text);
+      this.send(res, a.status, a.body);
     } catch (e) {
       if (e instanceof ApiError) this.fault(res, e.status, e.message);
       else this.fault(res, 500, `Internal error: ${(e as Error).message}`);
     }
-  }
-
-  private find(method: string, path: string): { route: Route; id?: string } {
-    for (const r of ROUTES) {
-      if (r.method !== method) continue;
-      const m = matchPath(r.path, path);
-      if (m) return { route: r, ...m };
-    }
-    for (const [m, p] of UNSUPPORTED) {
-      if (m === method && matchPath(p, path)) throw new ApiError(400, `${method} ${p} is not supported by typevisor yet.`);
-    }
-    throw new ApiError(400, `Invalid request method and/or path: ${method} ${path}.`);
-  }
-}
+  }}
