@@ -5,6 +5,8 @@
 //   const exit = await m.run();   // { kind: 'poweroff' } | { kind: 'reset', ... } | ...
 
 export { Machine, type MachineConfig, type ExitReason, MIN_MEMORY_MIB, MAX_MEMORY_MIB } from './machine/Machine.js';
+export { SnapshotError } from './snapshot/SnapshotError.js';
+export type { RestoreOptions, SnapshotInfo } from './snapshot/MachineSnapshot.js';
 export { Platform } from './machine/Platform.js';
 export { RunLoop, type Pacing } from './machine/RunLoop.js';
 export { VirtualClock, Timer } from './machine/VirtualClock.js';
