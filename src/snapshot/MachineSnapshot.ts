@@ -17,6 +17,7 @@ import { Machine, MAX_MEMORY_MIB, MIN_MEMORY_MIB } from '../machine/Machine.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import type { Pacing } from '../machine/RunLoop.js';
 import type { VirtioOptions } from '../devices/virtio/options.js';
+import type { VirtioDevice } from '../devices/virtio/VirtioDevice.js';
 import { SnapshotError } from './SnapshotError.js';
 import { readStateFile, writeStateFile } from './StateFile.js';
 import { checkMemoryInfo, openMemoryFile, readMemoryFile, writeMemoryFile, type MemoryInfo } from './MemoryFile.js';
@@ -60,6 +61,13 @@ export interface SnapshotPayload {
   memory: MemoryInfo;
 }
 
+/** The options a device set was made from, with drive images as they are now (media swaps). */
+function currentOptions(o: VirtioOptions, devices: readonly VirtioDevice[]): VirtioOptions {
+  if (!o.drives) return o;
+  const paths = devices.filter((d) => 'imagePath' in d).map((d) => (d as unknown as { imagePath: string }).imagePath);
+  return { ...o, drives: o.drives.map((d, i) => ({ ...d, file: paths[i] ?? d.file })) };
+}
+
 function pageKindRuns(kinds: Uint8Array): number[] {
   const out: number[] = [];
   let p = 0;
@@ -90,7 +98,7 @@ export function writeSnapshot(m: Machine, statePath: string, memPath: string): S
     pageKinds: pageKindRuns(m.mem.pageKind),
     devices: m.platform.devices.map((d) => ({ name: d.name, state: d.saveState() })),
     virtio: m.virtio.map((v) => ({
-      options: v.options,
+      options: currentOptions(v.options, v.attached.devices),
       transport: v.transport,
       devices: v.attached.transports.map((t) => ({
         name: t.name,

@@ -87,6 +87,8 @@ export class VirtioBlk extends VirtioDevice {
   readonly readonly: boolean;
   /** Capacity in 512-byte sectors (changes when the medium is swapped). */
   capacity: number;
+  /** Path of the image being served (changes when the medium is swapped; snapshots reopen it). */
+  imagePath: string;
   readonly idBytes: Uint8Array;
   /** Images swapped out while requests on them were still running (closed once idle). */
   private readonly retired: FileHandle[] = [];
@@ -117,6 +119,7 @@ export class VirtioBlk extends VirtioDevice {
     else f.set(BLK_F_DISCARD).set(BLK_F_WRITE_ZEROES);
     super(`virtio-blk${opts.id !== undefined ? `-${opts.id}` : ''}`, DEVICE_ID_BLOCK, memory, 1, f, opts);
     this.readonly = ro;
+    this.imagePath = opts.path;
     this.capacity = Math.floor(sizeBytes / SECTOR_SIZE);
     const id = new TextEncoder().encode(opts.id ?? basename(opts.path));
     this.idBytes = id.subarray(0, BLK_ID_BYTES);
@@ -151,6 +154,7 @@ export class VirtioBlk extends VirtioDevice {
     const { fh, size } = await openImage(path, this.readonly);
     const old = this.file;
     this.file = fh;
+    this.imagePath = path;
     this.capacity = Math.floor(size / SECTOR_SIZE);
     this.writeCapacity();
     this.raiseConfigInterrupt();
