@@ -3,8 +3,9 @@
 // input and pause/resume/stop. A guest that crashes, triple-faults or throws ends its
 // worker only: the owner hears about it through onExit.
 //
-// Pause is a flag in a SharedArrayBuffer the worker checks before each CPU slice; a
-// paused worker sleeps in Atomics.wait (no host CPU) until the flag changes.
+// Pause is a flag in a SharedArrayBuffer, announced with a 'wake' message: the worker's
+// run loop then parks between CPU slices (Machine.pause, no host CPU) while its event
+// loop stays free to finish host I/O and write snapshots.
 
 import { Worker } from 'node:worker_threads';
 import type { Pacing } from '../machine/RunLoop.js';
@@ -25,6 +26,10 @@ export interface VmSpec {
   pacing: Pacing;
   /** Share of one host core the VM may use (RunLoop.cpuShare; default 1, no cap). */
   cpuShare?: number;
+  /** Build the VM from a snapshot instead (PUT /snapshot/load); the boot fields are then unused. */
+  restore?: { statePath: string; memPath: string; vsockPath?: string };
+  /** Start with the vCPU paused (a loaded snapshot without resume_vm). */
+  startPaused?: boolean;
 }
 
 /** Control word values (Int32 index 0 of the control buffer). */
@@ -40,6 +45,7 @@ export type FromWorker =
   | { type: 'paused' }
   | { type: 'resumed' }
   | { type: 'drive-swapped'; seq: number; error: string | null }
+  | { type: 'snapshot-done'; seq: number; error: string | null }
   | { type: 'exit'; reason: string; kind: string };
 
 /** Messages to the worker. */
@@ -51,7 +57,9 @@ export type ToWorker =
   | { type: 'ctrl-alt-del' }
   /** PATCH /drives: drive `index` (VmSpec.drives order) takes the image at `path`. */
   | { type: 'swap-drive'; seq: number; index: number; path: string }
-  | { type: 'cpu-share'; share: number };
+  | { type: 'cpu-share'; share: number }
+  /** PUT /snapshot/create: write the state and memory files (Machine.saveSnapshot). */
+  | { type: 'snapshot'; seq: number; statePath: string; memPath: string };
 
 /** Live counters the worker keeps in a shared Float64Array (refreshed every STATS_MS and at pause). */
 export const STAT_NAMES = ['instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms'] as const;
@@ -80,6 +88,8 @@ export interface VmHandle {
   /** Swap the medium of drive `index` (VmSpec.drives order); rejects with the reason. */
   swapDrive(index: number, path: string): Promise<void>;
   setCpuShare(share: number): void;
+  /** Write a snapshot of the paused VM; rejects with the reason. */
+  snapshot?(statePath: string, memPath: string): Promise<void>;
   stop(graceMs?: number): Promise<VmExit>;
   whenExited(): Promise<VmExit>;
 }
@@ -97,12 +107,14 @@ export class VmWorker implements VmHandle {
   private ackWaiters: { type: string; resolve: () => void }[] = [];
   private readonly swaps = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private swapSeq = 0;
+  private readonly snapshots = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private exited: VmExit | null = null;
   private readonly exitPromise: Promise<VmExit>;
   onSerialOutput: (bytes: Uint8Array) => void = () => {};
   onExit: (exit: VmExit) => void = () => {};
 
   private constructor(spec: VmSpec, private readonly startResult: { resolve: () => void; reject: (e: Error) => void }) {
+    if (spec.startPaused) Atomics.store(this.ctl, 0, CTL_PAUSE);
     this.worker = new Worker(new URL('./vmWorkerMain.js', import.meta.url), {
       workerData: { spec, control: this.ctl.buffer, stats: this.statsBuf.buffer },
     });
@@ -115,6 +127,8 @@ export class VmWorker implements VmHandle {
       this.ackWaiters = [];
       for (const w of this.swaps.values()) w.reject(new Error(`the VM ended: ${e.reason}`));
       this.swaps.clear();
+      for (const w of this.snapshots.values()) w.reject(new Error(`the VM ended: ${e.reason}`));
+      this.snapshots.clear();
       startResult.reject(new Error(e.reason));
       exitResolve(e);
       this.onExit(e);
@@ -128,6 +142,12 @@ export class VmWorker implements VmHandle {
         case 'drive-swapped': {
           const w = this.swaps.get(m.seq);
           this.swaps.delete(m.seq);
+          if (m.error === null) w?.resolve(); else w?.reject(new Error(m.error));
+          break;
+        }
+        case 'snapshot-done': {
+          const w = this.snapshots.get(m.seq);
+          this.snapshots.delete(m.seq);
           if (m.error === null) w?.resolve(); else w?.reject(new Error(m.error));
           break;
         }
@@ -192,6 +212,15 @@ export class VmWorker implements VmHandle {
     });
   }
 
+  snapshot(statePath: string, memPath: string): Promise<void> {
+    if (this.exited) return Promise.reject(new Error('the VM is not running'));
+    const seq = ++this.swapSeq;
+    return new Promise((resolve, reject) => {
+      this.snapshots.set(seq, { resolve, reject });
+      this.send({ type: 'snapshot', seq, statePath, memPath });
+    });
+  }
+
   setCpuShare(share: number): void {
     this.send({ type: 'cpu-share', share });
   }
@@ -223,6 +252,7 @@ export class VmWorker implements VmHandle {
     const acked = this.waitAck('resumed', 5000);
     Atomics.store(this.ctl, 0, CTL_RUN);
     Atomics.notify(this.ctl, 0);
+    this.send({ type: 'wake' });
     await acked;
   }
 

@@ -1,5 +1,6 @@
-// The body of a VM worker thread (see VmWorker.ts): builds the Machine from the VmSpec,
-// attaches the virtio-mmio devices, runs it, and reports back over the message port.
+// The body of a VM worker thread (see VmWorker.ts): builds the Machine from the VmSpec
+// (or restores it from a snapshot), attaches the virtio-mmio devices, runs it, and
+// reports back over the message port.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
@@ -22,22 +23,31 @@ async function main(): Promise<void> {
   let machine: Machine;
   let virtio: AttachedVirtio | null = null;
   try {
-    const kernel = new Uint8Array(readFileSync(spec.kernelPath));
-    const initrd = spec.initrdPath !== null ? new Uint8Array(readFileSync(spec.initrdPath)) : null;
-    const opts: VirtioOptions = {
-      drives: spec.drives.map((d) => ({ file: d.path, readonly: d.readonly, id: d.id })),
-      nets: spec.nets.map((n) => ({ kind: 'tap' as const, ifname: n.tap, ...(n.mac !== undefined ? { mac: n.mac } : {}) })),
-      vsock: spec.vsock, console: false, rng: spec.rng,
-    };
-    const count = virtioDeviceCount(opts);
-    machine = new Machine({
-      memoryMiB: spec.memoryMiB,
-      kernel, initrd,
-      cmdline: [spec.cmdline, count > 0 ? plannedMmioCmdline(count) : ''].filter((x) => x).join(' '),
-      pacing: spec.pacing,
-    });
-    if (count > 0) {
-      virtio = await attachVirtioTo(machine, opts, { log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) });
+    if (spec.restore) {
+      const r = spec.restore;
+      machine = await Machine.restore(r.statePath, r.memPath, {
+        pacing: spec.pacing, ...(r.vsockPath !== undefined ? { vsockPath: r.vsockPath } : {}),
+        log: (msg) => process.stderr.write(`typevisor: ${msg}\n`),
+      });
+      virtio = machine.virtio[0]?.attached ?? null;
+    } else {
+      const kernel = new Uint8Array(readFileSync(spec.kernelPath));
+      const initrd = spec.initrdPath !== null ? new Uint8Array(readFileSync(spec.initrdPath)) : null;
+      const opts: VirtioOptions = {
+        drives: spec.drives.map((d) => ({ file: d.path, readonly: d.readonly, id: d.id })),
+        nets: spec.nets.map((n) => ({ kind: 'tap' as const, ifname: n.tap, ...(n.mac !== undefined ? { mac: n.mac } : {}) })),
+        vsock: spec.vsock, console: false, rng: spec.rng,
+      };
+      const count = virtioDeviceCount(opts);
+      machine = new Machine({
+        memoryMiB: spec.memoryMiB,
+        kernel, initrd,
+        cmdline: [spec.cmdline, count > 0 ? plannedMmioCmdline(count) : ''].filter((x) => x).join(' '),
+        pacing: spec.pacing,
+      });
+      if (count > 0) {
+        virtio = await attachVirtioTo(machine, opts, { log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) });
+      }
     }
   } catch (e) {
     post({ type: 'start-failed', message: (e as Error).message });
@@ -67,22 +77,25 @@ async function main(): Promise<void> {
   };
   setInterval(publishStats, STATS_MS).unref();
 
-  // Pause: checked before every CPU slice; a paused thread sleeps in Atomics.wait.
-  const runSlice = cpu.run.bind(cpu);
-  cpu.run = (budget: number): number => {
-    if (Atomics.load(ctl, 0) === CTL_PAUSE) {
-      publishStats();
-      post({ type: 'paused' });
-      while (Atomics.load(ctl, 0) === CTL_PAUSE) Atomics.wait(ctl, 0, CTL_PAUSE);
+  // Pause: the control word says whether to run, a 'wake' message says it changed. The
+  // run loop parks between slices (Machine.pause: no host CPU, host I/O drained) and the
+  // event loop stays free, so a paused VM can still be snapshotted.
+  const syncPause = (): void => {
+    const want = Atomics.load(ctl, 0) === CTL_PAUSE;
+    if (want && !machine.paused) {
+      const ack = (): void => { if (machine.paused) { publishStats(); post({ type: 'paused' }); } };
+      machine.pause().then(ack, ack);
+    } else if (!want && machine.paused) {
+      machine.resume();
       post({ type: 'resumed' });
     }
-    return runSlice(budget);
   };
+  syncPause(); // a restored VM may start paused
 
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'input': machine.serialInput(m.bytes); break;
-      case 'wake': machine.loop.wake(); break;
+      case 'wake': syncPause(); machine.loop.wake(); break;
       case 'stop': machine.stop('stopped by the API'); break;
       case 'ctrl-alt-del': {
         // Make and break codes for Ctrl, Alt, Del: scancode set 1 when the controller
@@ -96,6 +109,10 @@ async function main(): Promise<void> {
       }
       case 'power-button': machine.platform.acpi.pressPowerButton(); machine.loop.wake(); break;
       case 'cpu-share': try { machine.loop.cpuShare = m.share; } catch { /* checked by the VMM */ } break;
+      case 'snapshot':
+        machine.saveSnapshot(m.statePath, m.memPath).then(() => post({ type: 'snapshot-done', seq: m.seq, error: null }),
+          (e: unknown) => post({ type: 'snapshot-done', seq: m.seq, error: (e as Error).message }));
+        break;
       case 'swap-drive': {
         const blk = blks[m.index];
         const done = blk ? blk.swapMedium(m.path) : Promise.reject(new Error(`no drive ${m.index}`));
