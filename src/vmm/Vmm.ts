@@ -11,6 +11,8 @@ import type { Pacing } from '../machine/RunLoop.js';
 import { parseMac } from '../devices/virtio/VirtioNet.js';
 import { VmWorker, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
 import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
+import { readStateFile } from '../snapshot/StateFile.js';
+import type { SnapshotPayload } from '../snapshot/MachineSnapshot.js';
 
 /** An answer other than success: HTTP status and Firecracker's fault_message. */
 export class ApiError extends Error {
@@ -98,8 +100,13 @@ export class Vmm {
   private vm: VmHandle | null = null;
   private cpuShare: number;
   private starting = false;
+  /** PUT/PATCH /machine-config was accepted (a snapshot load is refused after it). */
+  private machineConfigured = false;
   private serialBytes = 0;
   private readonly startedAt = Date.now();
+  /** When InstanceStart ran and when the VM ended (ms since the epoch), for its uptime. */
+  private vmStartedAt = 0;
+  private vmEndedAt = 0;
 
   constructor(private readonly options: VmmOptions = {}) {
     this.id = options.id ?? 'anonymous-instance';
@@ -122,15 +129,23 @@ export class Vmm {
     this.vm?.setCpuShare(share);
   }
 
-  /** Live counters, state and uptime (fresh from the VM when it runs). */
+  /** Live counters, state and uptime, as last published by the VM. */
+  readoutNow(): VmReadout {
+    return {
+      id: this.id, state: this.state,
+      uptime_ms: this.vmStartedAt === 0 ? 0 : (this.vmEndedAt || Date.now()) - this.vmStartedAt,
+      mem_size_mib: this.machine.mem_size_mib, cpu_share: this.cpuShare, serial_bytes: this.serialBytes,
+      exit: this.vm?.exit ?? null, counters: this.vm?.stats() ?? null,
+    };
+  }
+
+  /** Like readoutNow, with counters fresh from a running VM. */
   async readout(): Promise<VmReadout> {
     const vm = this.vm;
-    return {
-      id: this.id, state: this.state, uptime_ms: Date.now() - this.startedAt,
-      mem_size_mib: this.machine.mem_size_mib, cpu_share: this.cpuShare, serial_bytes: this.serialBytes,
-      exit: vm?.exit ?? null,
-      counters: vm === null ? null : vm.running ? await vm.readStats().catch(() => vm.stats()) : vm.stats(),
-    };
+    if (vm?.running) {
+      try { await vm.readStats(); } catch { /* it ended meanwhile: the last counters stand */ }
+    }
+    return this.readoutNow();
   }
 
   private preBoot(): void {
@@ -183,6 +198,7 @@ export class Vmm {
       throw new ApiError(400, `mem_size_mib must be from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}, got ${next.mem_size_mib}.`);
     }
     this.machine = next;
+    this.machineConfigured = true;
   }
 
   putDrive(d: DriveConfig): void {
@@ -283,19 +299,7 @@ export class Vmm {
         pacing: this.options.pacing ?? 'realtime',
         cpuShare: this.cpuShare,
       });
-      vm.onSerialOutput = (bytes) => {
-        this.serialBytes += bytes.length;
-        if (serialPath !== null) {
-          try { appendFileSync(serialPath, bytes); } catch { /* the file went away: drop output */ }
-        } else {
-          out(bytes);
-        }
-      };
-      vm.onExit = (e) => {
-        this.log(e.kind === 'poweroff' || e.kind === 'stopped' ? 'Info' : 'Error', `VM ended: ${e.reason}`);
-        this.options.onVmExit?.(e);
-      };
-      this.vm = vm;
+      this.adopt(vm, serialPath, out);
       this.log('Info', 'InstanceStart: VM running');
     } catch (e) {
       throw new ApiError(400, `Cannot start the microVM: ${(e as Error).message}`);
@@ -335,6 +339,103 @@ export class Vmm {
       throw new ApiError(400, (e as Error).message);
     }
     this.log('Info', `VM ${state.toLowerCase()}`);
+  }
+
+  /** Take a launched VM as this instance's: its serial output and its end. */
+  private adopt(vm: VmHandle, serialPath: string | null, out: (bytes: Uint8Array) => void): void {
+    vm.onSerialOutput = (bytes) => {
+      this.serialBytes += bytes.length;
+      if (serialPath !== null) {
+        try { appendFileSync(serialPath, bytes); } catch { /* the file went away: drop output */ }
+      } else {
+        out(bytes);
+      }
+    };
+    vm.onExit = (e) => {
+      this.vmEndedAt = Date.now();
+      this.log(e.kind === 'poweroff' || e.kind === 'stopped' ? 'Info' : 'Error', `VM ended: ${e.reason}`);
+      this.options.onVmExit?.(e);
+    };
+    this.vm = vm;
+    this.vmStartedAt = Date.now();
+  }
+
+  /** PUT /snapshot/create (SnapshotCreateParams): state and memory files of the paused VM. */
+  async snapshotCreate(p: { snapshot_path: string; mem_file_path: string; snapshot_type?: string }): Promise<void> {
+    if (this.vm === null) throw new ApiError(400, 'The requested operation is not supported before starting the microVM.');
+    if (p.snapshot_type === 'Diff') throw new ApiError(400, 'Diff snapshots are not supported by typevisor yet (snapshot_type must be Full).');
+    if (!this.vm.running) throw new ApiError(400, 'Cannot create a snapshot: the microVM is not running.');
+    if (!this.vm.paused) throw new ApiError(400, 'Cannot create a snapshot: the microVM must be Paused first (PATCH /vm {"state": "Paused"}).');
+    if (this.vm.snapshot === undefined) throw new ApiError(400, 'Snapshots of a VM in its own process are not supported by typevisor yet.');
+    for (const [what, path] of [['snapshot_path', p.snapshot_path], ['mem_file_path', p.mem_file_path]] as const) {
+      const dir = dirname(resolve(path));
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ApiError(400, `${what} ${JSON.stringify(path)}: directory ${JSON.stringify(dir)} does not exist.`);
+    }
+    if (resolve(p.snapshot_path) === resolve(p.mem_file_path)) throw new ApiError(400, 'snapshot_path and mem_file_path must be different files.');
+    try {
+      await this.vm.snapshot(p.snapshot_path, p.mem_file_path);
+    } catch (e) {
+      throw new ApiError(400, `Cannot create a snapshot: ${(e as Error).message}`);
+    }
+    this.log('Info', `snapshot written to ${p.snapshot_path} and ${p.mem_file_path}`);
+  }
+
+  /**
+   * PUT /snapshot/load (SnapshotLoadParams): a VM rebuilt from a snapshot, Paused unless
+   * resume_vm. Only on a fresh instance: nothing configured but the logger, metrics and
+   * serial output.
+   */
+  async snapshotLoad(p: {
+    snapshot_path: string; mem_file_path?: string; mem_backend?: { backend_type: string; backend_path: string };
+    enable_diff_snapshots?: boolean; track_dirty_pages?: boolean; resume_vm?: boolean;
+    network_overrides?: unknown[]; vsock_override?: { uds_path: string }; clock_realtime?: boolean; huge_pages?: string;
+  }): Promise<void> {
+    if (this.vm !== null || this.starting) throw new ApiError(400, AFTER_START);
+    if (this.boot !== null || this.drives.size > 0 || this.nets.size > 0 || this.rng || this.vsock !== null || this.machineConfigured) {
+      throw new ApiError(400, 'Loading a microVM snapshot not allowed after configuring boot-specific resources.');
+    }
+    if ((p.mem_backend === undefined) === (p.mem_file_path === undefined)) {
+      throw new ApiError(400, 'Exactly one of mem_backend and mem_file_path must be given.');
+    }
+    if (p.mem_backend?.backend_type === 'Uffd') throw new ApiError(400, 'The Uffd memory backend is not supported by typevisor yet (use File).');
+    if (p.enable_diff_snapshots === true || p.track_dirty_pages === true) throw new ApiError(400, 'Dirty page tracking (diff snapshots) is not supported by typevisor yet.');
+    if ((p.network_overrides ?? []).length > 0) throw new ApiError(400, 'network_overrides: tap devices are not supported by typevisor yet.');
+    if (p.clock_realtime === true) throw new ApiError(400, 'clock_realtime is not supported by typevisor yet (the guest clock resumes where it was).');
+    if (p.huge_pages !== undefined && p.huge_pages !== 'Snapshot' && p.huge_pages !== 'None') throw new ApiError(400, `huge_pages "${p.huge_pages}" is not supported by typevisor (guest memory is a SharedArrayBuffer).`);
+    const memPath = p.mem_backend?.backend_path ?? p.mem_file_path!;
+    requireFile(p.snapshot_path, 'snapshot_path');
+    requireFile(memPath, 'Memory file');
+    const vsockPath = p.vsock_override?.uds_path;
+    if (vsockPath !== undefined && existsSync(vsockPath)) throw new ApiError(400, `vsock_override uds_path ${JSON.stringify(vsockPath)} already exists.`);
+    let saved: SnapshotPayload;
+    try {
+      saved = readStateFile(p.snapshot_path) as SnapshotPayload;
+    } catch (e) {
+      throw new ApiError(400, `Cannot load the snapshot: ${(e as Error).message}`);
+    }
+    this.starting = true;
+    const out = this.options.serialOut ?? ((bytes: Uint8Array) => { process.stdout.write(bytes); });
+    try {
+      const launch = this.options.launch ?? ((spec: VmSpec) => VmWorker.start(spec));
+      const vm = await launch({
+        kernelPath: '', initrdPath: null, cmdline: '', memoryMiB: 0, drives: [], nets: [], rng: false, vsock: null,
+        pacing: this.options.pacing ?? 'realtime', cpuShare: this.cpuShare,
+        restore: { statePath: p.snapshot_path, memPath, ...(vsockPath !== undefined ? { vsockPath } : {}) },
+        startPaused: p.resume_vm !== true,
+      });
+      this.adopt(vm, this.serialPath, out);
+    } catch (e) {
+      throw new ApiError(400, `Cannot load the snapshot: ${(e as Error).message}`);
+    } finally {
+      this.starting = false;
+    }
+    // What GET /machine-config, GET /vm/config and PATCH /drives see of the restored VM.
+    if (typeof saved.machine?.memoryMiB === 'number') this.machine.mem_size_mib = saved.machine.memoryMiB;
+    for (const d of saved.virtio?.[0]?.options.drives ?? []) {
+      const id = d.id ?? `drive${this.drives.size}`;
+      this.drives.set(id, { drive_id: id, path_on_host: d.file, is_root_device: this.drives.size === 0, is_read_only: d.readonly });
+    }
+    this.log('Info', `snapshot loaded from ${p.snapshot_path}${p.resume_vm === true ? ', VM resumed' : ', VM paused'}`);
   }
 
   /** Serial input to the guest (the process's stdin in `typevisor serve`). */

@@ -75,7 +75,7 @@ const PRE_BOOT: Case[] = [
   { name: 'query string', method: 'GET', path: '/?verbose=1', fault: /Invalid request path/ },
   { name: 'unknown endpoint', method: 'GET', path: '/nope', fault: /Invalid request method and\/or path: GET \/nope/ },
   { name: 'unknown method', method: 'DELETE', path: '/drives/rootfs', fault: /Invalid request method and\/or path: DELETE/ },
-  { name: 'Firecracker endpoint not supported yet', method: 'PUT', path: '/snapshot/create', body: { snapshot_path: 'a', mem_file_path: 'b' }, fault: /PUT \/snapshot\/create is not supported by typevisor yet/ },
+  { name: 'Firecracker endpoint not supported yet', method: 'PUT', path: '/balloon', body: { amount_mib: 1, deflate_on_oom: false }, fault: /PUT \/balloon is not supported by typevisor yet/ },
   { name: 'PATCH drive before start (post-boot only)', method: 'PATCH', path: '/drives/rootfs', body: { drive_id: 'rootfs' }, fault: /not supported before starting the microVM/ },
   { name: 'GET with a body', method: 'GET', path: '/machine-config', body: { x: 1 }, fault: /takes no body/ },
   { name: 'pause before start', method: 'PATCH', path: '/vm', body: { state: 'Paused' }, fault: /not running/ },

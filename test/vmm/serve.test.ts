@@ -5,43 +5,21 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SerialSession, PROMPT } from '../machine/serialSession.js';
+import { PROMPT } from '../machine/serialSession.js';
 import { api } from './apiClient.js';
+import { startServe, waitForSocket } from './serveProcess.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const CLI = join(ROOT, 'dist/src/cli/main.js');
 const bootSource = {
   kernel_image_path: join(ROOT, 'guest/bzImage'),
   initrd_path: join(ROOT, 'guest/initramfs.cpio.gz'),
   boot_args: 'console=ttyS0 panic=-1 tsc=reliable',
 };
 const BOOT_MS = 90_000;
-
-function startServe(args: string[]): { child: ChildProcessWithoutNullStreams; serial: SerialSession; stderr: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const serial = new SerialSession();
-  let err = '';
-  child.stdout.on('data', (b: Buffer) => serial.push(b));
-  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, serial, stderr: () => err, exit };
-}
-
-async function waitForSocket(sock: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (existsSync(sock)) {
-      try { await api(sock, 'GET', '/'); return; } catch { /* not listening yet */ }
-    }
-    if (Date.now() > end) throw new Error(`no API socket at ${sock} after ${ms} ms`);
-    await sleep(20);
-  }
-}
 
 test('typevisor serve: boot the default guest through the API, use its shell, pause and resume, stop', { timeout: 150_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'typevisor-serve-'));

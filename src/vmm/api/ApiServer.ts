@@ -64,6 +64,8 @@ export const ROUTES: Route[] = [
     },
   },
   { method: 'PATCH', path: '/vm', body: 'Vm', handler: (v, b) => v.patchVm(obj<{ state: 'Paused' | 'Resumed' }>(b).state) },
+  { method: 'PUT', path: '/snapshot/create', body: 'SnapshotCreateParams', handler: (v, b) => v.snapshotCreate(obj(b)) },
+  { method: 'PUT', path: '/snapshot/load', body: 'SnapshotLoadParams', handler: (v, b) => v.snapshotLoad(obj(b)) },
 ];
 
 /** Firecracker endpoints typevisor does not implement yet (method and path as in the yaml). */
@@ -73,7 +75,7 @@ export const UNSUPPORTED: [string, string][] = [
   ['PUT', '/cpu-config'], ['PUT', '/pmem/{id}'], ['PATCH', '/pmem/{id}'],
   ['PUT', '/mmds'], ['GET', '/mmds'], ['PATCH', '/mmds'], ['PUT', '/mmds/config'],
   ['PUT', '/hotplug/memory'], ['GET', '/hotplug/memory'], ['PATCH', '/hotplug/memory'],
-  ['PATCH', '/network-interfaces/{iface_id}'], ['PUT', '/snapshot/create'], ['PUT', '/snapshot/load'],
+  ['PATCH', '/network-interfaces/{iface_id}'],
   ['GET', '/version'],
 ];
 

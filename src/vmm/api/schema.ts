@@ -164,6 +164,39 @@ export const REQUEST_SCHEMAS: Definitions = {
       show_level: bool, show_log_origin: bool, module: str,
     },
   },
+  SnapshotCreateParams: {
+    type: 'object', additionalProperties: false,
+    required: ['mem_file_path', 'snapshot_path'],
+    properties: { mem_file_path: str, snapshot_path: str, snapshot_type: { type: 'string', enum: ['Full', 'Diff'] } },
+  },
+  SnapshotLoadParams: {
+    type: 'object', additionalProperties: false,
+    required: ['snapshot_path'],
+    properties: {
+      enable_diff_snapshots: bool, track_dirty_pages: bool, mem_file_path: str,
+      mem_backend: { $ref: '#/definitions/MemoryBackend' },
+      snapshot_path: str, resume_vm: bool,
+      network_overrides: { type: 'array', items: { $ref: '#/definitions/NetworkOverride' } },
+      vsock_override: { $ref: '#/definitions/VsockOverride' },
+      clock_realtime: bool,
+      huge_pages: { type: 'string', enum: ['Snapshot', 'None', 'Transparent', '2M'] },
+    },
+  },
+  MemoryBackend: {
+    type: 'object', additionalProperties: false,
+    required: ['backend_type', 'backend_path'],
+    properties: { backend_type: { type: 'string', enum: ['File', 'Uffd'] }, backend_path: str },
+  },
+  NetworkOverride: {
+    type: 'object', additionalProperties: false,
+    required: ['iface_id', 'host_dev_name'],
+    properties: { iface_id: str, host_dev_name: str },
+  },
+  VsockOverride: {
+    type: 'object', additionalProperties: false,
+    required: ['uds_path'],
+    properties: { uds_path: str },
+  },
   Metrics: {
     type: 'object', additionalProperties: false,
     required: ['metrics_path'],
