@@ -12,6 +12,7 @@ import { formatStats } from './stats.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
 import { serve } from './serve.js';
+import { manage } from './manage.js';
 import {
   parseDriveOption, parseNetOption, parseVsockOption, plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions,
 } from '../devices/virtio/options.js';
@@ -235,6 +236,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (cmd === 'run') return await run(rest);
     if (cmd === 'serve') return await serve(rest);
+    if (cmd === 'manage') return await manage(rest);
     throw new UsageError(`unknown command "${cmd}" (try: typevisor run --help)`);
   } catch (e) {
     // One line, whatever the message's source (node's argument parser writes two).

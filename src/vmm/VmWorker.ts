@@ -76,6 +76,8 @@ export interface VmHandle {
   readonly running: boolean;
   readonly exit: VmExit | null;
   readonly paused: boolean;
+  /** The host process id of a VM in a process of its own (undefined for a thread). */
+  readonly pid?: number | undefined;
   /** The counters as last published (at most STATS_MS old for a thread). */
   stats(): VmStats;
   /** Fresh counters (a round trip for a child process). */

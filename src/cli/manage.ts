@@ -1,0 +1,91 @@
+// `typevisor manage --api-sock PATH`: the manager of many VMs (src/vmm/Manager.ts) on one
+// API socket. Each VM runs in a worker thread, or with --process-per-vm in a child
+// process of its own; each has a serial console socket in --console-dir. The manager
+// runs until SIGINT/SIGTERM, then stops every VM and removes its sockets.
+
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ApiServer } from '../vmm/api/ApiServer.js';
+import { DEFAULT_MAX_VMS, Manager } from '../vmm/Manager.js';
+import { ProcessVm } from '../vmm/processWorker.js';
+
+export const MANAGE_HELP = `usage: typevisor manage --api-sock PATH [options]
+
+Serves an API that creates, lists and destroys many VMs, each configured with
+Firecracker's API under /vms/{id}/... (see src/vmm/README.md):
+  PUT /vms/{id} [{"cpu_share": S}]   GET /vms   GET /vms/{id}[/stats|/console]
+  PATCH /vms/{id} {"cpu_share": S}   DELETE /vms/{id}
+Each VM's serial console is the Unix socket CONSOLE_DIR/{id}.console.
+
+options:
+  --api-sock PATH      the Unix socket to listen on
+  --console-dir DIR    where the per-VM console sockets go (default: the API socket's directory)
+  --process-per-vm     run each VM in its own child process (default: a worker thread)
+  --max-vms N          refuse to create more than N VMs (default ${DEFAULT_MAX_VMS})
+  --fast               run guests flat out, skipping idle time (default: real time)
+  --log                log VM creation, deletion and exits on stderr
+  -h, --help           this text
+`;
+
+class ManageError extends Error {}
+
+/** Runs until a signal; returns the exit code. */
+export async function manage(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'api-sock': { type: 'string' },
+        'console-dir': { type: 'string' },
+        'process-per-vm': { type: 'boolean' },
+        'max-vms': { type: 'string' },
+        fast: { type: 'boolean' },
+        log: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    process.stderr.write(`typevisor: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}\n`);
+    return 1;
+  }
+  if (values.help) { process.stdout.write(MANAGE_HELP); return 0; }
+  try {
+    return await run(values);
+  } catch (e) {
+    if (!(e instanceof ManageError)) throw e;
+    process.stderr.write(`typevisor: ${e.message}\n`);
+    return 1;
+  }
+}
+
+async function run(values: { 'api-sock'?: string; 'console-dir'?: string; 'process-per-vm'?: boolean; 'max-vms'?: string; fast?: boolean; log?: boolean }): Promise<number> {
+  const sock = values['api-sock'];
+  if (sock === undefined) throw new ManageError('manage needs --api-sock PATH (see typevisor manage --help)');
+  const consoleDir = resolve(values['console-dir'] ?? dirname(resolve(sock)));
+  if (!existsSync(consoleDir) || !statSync(consoleDir).isDirectory()) throw new ManageError(`--console-dir ${consoleDir} is not a directory`);
+  const maxVms = values['max-vms'] === undefined ? DEFAULT_MAX_VMS : Number(values['max-vms']);
+  if (!Number.isInteger(maxVms) || maxVms < 1) throw new ManageError(`--max-vms takes a positive whole number, got "${values['max-vms']}"`);
+  const manager = new Manager({
+    consoleDir, maxVms,
+    pacing: values.fast ? 'fast' : 'realtime',
+    ...(values['process-per-vm'] ? { launch: (spec) => ProcessVm.start(spec) } : {}),
+    ...(values.log ? { log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) } : {}),
+  });
+  const server = new ApiServer(manager);
+  try {
+    await server.listen(sock);
+  } catch (e) {
+    throw new ManageError(`--api-sock ${sock}: ${(e as Error).message}`);
+  }
+  await new Promise<void>((r) => {
+    process.once('SIGINT', () => r());
+    process.once('SIGTERM', () => r());
+  });
+  await server.close();
+  await manager.shutdown();
+  return 0;
+}

@@ -1,0 +1,200 @@
+// The manager of many microVMs (`typevisor manage`): creates, lists and destroys VMs,
+// each a Vmm of its own with a serial console socket, and serves Firecracker's per-VM
+// API for each under /vms/{id}/... through the same router as `typevisor serve`
+// (answerVmRequest), the prefix taken off. What is the manager's own:
+//
+//   GET    /                 {app_name, vmm_version, vm_count}
+//   GET    /vms              {vms: [VmSummary...]}
+//   PUT    /vms/{id}         create (body optional: {"cpu_share": 0.25}) → 204; 409 if it exists
+//   GET    /vms/{id}         VmSummary: Firecracker's InstanceInfo (= GET /vms/{id}/) and the manager's fields
+//   PATCH  /vms/{id}         {"cpu_share": S}: change the cap, also while running
+//   DELETE /vms/{id}         stop the VM, close its console, forget it → 204
+//   GET    /vms/{id}/stats   live readout (VmReadout): state, uptime, counters, exit
+//   GET    /vms/{id}/console the last 64 KiB of serial output, as {output, bytes_total, bytes_dropped}
+//
+// An unknown VM is 404 with a fault_message. A VM that ends stays listed (state
+// "Exited", with its exit) until deleted; the manager and the other VMs go on.
+
+import { join } from 'node:path';
+import { ApiError, Vmm, checkCpuShare, packageVersion, type VmReadout } from './Vmm.js';
+import { answerVmRequest, parseBody, type ApiAnswer, type ApiTarget } from './api/ApiServer.js';
+import type { Definitions } from './api/schema.js';
+import type { Pacing } from '../machine/RunLoop.js';
+import type { VmHandle, VmSpec } from './VmWorker.js';
+import { ManagerConsole } from './ManagerConsole.js';
+
+/** VM ids: Firecracker's instance-id rule (letters, digits, "_" and "-", up to 64). */
+export const VM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** Default limit on VMs one manager holds (a runaway client must not exhaust the host). */
+export const DEFAULT_MAX_VMS = 1024;
+
+const MANAGER_SCHEMAS: Definitions = {
+  VmCreate: { type: 'object', additionalProperties: false, properties: { cpu_share: { type: 'number' } } },
+  VmUpdate: { type: 'object', additionalProperties: false, required: ['cpu_share'], properties: { cpu_share: { type: 'number' } } },
+};
+
+export interface ManagerOptions {
+  /** Directory of the per-VM console sockets ({id}.console). */
+  consoleDir: string;
+  pacing?: Pacing;
+  /** How each VM is run (default: a worker thread; ProcessVm.start for --process-per-vm). */
+  launch?: (spec: VmSpec) => Promise<VmHandle>;
+  maxVms?: number;
+  log?: (message: string) => void;
+}
+
+export interface VmSummary {
+  id: string;
+  state: string;
+  vmm_version: string;
+  app_name: string;
+  cpu_share: number;
+  mem_size_mib: number;
+  console_socket: string;
+  /** The VM's own process (--process-per-vm). */
+  pid?: number;
+  exit: { kind: string; reason: string } | null;
+}
+
+interface ManagedVm {
+  vmm: Vmm;
+  console: ManagerConsole;
+}
+
+export class Manager implements ApiTarget {
+  private readonly vms = new Map<string, ManagedVm>();
+  /** Ids being created or deleted (their console socket is opening or closing). */
+  private readonly busy = new Set<string>();
+  readonly version = packageVersion();
+
+  constructor(private readonly options: ManagerOptions) {}
+
+  log(level: string, message: string): void {
+    this.options.log?.(`[${level}] ${message}`);
+  }
+
+  get size(): number { return this.vms.size; }
+
+  async answer(method: string, path: string, text: string): Promise<ApiAnswer> {
+    if (path === '/') {
+      if (method !== 'GET') throw new ApiError(400, `Invalid request method and/or path: ${method} ${path}.`);
+      parseBody(method, path, text, undefined);
+      return { status: 200, body: { app_name: 'typevisor', vmm_version: this.version, vm_count: this.vms.size } };
+    }
+    const parts = path.split('/'); // ['', 'vms', id, ...rest]
+    if (parts[1] !== 'vms') throw new ApiError(400, `Invalid request method and/or path: ${method} ${path} (the manager serves / and /vms/...).`);
+    if (parts.length === 2) {
+      if (method !== 'GET') throw new ApiError(400, `Invalid request method and/or path: ${method} ${path}.`);
+      parseBody(method, path, text, undefined);
+      return { status: 200, body: { vms: [...this.vms.keys()].map((id) => this.summary(id)) } };
+    }
+    const id = parts[2]!;
+    if (!VM_ID_RE.test(id)) throw new ApiError(400, `Invalid VM id ${JSON.stringify(id)}: ids are 1 to 64 letters, digits, "_" or "-".`);
+    const rest = parts.length > 3 ? `/${parts.slice(3).join('/')}` : null;
+    if (rest === null) return this.answerVm(method, id, text);
+    const vm = this.get(id);
+    if (rest === '/stats' && method === 'GET') {
+      parseBody(method, path, text, undefined);
+      return { status: 200, body: await vm.vmm.readout() };
+    }
+    if (rest === '/console' && method === 'GET') {
+      parseBody(method, path, text, undefined);
+      const r = vm.console.ring;
+      return { status: 200, body: { output: Buffer.from(r.contents()).toString('utf8'), bytes_total: r.total, bytes_dropped: r.dropped } };
+    }
+    return answerVmRequest(vm.vmm, method, rest, text);
+  }
+
+  private async answerVm(method: string, id: string, text: string): Promise<ApiAnswer> {
+    const path = `/vms/${id}`;
+    switch (method) {
+      case 'PUT': {
+        const body = parseBody(method, '/vms/{id}', text.trim() === '' ? '{}' : text, 'VmCreate', MANAGER_SCHEMAS) as { cpu_share?: number };
+        await this.create(id, body.cpu_share ?? 1);
+        return { status: 204 };
+      }
+      case 'GET':
+        parseBody(method, path, text, undefined);
+        this.get(id);
+        return { status: 200, body: this.summary(id) };
+      case 'PATCH': {
+        const body = parseBody(method, '/vms/{id}', text, 'VmUpdate', MANAGER_SCHEMAS) as { cpu_share: number };
+        this.get(id).vmm.setCpuShare(body.cpu_share);
+        return { status: 204 };
+      }
+      case 'DELETE':
+        parseBody(method, path, text, undefined);
+        await this.destroy(id);
+        return { status: 204 };
+      default:
+        throw new ApiError(400, `Invalid request method and/or path: ${method} ${path}.`);
+    }
+  }
+
+  private get(id: string): ManagedVm {
+    const vm = this.vms.get(id);
+    if (!vm) throw new ApiError(404, `No VM with id ${JSON.stringify(id)}.`);
+    return vm;
+  }
+
+  summary(id: string): VmSummary {
+    const { vmm, console: con } = this.get(id);
+    const r = vmm.readoutNow();
+    const pid = vmm.worker?.pid;
+    return { ...vmm.instanceInfo(), cpu_share: r.cpu_share, mem_size_mib: r.mem_size_mib, console_socket: con.path, ...(pid !== undefined ? { pid } : {}), exit: r.exit };
+  }
+
+  /** Create VM `id` (configured next through /vms/{id}/..., started by InstanceStart). */
+  async create(id: string, cpuShare = 1): Promise<void> {
+    if (this.vms.has(id) || this.busy.has(id)) throw new ApiError(409, `A VM with id ${JSON.stringify(id)} already exists.`);
+    if (this.vms.size + this.busy.size >= (this.options.maxVms ?? DEFAULT_MAX_VMS)) {
+      throw new ApiError(400, `The manager holds its limit of ${this.options.maxVms ?? DEFAULT_MAX_VMS} VMs: delete one first.`);
+    }
+    checkCpuShare(cpuShare);
+    this.busy.add(id);
+    try {
+      let vmm: Vmm | null = null;
+      const con = new ManagerConsole(join(this.options.consoleDir, `${id}.console`), (b) => vmm?.serialInput(b));
+      vmm = new Vmm({
+        id, cpuShare,
+        pacing: this.options.pacing ?? 'realtime',
+        serialOut: (b) => con.output(b),
+        onVmExit: (e) => this.log(e.kind === 'poweroff' || e.kind === 'stopped' ? 'Info' : 'Error', `VM ${id} ended: ${e.reason}`),
+        ...(this.options.launch ? { launch: this.options.launch } : {}),
+      });
+      try {
+        await con.listen();
+      } catch (e) {
+        throw new ApiError(400, `Cannot create VM ${JSON.stringify(id)}: ${(e as Error).message}`);
+      }
+      this.vms.set(id, { vmm, console: con });
+      this.log('Info', `VM ${id} created`);
+    } finally {
+      this.busy.delete(id);
+    }
+  }
+
+  /** Stop VM `id` if it runs, close its console and forget it. */
+  async destroy(id: string): Promise<void> {
+    const vm = this.get(id);
+    this.vms.delete(id);
+    this.busy.add(id);
+    try {
+      await vm.vmm.shutdown();
+      await vm.console.close();
+    } finally {
+      this.busy.delete(id);
+    }
+    this.log('Info', `VM ${id} deleted`);
+  }
+
+  /** Live readouts of every VM. */
+  readouts(): Promise<VmReadout[]> {
+    return Promise.all([...this.vms.values()].map((v) => v.vmm.readout()));
+  }
+
+  /** Stop every VM (at manager exit). */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.vms.keys()].map((id) => this.destroy(id).catch(() => {})));
+  }
+}

@@ -1,0 +1,159 @@
+// A VM in its own child process (`typevisor manage --process-per-vm`): the child
+// (processWorkerMain.ts) runs the VM exactly as the manager would in-process, as a
+// VmWorker, and relays it over Node's IPC channel. A VM that crashes, or is killed,
+// takes only its process down; the manager hears of it through onExit. This side
+// offers the same VmHandle as VmWorker, so Vmm does not know the difference.
+//
+// Protocol (structured clone over IPC): to the child {type:'start', spec} then
+// {type:'call', seq, method, args} for VmHandle methods; from the child 'started',
+// 'start-failed', 'serial', 'exit' (as VmWorker's FromWorker) and {type:'reply', seq,
+// error, value}.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { STAT_NAMES, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
+
+/** VmHandle methods the child runs on request. */
+export const RELAYED = ['serialInput', 'sendCtrlAltDel', 'pressPowerButton', 'pause', 'resume', 'swapDrive', 'setCpuShare', 'stop', 'readStats'] as const;
+export type RelayedMethod = (typeof RELAYED)[number];
+
+export type ToChild =
+  | { type: 'start'; spec: VmSpec }
+  | { type: 'call'; seq: number; method: RelayedMethod; args: unknown[] };
+
+export type FromChild =
+  | { type: 'started' }
+  | { type: 'start-failed'; message: string }
+  | { type: 'serial'; bytes: Uint8Array }
+  | { type: 'exit'; kind: string; reason: string; stats: VmStats }
+  | { type: 'reply'; seq: number; error: string | null; value: unknown };
+
+/** How long a stopping child gets past the VM's own grace time before SIGKILL. */
+const KILL_AFTER_MS = 1000;
+
+function zeroStats(): VmStats {
+  const s = {} as VmStats;
+  for (const n of STAT_NAMES) s[n] = 0;
+  return s;
+}
+
+export class ProcessVm implements VmHandle {
+  private readonly child: ChildProcess;
+  private seq = 0;
+  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private exited: VmExit | null = null;
+  private readonly exitPromise: Promise<VmExit>;
+  private isPaused = false;
+  private lastStats = zeroStats();
+  onSerialOutput: (bytes: Uint8Array) => void = () => {};
+  onExit: (exit: VmExit) => void = () => {};
+
+  /** Start a VM in a new process; resolves once it runs, rejects if it could not start. */
+  static start(spec: VmSpec): Promise<ProcessVm> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const vm: ProcessVm = new ProcessVm(spec, (e) => {
+        if (settled) return;
+        settled = true;
+        if (e === null) resolve(vm); else reject(e);
+      });
+    });
+  }
+
+  private constructor(spec: VmSpec, started: (e: Error | null) => void) {
+    this.child = fork(new URL('./processWorkerMain.js', import.meta.url), [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    let exitResolve!: (e: VmExit) => void;
+    this.exitPromise = new Promise((r) => { exitResolve = r; });
+    const finish = (e: VmExit): void => {
+      if (this.exited) return;
+      this.exited = e;
+      for (const c of this.calls.values()) c.reject(new Error(`the VM ended: ${e.reason}`));
+      this.calls.clear();
+      started(new Error(e.reason));
+      exitResolve(e);
+      this.onExit(e);
+    };
+    this.child.on('message', (m: FromChild) => {
+      switch (m.type) {
+        case 'started': started(null); break;
+        case 'start-failed': started(new Error(m.message)); break;
+        case 'serial': this.onSerialOutput(m.bytes); break;
+        case 'exit': this.lastStats = m.stats; finish({ kind: m.kind, reason: m.reason }); break;
+        case 'reply': {
+          const c = this.calls.get(m.seq);
+          this.calls.delete(m.seq);
+          if (m.error === null) c?.resolve(m.value); else c?.reject(new Error(m.error));
+          break;
+        }
+      }
+    });
+    this.child.on('error', (e) => finish({ kind: 'crashed', reason: `VM process failed: ${e.message}` }));
+    this.child.on('exit', (code, signal) => finish({ kind: 'crashed', reason: `VM process ended (${signal ?? `code ${code}`})` }));
+    this.post({ type: 'start', spec });
+  }
+
+  /** The child's process id (tests kill it to check that the manager survives). */
+  get pid(): number | undefined { return this.child.pid; }
+
+  get running(): boolean { return this.exited === null; }
+  get exit(): VmExit | null { return this.exited; }
+  get paused(): boolean { return this.isPaused && this.exited === null; }
+
+  private post(m: ToChild): void {
+    if (this.exited || !this.child.connected) return;
+    try { this.child.send(m); } catch { /* the child is going: its exit event reports it */ }
+  }
+
+  private call(method: RelayedMethod, ...args: unknown[]): Promise<unknown> {
+    if (this.exited) return Promise.reject(new Error('the VM is not running'));
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.calls.set(seq, { resolve, reject });
+      this.post({ type: 'call', seq, method, args });
+    });
+  }
+
+  private fire(method: RelayedMethod, ...args: unknown[]): void {
+    this.call(method, ...args).catch(() => { /* the VM ended; nothing to tell */ });
+  }
+
+  stats(): VmStats { return { ...this.lastStats }; }
+
+  async readStats(): Promise<VmStats> {
+    if (this.exited) return this.stats();
+    this.lastStats = (await this.call('readStats')) as VmStats;
+    return this.stats();
+  }
+
+  serialInput(bytes: Uint8Array): void { this.fire('serialInput', bytes); }
+  sendCtrlAltDel(): void { this.fire('sendCtrlAltDel'); }
+  pressPowerButton(): void { this.fire('pressPowerButton'); }
+  setCpuShare(share: number): void { this.fire('setCpuShare', share); }
+
+  async pause(): Promise<void> {
+    await this.call('pause');
+    this.isPaused = true;
+  }
+
+  async resume(): Promise<void> {
+    await this.call('resume');
+    this.isPaused = false;
+  }
+
+  async swapDrive(index: number, path: string): Promise<void> {
+    await this.call('swapDrive', index, path);
+  }
+
+  async stop(graceMs = 2000): Promise<VmExit> {
+    if (this.exited) return this.exited;
+    this.fire('stop', graceMs);
+    const t = setTimeout(() => this.child.kill('SIGKILL'), graceMs + KILL_AFTER_MS);
+    const e = await this.exitPromise;
+    clearTimeout(t);
+    return e;
+  }
+
+  whenExited(): Promise<VmExit> { return this.exitPromise; }
+}

@@ -1,0 +1,92 @@
+// Helpers of the manager tests: tiny multiboot kernels (one that triple-faults, one that
+// spins), `typevisor manage` as a child process, and a client of a VM's console socket.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SerialSession } from '../machine/serialSession.js';
+import { api } from './apiClient.js';
+
+export const ROOT = resolve(import.meta.dirname, '../../..');
+export const CLI = join(ROOT, 'dist/src/cli/main.js');
+export const KERNEL = join(ROOT, 'guest/bzImage');
+export const INITRD = join(ROOT, 'guest/initramfs.cpio.gz');
+export const haveGuest = existsSync(KERNEL) && existsSync(INITRD);
+export const bootSource = { kernel_image_path: KERNEL, initrd_path: INITRD, boot_args: 'console=ttyS0 panic=-1 tsc=reliable' };
+
+/** A multiboot v1 kernel (a.out kludge) whose code follows the 48-byte header, loaded at 1 MiB. */
+export function multiboot(code: number[]): Uint8Array {
+  const load = 0x100000, hdr = 48, size = hdr + code.length, flags = 0x00010000;
+  const img = new Uint8Array(size);
+  const dv = new DataView(img.buffer);
+  dv.setUint32(0, 0x1badb002, true);
+  dv.setUint32(4, flags, true);
+  dv.setUint32(8, (-(0x1badb002 + flags)) >>> 0, true);
+  for (const [off, v] of [[12, load], [16, load], [20, load + size], [24, load + size], [28, load + hdr]] as const) dv.setUint32(off, v, true);
+  img.set(code, hdr);
+  return img;
+}
+
+/** LIDT of an empty IDT, then UD2: #UD → #DF → triple fault. */
+export function tripleFaultKernel(): Uint8Array {
+  const idt = 0x100000 + 48 + 10;
+  return multiboot([0x0f, 0x01, 0x1d, idt & 0xff, (idt >> 8) & 0xff, (idt >> 16) & 0xff, idt >>> 24, 0x0f, 0x0b, 0, 0, 0, 0, 0, 0, 0]);
+}
+
+/** CLI; JMP $: a guest that keeps its vCPU busy forever. */
+export function busyKernel(): Uint8Array {
+  return multiboot([0xfa, 0xeb, 0xfe]);
+}
+
+export async function waitForSocket(sock: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (existsSync(sock)) {
+      try { await api(sock, 'GET', '/'); return; } catch { /* not listening yet */ }
+    }
+    if (Date.now() > end) throw new Error(`no API socket at ${sock} after ${ms} ms`);
+    await sleep(20);
+  }
+}
+
+/** `typevisor manage` in a child process, listening on `sock`. */
+export async function startManager(sock: string, args: string[] = []): Promise<{ child: ChildProcessWithoutNullStreams; stderr: () => string; exit: Promise<number | null> }> {
+  const child = spawn(process.execPath, [CLI, 'manage', '--api-sock', sock, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await Promise.race([waitForSocket(sock, 15_000), exit.then((c) => { throw new Error(`manage exited (${c}): ${err}`); })]);
+  return { child, stderr: () => err, exit };
+}
+
+/** A client of a VM's console socket: its output in a SerialSession, lines typed in. */
+export class ConsoleClient {
+  readonly serial = new SerialSession();
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (b: Buffer) => this.serial.push(b));
+    socket.on('error', () => {});
+  }
+
+  static open(path: string): Promise<ConsoleClient> {
+    return new Promise((res, rej) => {
+      const s = connect(path, () => { s.off('error', rej); res(new ConsoleClient(s)); });
+      s.once('error', rej);
+    });
+  }
+
+  type(line: string): void {
+    this.socket.write(`${line}\n`);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** PUT/PATCH/DELETE that must answer 204. */
+export async function ok(sock: string, method: string, path: string, body?: unknown): Promise<void> {
+  const r = await api(sock, method, path, body);
+  if (r.status !== 204) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+}
