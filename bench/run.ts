@@ -6,6 +6,7 @@
 
 import { benchCpu, formatCpuReport } from './cpu.js';
 import { benchBoot, formatBootReport } from './boot.js';
+import { benchSnapshot, formatSnapshotReport } from './snapshot.js';
 
 interface Benchmark {
   name: string;
@@ -20,6 +21,7 @@ const BENCHMARKS: Benchmark[] = [
     format: (r) => formatCpuReport(r as Awaited<ReturnType<typeof benchCpu>>),
   },
   { name: 'boot', run: (log) => benchBoot({ log }), format: (r) => formatBootReport(r as Awaited<ReturnType<typeof benchBoot>>) },
+  { name: 'snapshot', run: (log) => benchSnapshot({ log }), format: (r) => formatSnapshotReport(r as Awaited<ReturnType<typeof benchSnapshot>>) },
 ];
 
 async function main(): Promise<void> {
