@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages typevisor's tests and benchmarks use where no npm
 # package serves: nasm (assembles the CPU test programs), SeaBIOS (booted by the
-# firmware test and used by the bench peers), and for the peers measured by
-# `npm run bench`, QEMU (qemu-system-x86). Safe to run again.
+# firmware test and used by the bench peers), acpica-tools (iasl checks the DSDT),
+# and for the peers measured by `npm run bench`, QEMU (qemu-system-x86). Safe to run again.
 # Usage: sudo scripts/setup-debian.sh [--bench]
 set -euo pipefail
-pkgs=(nasm passt e2fsprogs seabios)
+pkgs=(nasm passt e2fsprogs seabios acpica-tools)
 if [[ "${1:-}" == "--bench" ]]; then pkgs+=(qemu-system-x86); fi
 missing=()
 for p in "${pkgs[@]}"; do

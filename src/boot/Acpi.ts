@@ -1,10 +1,15 @@
 // Minimal ACPI tables for a legacy-free-of-APIC PC, ACPI 6.x §5.2: RSDP (rev 2), RSDT,
-// XSDT, FADT (rev 6), FACS and a DSDT holding only \_S5. No MADT: the machine has
-// no local APIC, so Linux falls back to the 8259 PIC.
+// XSDT, FADT (rev 6), FACS and a DSDT with \_S5 and the PCI root bridge \_SB.PCI0
+// (§6.1, §6.2.13 _PRT, §6.4 _CRS). No MADT: the machine has no local APIC, so Linux
+// falls back to the 8259 PIC, and the _PRT gives PCI interrupts as ISA IRQ numbers.
 
 import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
 import { BootError } from './BootError.js';
 import { putBytes } from './GuestBytes.js';
+import {
+  device, dwordAddressSpace, eisaId, integer, ioPort, IO_ENTIRE_RANGE, MEM_RW_NONCACHEABLE, method, name, pkg,
+  RES_BUS, RES_IO, RES_MEMORY, resourceTemplate, ret, scope, wordAddressSpace, type Aml,
+} from './aml.js';
 import { BIOS_AREA_BASE } from './Layout.js';
 
 /** The ACPI tables live in the first page of the BIOS area (RSDP at its start). */
@@ -68,9 +73,63 @@ export const S5_AML = Uint8Array.of(
   0x12, 0x08, 0x04, 0x0a, ACPI_S5_SLP_TYP, 0x0a, ACPI_S5_SLP_TYP, 0x00, 0x00,
 );
 
+/**
+ * ISA IRQs the PIIX3 routes PIRQA-D# to at power-on (PciHost's default, which firmware
+ * would program and Linux leaves alone when ACPI routes PCI interrupts).
+ */
+export const ACPI_PCI_PIRQ_IRQS: readonly number[] = [10, 10, 11, 11];
+/**
+ * The 32-bit PCI memory window PCI0 decodes for BARs: above the largest RAM (3 GiB) and
+ * the virtio-mmio windows (0xD0000000 up), below the IOAPIC/BIOS area, as on QEMU's i440FX.
+ */
+export const PCI_MMIO_WINDOW_BASE = 0xe0000000;
+export const PCI_MMIO_WINDOW_END = 0xfebfffff;
+
 export interface AcpiOptions {
   /** Set when the machine has a VGA adapter; otherwise the FADT says VGA is not present. */
   vga?: boolean;
+  /** PIRQA-D# → ISA IRQ as the PIIX3 routes them (default ACPI_PCI_PIRQ_IRQS). */
+  pirqIrqs?: readonly number[];
+}
+
+/**
+ * _PRT of bus 0 (§6.2.13): for every slot and INTA-D#, Package { slot << 16 | 0xFFFF, pin,
+ * 0, IRQ } — a fixed interrupt (no link device) that Linux treats as level, active low
+ * and marks level-triggered in the ELCR. Slot/pin → PIRQ is the PIIX3 swizzle PciHost
+ * uses: PIRQ = (slot + pin - 1) & 3 with pin 0-3 = INTA-D#.
+ */
+export function pciRoutingTable(pirqIrqs: readonly number[] = ACPI_PCI_PIRQ_IRQS): Aml {
+  const entries: Aml[] = [];
+  for (let slot = 0; slot < 32; slot++) {
+    for (let pin = 0; pin < 4; pin++) {
+      const irq = pirqIrqs[(slot + pin - 1) & 3] ?? 0;
+      entries.push(pkg(integer(((slot << 16) | 0xffff) >>> 0), integer(pin), integer(0), integer(irq)));
+    }
+  }
+  return pkg(...entries);
+}
+
+/**
+ * Device (\_SB.PCI0): the i440FX host bridge (PNP0A03) with bus 0-255, all I/O ports but
+ * the configuration ports 0xCF8-0xCFF (which it consumes), the PCI memory window, and
+ * the interrupt routing of its slots.
+ */
+export function pciRootBridgeAml(opts: AcpiOptions = {}): Aml {
+  return scope('\\_SB', device('PCI0',
+    name('_HID', eisaId('PNP0A03')),
+    name('_UID', integer(0)),
+    name('_CRS', resourceTemplate(
+      wordAddressSpace(RES_BUS, 0, 0x00, 0xff),
+      ioPort(0xcf8, 0xcf8, 1, 8),
+      wordAddressSpace(RES_IO, IO_ENTIRE_RANGE, 0x0000, 0x0cf7),
+      wordAddressSpace(RES_IO, IO_ENTIRE_RANGE, 0x0d00, 0xffff),
+      dwordAddressSpace(RES_MEMORY, MEM_RW_NONCACHEABLE, PCI_MMIO_WINDOW_BASE, PCI_MMIO_WINDOW_END),
+    )),
+    // A method, not a named package: its body is parsed only when Linux asks for a
+    // device's routing, so a guest without PCI devices that have interrupt pins (the
+    // virtio-mmio default) does not pay ~1M guest instructions to load 128 packages.
+    method('_PRT', 0, ret(pciRoutingTable(opts.pirqIrqs))),
+  ));
 }
 
 /** Physical addresses of what writeAcpiTables put into guest memory. */
@@ -155,10 +214,13 @@ export function writeAcpiTables(mem: PhysicalMemory, opts: AcpiOptions = {}): Ac
     fadt: base + FADT_OFF, facs: base + FACS_OFF, dsdt: base + DSDT_OFF,
   };
 
-  // DSDT: header + \_S5. Revision 2: integers are 64 bits.
-  const dsdtLen = SDT_HEADER_LEN + S5_AML.length;
+  // DSDT: header, \_S5, \_SB.PCI0. Revision 2: integers are 64 bits.
+  const pci0 = pciRootBridgeAml(opts);
+  const dsdtLen = SDT_HEADER_LEN + S5_AML.length + pci0.length;
+  if (DSDT_OFF + dsdtLen > ACPI_SIZE) throw new Error(`DSDT of ${dsdtLen} bytes does not fit the ACPI page`);
   t.header(DSDT_OFF, 'DSDT', dsdtLen, 2);
   t.u8.set(S5_AML, DSDT_OFF + SDT_HEADER_LEN);
+  t.u8.set(pci0, DSDT_OFF + SDT_HEADER_LEN + S5_AML.length);
   t.checksum(DSDT_OFF, dsdtLen, DSDT_OFF + 9);
 
   // FACS (§5.2.10): no checksum.

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PhysicalMemory } from '../../src/memory/PhysicalMemory.js';
 import { BootError } from '../../src/boot/BootError.js';
-import { acpiSum, writeAcpiTables, ACPI_BASE, ACPI_SIZE, S5_AML } from '../../src/boot/Acpi.js';
+import { acpiSum, pciRootBridgeAml, writeAcpiTables, ACPI_BASE, ACPI_SIZE, S5_AML } from '../../src/boot/Acpi.js';
 import { rd16, rd32, rd64 } from './images.js';
 
 const MiB = 1 << 20;
@@ -111,16 +111,20 @@ test('FACS: signature, 64 bytes, 64-byte aligned, version 2', () => {
   assert.equal(mem.u8[t.facs + 32], 2);
 });
 
-test('DSDT AML is exactly Name(\\_S5, Package(){5, 5, 0, 0})', () => {
+test('DSDT AML starts with Name(\\_S5, Package(){5, 5, 0, 0}) and then Scope(\\_SB) { Device(PCI0) }', () => {
   const mem = new PhysicalMemory(16 * MiB);
   const t = writeAcpiTables(mem);
   const aml = [0x08, 0x5c, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00];
   assert.deepEqual([...S5_AML], aml);
-  assert.equal(rd32(mem, t.dsdt + 4), 36 + aml.length);
+  const pci0 = pciRootBridgeAml();
+  assert.equal(rd32(mem, t.dsdt + 4), 36 + aml.length + pci0.length);
   assert.equal(mem.u8[t.dsdt + 8], 2, 'revision 2: 64-bit integers');
   assert.deepEqual([...mem.u8.subarray(t.dsdt + 36, t.dsdt + 36 + aml.length)], aml);
   // PkgLength counts itself, NumElements and the elements.
   assert.equal(aml[7], aml.length - 7);
+  const body = t.dsdt + 36 + aml.length;
+  assert.equal(mem.u8[body], 0x10, 'ScopeOp');
+  assert.deepEqual([...mem.u8.subarray(body, body + pci0.length)], pci0);
 });
 
 test('ACPI tables need RAM up to 1 MiB', () => {

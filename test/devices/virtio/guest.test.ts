@@ -92,21 +92,31 @@ test('guest: virtio-console as the kernel console (console=hvc0) carries the she
   assert.match(hvcText, /Run \/init as init process/, 'kernel messages on hvc0');
 });
 
-test('guest: virtio-pci devices are found, bound and used (blk, rng)', { skip, timeout: TIMEOUT }, async () => {
+test('guest: virtio-pci devices are found through the ACPI PCI root bridge (no pci=noacpi), bound and used (blk, rng)', { skip, timeout: TIMEOUT }, async () => {
   const img = join(dir, 'pci.img');
   writeFileSync(img, Buffer.alloc(2 << 20));
+  const text = `pci-write-${process.pid}`;
   const r = await bootGuest({
     transport: 'pci',
     virtio: { drives: [{ file: img, readonly: false }], rng: true },
-    script: [...script('pci.sh'), 'echo "vda=$(cat /sys/block/vda/size)"', ...script('rng.sh')],
+    script: [
+      ...script('pci.sh'),
+      `echo "vda=$(cat /sys/block/vda/size)"; printf ${text} | dd of=/dev/vda bs=512 conv=sync,fsync 2>/dev/null && echo pci-blk-wrote-$((6*7))`,
+      ...script('rng.sh'),
+    ],
     until: /END-rng-42/,
     timeoutMs: TIMEOUT - 20_000,
   });
   const out = r.output.replace(/\r/g, '');
-  assert.match(out, /pci=0x1af4:0x1042 driver=virtio-pci/);
-  assert.match(out, /pci=0x1af4:0x1044 driver=virtio-pci/);
-  assert.match(out, /virtio=2/);
+  // The _PRT routes slot 3 INTA# and slot 4 INTA# to PIRQC#/D#, both IRQ 11 on the PIIX3.
+  assert.match(out, /pci=0x1af4:0x1042 driver=virtio-pci irq=11/);
+  assert.match(out, /pci=0x1af4:0x1044 driver=virtio-pci irq=11/);
+  assert.match(out, /virtio=2 acpi-root-bridges=1 noacpi=0/, 'bus found through \\_SB.PCI0 with ACPI on');
+  assert.match(out, /elcr: setting IRQ 11 as level-triggered/, 'Linux marks the _PRT interrupt level-triggered');
+  assert.equal(r.machine.io.read(0x4d1, 1) & (1 << (11 - 8)), 1 << (11 - 8), 'ELCR bit of IRQ 11 set after boot');
   assert.match(out, /vda=4096/);
+  assert.match(out, /pci-blk-wrote-42/);
+  assert.equal(readFileSync(img).subarray(0, text.length).toString('latin1'), text, 'the write reached the image');
   assert.match(out, /rng=virtio_rng\.0 bytes=64/);
 });
 

@@ -75,7 +75,7 @@ export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
   const count = virtioDeviceCount(opts.virtio);
   // tsc=reliable: without it the clocksource watchdog may mark the TSC unstable, after
   // which the PIT can end up firing IRQ0 at ~80 kHz and starve IRQ 3-15 (reported).
-  const cmdline = ['console=ttyS0 panic=-1 tsc=reliable', transport === 'pci' ? 'pci=noacpi' : '', transport === 'mmio' ? plannedMmioCmdline(count) : '', opts.append ?? ''].filter((s) => s).join(' ');
+  const cmdline = ['console=ttyS0 panic=-1 tsc=reliable', transport === 'mmio' ? plannedMmioCmdline(count) : '', opts.append ?? ''].filter((s) => s).join(' ');
   const machine = new Machine({
     memoryMiB: opts.memoryMiB ?? 128,
     kernel: new Uint8Array(readFileSync(KERNEL)),
