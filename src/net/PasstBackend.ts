@@ -29,8 +29,17 @@ export interface PasstOptions {
   mtu?: number;
   /** passt executable; default: `passt` on PATH. */
   passtPath?: string;
-  /** Keep passt's log here (with --debug) instead of in its temporary directory. */
+  /** Keep passt's log here instead of in its temporary directory. */
   debugLog?: string;
+  /**
+   * Log at debug level (passt --debug). Beware: Debian 12's passt (0.0~git20230309)
+   * segfaults with --debug on the first guest TCP connection to a local port (a flag
+   * name looked up out of bounds, fixed upstream in 9ffccf7), which looks exactly like
+   * "TCP stalls after the SYN".
+   */
+  debug?: boolean;
+  /** Write every frame passt sees to this pcap file (passt's --pcap; for debugging). */
+  pcap?: string;
   /** How long to wait for passt's socket (ms). */
   startTimeoutMs?: number;
 }
@@ -78,7 +87,11 @@ export class PasstBackend implements NetBackend {
       if (!reader.push(chunk)) sock.destroy();
     });
     sock.on('error', () => sock.destroy());
-    child.on('exit', () => this.close());
+    child.on('exit', (code, signal) => {
+      // passt ending under a running guest takes its network down: say so once.
+      if (!this.closed) process.stderr.write(`typevisor: --net user: passt exited (${signal ?? `status ${code}`}); the guest's network is down\n`);
+      this.close();
+    });
   }
 
   /** Start passt and connect to it. Throws a one-line Error naming the fix when it cannot. */
@@ -90,8 +103,13 @@ export class PasstBackend implements NetBackend {
     await chmod(dir, 0o777);
     const sockPath = join(dir, 'passt.sock');
     const logPath = opts.debugLog ?? join(dir, 'passt.log');
+    // Debugging from outside: TYPEVISOR_PASST_PCAP=FILE (in a directory user nobody can
+    // write when running as root), TYPEVISOR_PASST_DEBUG=1 (see PasstOptions.debug).
+    const pcap = opts.pcap ?? process.env['TYPEVISOR_PASST_PCAP'];
+    const debug = opts.debug ?? process.env['TYPEVISOR_PASST_DEBUG'] === '1';
     const args = ['-f', '-1', '-s', sockPath, '-l', logPath, '-m', String(mtu)];
-    if (opts.debugLog) args.push('--debug');
+    if (debug) args.push('--debug');
+    if (pcap) args.push('--pcap', pcap);
     for (const f of opts.hostfwd ?? []) args.push(f.proto === 'tcp' ? '-t' : '-u', passtForwardSpec(f));
     const child = spawn(exe, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
