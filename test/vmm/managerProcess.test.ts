@@ -1,0 +1,92 @@
+// `typevisor manage --process-per-vm`: each VM in a child process of its own. A Linux
+// guest with a drive boots; PATCH /vms/{id}/drives/{drive} swaps the drive's medium
+// while it runs and the guest sees the new size and contents; a spinning guest's
+// process is killed with SIGKILL and the manager and the Linux guest carry on.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PROMPT } from '../machine/serialSession.js';
+import { api } from './apiClient.js';
+import { bootSource, busyKernel, ConsoleClient, haveGuest, ok, startManager } from './managerSupport.js';
+
+const skip = haveGuest ? false : 'the default guest (guest/bzImage, guest/initramfs.cpio.gz) is missing';
+
+/** A raw image of `sectors` 512-byte sectors whose first sector starts with `tag`. */
+function image(path: string, sectors: number, tag: string): void {
+  const b = Buffer.alloc(sectors * 512);
+  b.write(tag, 0, 'latin1');
+  writeFileSync(path, b);
+}
+
+test('typevisor manage --process-per-vm: PATCH /drives swaps a running guest\'s medium; a VM process killed leaves the manager and the others running', { skip, timeout: 200_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'typevisor-proc-'));
+  const sock = join(dir, 'api.sock');
+  const { child, stderr } = await startManager(sock, ['--process-per-vm']);
+  let con: ConsoleClient | null = null;
+  try {
+    image(join(dir, 'a.img'), 2048, 'MEDIUM-A');
+    image(join(dir, 'b.img'), 4096, 'MEDIUM-B');
+    writeFileSync(join(dir, 'busy.bin'), busyKernel());
+    await ok(sock, 'PUT', '/vms/linux');
+    await ok(sock, 'PUT', '/vms/linux/boot-source', bootSource);
+    await ok(sock, 'PUT', '/vms/linux/machine-config', { vcpu_count: 1, mem_size_mib: 24 });
+    await ok(sock, 'PUT', '/vms/linux/drives/data', { drive_id: 'data', path_on_host: join(dir, 'a.img'), is_root_device: false, is_read_only: true });
+    await ok(sock, 'PUT', '/vms/spin', { cpu_share: 0.1 });
+    await ok(sock, 'PUT', '/vms/spin/boot-source', { kernel_image_path: join(dir, 'busy.bin') });
+    await ok(sock, 'PUT', '/vms/spin/machine-config', { vcpu_count: 1, mem_size_mib: 8 });
+    con = await ConsoleClient.open(join(dir, 'linux.console'));
+    await ok(sock, 'PUT', '/vms/linux/actions', { action_type: 'InstanceStart' });
+    await ok(sock, 'PUT', '/vms/spin/actions', { action_type: 'InstanceStart' });
+    const info = (await api(sock, 'GET', '/vms')).body as { vms: { id: string; pid?: number }[] };
+    const pids = new Map(info.vms.map((v) => [v.id, v.pid]));
+    assert.ok(pids.get('linux') !== child.pid && typeof pids.get('linux') === 'number' && typeof pids.get('spin') === 'number', JSON.stringify(info));
+
+    const s = con.serial;
+    await s.waitFor(PROMPT, 150_000);
+    con.type('cat /sys/block/vda/size; head -c 8 /dev/vda; echo');
+    await s.waitFor(/2048\s+MEDIUM-A/, 20_000);
+    await s.waitFor(PROMPT, 20_000);
+
+    // Swap the medium: a bigger image with other contents.
+    await ok(sock, 'PATCH', '/vms/linux/drives/data', { drive_id: 'data', path_on_host: join(dir, 'b.img') });
+    con.type('cat /sys/block/vda/size; echo 3 > /proc/sys/vm/drop_caches; head -c 8 /dev/vda; echo');
+    await s.waitFor(/^4096\r?$/m, 20_000); // the new capacity (the kernel also logs "detected capacity change")
+    await s.waitFor(/MEDIUM-B/, 20_000);
+    const cfg = (await api(sock, 'GET', '/vms/linux/vm/config')).body as { drives: { path_on_host: string }[] };
+    assert.equal(cfg.drives[0]!.path_on_host, join(dir, 'b.img'));
+    // Refusals: an unknown drive, a missing file.
+    const bad = await api(sock, 'PATCH', '/vms/linux/drives/nope', { drive_id: 'nope', path_on_host: join(dir, 'b.img') });
+    assert.equal(bad.status, 400, bad.text);
+    const missing = await api(sock, 'PATCH', '/vms/linux/drives/data', { drive_id: 'data', path_on_host: join(dir, 'none.img') });
+    assert.match((missing.body as { fault_message: string }).fault_message, /does not exist/);
+
+    // Kill the spinning guest's process: the manager lists it as ended and carries on.
+    const st = (await api(sock, 'GET', '/vms/spin/stats')).body as { state: string; counters: { instructions: number } };
+    assert.equal(st.state, 'Running');
+    assert.ok(st.counters.instructions > 0);
+    process.kill(pids.get('spin')!, 'SIGKILL');
+    for (let i = 0; i < 100; i++) {
+      if (((await api(sock, 'GET', '/vms/spin')).body as { state: string }).state === 'Exited') break;
+      await sleep(50);
+    }
+    const spin = (await api(sock, 'GET', '/vms/spin')).body as { state: string; exit: { kind: string; reason: string } };
+    assert.equal(spin.state, 'Exited');
+    assert.equal(spin.exit.kind, 'crashed');
+    assert.match(spin.exit.reason, /SIGKILL/);
+    con.type('echo still-$((20+1))');
+    await s.waitFor(/still-21/, 20_000);
+    await ok(sock, 'DELETE', '/vms/spin');
+    await ok(sock, 'DELETE', '/vms/linux');
+    child.kill('SIGTERM');
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\nmanager stderr: ${stderr()}`);
+  } finally {
+    con?.close();
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
