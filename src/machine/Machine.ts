@@ -63,7 +63,7 @@ export class Machine {
   /** True while the host may still send serial input (keeps an idle guest waiting). */
   externalInputOpen = false;
   /** Sources of asynchronous host I/O (virtio devices); counted before skipping idle time. */
-  readonly ioSources: { pendingIo(): number }[] = [];
+  readonly ioSources: { pendingIo(): number; hostActive?(): boolean }[] = [];
   /** Wall-clock ms (performance.now) at construction, and milestones in ms since then. */
   readonly startedAt = performance.now();
   readonly milestones = new Map<string, number>();
@@ -106,7 +106,7 @@ export class Machine {
       onShutdown: (reason) => this.resetRequested(`triple fault: ${reason}`),
       onDeadHalt: () => this.requestExit({ kind: 'dead-halt' }),
       hasExternalWakeSources: () => this.externalInputOpen,
-      hasPendingIo: () => this.ioSources.some((s) => s.pendingIo() > 0),
+      hasPendingIo: () => this.ioSources.some((s) => s.pendingIo() > 0 || s.hostActive?.() === true),
       parkIfPaused: () => this.parkIfPaused(),
     }, this.config.pacing);
     if (!restoring || this.config.bios) this.load(); // firmware ROMs are mapped, not saved

@@ -246,6 +246,15 @@ export abstract class VirtioDevice implements Device {
     return 0;
   }
 
+  /**
+   * The host side is likely to deliver work soon (network frames in flight): an idle
+   * guest should wait in host time rather than skip virtual time past it. Unlike
+   * pendingIo, nothing has to drain before a pause or snapshot.
+   */
+  hostActive(): boolean {
+    return false;
+  }
+
   /** Release host resources (files, sockets, child processes). */
   async close(): Promise<void> {}
 

@@ -40,6 +40,13 @@ export const RX_BACKLOG_FRAMES = 256;
 const MAX_RX_CHAINS = 128;
 /** Largest frame accepted from the guest (64 KiB IP packet + Ethernet header + VLAN). */
 const MAX_FRAME = 65536 + 18;
+/**
+ * How long after a frame went either way the link counts as active (host ms): replies
+ * from passt or a local peer come within a few ms, and while they may be on their way
+ * an idle guest waits in host time instead of skipping virtual time past them (which,
+ * with --fast, fired the guest's TCP timers before the host could answer).
+ */
+export const ACTIVE_WINDOW_MS = 100;
 
 export interface NetOptions extends VirtioDeviceOptions {
   /** "52:54:00:12:34:56"; default: 52:54:00 and three random bytes. */
@@ -104,6 +111,8 @@ export class VirtioNet extends VirtioDevice {
   private readonly txHdr = new Uint8Array(NET_HDR_SIZE);
   private backlog: Uint8Array[] = [];
   private linkUp = true;
+  /** performance.now() of the last frame in either direction. */
+  private lastFrameMs = -Infinity;
   readonly stats = { rxFrames: 0, txFrames: 0, rxDropped: 0, txDropped: 0 };
 
   constructor(memory: PhysicalMemory, readonly backend: NetBackend, opts: NetOptions = {}) {
@@ -139,6 +148,7 @@ export class VirtioNet extends VirtioDevice {
 
   /** A frame from the backend. */
   receive(frame: Uint8Array): void {
+    this.lastFrameMs = performance.now();
     if (!this.driverOk || !this.linkUp) {
       this.stats.rxDropped++;
       return;
@@ -225,6 +235,7 @@ export class VirtioNet extends VirtioDevice {
       return;
     }
     if (q.index !== TXQ) return;
+    this.lastFrameMs = performance.now();
     const chain = this.txChain;
     for (;;) {
       const r = q.pop(chain);
@@ -252,6 +263,11 @@ export class VirtioNet extends VirtioDevice {
 
   protected resetDevice(): void {
     this.backlog = [];
+  }
+
+  /** Frames went either way within ACTIVE_WINDOW_MS: more are likely on their way. */
+  override hostActive(): boolean {
+    return performance.now() - this.lastFrameMs < ACTIVE_WINDOW_MS;
   }
 
   override async close(): Promise<void> {

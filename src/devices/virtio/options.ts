@@ -244,6 +244,8 @@ export interface AttachedVirtio {
   levelIrqs: number[];
   /** Host operations in flight across all devices. */
   pendingIo(): number;
+  /** Any device expects host work soon (VirtioDevice.hostActive). */
+  hostActive(): boolean;
   close(): Promise<void>;
 }
 
@@ -393,6 +395,7 @@ export async function attachVirtio(host: VirtioHost, options: VirtioOptions): Pr
     cmdline: cmdline.join(' '),
     levelIrqs: [...levelIrqs].sort((a, b) => a - b),
     pendingIo: () => devices.reduce((n, d) => n + d.pendingIo(), 0),
+    hostActive: () => devices.some((d) => d.hostActive()),
     close: async () => {
       for (const d of devices) await d.close().catch(() => {});
     },

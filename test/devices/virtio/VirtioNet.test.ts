@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtioNet, NET_HDR_SIZE, formatMac, parseMac } from '../../../src/devices/virtio/VirtioNet.js';
+import { VirtioNet, NET_HDR_SIZE, ACTIVE_WINDOW_MS, formatMac, parseMac } from '../../../src/devices/virtio/VirtioNet.js';
 import { VirtioMmio } from '../../../src/devices/virtio/VirtioMmio.js';
 import { VirtualSwitch, SwitchClientBackend, joinSwitch, closeHostedSwitches } from '../../../src/net/SwitchBackend.js';
 import type { NetBackend } from '../../../src/net/NetBackend.js';
@@ -217,4 +217,19 @@ test('concurrent joins of one switch path in one process share one switch', asyn
   p2.onReceive = (f) => got.push(f);
   p1.send(frame('ff:ff:ff:ff:ff:ff', A, 'x'));
   assert.equal(got.length, 1);
+});
+
+test('host activity: a frame either way keeps the link active for ACTIVE_WINDOW_MS (the run loop then waits instead of skipping idle time); nothing to drain', async () => {
+  const sw = new VirtualSwitch();
+  const a = guest(sw.connect(), A);
+  const b = guest(sw.connect(), B);
+  assert.equal(a.dev.hostActive(), false, 'quiet before any traffic');
+  a.send(frame(B, A, 'ping'));
+  assert.equal(a.dev.hostActive(), true, 'sender active');
+  assert.equal(b.dev.hostActive(), true, 'receiver active');
+  assert.equal(a.dev.pendingIo(), 0, 'frames are never awaited by pause/snapshot');
+  await new Promise((r) => setTimeout(r, ACTIVE_WINDOW_MS + 20));
+  assert.equal(a.dev.hostActive(), false, 'quiet again after the window');
+  assert.equal(b.dev.hostActive(), false);
+  sw.close();
 });
