@@ -2,10 +2,11 @@
 # Installs the Debian packages typevisor's tests and benchmarks use where no npm
 # package serves: nasm (assembles the CPU test programs), SeaBIOS (booted by the
 # firmware test and used by the bench peers), acpica-tools (iasl checks the DSDT),
+# iproute2 (the tap test makes a tap device with `ip tuntap`),
 # and for the peers measured by `npm run bench`, QEMU (qemu-system-x86). Safe to run again.
 # Usage: sudo scripts/setup-debian.sh [--bench]
 set -euo pipefail
-pkgs=(nasm passt e2fsprogs seabios acpica-tools)
+pkgs=(nasm passt e2fsprogs seabios acpica-tools iproute2)
 if [[ "${1:-}" == "--bench" ]]; then pkgs+=(qemu-system-x86); fi
 missing=()
 for p in "${pkgs[@]}"; do

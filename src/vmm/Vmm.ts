@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from '../machine/Machine.js';
 import type { Pacing } from '../machine/RunLoop.js';
 import { parseMac } from '../devices/virtio/VirtioNet.js';
+import { tapProblem } from '../net/TapBackend.js';
 import { VmWorker, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
 import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
 import { readStateFile } from '../snapshot/StateFile.js';
@@ -21,8 +22,6 @@ export class ApiError extends Error {
   }
 }
 
-/** Whether the tap backend (src/net/TapBackend.ts) can open a tap device yet. */
-const TAP_SUPPORTED = false;
 
 /** Firecracker's states, and 'Exited' (typevisor): the VM ended and the VMM is still up (manager). */
 export type InstanceState = 'Not started' | 'Running' | 'Paused' | 'Exited';
@@ -219,9 +218,10 @@ export class Vmm {
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(n.host_dev_name)) {
       throw new ApiError(400, `host_dev_name ${JSON.stringify(n.host_dev_name)} is not a tap device name (1-15 letters, digits, "_", ".", "-").`);
     }
-    if (!TAP_SUPPORTED) {
-      throw new ApiError(400, `host_dev_name ${JSON.stringify(n.host_dev_name)}: tap devices are not supported by typevisor yet (opening a tap needs the TUNSETIFF ioctl, which takes native code), so network interfaces cannot be attached through the API yet.`);
-    }
+    // As Firecracker, refuse a tap that cannot be opened now rather than at InstanceStart
+    // (permissions are only known when the VM opens it).
+    const problem = tapProblem(n.host_dev_name);
+    if (problem !== null) throw new ApiError(400, `host_dev_name ${JSON.stringify(n.host_dev_name)}: ${problem}.`);
     this.nets.set(n.iface_id, { ...n });
   }
 

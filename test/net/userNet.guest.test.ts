@@ -6,10 +6,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, get } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bootGuest, haveGuest } from '../devices/virtio/guestBoot.js';
 import { findExecutable } from '../../src/net/PasstBackend.js';
+import { fetchText } from './fetchText.js';
 import { guestScript } from './guestScript.js';
 
 const skip = !haveGuest
@@ -23,20 +24,6 @@ const skip = !haveGuest
 /** A free-looking port for the hostfwd (passt binds it; a clash fails the test loudly). */
 function hostfwdPort(): number {
   return 20000 + Math.floor(Math.random() * 20000);
-}
-
-/** GET url; resolves with the body or "error: ..." (never rejects, never hangs past ms). */
-function fetchText(url: string, ms: number): Promise<string> {
-  return new Promise((resolve) => {
-    const req = get(url, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-      res.on('error', (e) => resolve(`error: ${e.message}`));
-    });
-    req.setTimeout(ms, () => req.destroy(new Error('timed out')));
-    req.on('error', (e) => resolve(`error: ${e.message}`));
-  });
 }
 
 test('guest on --net user (passt): DHCP lease, wget from a host loopback server via the gateway, host reaches guest httpd through hostfwd', { skip, timeout: 180_000 }, async () => {

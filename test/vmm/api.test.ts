@@ -71,7 +71,7 @@ const PRE_BOOT: Case[] = [
   { name: 'vsock CID below the schema minimum', method: 'PUT', path: '/vsock', body: { guest_cid: 2, uds_path: join(dir, 'v.sock') }, fault: /guest_cid must be at least 3/ },
   { name: 'vsock socket in a missing directory', method: 'PUT', path: '/vsock', body: { guest_cid: 3, uds_path: join(dir, 'nope', 'v.sock') }, fault: /does not exist/ },
   { name: 'entropy rate limiter', method: 'PUT', path: '/entropy', body: { rate_limiter: {} }, fault: /"rate_limiter" is not supported by typevisor yet/ },
-  { name: 'tap network interface (no tap backend yet)', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', host_dev_name: 'tap0', guest_mac: '06:00:ac:10:00:02' }, fault: /tap devices are not supported by typevisor yet/ },
+  { name: 'tap network interface that does not exist', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', host_dev_name: 'tvnosuch1', guest_mac: '06:00:ac:10:00:02' }, fault: /there is no network interface tvnosuch1; create it with `ip tuntap add|\/dev\/net\/tun does not exist/ },
   { name: 'query string', method: 'GET', path: '/?verbose=1', fault: /Invalid request path/ },
   { name: 'unknown endpoint', method: 'GET', path: '/nope', fault: /Invalid request method and\/or path: GET \/nope/ },
   { name: 'unknown method', method: 'DELETE', path: '/drives/rootfs', fault: /Invalid request method and\/or path: DELETE/ },

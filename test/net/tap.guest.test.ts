@@ -1,0 +1,100 @@
+// `--net tap` with a real guest: the test creates a tap device (iproute2) with
+// 10.77.0.1/24 on the host, boots the default guest with a virtio-net on it, the guest
+// takes 10.77.0.2 and pings the host, then the host fetches a page from the guest's
+// busybox httpd over TCP (no ping binary needed on the host). Needs root (to make the
+// tap), /dev/net/tun and `ip`; skipped with the reason otherwise.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { bootGuest, haveGuest } from '../devices/virtio/guestBoot.js';
+import { findExecutable } from '../../src/net/PasstBackend.js';
+import { TapBackend, tapProblem } from '../../src/net/TapBackend.js';
+import { fetchText } from './fetchText.js';
+import { guestScript } from './guestScript.js';
+
+const TAP = 'tvtap0';
+const HOST = '10.77.0.1';
+const GUEST = '10.77.0.2';
+const ip = findExecutable('ip');
+const skip = !haveGuest
+  ? 'the default guest (guest/bzImage) is not built'
+  : process.env['TYPEVISOR_SKIP_GUEST_TESTS']
+    ? 'TYPEVISOR_SKIP_GUEST_TESTS is set'
+    : process.getuid?.() !== 0
+      ? 'not root (creating a tap device needs CAP_NET_ADMIN)'
+      : !existsSync('/dev/net/tun')
+        ? '/dev/net/tun is missing'
+        : ip === null
+          ? 'iproute2 (ip) is not installed (scripts/setup-debian.sh installs it)'
+          : false;
+
+function ipCmd(...args: string[]): void {
+  execFileSync(ip!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function removeTap(): void {
+  try {
+    ipCmd('link', 'del', TAP);
+  } catch {
+    // not there
+  }
+}
+
+test('tap backend: clear errors for a missing interface, a non-tap interface and a bad name', { skip: process.platform !== 'linux' ? 'Linux only' : false }, async () => {
+  await assert.rejects(TapBackend.open({ ifname: 'tvnosuch0' }), /there is no network interface tvnosuch0; create it with `ip tuntap add dev tvnosuch0 mode tap|\/dev\/net\/tun does not exist/);
+  await assert.rejects(TapBackend.open({ ifname: 'a/b' }), /is not an interface name/);
+  assert.match(tapProblem('tvnosuch0') ?? '', /there is no network interface tvnosuch0|\/dev\/net\/tun does not exist/);
+  if (existsSync('/dev/net/tun') && existsSync('/sys/class/net/lo')) {
+    await assert.rejects(TapBackend.open({ ifname: 'lo' }), /lo is not a tap device/);
+  }
+});
+
+test('guest on --net tap: the guest pings the host through the tap, the host fetches a page from the guest', { skip, timeout: 120_000 }, async () => {
+  removeTap();
+  ipCmd('tuntap', 'add', 'dev', TAP, 'mode', 'tap');
+  try {
+    ipCmd('addr', 'add', `${HOST}/24`, 'dev', TAP);
+    ipCmd('link', 'set', TAP, 'up');
+    assert.equal(tapProblem(TAP), null, 'seen as a tap (tun_flags) before opening');
+    await assert.rejects(
+      (async () => {
+        const a = await TapBackend.open({ ifname: TAP });
+        try {
+          await TapBackend.open({ ifname: TAP });
+        } finally {
+          a.close();
+          await a.released;
+        }
+      })(),
+      /tvtap0 is in use by another process/,
+    );
+    let fetched: Promise<string> | null = null;
+    let seen = '';
+    let done!: () => void;
+    const finished = new Promise<void>((res) => (done = res));
+    const r = await bootGuest({
+      virtio: { nets: [{ kind: 'tap', ifname: TAP, mac: '52:54:00:77:00:02' }] },
+      script: guestScript('net-tap.sh', { ME: GUEST, HOST, TEXT: 'hello-over-tap' }),
+      pacing: 'fast',
+      stopWhen: finished,
+      timeoutMs: 100_000,
+      onOutput: (t) => {
+        seen = (seen + t).slice(-200);
+        if (fetched === null && seen.includes('httpd-up-42')) {
+          fetched = fetchText(`http://${GUEST}:8080/index.html`, 30_000);
+          void fetched.then(done);
+        }
+      },
+    });
+    const out = r.output.replace(/\r/g, '');
+    assert.match(out, /link-up-42/);
+    assert.match(out, /[1-9] packets received/, `the guest's pings to ${HOST} were answered\n${out.slice(-800)}`);
+    assert.match(out, /guest-ping-rc=0/);
+    assert.notEqual(fetched, null, 'the guest started httpd');
+    assert.equal(await fetched, 'hello-over-tap\n', 'the host reached the guest over TCP through the tap');
+  } finally {
+    removeTap();
+  }
+});
