@@ -83,9 +83,10 @@ function rssMiB(pid: number): number {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
 
-async function waitForSocket(sock: string, ms: number, poll = 1): Promise<void> {
+async function waitForSocket(sock: string, ms: number, child: ChildProcess, poll = 1): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the typevisor process ended (${child.exitCode ?? child.signalCode}) before its socket answered`);
     if (existsSync(sock)) {
       try { if ((await api(sock, 'GET', '/')).status === 200) return; } catch { /* not yet */ }
     }
@@ -113,7 +114,7 @@ async function socketReady(dir: string): Promise<ManagerBenchReport['socketReady
     const sock = join(dir, `serve${i}.sock`);
     const t0 = performance.now();
     const child = spawnCli(['serve', '--api-sock', sock]);
-    await waitForSocket(sock, 20_000);
+    await waitForSocket(sock, 20_000, child);
     const wallMs = performance.now() - t0;
     runs.push({ wallMs, cpuMs: cpuNs(child.pid!) / 1e6 });
     await stop(child);
@@ -140,7 +141,7 @@ interface Managed { child: ChildProcess; sock: string; dir: string }
 async function startManager(dir: string, name: string, args: string[] = []): Promise<Managed> {
   const sock = join(dir, `${name}.sock`);
   const child = spawnCli(['manage', '--api-sock', sock, ...args]);
-  await waitForSocket(sock, 20_000, 20);
+  await waitForSocket(sock, 20_000, child, 20);
   return { child, sock, dir };
 }
 

@@ -7,12 +7,10 @@ import { readFileSync, existsSync, statSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Machine, type ExitReason } from '../machine/Machine.js';
+import type { Machine, ExitReason } from '../machine/Machine.js';
 import { formatStats } from './stats.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
-import { serve } from './serve.js';
-import { manage } from './manage.js';
 import {
   parseDriveOption, parseNetOption, parseVsockOption, plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions,
 } from '../devices/virtio/options.js';
@@ -160,6 +158,8 @@ async function run(argv: string[]): Promise<number> {
   if (virtioCount > 0 && bios !== null) throw new UsageError('virtio devices need a kernel: --bios boots only the legacy platform');
   const interactive = process.stdin.isTTY === true;
   const pacing = values.fast ? 'fast' : values.realtime ? 'realtime' : interactive ? 'realtime' : 'fast';
+  // Loaded here, not at the top: `serve` and `manage` answer their socket sooner without it.
+  const { Machine } = await import('../machine/Machine.js');
   let machine: Machine;
   try {
     machine = new Machine({
@@ -235,8 +235,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmd === undefined ? EXIT_USAGE : EXIT_OK;
     }
     if (cmd === 'run') return await run(rest);
-    if (cmd === 'serve') return await serve(rest);
-    if (cmd === 'manage') return await manage(rest);
+    if (cmd === 'serve') return await (await import('./serve.js')).serve(rest);
+    if (cmd === 'manage') return await (await import('./manage.js')).manage(rest);
     throw new UsageError(`unknown command "${cmd}" (try: typevisor run --help)`);
   } catch (e) {
     // One line, whatever the message's source (node's argument parser writes two).

@@ -11,6 +11,7 @@ import { VirtualClock } from './VirtualClock.js';
 import { RunLoop, type Pacing } from './RunLoop.js';
 import { applyBootEntry } from './applyBootEntry.js';
 import { Platform } from './Platform.js';
+import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from './memoryLimits.js';
 import type { AttachedVirtio, VirtioOptions } from '../devices/virtio/options.js';
 import { restoreMachine, writeSnapshot, type RestoreOptions, type SnapshotInfo } from '../snapshot/MachineSnapshot.js';
 
@@ -43,9 +44,7 @@ export type ExitReason =
   | { kind: 'dead-halt' }
   | { kind: 'stopped'; detail: string };
 
-/** Smallest and largest guest RAM accepted (MiB). */
-export const MIN_MEMORY_MIB = 4;
-export const MAX_MEMORY_MIB = 3072;
+export { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from './memoryLimits.js';
 
 export class Machine {
   readonly mem: PhysicalMemory;

@@ -6,7 +6,7 @@
 import { existsSync, statSync, appendFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
-import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from '../machine/Machine.js';
+import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from '../machine/memoryLimits.js';
 import type { Pacing } from '../machine/RunLoop.js';
 import { parseMac } from '../devices/virtio/VirtioNet.js';
 import { tapProblem } from '../net/TapBackend.js';

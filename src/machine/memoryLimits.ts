@@ -1,0 +1,6 @@
+// Guest RAM limits, in a module of their own so that the API side (src/vmm) can check a
+// configuration without loading the whole machine (a faster API socket at start-up).
+
+/** Smallest and largest guest RAM accepted (MiB). */
+export const MIN_MEMORY_MIB = 4;
+export const MAX_MEMORY_MIB = 3072;
