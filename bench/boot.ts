@@ -35,8 +35,8 @@ const PROMPT = 'typevisor:/# ';
 
 const SEABIOS = ['/usr/share/seabios/bios.bin', '/usr/share/seabios/bios-256k.bin'];
 const VGABIOS = ['/usr/share/seabios/vgabios-stdvga.bin', '/usr/share/seabios/vgabios.bin'];
-const QEMU = 'qemu-system-i386';
-const INSTALL_QEMU = 'sudo scripts/setup-debian.sh --bench (Debian package qemu-system-x86)';
+export const QEMU = 'qemu-system-i386';
+export const INSTALL_QEMU = 'sudo scripts/setup-debian.sh --bench (Debian package qemu-system-x86)';
 const INSTALL_SEABIOS = 'sudo scripts/setup-debian.sh --bench (Debian package seabios)';
 const INSTALL_V86 = 'npm install (v86 is a dev dependency)';
 
@@ -101,7 +101,7 @@ export interface BootBenchOptions {
   log?: (line: string) => void;
 }
 
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
@@ -111,7 +111,7 @@ function repoRoot(): string {
   return dir;
 }
 
-function median(xs: number[]): number | null {
+export function median(xs: number[]): number | null {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -322,7 +322,7 @@ function qemuArgs(img: Images): string[] {
   ];
 }
 
-function qemuVersion(): string | null {
+export function qemuVersion(): string | null {
   const r = spawnSync(QEMU, ['--version'], { encoding: 'utf8' });
   if (r.status !== 0) return null;
   return (r.stdout.split('\n')[0] ?? '').trim();

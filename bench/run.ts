@@ -6,6 +6,7 @@
 
 import { benchCpu, formatCpuReport } from './cpu.js';
 import { benchBoot, formatBootReport } from './boot.js';
+import { benchBlk, formatBlkReport } from './blk.js';
 import { benchManager, formatManagerReport } from './manager.js';
 import { benchSnapshot, formatSnapshotReport } from './snapshot.js';
 
@@ -22,6 +23,7 @@ const BENCHMARKS: Benchmark[] = [
     format: (r) => formatCpuReport(r as Awaited<ReturnType<typeof benchCpu>>),
   },
   { name: 'boot', run: (log) => benchBoot({ log }), format: (r) => formatBootReport(r as Awaited<ReturnType<typeof benchBoot>>) },
+  { name: 'blk', run: (log) => benchBlk({ log }), format: (r) => formatBlkReport(r as Awaited<ReturnType<typeof benchBlk>>) },
   { name: 'manager', run: (log) => benchManager({ log }), format: (r) => formatManagerReport(r as Awaited<ReturnType<typeof benchManager>>) },
   { name: 'snapshot', run: (log) => benchSnapshot({ log }), format: (r) => formatSnapshotReport(r as Awaited<ReturnType<typeof benchSnapshot>>) },
 ];
