@@ -36,14 +36,29 @@ export const CPUID_FEATURES_EDX =
   FEAT_PAT | FEAT_FXSR;
 /** Feature bits that depend on the x87 unit being present. */
 export const FEAT_NEEDS_FPU = FEAT_FPU | FEAT_FXSR;
-/** CPUID.01H:ECX (nothing beyond the Pentium II set). */
-export const CPUID_FEATURES_ECX = 0;
+/**
+ * CPUID.01H:ECX bit 31, "hypervisor present": reserved (0) on real parts, set by every
+ * VMM (KVM, QEMU, Firecracker) so a guest knows it is virtualized and does not trust
+ * model-specific hardware it cannot probe safely; Linux then skips the P6 performance
+ * counters (MSRs 0xC1/0x186, absent here) with "PMU not available due to
+ * virtualization" instead of logging "Broken PMU hardware" as an error.
+ */
+export const FEAT_ECX_HYPERVISOR = 1 << 31;
+/** CPUID.01H:ECX: nothing of the SSE3-era set, only the hypervisor bit. */
+export const CPUID_FEATURES_ECX = FEAT_ECX_HYPERVISOR;
 /** CPUID.01H:EAX: family 6, model 3, stepping 3 (Pentium II, as in EDX at reset). */
 export const CPUID_SIGNATURE = 0x00000633;
 export const CPUID_MAX_BASIC = 2;
 export const CPUID_MAX_EXTENDED = 0x80000004 | 0;
 export const CPUID_VENDOR = 'GenuineIntel';
 export const CPUID_BRAND = 'typevisor virtual CPU';
+/**
+ * Hypervisor leaves (0x40000000 up, the range KVM, Xen and Hyper-V use): leaf
+ * 0x40000000 gives the highest hypervisor leaf in EAX and a 12-byte vendor signature in
+ * EBX, ECX, EDX. Guests that know no "TypeVisorCPU" treat the machine as bare metal.
+ */
+export const CPUID_HV_BASE = 0x40000000;
+export const CPUID_HV_SIGNATURE = 'TypeVisorCPU';
 /**
  * Leaf 2 cache/TLB descriptors of a Pentium II: 01 ITLB 4K, 02 ITLB 4M, 03 DTLB 4K,
  * 43 L2 512K 4-way, 08 L1I 16K, 04 DTLB 4M, 0C L1D 16K. AL = 1 (one iteration).
@@ -64,6 +79,9 @@ function str4(s: string, at: number): number {
 const VENDOR_EBX = str4(CPUID_VENDOR, 0);
 const VENDOR_EDX = str4(CPUID_VENDOR, 4);
 const VENDOR_ECX = str4(CPUID_VENDOR, 8);
+const HV_EBX = str4(CPUID_HV_SIGNATURE, 0);
+const HV_ECX = str4(CPUID_HV_SIGNATURE, 4);
+const HV_EDX = str4(CPUID_HV_SIGNATURE, 8);
 /** 48 bytes of brand string, NUL padded, as 12 dwords (leaves 0x80000002-4). */
 const BRAND = new Int32Array(12);
 for (let i = 0; i < 12; i++) BRAND[i] = str4(CPUID_BRAND, i * 4);
@@ -75,6 +93,8 @@ export function cpuid(c: Cpu): void {
   // Intel: a leaf above the maximum returns the highest basic leaf's data.
   if (leaf >= 0x80000000) {
     if (leaf > (CPUID_MAX_EXTENDED >>> 0)) leaf = CPUID_MAX_BASIC;
+  } else if (leaf === CPUID_HV_BASE) {
+    // The hypervisor leaf answers; the rest of 0x40000000-0x4FFFFFFF reads as above max.
   } else if (leaf > CPUID_MAX_BASIC) {
     leaf = CPUID_MAX_BASIC;
   }
@@ -83,6 +103,7 @@ export function cpuid(c: Cpu): void {
     case 0: a = CPUID_MAX_BASIC; b = VENDOR_EBX; d = VENDOR_EDX; cx = VENDOR_ECX; break;
     case 1: a = CPUID_SIGNATURE; cx = CPUID_FEATURES_ECX; d = cpuidFeaturesEdx(c); break;
     case 2: a = CPUID_LEAF2[0]; b = CPUID_LEAF2[1]; cx = CPUID_LEAF2[2]; d = CPUID_LEAF2[3]; break;
+    case CPUID_HV_BASE: a = CPUID_HV_BASE; b = HV_EBX; cx = HV_ECX; d = HV_EDX; break;
     case 0x80000000: a = CPUID_MAX_EXTENDED; break;
     case 0x80000001: break;
     case 0x80000002: case 0x80000003: case 0x80000004: {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSys, NEEDS_NASM, hex, R_VEC, R_ERR, R_CR2, R_EIP, R_CS, R_FRAME } from './sysasm.js';
-import { CPUID_FEATURES_EDX, FEAT_NEEDS_FPU, FEAT_FPU, FEAT_FXSR, FEAT_APIC, FEAT_PAE, FEAT_MMX, FEAT_SSE, FEAT_SEP, FEAT_PGE, FEAT_PSE, FEAT_TSC, FEAT_MSR, FEAT_CX8, FEAT_CMOV, FEAT_DE, FEAT_PAT, FEAT_VME } from '../../src/cpu/cpuid.js';
+import { CPUID_FEATURES_ECX, CPUID_FEATURES_EDX, FEAT_NEEDS_FPU, FEAT_FPU, FEAT_FXSR, FEAT_APIC, FEAT_PAE, FEAT_MMX, FEAT_SSE, FEAT_SEP, FEAT_PGE, FEAT_PSE, FEAT_TSC, FEAT_MSR, FEAT_CX8, FEAT_CMOV, FEAT_DE, FEAT_PAT, FEAT_VME } from '../../src/cpu/cpuid.js';
 import type { X87Unit } from '../../src/cpu/x87.js';
 
 const GP = 13, UD = 6, NM = 7, PF = 14, NP = 11, DB = 1;
@@ -52,6 +52,15 @@ test('CPUID: vendor, signature, features, cache descriptors, brand string', NEED
   mov eax, 7          ; above the maximum: highest basic leaf (2)
   cpuid
   SAVE 11, eax
+  mov eax, 0x40000000 ; hypervisor leaf: highest hypervisor leaf, signature
+  cpuid
+  SAVE 12, eax
+  SAVE 13, ebx
+  SAVE 14, ecx
+  SAVE 15, edx
+  mov eax, 0x40000001 ; beyond it: as above the maximum
+  cpuid
+  SAVE 28, eax
   DONE`,
   });
   ok(r);
@@ -61,13 +70,19 @@ test('CPUID: vendor, signature, features, cache descriptors, brand string', NEED
   assert.equal(vendor.toString('latin1'), 'GenuineIntel');
   assert.equal(r.slot(4), 0x633);
   assert.equal(r.slot(5), 0);
-  assert.equal(r.slot(6), 0);
+  assert.equal(r.slot(6), 0x80000000, 'ECX: only the hypervisor-present bit');
+  assert.equal(r.slot(6), CPUID_FEATURES_ECX >>> 0);
   // No x87 unit attached in this run: FPU and FXSR are not reported.
   assert.equal(r.slot(7), (CPUID_FEATURES_EDX & ~FEAT_NEEDS_FPU) >>> 0);
   assert.equal(r.slot(8), 0x03020101);
   assert.equal(r.slot(9), 0x0c040843);
   assert.equal(r.slot(10), 0x80000004);
   assert.equal(r.slot(11), 0x03020101);
+  assert.equal(r.slot(12), 0x40000000);
+  const hv = Buffer.alloc(12);
+  hv.writeUInt32LE(r.slot(13), 0); hv.writeUInt32LE(r.slot(14), 4); hv.writeUInt32LE(r.slot(15), 8);
+  assert.equal(hv.toString('latin1'), 'TypeVisorCPU');
+  assert.equal(r.slot(28), 0x03020101);
   const brand = Buffer.alloc(48);
   for (let i = 0; i < 12; i++) brand.writeUInt32LE(r.slot(16 + i), i * 4);
   assert.equal(brand.toString('latin1').replace(/\0+$/, ''), 'typevisor virtual CPU');
