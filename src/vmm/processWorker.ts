@@ -13,7 +13,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { STAT_NAMES, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
 
 /** VmHandle methods the child runs on request. */
-export const RELAYED = ['serialInput', 'sendCtrlAltDel', 'pressPowerButton', 'pause', 'resume', 'swapDrive', 'setCpuShare', 'stop', 'readStats'] as const;
+export const RELAYED = ['serialInput', 'sendCtrlAltDel', 'pressPowerButton', 'pause', 'resume', 'swapDrive', 'setCpuShare', 'snapshot', 'stop', 'readStats'] as const;
 export type RelayedMethod = (typeof RELAYED)[number];
 
 export type ToChild =
@@ -64,6 +64,7 @@ export class ProcessVm implements VmHandle {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
+    this.isPaused = spec.startPaused === true;
     let exitResolve!: (e: VmExit) => void;
     this.exitPromise = new Promise((r) => { exitResolve = r; });
     const finish = (e: VmExit): void => {
@@ -144,6 +145,10 @@ export class ProcessVm implements VmHandle {
 
   async swapDrive(index: number, path: string): Promise<void> {
     await this.call('swapDrive', index, path);
+  }
+
+  async snapshot(statePath: string, memPath: string): Promise<void> {
+    await this.call('snapshot', statePath, memPath);
   }
 
   async stop(graceMs = 2000): Promise<VmExit> {

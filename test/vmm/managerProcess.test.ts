@@ -1,7 +1,8 @@
 // `typevisor manage --process-per-vm`: each VM in a child process of its own. A Linux
 // guest with a drive boots; PATCH /vms/{id}/drives/{drive} swaps the drive's medium
 // while it runs and the guest sees the new size and contents; a spinning guest's
-// process is killed with SIGKILL and the manager and the Linux guest carry on.
+// process is killed with SIGKILL and the manager and the Linux guest carry on; a snapshot
+// of the Linux guest, loaded into a new VM (another process), answers on its console.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,8 +80,24 @@ test('typevisor manage --process-per-vm: PATCH /drives swaps a running guest\'s 
     assert.match(spin.exit.reason, /SIGKILL/);
     con.type('echo still-$((20+1))');
     await s.waitFor(/still-21/, 20_000);
+    await s.waitFor(PROMPT, 20_000);
     await ok(sock, 'DELETE', '/vms/spin');
+
+    // Snapshot the Linux guest and load it into a new VM: the copy carries on from the prompt.
+    await ok(sock, 'PATCH', '/vms/linux/vm', { state: 'Paused' });
+    await ok(sock, 'PUT', '/vms/linux/snapshot/create', { snapshot_path: join(dir, 'vm.snap'), mem_file_path: join(dir, 'vm.mem') });
     await ok(sock, 'DELETE', '/vms/linux');
+    await ok(sock, 'PUT', '/vms/copy');
+    const copy = await ConsoleClient.open(join(dir, 'copy.console'));
+    try {
+      await ok(sock, 'PUT', '/vms/copy/snapshot/load', { snapshot_path: join(dir, 'vm.snap'), mem_backend: { backend_type: 'File', backend_path: join(dir, 'vm.mem') }, resume_vm: true });
+      copy.type('echo copy-$((6*7)); head -c 8 /dev/vda; echo');
+      await copy.serial.waitFor(/copy-42/, 30_000);
+      await copy.serial.waitFor(/MEDIUM-B/, 20_000);
+    } finally {
+      copy.close();
+    }
+    await ok(sock, 'DELETE', '/vms/copy');
     child.kill('SIGTERM');
   } catch (e) {
     throw new Error(`${(e as Error).message}\nmanager stderr: ${stderr()}`);
