@@ -106,6 +106,8 @@ export class Vmm {
   /** When InstanceStart ran and when the VM ended (ms since the epoch), for its uptime. */
   private vmStartedAt = 0;
   private vmEndedAt = 0;
+  /** shutdown() ran: a VM still being launched is stopped as soon as it is up. */
+  private shutDown = false;
 
   constructor(private readonly options: VmmOptions = {}) {
     this.id = options.id ?? 'anonymous-instance';
@@ -343,6 +345,11 @@ export class Vmm {
 
   /** Take a launched VM as this instance's: its serial output and its end. */
   private adopt(vm: VmHandle, serialPath: string | null, out: (bytes: Uint8Array) => void): void {
+    // Deleted (manager) while the VM was being launched: it must not outlive its VMM.
+    if (this.shutDown) {
+      void vm.stop();
+      throw new Error('the VMM was shut down while the VM started');
+    }
     vm.onSerialOutput = (bytes) => {
       this.serialBytes += bytes.length;
       if (serialPath !== null) {
@@ -444,6 +451,7 @@ export class Vmm {
   }
 
   async shutdown(): Promise<void> {
+    this.shutDown = true;
     if (this.vm) await this.vm.stop();
   }
 }
