@@ -9,6 +9,7 @@ import { benchBoot, formatBootReport } from './boot.js';
 import { benchBlk, formatBlkReport } from './blk.js';
 import { benchManager, formatManagerReport } from './manager.js';
 import { benchSnapshot, formatSnapshotReport } from './snapshot.js';
+import { benchNet, formatNetReport } from './net.js';
 
 interface Benchmark {
   name: string;
@@ -26,6 +27,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: 'blk', run: (log) => benchBlk({ log }), format: (r) => formatBlkReport(r as Awaited<ReturnType<typeof benchBlk>>) },
   { name: 'manager', run: (log) => benchManager({ log }), format: (r) => formatManagerReport(r as Awaited<ReturnType<typeof benchManager>>) },
   { name: 'snapshot', run: (log) => benchSnapshot({ log }), format: (r) => formatSnapshotReport(r as Awaited<ReturnType<typeof benchSnapshot>>) },
+  { name: 'net', run: (log) => benchNet({ log }), format: (r) => formatNetReport(r as Awaited<ReturnType<typeof benchNet>>) },
 ];
 
 async function main(): Promise<void> {

@@ -90,7 +90,8 @@ export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
   let typed = false;
   const done = new Promise<void>((resolveDone) => {
     const check = (): void => {
-      if (!typed && /typevisor:\/# $/.test(output.slice(-200).replace(/\x1b\[[0-9;]*[a-zA-Z]/g, ''))) {
+      // The first prompt, wherever it is: a kernel message may follow it in the same chunk.
+      if (!typed && /typevisor:\/# /.test(output)) {
         typed = true;
         const bytes = new TextEncoder().encode(opts.script.join('\n') + '\n');
         if (opts.typeInto === 'hvc' && virtio.console) {
