@@ -16,7 +16,7 @@
 // "Exited", with its exit) until deleted; the manager and the other VMs go on.
 
 import { join } from 'node:path';
-import { ApiError, Vmm, checkCpuShare, packageVersion, type VmReadout } from './Vmm.js';
+import { ApiError, Vmm, checkCpuShare, packageVersion } from './Vmm.js';
 import { answerVmRequest, parseBody, type ApiAnswer, type ApiTarget } from './api/ApiServer.js';
 import type { Definitions } from './api/schema.js';
 import type { Pacing } from '../machine/RunLoop.js';
@@ -186,11 +186,6 @@ export class Manager implements ApiTarget {
       this.busy.delete(id);
     }
     this.log('Info', `VM ${id} deleted`);
-  }
-
-  /** Live readouts of every VM. */
-  readouts(): Promise<VmReadout[]> {
-    return Promise.all([...this.vms.values()].map((v) => v.vmm.readout()));
   }
 
   /** Stop every VM (at manager exit). */
