@@ -112,7 +112,7 @@ test('attachVirtio on PCI: virtio functions from slot 3 with their routed IRQs',
 
 test('attachVirtio errors are one line and name the option', async () => {
   await assert.rejects(attachVirtio({ memory: newMemory(4), pic: fakePic() }, { drives: [{ file: join(dir, 'missing.img'), readonly: true }] }), /^Error: --drive .*missing\.img: cannot open \(ENOENT\)$/);
-  await assert.rejects(attachVirtio({ memory: newMemory(4), pic: fakePic() }, { nets: [{ kind: 'tap', ifname: 'tap0' }] }), /tap networking is not supported yet/);
+  await assert.rejects(attachVirtio({ memory: newMemory(4), pic: fakePic() }, { nets: [{ kind: 'tap', ifname: 'tvnosuch2' }] }), /^Error: --net tap,ifname=tvnosuch2: (there is no network interface tvnosuch2|\/dev\/net\/tun does not exist)/);
 });
 
 test('a shared MMIO interrupt line pulses so an edge-triggered 8259 sees every new source', async () => {
