@@ -78,7 +78,12 @@ export class Uart16550 implements Device {
   private rxHead = 0;
   private rxCount = 0;
 
-  /** Host-side input not yet taken into the receive FIFO (nothing is dropped). */
+  /**
+   * Host-side input not yet taken into the receive FIFO (nothing is dropped). The host
+   * honours RTS/CTS flow control: it sends only while the guest holds RTS (MCR bit 1)
+   * outside loopback. Linux raises RTS when a tty opens, after the driver has flushed
+   * the FIFO and RBR, so input piped in before the shell runs is not eaten by the probe.
+   */
   private queue = new Uint8Array(256);
   private qHead = 0;
   private qCount = 0;
@@ -165,9 +170,9 @@ export class Uart16550 implements Device {
     return this.fifoEnabled ? FIFO_SIZE : 1;
   }
 
-  /** Move host input into the receive FIFO while there is room (not in loopback). Returns true if any moved. */
+  /** Move host input into the receive FIFO while there is room and RTS is up (not in loopback). Returns true if any moved. */
   private pump(): boolean {
-    if (this.mcr & MCR_LOOP) return false;
+    if ((this.mcr & (MCR_LOOP | MCR_RTS)) !== MCR_RTS) return false;
     const cap = this.fifoCapacity();
     let moved = false;
     while (this.qCount > 0 && this.rxCount < cap) {
@@ -354,10 +359,9 @@ export class Uart16550 implements Device {
         this.lcr = v;
         return;
       case 4: {
-        const wasLoop = (this.mcr & MCR_LOOP) !== 0;
         this.mcr = v & 0x1f;
         this.updateMsr();
-        if (wasLoop && !(this.mcr & MCR_LOOP) && this.pump()) this.restartTimeout();
+        if (this.pump()) this.restartTimeout();
         this.update();
         return;
       }

@@ -76,6 +76,7 @@ test('loopback: MCR outputs appear in MSR, THR comes back in RBR', () => {
 test('FIFO: enable shows in IIR, host input beyond 16 bytes is queued not lost', () => {
   const { uart, rd, wr } = setup();
   wr(FCR(), 0xc7);
+  wr(MCR, 0x02); // RTS: the guest is ready to receive
   assert.equal(rd(IIR), 0xc1);
   const data = Uint8Array.from({ length: 40 }, (_, i) => i + 1);
   uart.receive(data);
@@ -86,6 +87,26 @@ test('FIFO: enable shows in IIR, host input beyond 16 bytes is queued not lost',
   assert.equal(rd(LSR), 0x60); // no overrun
   wr(FCR(), 0x00);
   assert.equal(rd(IIR), 0x01);
+});
+
+test('host input waits for RTS: a FIFO reset or an RBR read before the guest raises RTS loses nothing', () => {
+  const { uart, rd, wr } = setup();
+  uart.receive(new TextEncoder().encode('uname\n'));
+  assert.equal(rd(LSR) & 0x01, 0); // held by the host: RTS is low
+  rd(RBR); // Linux's probe and startup read RBR and reset the FIFOs to flush them
+  wr(FCR(), 0x07);
+  wr(IER, 0x0f);
+  wr(FCR(), 0x00);
+  assert.equal(uart.pendingInput, 6);
+  wr(MCR, 0x12); // RTS in loopback: the line is not connected
+  assert.equal(rd(LSR) & 0x01, 0);
+  wr(MCR, 0x0b); // DTR | RTS | OUT2, as a tty open sets them
+  const got: number[] = [];
+  while (rd(LSR) & 0x01) got.push(rd(RBR));
+  assert.equal(String.fromCharCode(...got), 'uname\n');
+  wr(MCR, 0x08); // RTS dropped (hang-up on close): input waits again
+  uart.receive(Uint8Array.of(0x41));
+  assert.equal(rd(LSR) & 0x01, 0);
 });
 
 function FCR(): number {
@@ -152,10 +173,11 @@ test('THRE interrupt: on enabling ETBEI, cleared by IIR read or THR write, back 
 test('OUT2 gates the IRQ line', () => {
   const { uart, wr, rd, irq } = setup();
   wr(IER, 0x01);
+  wr(MCR, 0x02);
   uart.receive(Uint8Array.of(0x61));
   assert.equal(irq(), false);
   assert.equal(rd(IIR), 0x04);
-  wr(MCR, 0x08);
+  wr(MCR, 0x0a);
   assert.equal(irq(), true);
   rd(RBR);
   assert.equal(irq(), false);
@@ -189,6 +211,7 @@ test('receive trigger level and character timeout after four character times', (
   const n = setup(false);
   n.wr(FCR(), 0x81);
   n.wr(IER, 0x01);
+  n.wr(MCR, 0x02);
   n.uart.receive(Uint8Array.of(1));
   assert.equal(n.rd(IIR), 0xcc);
 });
