@@ -56,6 +56,8 @@ export class TapBackend implements NetBackend {
   readonly mtu = 1500;
   /** Frames dropped: the tap's queue full or the interface down (tx), the device behind (rx). */
   readonly stats = { txDropped: 0, rxDropped: 0 };
+  /** Why the reader stopped on its own (the interface deleted under us: EBADFD), if it did. */
+  error: string | null = null;
   private closed = false;
   private readerDone = false;
   private readonly ctl: Int32Array;
@@ -67,7 +69,11 @@ export class TapBackend implements NetBackend {
     this.ctl = new Int32Array(shared);
     worker.on('message', (m: TapReaderMessage) => {
       if ('error' in m) {
-        process.stderr.write(`typevisor: --net tap,ifname=${ifname}: ${m.error}; the guest's network is down\n`);
+        // EBADFD (77) when the interface is deleted under us; after close() it is expected.
+        if (!this.closed) {
+          this.error = m.error;
+          process.stderr.write(`typevisor: --net tap,ifname=${ifname}: ${m.error}; the guest's network is down\n`);
+        }
         this.close();
         return;
       }

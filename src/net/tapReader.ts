@@ -27,6 +27,7 @@ pfd.writeInt16LE(POLLIN, 4);
 const buf = Buffer.alloc(65536 + 64);
 
 function fail(what: string): void {
+  if (Atomics.load(ctl, 0) !== 0) return; // closing: the interface may already be gone
   parentPort!.postMessage({ error: `${what} failed (errno ${c.errno()})` } satisfies TapReaderMessage);
 }
 

@@ -18,17 +18,16 @@ const TAP = 'tvtap0';
 const HOST = '10.77.0.1';
 const GUEST = '10.77.0.2';
 const ip = findExecutable('ip');
-const skip = !haveGuest
-  ? 'the default guest (guest/bzImage) is not built'
-  : process.env['TYPEVISOR_SKIP_GUEST_TESTS']
-    ? 'TYPEVISOR_SKIP_GUEST_TESTS is set'
-    : process.getuid?.() !== 0
-      ? 'not root (creating a tap device needs CAP_NET_ADMIN)'
-      : !existsSync('/dev/net/tun')
-        ? '/dev/net/tun is missing'
-        : ip === null
-          ? 'iproute2 (ip) is not installed (scripts/setup-debian.sh installs it)'
-          : false;
+/** Why a tap cannot be made here, or false. */
+const tapSkip =
+  process.getuid?.() !== 0
+    ? 'not root (creating a tap device needs CAP_NET_ADMIN)'
+    : !existsSync('/dev/net/tun')
+      ? '/dev/net/tun is missing'
+      : ip === null
+        ? 'iproute2 (ip) is not installed (scripts/setup-debian.sh installs it)'
+        : false;
+const skip = !haveGuest ? 'the default guest (guest/bzImage) is not built' : process.env['TYPEVISOR_SKIP_GUEST_TESTS'] ? 'TYPEVISOR_SKIP_GUEST_TESTS is set' : tapSkip;
 
 function ipCmd(...args: string[]): void {
   execFileSync(ip!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -48,6 +47,25 @@ test('tap backend: clear errors for a missing interface, a non-tap interface and
   assert.match(tapProblem('tvnosuch0') ?? '', /there is no network interface tvnosuch0|\/dev\/net\/tun does not exist/);
   if (existsSync('/dev/net/tun') && existsSync('/sys/class/net/lo')) {
     await assert.rejects(TapBackend.open({ ifname: 'lo' }), /lo is not a tap device/);
+  }
+});
+
+test('tap backend: the interface deleted under an attached backend stops its reader with the reason; sends after that are dropped, not thrown', { skip: tapSkip }, async () => {
+  removeTap();
+  ipCmd('tuntap', 'add', 'dev', TAP, 'mode', 'tap');
+  let be: TapBackend | null = null;
+  try {
+    ipCmd('link', 'set', TAP, 'up');
+    be = await TapBackend.open({ ifname: TAP });
+    removeTap();
+    const end = Date.now() + 5000;
+    while (be.error === null && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.match(be.error ?? 'no error', /read failed \(errno 77\)|poll failed/);
+    be.send(new Uint8Array(60));
+  } finally {
+    be?.close();
+    await be?.released;
+    removeTap();
   }
 });
 
