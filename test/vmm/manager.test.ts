@@ -1,10 +1,12 @@
 // The manager's own API (table-driven: bad ids, unknown VMs, duplicates, bad bodies),
 // Firecracker's per-VM API under /vms/{id}/..., the serial ring buffer, and a CPU cap:
-// a spinning guest capped at a quarter of a core uses about a quarter of a core.
+// a spinning guest capped at a quarter of a core uses about a quarter of a core, in the
+// manager and with `typevisor run --cpu-share`.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +14,7 @@ import { ApiServer } from '../../src/vmm/api/ApiServer.js';
 import { Manager } from '../../src/vmm/Manager.js';
 import { SerialRing } from '../../src/vmm/ManagerConsole.js';
 import { api } from './apiClient.js';
-import { bootSource, busyKernel, ok } from './managerSupport.js';
+import { bootSource, busyKernel, CLI, ok } from './managerSupport.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'typevisor-mgr-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -130,5 +132,30 @@ test('CPU cap: a spinning guest with cpu_share 0.25 uses about a quarter of a co
   } finally {
     await manager.shutdown();
     await server.close();
+  }
+});
+
+test('typevisor run --cpu-share: a spinning guest\'s process stays near its share; a bad share is a usage error', { skip: process.platform === 'linux' ? false : 'reads CPU time from /proc' }, async () => {
+  const kernel = join(dir, 'busy-run.bin');
+  writeFileSync(kernel, busyKernel());
+  const bad = spawnSync(process.execPath, [CLI, 'run', '--kernel', kernel, '--cpu-share', '2'], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--cpu-share takes a share of one core from 0\.01 to 1, got "2"/);
+  const child = spawn(process.execPath, [CLI, 'run', '--kernel', kernel, '--memory', '8', '--fast', '--cpu-share', '0.25'], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    // CPU time of every thread of the process, from /proc (Linux), start-up included.
+    const cpuMs = (): number => {
+      const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    };
+    const t0 = Date.now();
+    await sleep(3000);
+    const used = cpuMs() / (Date.now() - t0);
+    assert.ok(used < 0.5, `capped at 0.25 of a core, the process used ${used.toFixed(2)}`);
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
   }
 });
