@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Machine } from '../machine/Machine.js';
 import { plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
-import { VirtioBlk } from '../devices/virtio/VirtioBlk.js';
+import type { VirtioBlk } from '../devices/virtio/VirtioBlk.js';
 import { CTL_PAUSE, STATS_MS, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
 
 const port = parentPort!;
@@ -57,7 +57,8 @@ async function main(): Promise<void> {
 
   machine.onSerialOutput = (bytes) => post({ type: 'serial', bytes }, [bytes.buffer as ArrayBuffer]);
   if (spec.cpuShare !== undefined) machine.loop.cpuShare = spec.cpuShare;
-  const blks = (virtio?.devices ?? []).filter((d): d is VirtioBlk => d instanceof VirtioBlk);
+  // Drives by shape, not instanceof: device modules load only for VMs that have the device.
+  const blks = (virtio?.devices ?? []).filter((d): d is VirtioBlk => 'swapMedium' in d);
   machine.externalInputOpen = true;
 
   // Live counters, in STAT_NAMES order.
