@@ -143,9 +143,13 @@ export class RunLoop {
           continue;
         }
         if (this.host.hasPendingIo()) {
-          // A device is waiting on the host: don't skip virtual time past its completion.
+          // A device is waiting on the host: don't skip virtual time past its completion,
+          // but let it pass at host speed while waiting (with --fast too), so the guest's
+          // own timers still fire when the wait is long (network frames keep coming).
+          const waitStart = performance.now();
           await this.sleep(realtime ? 5 : 1);
           if (realtime) clock.advanceTo(this.wallNs());
+          else clock.advanceTo(clock.now() + (performance.now() - waitStart) * 1e6);
           clock.runDue();
           lastYield = performance.now();
           continue;

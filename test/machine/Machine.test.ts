@@ -114,9 +114,13 @@ test('HLT with interrupts disabled ends the run as a dead halt', async () => {
   assert.equal(r.kind, 'dead-halt');
 });
 
-test('idle time is skipped: a guest halting between PIT ticks advances virtual time without spinning', async () => {
+/**
+ * A kernel that programs the PIT at ~100 Hz and halts between ticks, counting them in an
+ * interrupt handler; after 50 ticks (0.5 s of virtual time) it powers off.
+ */
+function tickerKernel(): Uint8Array {
   // PIT channel 0 mode 2 at ~100 Hz on IRQ0 (vector 0x20 after PIC init), an IDT whose
-  // handler counts ticks and EOIs; after 50 ticks (0.5 s of virtual time) power off.
+  // handler counts ticks and EOIs.
   const base = 0x100000 + 48;
   const a: number[] = [];
   const at = () => base + a.length;
@@ -147,7 +151,11 @@ test('idle time is skipped: a guest halting between PIT ticks advances virtual t
   a.push(0xff, 0x07, ...u32(0x2000)); // limit 0x7ff, base 0x2000
   a.splice(patchGate + 1, 4, ...u32(handler));
   a.splice(lidtAt + 3, 4, ...u32(idtr));
-  const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multiboot(a) });
+  return multiboot(a);
+}
+
+test('idle time is skipped: a guest halting between PIT ticks advances virtual time without spinning', async () => {
+  const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: tickerKernel() });
   const r = await m.run();
   assert.equal(r.kind, 'poweroff');
   const vt = m.clock.now() / 1e9;
@@ -155,6 +163,21 @@ test('idle time is skipped: a guest halting between PIT ticks advances virtual t
   // 50 ticks of 10 ms each with HLT in between: far fewer instructions than 0.5 s of busy time.
   assert.ok(m.cpu.instructions < 100_000, `instructions ${m.cpu.instructions}`);
   assert.ok(m.loop.halts >= 45, `halts ${m.loop.halts} vt ${vt} insns ${m.cpu.instructions}`);
+});
+
+test('while host I/O is expected (network frames in flight), idle virtual time is not skipped but still passes at host speed', async () => {
+  const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: tickerKernel() });
+  // A source that always expects host work: time must not freeze, or the ticks never come.
+  m.ioSources.push({ pendingIo: () => 0, hostActive: () => true });
+  const t0 = performance.now();
+  const stop = setTimeout(() => m.stop('timeout'), 10_000); // frozen time would never end
+  const r = await m.run();
+  clearTimeout(stop);
+  const wall = (performance.now() - t0) / 1000;
+  assert.equal(r.kind, 'poweroff', 'the ticks came while host I/O was expected');
+  const vt = m.clock.now() / 1e9;
+  assert.ok(vt >= 0.49 && vt < 0.6, `virtual time ${vt}`);
+  assert.ok(wall >= 0.4, `0.5 s of idle virtual time took ${wall.toFixed(3)} s of host time, not skipped`);
 });
 
 test('boot-time errors are clear: not a kernel, too little memory', () => {
