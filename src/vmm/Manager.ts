@@ -9,12 +9,14 @@
 //   GET    /vms/{id}         VmSummary: Firecracker's InstanceInfo (= GET /vms/{id}/) and the manager's fields
 //   PATCH  /vms/{id}         {"cpu_share": S}: change the cap, also while running
 //   DELETE /vms/{id}         stop the VM, close its console, forget it → 204
-//   GET    /vms/{id}/stats   live readout (VmReadout): state, uptime, counters, exit
+//   GET    /vms/{id}/stats   live readout (VmReadout): state, uptime, counters, exit (and the
+//                            VM process's RSS with --process-per-vm)
 //   GET    /vms/{id}/console the last 64 KiB of serial output, as {output, bytes_total, bytes_dropped}
 //
 // An unknown VM is 404 with a fault_message. A VM that ends stays listed (state
 // "Exited", with its exit) until deleted; the manager and the other VMs go on.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError, Vmm, checkCpuShare, packageVersion } from './Vmm.js';
 import { answerVmRequest, parseBody, type ApiAnswer, type ApiTarget } from './api/ApiServer.js';
@@ -32,6 +34,16 @@ const MANAGER_SCHEMAS: Definitions = {
   VmCreate: { type: 'object', additionalProperties: false, properties: { cpu_share: { type: 'number' } } },
   VmUpdate: { type: 'object', additionalProperties: false, required: ['cpu_share'], properties: { cpu_share: { type: 'number' } } },
 };
+
+/** Resident memory of a VM's own process (--process-per-vm), from /proc; null where unknown. */
+function processRssMiB(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
+  } catch {
+    return null;
+  }
+}
 
 export interface ManagerOptions {
   /** Directory of the per-VM console sockets ({id}.console). */
@@ -95,7 +107,10 @@ export class Manager implements ApiTarget {
     const vm = this.get(id);
     if (rest === '/stats' && method === 'GET') {
       parseBody(method, path, text, undefined);
-      return { status: 200, body: await vm.vmm.readout() };
+      const readout = await vm.vmm.readout();
+      const pid = vm.vmm.worker?.pid;
+      const rss = pid !== undefined ? processRssMiB(pid) : null;
+      return { status: 200, body: { ...readout, ...(rss !== null ? { host_rss_mib: rss } : {}) } };
     }
     if (rest === '/console' && method === 'GET') {
       parseBody(method, path, text, undefined);

@@ -62,7 +62,8 @@ export type ToWorker =
   | { type: 'snapshot'; seq: number; statePath: string; memPath: string };
 
 /** Live counters the worker keeps in a shared Float64Array (refreshed every STATS_MS and at pause). */
-export const STAT_NAMES = ['instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms'] as const;
+/** heap_bytes: the VM thread's own JavaScript heap (V8 total_heap_size), besides its guest RAM. */
+export const STAT_NAMES = ['instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms', 'heap_bytes'] as const;
 export type VmStats = Record<(typeof STAT_NAMES)[number], number>;
 export const STATS_MS = 100;
 

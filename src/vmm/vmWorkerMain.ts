@@ -4,6 +4,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { Machine } from '../machine/Machine.js';
 import { plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     statsOut[4] = sum(cpu.intCounts);
     statsOut[5] = machine.clock.now();
     statsOut[6] = performance.eventLoopUtilization(elu0).active;
+    statsOut[7] = getHeapStatistics().total_heap_size;
   };
   setInterval(publishStats, STATS_MS).unref();
 

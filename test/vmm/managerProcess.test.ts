@@ -66,9 +66,10 @@ test('typevisor manage --process-per-vm: PATCH /drives swaps a running guest\'s 
     assert.match((missing.body as { fault_message: string }).fault_message, /does not exist/);
 
     // Kill the spinning guest's process: the manager lists it as ended and carries on.
-    const st = (await api(sock, 'GET', '/vms/spin/stats')).body as { state: string; counters: { instructions: number } };
+    const st = (await api(sock, 'GET', '/vms/spin/stats')).body as { state: string; host_rss_mib: number; counters: { instructions: number; heap_bytes: number } };
     assert.equal(st.state, 'Running');
-    assert.ok(st.counters.instructions > 0);
+    assert.ok(st.counters.instructions > 0 && st.counters.heap_bytes > 1e6, JSON.stringify(st));
+    assert.ok(st.host_rss_mib > 20 && st.host_rss_mib < 500, `the VM process's RSS: ${st.host_rss_mib} MiB`);
     process.kill(pids.get('spin')!, 'SIGKILL');
     for (let i = 0; i < 100; i++) {
       if (((await api(sock, 'GET', '/vms/spin')).body as { state: string }).state === 'Exited') break;
