@@ -92,7 +92,7 @@ export interface VmHandle {
   swapDrive(index: number, path: string): Promise<void>;
   setCpuShare(share: number): void;
   /** Write a snapshot of the paused VM; rejects with the reason. */
-  snapshot?(statePath: string, memPath: string): Promise<void>;
+  snapshot(statePath: string, memPath: string): Promise<void>;
   stop(graceMs?: number): Promise<VmExit>;
   whenExited(): Promise<VmExit>;
 }

@@ -373,7 +373,6 @@ export class Vmm {
     if (p.snapshot_type === 'Diff') throw new ApiError(400, 'Diff snapshots are not supported by typevisor yet (snapshot_type must be Full).');
     if (!this.vm.running) throw new ApiError(400, 'Cannot create a snapshot: the microVM is not running.');
     if (!this.vm.paused) throw new ApiError(400, 'Cannot create a snapshot: the microVM must be Paused first (PATCH /vm {"state": "Paused"}).');
-    if (this.vm.snapshot === undefined) throw new ApiError(400, 'Snapshots of a VM in its own process are not supported by typevisor yet.');
     for (const [what, path] of [['snapshot_path', p.snapshot_path], ['mem_file_path', p.mem_file_path]] as const) {
       const dir = dirname(resolve(path));
       if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ApiError(400, `${what} ${JSON.stringify(path)}: directory ${JSON.stringify(dir)} does not exist.`);
