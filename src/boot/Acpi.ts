@@ -1,14 +1,18 @@
 // Minimal ACPI tables for a legacy-free-of-APIC PC, ACPI 6.x §5.2: RSDP (rev 2), RSDT,
 // XSDT, FADT (rev 6), FACS and a DSDT with \_S5 and the PCI root bridge \_SB.PCI0
-// (§6.1, §6.2.13 _PRT, §6.4 _CRS). No MADT: the machine has no local APIC, so Linux
-// falls back to the 8259 PIC, and the _PRT gives PCI interrupts as ISA IRQ numbers.
+// (§6.1, §6.2.13 _PRT, §6.4 _CRS), and one \_SB.Vnnn device per virtio-mmio window
+// (_HID "LNRO0005", the ID Linux's virtio_mmio driver matches, as QEMU's microvm and
+// Firecracker ≥1.8 describe theirs), so kernels built without
+// CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES find them. No MADT: the machine has no local APIC,
+// so Linux falls back to the 8259 PIC, and interrupts are given as ISA IRQ numbers.
 
 import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
 import { BootError } from './BootError.js';
 import { putBytes } from './GuestBytes.js';
 import {
-  device, dwordAddressSpace, eisaId, integer, ioPort, IO_ENTIRE_RANGE, MEM_RW_NONCACHEABLE, method, name, pkg,
-  RES_BUS, RES_IO, RES_MEMORY, resourceTemplate, ret, scope, wordAddressSpace, type Aml,
+  device, dwordAddressSpace, eisaId, extendedInterrupt, integer, INT_CONSUMER, INT_SHARED, ioPort, IO_ENTIRE_RANGE,
+  memory32Fixed, MEM_RW_NONCACHEABLE, method, name, pkg, RES_BUS, RES_IO, RES_MEMORY, resourceTemplate, ret, scope,
+  string, wordAddressSpace, type Aml,
 } from './aml.js';
 import { BIOS_AREA_BASE } from './Layout.js';
 
@@ -90,6 +94,39 @@ export interface AcpiOptions {
   vga?: boolean;
   /** PIRQA-D# → ISA IRQ as the PIIX3 routes them (default ACPI_PCI_PIRQ_IRQS). */
   pirqIrqs?: readonly number[];
+  /** virtio-mmio windows to describe as LNRO0005 devices, in device order. */
+  virtioMmio?: readonly AcpiVirtioMmio[];
+}
+
+/** One virtio-mmio window: its registers and its ISA interrupt line. */
+export interface AcpiVirtioMmio {
+  base: number;
+  size: number;
+  irq: number;
+  /** The line is wired-OR with other devices' (more devices than lines). */
+  shared?: boolean;
+}
+
+/** The ACPI/PNP ID Linux's virtio_mmio driver binds to (drivers/virtio/virtio_mmio.c). */
+export const VIRTIO_MMIO_HID = 'LNRO0005';
+
+/**
+ * Scope (\_SB) { Device (Vnnn) { _HID "LNRO0005", _UID n, _CRS { Memory32Fixed (window),
+ * Interrupt (level, active-high) { irq } } } } for each window. Level and active-high is
+ * how the device drives the 8259 input (high while its interrupt status is non-zero);
+ * Linux in PIC mode then marks the line level-triggered in the ELCR (§6.4.3.6).
+ */
+export function virtioMmioAml(windows: readonly AcpiVirtioMmio[]): Aml {
+  if (windows.length === 0) return [];
+  if (windows.length > 0x1000) throw new RangeError('at most 4096 virtio-mmio devices can be named in the DSDT');
+  return scope('\\_SB', ...windows.map((w, i) => device(`V${i.toString(16).toUpperCase().padStart(3, '0')}`,
+    name('_HID', string(VIRTIO_MMIO_HID)),
+    name('_UID', integer(i)),
+    name('_CRS', resourceTemplate(
+      memory32Fixed(true, w.base, w.size),
+      extendedInterrupt(INT_CONSUMER | (w.shared === true ? INT_SHARED : 0), [w.irq]),
+    )),
+  )));
 }
 
 /**
@@ -214,13 +251,14 @@ export function writeAcpiTables(mem: PhysicalMemory, opts: AcpiOptions = {}): Ac
     fadt: base + FADT_OFF, facs: base + FACS_OFF, dsdt: base + DSDT_OFF,
   };
 
-  // DSDT: header, \_S5, \_SB.PCI0. Revision 2: integers are 64 bits.
-  const pci0 = pciRootBridgeAml(opts);
-  const dsdtLen = SDT_HEADER_LEN + S5_AML.length + pci0.length;
-  if (DSDT_OFF + dsdtLen > ACPI_SIZE) throw new Error(`DSDT of ${dsdtLen} bytes does not fit the ACPI page`);
+  // DSDT: header, \_S5, \_SB.PCI0, the virtio-mmio devices. Revision 2: integers are 64 bits.
+  const body = [...S5_AML, ...pciRootBridgeAml(opts), ...virtioMmioAml(opts.virtioMmio ?? [])];
+  const dsdtLen = SDT_HEADER_LEN + body.length;
+  if (DSDT_OFF + dsdtLen > ACPI_SIZE) {
+    throw new BootError(`the DSDT of ${dsdtLen} bytes does not fit the ${ACPI_SIZE - DSDT_OFF} bytes the ACPI area has for it (${opts.virtioMmio?.length ?? 0} virtio-mmio devices; use fewer, or the PCI transport)`);
+  }
   t.header(DSDT_OFF, 'DSDT', dsdtLen, 2);
-  t.u8.set(S5_AML, DSDT_OFF + SDT_HEADER_LEN);
-  t.u8.set(pci0, DSDT_OFF + SDT_HEADER_LEN + S5_AML.length);
+  t.u8.set(body, DSDT_OFF + SDT_HEADER_LEN);
   t.checksum(DSDT_OFF, dsdtLen, DSDT_OFF + 9);
 
   // FACS (§5.2.10): no checksum.

@@ -197,3 +197,21 @@ export function ioPort(min: number, max: number, align: number, length: number):
 export function resourceTemplate(...descriptors: Aml[]): Aml {
   return buffer([...descriptors.flat(), 0x79, 0x00]);
 }
+
+/** 32-Bit Fixed Memory Range Descriptor (§6.4.3.4): Memory32Fixed(ReadWrite|ReadOnly, base, length). */
+export function memory32Fixed(writable: boolean, base: number, length: number): Aml {
+  if (!(base >= 0 && length > 0 && base + length - 1 <= 0xffffffff)) throw new RangeError(`memory range ${base}+${length}`);
+  return [0x86, 9, 0, writable ? 1 : 0, ...le(base, 4), ...le(length, 4)];
+}
+
+// Extended Interrupt Descriptor flags (§6.4.3.6, byte 3).
+export const INT_CONSUMER = 1 << 0;
+export const INT_EDGE = 1 << 1; // 0: level-triggered
+export const INT_ACTIVE_LOW = 1 << 2; // 0: active-high
+export const INT_SHARED = 1 << 3; // 0: exclusive
+
+/** Extended Interrupt Descriptor (§6.4.3.6): Interrupt(flags) { irqs }, no resource source. */
+export function extendedInterrupt(flags: number, irqs: readonly number[]): Aml {
+  if (irqs.length < 1 || irqs.length > 255) throw new RangeError('an Interrupt descriptor lists 1-255 interrupts');
+  return [0x89, ...le(2 + 4 * irqs.length, 2), flags & 0x1f, irqs.length, ...irqs.flatMap((n) => le(n, 4))];
+}

@@ -12,7 +12,7 @@ import { formatStats } from './stats.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
 import {
-  parseDriveOption, parseNetOption, parseVsockOption, plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions,
+  mmioDiscoveryCmdline, parseDriveOption, parseNetOption, parseVsockOption, virtioDeviceCount, type AttachedVirtio, type VirtioOptions,
 } from '../devices/virtio/options.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
@@ -36,8 +36,8 @@ serial console on this terminal. Ctrl-A X quits, Ctrl-A H shows the console keys
 options:
   --kernel FILE     bzImage, ELF vmlinux or multiboot kernel (default: guest/bzImage)
   --initrd FILE     initial ramdisk (default with the bundled kernel: guest/initramfs.cpio.gz)
-  --append STRING   kernel command line (default: "console=ttyS0 panic=-1"); virtio
-                    devices add their virtio_mmio.device= entries to it
+  --append STRING   kernel command line (default: "console=ttyS0 panic=-1"); with
+                    acpi=off in it, virtio-mmio devices add virtio_mmio.device= entries
   --memory MIB      guest RAM in MiB (default 128)
   --bios FILE       firmware image to start at the reset vector instead of a kernel
   --stats           print exit counts, instructions and boot milestones at exit
@@ -51,6 +51,9 @@ options:
                     tap,ifname=NAME, or switch,path=SOCK (repeatable)
   --vsock SPEC      virtio-vsock: cid=N,path=SOCK (Firecracker's host side)
   --rng             virtio-rng entropy from the host
+  --virtio-transport mmio|pci
+                    mmio (default): virtio-mmio windows the guest finds in the ACPI DSDT
+                    (or on the command line with acpi=off); pci: virtio-pci functions
   -h, --help        this text
 `;
 
@@ -111,6 +114,7 @@ async function run(argv: string[]): Promise<number> {
       net: { type: 'string', multiple: true },
       vsock: { type: 'string' },
       rng: { type: 'boolean' },
+      'virtio-transport': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -141,7 +145,9 @@ async function run(argv: string[]): Promise<number> {
     kernel = readInput(resolve(root, 'guest/bzImage'), 'default guest kernel');
     initrd = readInput(values.initrd ?? resolve(root, 'guest/initramfs.cpio.gz'), 'initrd');
   }
-  // virtio devices (virtio-mmio, announced on the kernel command line as Firecracker does).
+  // virtio devices: virtio-mmio (found through the DSDT, or the command line with acpi=off) or virtio-pci.
+  const transport = values['virtio-transport'] ?? 'mmio';
+  if (transport !== 'mmio' && transport !== 'pci') throw new UsageError(`--virtio-transport takes mmio or pci, got "${transport}"`);
   let virtioOpts: VirtioOptions;
   try {
     virtioOpts = {
@@ -165,7 +171,7 @@ async function run(argv: string[]): Promise<number> {
     machine = new Machine({
       memoryMiB: memory,
       kernel, initrd, bios,
-      cmdline: [values.append ?? DEFAULT_APPEND, virtioCount > 0 ? plannedMmioCmdline(virtioCount) : ''].filter((x) => x).join(' '),
+      cmdline: transport === 'mmio' ? mmioDiscoveryCmdline(values.append ?? DEFAULT_APPEND, virtioCount) : values.append ?? DEFAULT_APPEND,
       pacing,
       reboot: values.reboot ?? false,
     });
@@ -177,7 +183,7 @@ async function run(argv: string[]): Promise<number> {
   let virtio: AttachedVirtio | null = null;
   if (virtioCount > 0) {
     try {
-      virtio = await attachVirtioTo(machine, virtioOpts, { log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) });
+      virtio = await attachVirtioTo(machine, virtioOpts, { transport, log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) });
     } catch (e) {
       throw new UsageError((e as Error).message);
     }

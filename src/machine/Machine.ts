@@ -11,6 +11,7 @@ import { VirtualClock } from './VirtualClock.js';
 import { RunLoop, type Pacing } from './RunLoop.js';
 import { applyBootEntry } from './applyBootEntry.js';
 import { Platform } from './Platform.js';
+import { virtioAcpiOptions } from './virtioAcpi.js';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from './memoryLimits.js';
 import type { AttachedVirtio, VirtioOptions } from '../devices/virtio/options.js';
 import { restoreMachine, writeSnapshot, type RestoreOptions, type SnapshotInfo } from '../snapshot/MachineSnapshot.js';
@@ -119,7 +120,7 @@ export class Machine {
       entry = loadFirmware(this.mem, c.bios).entry;
       this.platform.enableFwCfg(this.mem, buildE820(this.mem.ramSize), () => this.cpu.flushTlb(true));
     } else if (c.kernel) {
-      entry = loadKernel(this.mem, c.kernel, { cmdline: c.cmdline, initrd: c.initrd ?? undefined }).entry;
+      entry = loadKernel(this.mem, c.kernel, { cmdline: c.cmdline, initrd: c.initrd ?? undefined, acpi: virtioAcpiOptions(c.cmdline, this.virtio) }).entry;
     } else {
       throw new Error('nothing to boot: give a kernel or a firmware image');
     }

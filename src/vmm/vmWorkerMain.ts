@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { Machine } from '../machine/Machine.js';
-import { plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
+import { mmioDiscoveryCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import type { VirtioBlk } from '../devices/virtio/VirtioBlk.js';
 import { CTL_PAUSE, STATS_MS, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       machine = new Machine({
         memoryMiB: spec.memoryMiB,
         kernel, initrd,
-        cmdline: [spec.cmdline, count > 0 ? plannedMmioCmdline(count) : ''].filter((x) => x).join(' '),
+        cmdline: mmioDiscoveryCmdline(spec.cmdline, count), // DSDT, or virtio_mmio.device= with acpi=off
         pacing: spec.pacing,
       });
       if (count > 0) {

@@ -9,7 +9,8 @@
 //     console: true, rng: true,
 //   };
 //   const virtio = await attachVirtio({ memory, pci, pic, clock, wake: () => runLoop.wake() }, opts);
-//   // with MMIO devices: append virtio.cmdline to the kernel command line;
+//   // with MMIO devices: the machine describes virtio.mmioWindows in the DSDT (attachVirtioTo),
+//   // or the kernel command line announces them (virtio.cmdline; see mmioDiscoveryCmdline);
 //   // mark virtio.levelIrqs level-triggered in the ELCR (0x4D0/0x4D1) as firmware would;
 //   // save/load/reset virtio.transports with the other devices (each includes its device);
 //   // while virtio.pendingIo() > 0 the run loop should wait for host I/O rather than skip idle time;
@@ -29,6 +30,7 @@
 // not installed) reject with a one-line Error whose message names the option.
 
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
+import type { AcpiVirtioMmio } from '../../boot/Acpi.js';
 import type { VirtualClock } from '../../machine/VirtualClock.js';
 import type { NetBackend } from '../../net/NetBackend.js';
 import type { HostForward } from '../../net/PasstBackend.js';
@@ -240,6 +242,8 @@ export interface AttachedVirtio {
   console: VirtioConsole | null;
   /** Kernel command-line fragments announcing the MMIO devices ("" with PCI). */
   cmdline: string;
+  /** The MMIO windows in device order, for the DSDT ([] with PCI). */
+  mmioWindows: AcpiVirtioMmio[];
   /** ISA IRQs the devices use; the machine should make them level-triggered (ELCR). */
   levelIrqs: number[];
   /** Host operations in flight across all devices. */
@@ -267,6 +271,19 @@ export function plannedMmioCmdline(count: number, host: Pick<VirtioHost, 'mmioBa
   const out: string[] = [];
   for (let i = 0; i < count; i++) out.push(`virtio_mmio.device=4K@0x${(base + i * 0x1000).toString(16)}:${irqs[i % irqs.length]}`);
   return out.join(' ');
+}
+
+/**
+ * The kernel command line for `count` virtio-mmio devices: `cmdline` itself, with
+ * plannedMmioCmdline(count) added only when it says `acpi=off`. Otherwise the guest finds
+ * the devices in the DSDT (as on QEMU's microvm and Firecracker ≥1.8), which distribution
+ * kernels built without CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES need, and a kernel that has both
+ * must not be told twice (its second probe of a window fails with -EBUSY). A kernel
+ * without ACPI ignores the DSDT: give it acpi=off.
+ */
+export function mmioDiscoveryCmdline(cmdline: string, count: number, host: Pick<VirtioHost, 'mmioBase' | 'mmioIrqs'> = {}): string {
+  if (count === 0 || !/(^|\s)acpi=off(\s|$)/.test(cmdline)) return cmdline;
+  return [cmdline, plannedMmioCmdline(count, host)].filter((x) => x).join(' ');
 }
 
 /**
@@ -350,6 +367,7 @@ export async function attachVirtio(host: VirtioHost, options: VirtioOptions): Pr
 
   const transports: VirtioTransportDevice[] = [];
   const cmdline: string[] = [];
+  const mmioWindows: AcpiVirtioMmio[] = [];
   const levelIrqs = new Set<number>();
   const usePci = host.pci != null && host.transport !== 'mmio';
   if (usePci) {
@@ -383,6 +401,7 @@ export async function attachVirtio(host: VirtioHost, options: VirtioOptions): Pr
       const t = new VirtioMmio(d, base, irq, line);
       t.attach(memory);
       cmdline.push(t.cmdline());
+      mmioWindows.push({ base, size: MMIO_WINDOW_SIZE, irq, shared: devices.length > irqs.length });
       levelIrqs.add(irq);
       transports.push(t);
       base += MMIO_WINDOW_SIZE;
@@ -393,6 +412,7 @@ export async function attachVirtio(host: VirtioHost, options: VirtioOptions): Pr
     transports,
     console: consoleDev,
     cmdline: cmdline.join(' '),
+    mmioWindows,
     levelIrqs: [...levelIrqs].sort((a, b) => a - b),
     pendingIo: () => devices.reduce((n, d) => n + d.pendingIo(), 0),
     hostActive: () => devices.some((d) => d.hostActive()),
