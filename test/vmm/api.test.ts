@@ -6,16 +6,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ApiServer, MAX_BODY_BYTES } from '../../src/vmm/api/ApiServer.js';
-import { Vmm, AFTER_START } from '../../src/vmm/Vmm.js';
+import { Vmm } from '../../src/vmm/Vmm.js';
 import type { VmExit } from '../../src/vmm/VmWorker.js';
 import { api } from './apiClient.js';
 import { applyConfigFile } from '../../src/vmm/configFile.js';
-
-const ROOT = resolve(import.meta.dirname, '../../..');
-const KERNEL = join(ROOT, 'guest/bzImage');
-const INITRD = join(ROOT, 'guest/initramfs.cpio.gz');
+import { KERNEL, INITRD, tripleFaultKernel } from './managerSupport.js';
 const dir = mkdtempSync(join(tmpdir(), 'typevisor-api-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const disk = join(dir, 'disk.img');
@@ -152,25 +149,9 @@ test('every malformed request gets a 400 with a fault_message, and the pre-boot 
   }
 });
 
-/** A multiboot v1 kernel (a.out kludge) whose code follows the 48-byte header, loaded at 1 MiB. */
-function multiboot(code: number[]): Uint8Array {
-  const load = 0x100000, hdr = 48, size = hdr + code.length, flags = 0x00010000;
-  const img = new Uint8Array(size);
-  const dv = new DataView(img.buffer);
-  dv.setUint32(0, 0x1badb002, true);
-  dv.setUint32(4, flags, true);
-  dv.setUint32(8, (-(0x1badb002 + flags)) >>> 0, true);
-  for (const [off, v] of [[12, load], [16, load], [20, load + size], [24, load + size], [28, load + hdr]] as const) dv.setUint32(off, v, true);
-  img.set(code, hdr);
-  return img;
-}
-
 test('a guest that triple-faults ends its VM worker; the server keeps answering', async () => {
-  // LIDT of an empty IDT, then UD2: #UD → #DF → shutdown.
-  const idt = 0x100000 + 48 + 10;
-  const code = [0x0f, 0x01, 0x1d, idt & 0xff, (idt >> 8) & 0xff, (idt >> 16) & 0xff, idt >>> 24, 0x0f, 0x0b, 0, 0, 0, 0, 0, 0, 0];
   const kernel = join(dir, 'triple.bin');
-  writeFileSync(kernel, multiboot(code));
+  writeFileSync(kernel, tripleFaultKernel());
   let exited!: (e: VmExit) => void;
   const exit = new Promise<VmExit>((r) => { exited = r; });
   const { sock, server, vmm } = await serverFor('crash', (e) => exited(e));

@@ -4,13 +4,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import { SerialSession } from '../machine/serialSession.js';
 import { api } from './apiClient.js';
+import { CLI, ROOT, waitForSocket } from './serveProcess.js';
 
-export const ROOT = resolve(import.meta.dirname, '../../..');
-export const CLI = join(ROOT, 'dist/src/cli/main.js');
+export { CLI, ROOT, waitForSocket };
 export const KERNEL = join(ROOT, 'guest/bzImage');
 export const INITRD = join(ROOT, 'guest/initramfs.cpio.gz');
 export const haveGuest = existsSync(KERNEL) && existsSync(INITRD);
@@ -38,17 +37,6 @@ export function tripleFaultKernel(): Uint8Array {
 /** CLI; JMP $: a guest that keeps its vCPU busy forever. */
 export function busyKernel(): Uint8Array {
   return multiboot([0xfa, 0xeb, 0xfe]);
-}
-
-export async function waitForSocket(sock: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (existsSync(sock)) {
-      try { await api(sock, 'GET', '/'); return; } catch { /* not listening yet */ }
-    }
-    if (Date.now() > end) throw new Error(`no API socket at ${sock} after ${ms} ms`);
-    await sleep(20);
-  }
 }
 
 /** `typevisor manage` in a child process, listening on `sock`. */
