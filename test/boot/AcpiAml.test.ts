@@ -1,7 +1,7 @@
-// The AML encoder (src/boot/aml.ts) and the DSDT's PCI root bridge: encodings checked
-// byte for byte against the ACPI 6.x grammar, the _PRT checked against PciHost's own
-// routing, and the whole DSDT disassembled and recompiled by ACPICA's iasl (Debian
-// package acpica-tools; skipped with a message when it is missing).
+// The AML encoder (src/boot/aml.ts), the DSDT's PCI root bridge and virtio-mmio devices:
+// encodings checked byte for byte against the ACPI 6.x grammar, the _PRT checked against
+// PciHost's own routing, and the whole DSDT disassembled and recompiled by ACPICA's iasl
+// (Debian package acpica-tools; skipped with a message when it is missing).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,10 +10,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PhysicalMemory } from '../../src/memory/PhysicalMemory.js';
-import { pciRoutingTable, writeAcpiTables, ACPI_PCI_PIRQ_IRQS } from '../../src/boot/Acpi.js';
+import { pciRoutingTable, writeAcpiTables, ACPI_PCI_PIRQ_IRQS, type AcpiVirtioMmio } from '../../src/boot/Acpi.js';
+import { BootError } from '../../src/boot/BootError.js';
 import {
-  buffer, device, dwordAddressSpace, eisaId, integer, ioPort, method, name, nameString, pkg, pkgLength, resourceTemplate, ret,
-  scope, string, wordAddressSpace, RES_BUS, RES_MEMORY, MEM_RW_NONCACHEABLE,
+  buffer, device, dwordAddressSpace, eisaId, extendedInterrupt, integer, ioPort, memory32Fixed, method, name, nameString, pkg,
+  pkgLength, resourceTemplate, ret, scope, string, wordAddressSpace, INT_CONSUMER, INT_EDGE, INT_SHARED, RES_BUS, RES_MEMORY,
+  MEM_RW_NONCACHEABLE,
 } from '../../src/boot/aml.js';
 import { PciDevice, PciHost } from '../../src/devices/PciHost.js';
 import { rd32 } from './images.js';
@@ -103,6 +105,23 @@ test('resource descriptors: Word/DWord address spaces, IO, End Tag', () => {
   assert.deepEqual(rt.slice(-2), [0x79, 0x00]);
   assert.deepEqual(rt.slice(0, 3), [0x11, 13, 0x0a]);
   assert.throws(() => wordAddressSpace(RES_BUS, 0, 5, 4), RangeError);
+  // Memory32Fixed (§6.4.3.4) and Interrupt (§6.4.3.6): tag, 16-bit length, then the fields.
+  assert.deepEqual(memory32Fixed(true, 0xd0001000, 0x1000), [0x86, 9, 0, 1, 0x00, 0x10, 0x00, 0xd0, 0x00, 0x10, 0, 0]);
+  assert.deepEqual(extendedInterrupt(INT_CONSUMER, [5]), [0x89, 6, 0, 0x01, 1, 5, 0, 0, 0]);
+  assert.deepEqual(extendedInterrupt(INT_CONSUMER | INT_EDGE | INT_SHARED, [3, 4]).slice(0, 5), [0x89, 10, 0, 0x0b, 2]);
+  assert.throws(() => memory32Fixed(true, 0xfffff000, 0x2000), RangeError);
+  assert.throws(() => extendedInterrupt(INT_CONSUMER, []), RangeError);
+});
+
+/** virtio-mmio windows as attachVirtio lays them out: 4 KiB each from 0xD0000000. */
+const windows = (n: number, irqs = [5, 6, 7]): AcpiVirtioMmio[] =>
+  Array.from({ length: n }, (_, i) => ({ base: 0xd0000000 + i * 0x1000, size: 0x1000, irq: irqs[i % irqs.length]!, shared: n > irqs.length }));
+
+test('virtio-mmio devices: as many as the ACPI area holds fit, one more is a clear BootError', () => {
+  const mem = new PhysicalMemory(16 << 20);
+  const t = writeAcpiTables(mem, { virtioMmio: windows(28) });
+  assert.ok(rd32(mem, t.dsdt + 4) > 3000);
+  assert.throws(() => writeAcpiTables(mem, { virtioMmio: windows(29) }), (e: Error) => e instanceof BootError && /29 virtio-mmio devices/.test(e.message));
 });
 
 type AmlValue = number | AmlValue[];
@@ -159,9 +178,9 @@ test('_PRT: every slot and INTA-D# goes to the IRQ PciHost routes it to', () => 
 const iasl = spawnSync('iasl', ['-v'], { encoding: 'utf8' });
 const noIasl = iasl.error !== undefined ? 'iasl is not installed (Debian package acpica-tools; scripts/setup-debian.sh)' : false;
 
-test('iasl disassembles the DSDT cleanly and recompiles it to the same AML', { skip: noIasl }, () => {
+test('iasl disassembles the DSDT (with virtio-mmio devices) cleanly and recompiles it to the same AML', { skip: noIasl }, () => {
   const mem = new PhysicalMemory(16 << 20);
-  const t = writeAcpiTables(mem);
+  const t = writeAcpiTables(mem, { virtioMmio: windows(4) });
   const dsdt = mem.u8.slice(t.dsdt, t.dsdt + rd32(mem, t.dsdt + 4));
   const dir = mkdtempSync(join(tmpdir(), 'typevisor-dsdt-'));
   try {
@@ -171,9 +190,15 @@ test('iasl disassembles the DSDT cleanly and recompiles it to the same AML', { s
     const asl = readFileSync(join(dir, 'dsdt.dsl'), 'utf8');
     for (const want of ['Name (\\_S5, Package (0x04)', 'Scope (\\_SB)', 'Device (PCI0)', 'EisaId ("PNP0A03")',
       'WordBusNumber (ResourceProducer', 'IO (Decode16', 'WordIO (ResourceProducer', 'DWordMemory (ResourceProducer',
-      '0xE0000000,         // Range Minimum', 'Method (_PRT, 0, NotSerialized)', 'Return (Package (0x80)']) {
+      '0xE0000000,         // Range Minimum', 'Method (_PRT, 0, NotSerialized)', 'Return (Package (0x80)',
+      'Device (V000)', 'Device (V003)', 'Name (_HID, "LNRO0005")', 'Name (_UID, 0x03)',
+      'Memory32Fixed (ReadWrite,', '0xD0003000,         // Address Base', '0x00001000,         // Address Length',
+      'Interrupt (ResourceConsumer, Level, ActiveHigh, Shared, ,, )']) {
       assert.ok(asl.includes(want), `disassembly has ${want}`);
     }
+    // Each device names its own window and line, in order.
+    const irqs = [...asl.matchAll(/Interrupt \(ResourceConsumer[^)]*\)\s*\{\s*0x([0-9A-F]+),/g)].map((m) => parseInt(m[1]!, 16));
+    assert.deepEqual(irqs, [5, 6, 7, 5]);
     // Compile the disassembly back with optimisations off: the same bytes after the header.
     const asm = spawnSync('iasl', ['-oa', '-p', 're', 'dsdt.dsl'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
     assert.match(asm.stdout + asm.stderr, /Compilation successful\. 0 Errors, 0 Warnings/);

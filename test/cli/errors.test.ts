@@ -45,6 +45,7 @@ test('bad numbers and unknown flags are usage errors', () => {
   expectError(['run', '--frobnicate'], /frobnicate/);
   expectError(['fly'], /unknown command "fly"/);
   expectError(['run', '--drive', 'readonly'], /drive/);
+  expectError(['run', '--virtio-transport', 'isa'], /--virtio-transport takes mmio or pci, got "isa"/);
 });
 
 test('--help prints usage and exits 0', () => {

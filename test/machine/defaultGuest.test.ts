@@ -1,14 +1,16 @@
 // The default guest (guest/bzImage + guest/initramfs.cpio.gz) booted for real: a Linux
 // kernel runs to its init and a busybox shell, answers commands typed on the serial
 // port, and powers off through ACPI. Once through the `typevisor` command, as a user
-// would, and twice through the library with other memory sizes.
+// would (with a disk on the virtio-pci transport), and twice through the library with
+// other memory sizes.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Machine } from '../../src/machine/Machine.js';
 import { SerialSession, PROMPT } from './serialSession.js';
 
@@ -16,8 +18,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const cli = resolve(root, 'dist/src/cli/main.js');
 const BOOT_MS = 240_000;
 
-test('typevisor run boots the default guest to a shell, runs a command, powers off with exit code 0', { timeout: BOOT_MS + 60_000 }, async () => {
-  const child = spawn(process.execPath, [cli, 'run', '--fast', '--stats'], { stdio: ['pipe', 'pipe', 'pipe'], cwd: root });
+test('typevisor run boots the default guest to a shell, runs a command, reads a --virtio-transport pci disk, powers off with exit code 0', { timeout: BOOT_MS + 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'typevisor-cli-'));
+  const img = join(dir, 'disk.img');
+  writeFileSync(img, Buffer.concat([Buffer.from('pci-disk-ok\n'), Buffer.alloc((64 << 10) - 12)]));
+  const child = spawn(process.execPath, [cli, 'run', '--fast', '--stats', '--virtio-transport', 'pci', '--drive', `file=${img},readonly`],
+    { stdio: ['pipe', 'pipe', 'pipe'], cwd: root });
   const console_ = new SerialSession();
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => console_.push(b));
@@ -31,13 +37,19 @@ test('typevisor run boots the default guest to a shell, runs a command, powers o
     await console_.waitFor(/Linux i686/, 60_000);
     await console_.waitFor(/sum=42/, 60_000);
     await console_.waitFor(PROMPT, 60_000);
+    child.stdin.write('cat /proc/cmdline; readlink -f /sys/block/vda/device; head -c 12 /dev/vda\n');
+    await console_.waitFor(/\/devices\/pci0000:00\/0000:00:03\.0\/virtio\d/, 60_000);
+    await console_.waitFor(/pci-disk-ok/, 60_000);
+    await console_.waitFor(PROMPT, 60_000);
     child.stdin.write('poweroff\n');
     const code = await exited;
     assert.equal(code, 0, `exit code ${code}; stderr:\n${stderr}`);
     assert.match(stderr, /exit: poweroff/);
     assert.match(stderr, /guest instructions: \d+/);
+    assert.doesNotMatch(console_.output, /virtio_mmio\.device=/, 'PCI devices are not announced on the command line');
   } finally {
     child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

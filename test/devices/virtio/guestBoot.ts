@@ -26,6 +26,8 @@ export interface GuestRun {
 export interface GuestOptions {
   virtio: VirtioOptions;
   transport?: 'mmio' | 'pci';
+  /** virtio-mmio only: announced on the command line (default) or left to the guest to find in the DSDT. */
+  mmioDiscovery?: 'cmdline' | 'acpi';
   /** Shell lines typed once the prompt appears. */
   script: string[];
   /** Stop when the output matches. */
@@ -73,9 +75,10 @@ function withExtraFiles(initrd: Uint8Array, files: { name: string; data: Uint8Ar
 export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
   const transport = opts.transport ?? 'mmio';
   const count = virtioDeviceCount(opts.virtio);
+  const mmioCmdline = transport === 'mmio' && opts.mmioDiscovery !== 'acpi' ? plannedMmioCmdline(count) : '';
   // tsc=reliable: without it the clocksource watchdog may mark the TSC unstable, after
   // which the PIT can end up firing IRQ0 at ~80 kHz and starve IRQ 3-15 (reported).
-  const cmdline = ['console=ttyS0 panic=-1 tsc=reliable', transport === 'mmio' ? plannedMmioCmdline(count) : '', opts.append ?? ''].filter((s) => s).join(' ');
+  const cmdline = ['console=ttyS0 panic=-1 tsc=reliable', mmioCmdline, opts.append ?? ''].filter((s) => s).join(' ');
   const machine = new Machine({
     memoryMiB: opts.memoryMiB ?? 128,
     kernel: new Uint8Array(readFileSync(KERNEL)),
