@@ -25,9 +25,10 @@ import { randomFillSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bootGuest, cpioNewc } from '../test/devices/virtio/guestBoot.js';
-import { CMDLINE, INSTALL_QEMU, MEMORY_MIB, median, QEMU, qemuVersion, repoRoot } from './boot.js';
+import { BenchArgs, isMain } from './args.js';
+import { CMDLINE, INSTALL_QEMU, MEMORY_MIB, QEMU, qemuVersion, repoRoot } from './boot.js';
+import { hostLine, hostLoad, loadText, median, ratioText, type HostLoad } from './report.js';
 
 const DISK_MIB = 64;
 const SPAN_BLOCKS = (DISK_MIB << 20) / 4096;
@@ -72,7 +73,7 @@ export interface BlkBenchReport {
   reps: number;
   diskMiB: number;
   memoryMiB: number;
-  host: { cpus: number; loadAvgBefore: number[]; loadAvgAfter: number[] };
+  host: HostLoad;
   vmms: BlkVmmResult[];
   /** Per phase: typevisor's throughput / QEMU's (below 1: QEMU is faster), for each typevisor transport. */
   ratios: Record<string, Record<string, number | null>>;
@@ -287,7 +288,7 @@ export async function benchBlk(opts: BlkBenchOptions = {}): Promise<BlkBenchRepo
   const dir = mkdtempSync(join(tmpdir(), 'typevisor-blkbench-'));
   const vmms: BlkVmmResult[] = [];
   log(`blk: ${ps.map((p) => `${p.name} ${p.ops}x${p.bytes / p.ops >= 1 << 20 ? '1M' : '4k'}`).join(', ')}; ${reps} runs each, ` +
-    `${DISK_MIB} MiB image; host ${cpus().length} CPUs, load average ${loadAvgBefore.map((l) => l.toFixed(2)).join(' ')}`);
+    `${DISK_MIB} MiB image; host ${cpus().length} CPUs, load average ${loadText(loadAvgBefore)}`);
   try {
     // QEMU loads the initramfs from a file: the default one with blkbench and the script
     // prepended as an uncompressed cpio archive, as bootGuest does for typevisor.
@@ -335,7 +336,7 @@ export async function benchBlk(opts: BlkBenchOptions = {}): Promise<BlkBenchRepo
     }
     ratios[`${tv.name}/qemu-tcg`] = row;
   }
-  return { benchmark: 'blk', reps, diskMiB: DISK_MIB, memoryMiB: MEMORY_MIB, host: { cpus: cpus().length, loadAvgBefore, loadAvgAfter: loadavg() }, vmms, ratios };
+  return { benchmark: 'blk', reps, diskMiB: DISK_MIB, memoryMiB: MEMORY_MIB, host: hostLoad(loadAvgBefore), vmms, ratios };
 }
 
 /** Human-readable lines for a report. */
@@ -357,49 +358,24 @@ export function formatBlkReport(r: BlkBenchReport): string[] {
   for (const [k, row] of Object.entries(r.ratios)) {
     lines.push(`  ${k} throughput ratio (below 1: QEMU faster):`);
     for (const [phase, v] of Object.entries(row)) {
-      lines.push(`    ${phase.padEnd(13)} ${v === null ? 'n/a' : `${v.toFixed(3)} (${v >= 1 ? `typevisor ${v.toFixed(2)}x faster` : `QEMU ${(1 / v).toFixed(2)}x faster`})`}`);
+      lines.push(`    ${phase.padEnd(13)} ${ratioText(v, 'QEMU', 'faster')}`);
     }
   }
   lines.push('  setup:');
   for (const v of r.vmms) if (v.setup !== undefined) lines.push(`    ${v.name}: ${v.setup}`);
   lines.push('  notes: rand-* time blkbench from its first request to its last (no exec inside); seq-* time the dd command (one fork/exec');
   lines.push('  inside). Both VMMs go through the host page cache, so these are virtualisation-path costs, not disk speeds.');
-  lines.push(`  host: ${r.host.cpus} CPUs, load average before ${r.host.loadAvgBefore.map((l) => l.toFixed(2)).join(' ')}, ` +
-    `after ${r.host.loadAvgAfter.map((l) => l.toFixed(2)).join(' ')}`);
+  lines.push(hostLine(r.host));
   return lines;
 }
 
 // Run directly: node dist/bench/blk.js [--json] [--reps N] [--scale X] [--only typevisor,typevisor-pci,qemu-tcg]
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = process.argv.slice(2);
-  const value = (name: string): string | undefined => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const json = args.includes('--json');
-  const log = json ? (l: string) => console.error(l) : (l: string) => console.log(l);
-  const o: BlkBenchOptions = { log };
-  const reps = value('reps'), scale = value('scale'), only = value('only');
-  if (reps !== undefined) {
-    o.reps = Number(reps);
-    if (!Number.isInteger(o.reps) || o.reps < 1) { console.error(`--reps takes a whole number >= 1, got "${reps}"`); process.exit(2); }
-  }
-  if (scale !== undefined) {
-    o.scale = Number(scale);
-    if (!(o.scale > 0 && o.scale <= 16)) { console.error(`--scale takes a number in (0, 16], got "${scale}"`); process.exit(2); }
-  }
-  if (only !== undefined) {
-    const names = only.split(',').map((n) => (n === 'qemu' ? 'qemu-tcg' : n));
-    const bad = names.filter((n) => !(BLK_VMMS as readonly string[]).includes(n));
-    if (bad.length > 0) { console.error(`--only: unknown VMM ${bad.join(', ')}; known: ${BLK_VMMS.join(', ')}`); process.exit(2); }
-    o.only = names as BlkVmm[];
-  }
-  benchBlk(o).then((r) => {
-    if (json) console.log(JSON.stringify(r, null, 2));
-    else for (const l of formatBlkReport(r)) console.log(l);
-    process.exit(0);
-  }).catch((e: unknown) => {
-    console.error(e instanceof Error ? e.stack : e);
-    process.exit(1);
-  });
+if (isMain(import.meta.url)) {
+  const a = new BenchArgs('node dist/bench/blk.js [--json] [--reps N] [--scale X] [--only typevisor,typevisor-pci,qemu-tcg]', ['reps', 'scale', 'only']);
+  const o: BlkBenchOptions = { log: a.log };
+  const reps = a.count('reps'), scale = a.number('scale', (n) => n > 0 && n <= 16, 'a number in (0, 16]'), only = a.only(BLK_VMMS);
+  if (reps !== undefined) o.reps = reps;
+  if (scale !== undefined) o.scale = scale;
+  if (only !== undefined) o.only = only;
+  a.report(benchBlk(o), formatBlkReport);
 }

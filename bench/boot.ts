@@ -26,6 +26,8 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Machine } from '../src/machine/Machine.js';
+import { BenchArgs, isMain } from './args.js';
+import { hostLine, hostLoad, loadText, median, ratioText, type HostLoad } from './report.js';
 
 export const CMDLINE = 'console=ttyS0 panic=-1 tsc=reliable';
 export const MEMORY_MIB = 128;
@@ -78,7 +80,7 @@ export interface BootBenchReport {
   timeoutSeconds: number;
   cmdline: string;
   memoryMiB: number;
-  host: { cpus: number; loadAvgBefore: number[]; loadAvgAfter: number[] };
+  host: HostLoad;
   vmms: VmmResult[];
   /** Median time to the banner, typevisor / peer (below 1: typevisor boots faster). */
   ratios: Record<string, number | null>;
@@ -109,13 +111,6 @@ export function repoRoot(): string {
     dir = up;
   }
   return dir;
-}
-
-export function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**
@@ -398,7 +393,7 @@ export async function benchBoot(opts: BootBenchOptions = {}): Promise<BootBenchR
   }
 
   log(`boot: default guest to its init banner, ${reps} boots per VMM (interleaved), timeout ${timeoutSeconds} s; ` +
-    `host ${cpus().length} CPUs, load average ${loadAvgBefore.map((l) => l.toFixed(2)).join(' ')}`);
+    `host ${cpus().length} CPUs, load average ${loadText(loadAvgBefore)}`);
   for (let rep = 1; rep <= reps; rep++) {
     for (const [name, boot] of boots) {
       const run = await boot();
@@ -442,7 +437,7 @@ export async function benchBoot(opts: BootBenchOptions = {}): Promise<BootBenchR
   }
   return {
     benchmark: 'boot', reps, timeoutSeconds, cmdline: CMDLINE, memoryMiB: MEMORY_MIB,
-    host: { cpus: cpus().length, loadAvgBefore, loadAvgAfter: loadavg() },
+    host: hostLoad(loadAvgBefore),
     vmms: [...results.values()], ratios, pairedRatios, cpuRatios,
   };
 }
@@ -462,16 +457,14 @@ export function formatBootReport(r: BootBenchReport): string[] {
       `   runs ${v.runs.map((x) => (x.banner === null ? x.status : x.banner.toFixed(2))).join(' ')}`);
     if (v.status !== 'ok') lines.push(`  ${''.padEnd(10)} ${v.status}: ${v.note}`);
   }
-  const ratioText = (v: number | null): string =>
-    v === null ? 'n/a' : `${v.toFixed(3)} (${v <= 1 ? `typevisor ${(1 / v).toFixed(2)}x faster` : `the peer ${v.toFixed(2)}x faster`})`;
+  const times = (v: number | null): string => ratioText(v, 'the peer', 'slower');
   for (const [k, v] of Object.entries(r.ratios)) {
-    lines.push(`  ${k} = ${ratioText(v)}`);
-    lines.push(`    median of per-round ratios ${ratioText(r.pairedRatios[k] ?? null)}; host CPU time to banner ${ratioText(r.cpuRatios[k] ?? null)}`);
+    lines.push(`  ${k} = ${times(v)}`);
+    lines.push(`    median of per-round ratios ${times(r.pairedRatios[k] ?? null)}; host CPU time to banner ${times(r.cpuRatios[k] ?? null)}`);
   }
   lines.push(`  setup:`);
   for (const v of r.vmms) if (v.setup !== undefined) lines.push(`    ${v.name}: ${v.setup}`);
-  lines.push(`  host: ${r.host.cpus} CPUs, load average before ${r.host.loadAvgBefore.map((l) => l.toFixed(2)).join(' ')}, ` +
-    `after ${r.host.loadAvgAfter.map((l) => l.toFixed(2)).join(' ')}`);
+  lines.push(hostLine(r.host));
   if (Math.max(r.host.loadAvgBefore[0] ?? 0, r.host.loadAvgAfter[0] ?? 0) > r.host.cpus) {
     lines.push(`  note: the host was busy (load average above its CPU count); wall times are inflated, the CPU-time column less so`);
   }
@@ -479,37 +472,12 @@ export function formatBootReport(r: BootBenchReport): string[] {
 }
 
 // Run directly: node dist/bench/boot.js [--json] [--reps N] [--timeout S] [--only typevisor,v86,qemu-tcg]
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = process.argv.slice(2);
-  const value = (name: string): string | undefined => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const json = args.includes('--json');
-  const log = json ? (l: string) => console.error(l) : (l: string) => console.log(l);
-  const opts: BootBenchOptions = { log };
-  const reps = value('reps'), timeout = value('timeout'), only = value('only');
-  if (reps !== undefined) {
-    opts.reps = Number(reps);
-    if (!Number.isInteger(opts.reps) || opts.reps < 1) { console.error(`--reps takes a whole number >= 1, got "${reps}"`); process.exit(2); }
-  }
-  if (timeout !== undefined) {
-    opts.timeoutSeconds = Number(timeout);
-    if (!(opts.timeoutSeconds > 0)) { console.error(`--timeout takes a positive number of seconds, got "${timeout}"`); process.exit(2); }
-  }
-  if (only !== undefined) {
-    const names = only.split(',').map((n) => (n === 'qemu' ? 'qemu-tcg' : n));
-    const bad = names.filter((n) => !(VMMS as readonly string[]).includes(n));
-    if (bad.length > 0) { console.error(`--only: unknown VMM ${bad.join(', ')}; known: ${VMMS.join(', ')}`); process.exit(2); }
-    opts.only = names as VmmName[];
-  }
-  benchBoot(opts).then((r) => {
-    if (json) console.log(JSON.stringify(r, null, 2));
-    else for (const l of formatBootReport(r)) console.log(l);
-    // v86 may leave timers behind after destroy(); don't wait for them.
-    process.exit(0);
-  }).catch((e: unknown) => {
-    console.error(e instanceof Error ? e.stack : e);
-    process.exit(1);
-  });
+if (isMain(import.meta.url)) {
+  const a = new BenchArgs('node dist/bench/boot.js [--json] [--reps N] [--timeout S] [--only typevisor,v86,qemu-tcg]', ['reps', 'timeout', 'only']);
+  const opts: BootBenchOptions = { log: a.log };
+  const reps = a.count('reps'), timeout = a.number('timeout', (n) => n > 0, 'a positive number of seconds'), only = a.only(VMMS);
+  if (reps !== undefined) opts.reps = reps;
+  if (timeout !== undefined) opts.timeoutSeconds = timeout;
+  if (only !== undefined) opts.only = only;
+  a.report(benchBoot(opts), formatBootReport);
 }

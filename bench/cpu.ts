@@ -21,6 +21,8 @@ import { Cpu } from '../src/cpu/Cpu.js';
 import { CS } from '../src/cpu/constants.js';
 import { IoBus } from '../src/machine/IoBus.js';
 import { PhysicalMemory } from '../src/memory/PhysicalMemory.js';
+import { BenchArgs, isMain } from './args.js';
+import { median, ratioText } from './report.js';
 
 export interface PeerResult {
   name: string;
@@ -73,12 +75,6 @@ export function guestImage(iterations: number): Uint8Array {
   if (at < 0) throw new Error('cpuloop.bin has no ITER tag');
   new DataView(bin.buffer).setUint32(at + 4, iterations, true);
   return bin;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 // ---------------------------------------------------------------------------
@@ -154,13 +150,13 @@ function benchQemu(iterations: number, perIteration: number, expectChecksum: str
       return { name, status: 'failed', note: `checksum ${same.checksum} differs from typevisor's ${expectChecksum} at ${iterations} iterations` };
     }
     // Start-up (firmware, loading) is timed with zero iterations and subtracted.
-    const base = median([0, 1, 2].map(() => runQemu(0, tmp).seconds));
+    const base = median([0, 1, 2].map(() => runQemu(0, tmp).seconds))!;
     // Scale the work until the median of three runs takes about targetSeconds (at least
     // half of it), so start-up noise stays small against it.
     let n = Math.max(iterations, 1);
     let seconds: number;
     for (;;) {
-      seconds = median([0, 1, 2].map(() => runQemu(n, tmp).seconds - base));
+      seconds = median([0, 1, 2].map(() => runQemu(n, tmp).seconds - base))!;
       if (seconds >= targetSeconds * 0.5 || n >= 1e7) break;
       n = Math.min(1e7, Math.ceil(n * Math.min(64, Math.max(2, targetSeconds / Math.max(seconds, 0.02)))));
     }
@@ -272,7 +268,7 @@ async function benchV86(iterations: number, perIteration: number, expectChecksum
         runs.push(r.seconds);
         counted = r.instructions;
       }
-      seconds = median(runs);
+      seconds = median(runs)!;
       if (seconds >= targetSeconds * 0.5 || n >= 1e7) break;
       n = Math.min(1e7, Math.ceil(n * Math.min(64, Math.max(2, targetSeconds / Math.max(seconds, 0.02)))));
     }
@@ -306,7 +302,7 @@ export async function benchCpu(opts: CpuBenchOptions = {}): Promise<CpuBenchRepo
   const mipsRuns = runs.map((r) => r.instructions / r.seconds / 1e6);
   const tv: CpuBenchReport['typevisor'] = {
     name: 'typevisor', status: 'ok', iterations, instructions: runs[0]!.instructions,
-    seconds: median(runs.map((r) => r.seconds)), mips: median(mipsRuns), checksum: runs[0]!.checksum, runs: mipsRuns,
+    seconds: median(runs.map((r) => r.seconds))!, mips: median(mipsRuns)!, checksum: runs[0]!.checksum, runs: mipsRuns,
   };
   const peerSeconds = opts.peerSeconds ?? 2;
   const peers = [
@@ -327,30 +323,18 @@ export function formatCpuReport(r: CpuBenchReport): string[] {
   lines.push(row(r.typevisor) + `  median of ${r.typevisor.runs.length}: ${r.typevisor.runs.map((m) => m.toFixed(2)).join(' ')}`);
   for (const p of r.peers) lines.push(row(p));
   for (const [k, v] of Object.entries(r.ratios)) {
-    lines.push(`  ${k} = ${v === null ? 'n/a' : `${v.toFixed(4)}${v > 0 && v < 1 ? ` (the peer is ${(1 / v).toFixed(1)}x faster)` : ''}`}`);
+    lines.push(`  ${k} = ${ratioText(v, 'the peer', 'faster', 4)}`);
   }
   return lines;
 }
 
-// Run directly: node dist/bench/cpu.js [--json] [--instructions N] [--runs N]
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = process.argv.slice(2);
-  const num = (name: string): number | undefined => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? Number(args[i + 1]) : undefined;
-  };
-  const json = args.includes('--json');
-  const log = json ? (l: string) => console.error(l) : (l: string) => console.log(l);
-  const opts: CpuBenchOptions = { log };
-  const ins = num('instructions'), runs = num('runs'), secs = num('peer-seconds');
+// Run directly: node dist/bench/cpu.js [--json] [--instructions N] [--runs N] [--peer-seconds S]
+if (isMain(import.meta.url)) {
+  const a = new BenchArgs('node dist/bench/cpu.js [--json] [--instructions N] [--runs N] [--peer-seconds S]', ['instructions', 'runs', 'peer-seconds']);
+  const opts: CpuBenchOptions = { log: a.log };
+  const ins = a.count('instructions'), runs = a.count('runs'), secs = a.number('peer-seconds', (n) => n > 0, 'a positive number of seconds');
   if (ins !== undefined) opts.instructions = ins;
   if (runs !== undefined) opts.runs = runs;
   if (secs !== undefined) opts.peerSeconds = secs;
-  benchCpu(opts).then((r) => {
-    if (json) console.log(JSON.stringify(r, null, 2));
-    else for (const l of formatCpuReport(r)) console.log(l);
-  }).catch((e: unknown) => {
-    console.error(e instanceof Error ? e.stack : e);
-    process.exit(1);
-  });
+  a.report(benchCpu(opts), formatCpuReport);
 }

@@ -15,17 +15,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { findExecutable } from '../src/net/PasstBackend.js';
 import { bootGuest, haveGuest, INITRD, KERNEL } from '../test/devices/virtio/guestBoot.js';
+import { BenchArgs, isMain } from './args.js';
 import { CMDLINE, MEMORY_MIB } from './boot.js';
+import { hostLine, hostLoad, median, ratioText, type HostLoad } from './report.js';
 
 const PROMPT = /typevisor:\/# $/;
 const QEMU = 'qemu-system-i386';
 
 export type NetPeer = 'typevisor' | 'qemu-tcg';
+export const NET_PEERS: readonly NetPeer[] = ['typevisor', 'qemu-tcg'];
 
 export interface NetRun {
   status: 'ok' | 'failed' | 'timeout';
@@ -53,7 +55,7 @@ export interface NetBenchReport {
   peers: NetPeerResult[];
   /** typevisor MB/s ÷ QEMU MB/s (above 1: typevisor faster). */
   ratio: number | null;
-  host: { cpus: number; loadAvgBefore: number[]; loadAvgAfter: number[] };
+  host: HostLoad;
 }
 
 export interface NetBenchOptions {
@@ -179,13 +181,6 @@ async function runQemu(sink: Sink, passt: string, mib: number, timeoutMs: number
   return runResult(mib << 20, got, timedOut, out);
 }
 
-function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 export async function benchNet(opts: NetBenchOptions = {}): Promise<NetBenchReport> {
   const log = opts.log ?? (() => {});
   const mib = opts.mib ?? 16;
@@ -234,7 +229,7 @@ export async function benchNet(opts: NetBenchOptions = {}): Promise<NetBenchRepo
   return {
     benchmark: 'net', mib, reps, peers: [...peers.values()],
     ratio: tv !== null && qe !== null ? tv / qe : null,
-    host: { cpus: cpus().length, loadAvgBefore, loadAvgAfter: loadavg() },
+    host: hostLoad(loadAvgBefore),
   };
 }
 
@@ -249,51 +244,20 @@ export function formatNetReport(r: NetBenchReport): string[] {
     lines.push(`  ${name} ${p.medianMBps === null ? '-' : `${p.medianMBps.toFixed(2)} MB/s`}   runs ${p.runs.map((x) => (x.mbps === null ? x.status : x.mbps.toFixed(2))).join(' ')}`);
     if (p.status !== 'ok') lines.push(`  ${''.padEnd(10)} ${p.status}: ${p.note}`);
   }
-  lines.push(`  typevisor / QEMU TCG = ${r.ratio === null ? 'n/a' : `${r.ratio.toFixed(3)} (${r.ratio >= 1 ? `typevisor ${r.ratio.toFixed(2)}x faster` : `QEMU ${(1 / r.ratio).toFixed(2)}x faster`})`}`);
+  lines.push(`  typevisor / QEMU TCG = ${ratioText(r.ratio, 'QEMU', 'faster')}`);
   lines.push(`  setup:`);
   for (const p of r.peers) if (p.setup !== undefined) lines.push(`    ${p.name}: ${p.setup}`);
-  lines.push(`  host: ${r.host.cpus} CPUs, load average before ${r.host.loadAvgBefore.map((l) => l.toFixed(2)).join(' ')}, after ${r.host.loadAvgAfter.map((l) => l.toFixed(2)).join(' ')}`);
+  lines.push(hostLine(r.host));
   return lines;
 }
 
 // Run directly: node dist/bench/net.js [--json] [--mib N] [--reps N] [--only typevisor,qemu-tcg]
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = process.argv.slice(2);
-  const value = (name: string): string | undefined => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const json = args.includes('--json');
-  const log = json ? (l: string) => console.error(l) : (l: string) => console.log(l);
-  const opts: NetBenchOptions = { log };
-  const num = (name: string): number | undefined => {
-    const v = value(name);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) {
-      console.error(`--${name} takes a whole number >= 1, got "${v}"`);
-      process.exit(2);
-    }
-    return n;
-  };
-  const mib = num('mib'), reps = num('reps'), only = value('only');
+if (isMain(import.meta.url)) {
+  const a = new BenchArgs('node dist/bench/net.js [--json] [--mib N] [--reps N] [--only typevisor,qemu-tcg]', ['mib', 'reps', 'only']);
+  const opts: NetBenchOptions = { log: a.log };
+  const mib = a.count('mib'), reps = a.count('reps'), only = a.only(NET_PEERS, 'peer');
   if (mib !== undefined) opts.mib = mib;
   if (reps !== undefined) opts.reps = reps;
-  if (only !== undefined) {
-    const names = only.split(',').map((n) => (n === 'qemu' ? 'qemu-tcg' : n));
-    const bad = names.filter((n) => n !== 'typevisor' && n !== 'qemu-tcg');
-    if (bad.length > 0) {
-      console.error(`--only: unknown peer ${bad.join(', ')}; known: typevisor, qemu-tcg`);
-      process.exit(2);
-    }
-    opts.only = names as NetPeer[];
-  }
-  benchNet(opts).then((r) => {
-    if (json) console.log(JSON.stringify(r, null, 2));
-    else for (const l of formatNetReport(r)) console.log(l);
-    process.exit(0);
-  }).catch((e: unknown) => {
-    console.error(e instanceof Error ? e.stack : e);
-    process.exit(1);
-  });
+  if (only !== undefined) opts.only = only;
+  a.report(benchNet(opts), formatNetReport);
 }
