@@ -16,16 +16,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { request } from 'node:http';
+import { loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { api } from '../test/vmm/apiClient.js';
+import { bootSource, CLI, multiboot, ok } from '../test/vmm/managerSupport.js';
+import { BenchArgs, isMain } from './args.js';
+import { hostLine, hostLoad, median, type HostLoad } from './report.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = join(ROOT, 'dist/src/cli/main.js');
-const KERNEL = join(ROOT, 'guest/bzImage');
-const INITRD = join(ROOT, 'guest/initramfs.cpio.gz');
-const BOOT_ARGS = 'console=ttyS0 panic=-1 tsc=reliable';
 const PROMPT = 'typevisor:/# ';
 const SOCKET_REPS = 5;
 const VMS_FOR_MEMORY = 8;
@@ -37,29 +34,7 @@ export interface ManagerBenchReport {
   memoryPerVm: { threadMiB: number; processMiB: number; vms: number; guestMiB: number };
   idleVm: { percentOfCore: number; seconds: number };
   density: { asked: number; answered: number; bootS: number; rssMiB: number; rssPerVmMiB: number; idlePercentOfCore: number; hostMemMiB: number; note?: string };
-  host: { cpus: number; loadAvgBefore: number[]; loadAvgAfter: number[] };
-}
-
-function api(sock: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ socketPath: sock, method, path, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const t = Buffer.concat(chunks).toString();
-        resolve({ status: res.statusCode ?? 0, body: t ? JSON.parse(t) as unknown : null });
-      });
-    });
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
-async function put(sock: string, path: string, body?: unknown): Promise<void> {
-  const r = await api(sock, 'PUT', path, body);
-  if (r.status !== 204) throw new Error(`PUT ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  host: HostLoad;
 }
 
 /** CPU ns of every thread of a process (0 once it is gone). */
@@ -81,7 +56,6 @@ function rssMiB(pid: number): number {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
 
 async function waitForSocket(sock: string, ms: number, child: ChildProcess, poll = 1): Promise<void> {
   const end = Date.now() + ms;
@@ -119,21 +93,7 @@ async function socketReady(dir: string): Promise<ManagerBenchReport['socketReady
     runs.push({ wallMs, cpuMs: cpuNs(child.pid!) / 1e6 });
     await stop(child);
   }
-  return { wallMs: median(runs.map((r) => r.wallMs)), cpuMs: median(runs.map((r) => r.cpuMs)), runs };
-}
-
-/** A multiboot kernel that idles: STI; HLT; JMP back (no timer programmed, nothing wakes it). */
-function idleKernel(): Uint8Array {
-  const code = [0xfb, 0xf4, 0xeb, 0xfd];
-  const load = 0x100000, hdr = 48, size = hdr + code.length, flags = 0x00010000;
-  const img = new Uint8Array(size);
-  const dv = new DataView(img.buffer);
-  dv.setUint32(0, 0x1badb002, true);
-  dv.setUint32(4, flags, true);
-  dv.setUint32(8, (-(0x1badb002 + flags)) >>> 0, true);
-  for (const [off, v] of [[12, load], [16, load], [20, load + size], [24, load + size], [28, load + hdr]] as const) dv.setUint32(off, v, true);
-  img.set(code, hdr);
-  return img;
+  return { wallMs: median(runs.map((r) => r.wallMs))!, cpuMs: median(runs.map((r) => r.cpuMs))!, runs };
 }
 
 interface Managed { child: ChildProcess; sock: string; dir: string }
@@ -158,15 +118,16 @@ async function totalCpuNs(m: Managed): Promise<number> {
 
 async function memoryPerVm(dir: string, processPerVm: boolean): Promise<number> {
   const kernel = join(dir, 'idle.bin');
-  writeFileSync(kernel, idleKernel());
+  // STI; HLT; JMP back: no timer programmed, nothing wakes it.
+  writeFileSync(kernel, multiboot([0xfb, 0xf4, 0xeb, 0xfd]));
   const m = await startManager(dir, processPerVm ? 'mem-proc' : 'mem-thread', processPerVm ? ['--process-per-vm'] : []);
   try {
     // One VM first, so that one-time costs (the worker's module graph) are not counted per VM.
     const start = async (id: string): Promise<void> => {
-      await put(m.sock, `/vms/${id}`);
-      await put(m.sock, `/vms/${id}/boot-source`, { kernel_image_path: kernel });
-      await put(m.sock, `/vms/${id}/machine-config`, { vcpu_count: 1, mem_size_mib: 64 });
-      await put(m.sock, `/vms/${id}/actions`, { action_type: 'InstanceStart' });
+      await ok(m.sock, 'PUT', `/vms/${id}`);
+      await ok(m.sock, 'PUT', `/vms/${id}/boot-source`, { kernel_image_path: kernel });
+      await ok(m.sock, 'PUT', `/vms/${id}/machine-config`, { vcpu_count: 1, mem_size_mib: 64 });
+      await ok(m.sock, 'PUT', `/vms/${id}/actions`, { action_type: 'InstanceStart' });
     };
     await start('warm');
     await sleep(1000);
@@ -207,11 +168,11 @@ async function bootMany(m: Managed, count: number, memMiB: number): Promise<{ an
   const ids = Array.from({ length: count }, (_, i) => `d${i}`);
   const t0 = performance.now();
   const answers = await Promise.all(ids.map(async (id) => {
-    await put(m.sock, `/vms/${id}`);
-    await put(m.sock, `/vms/${id}/boot-source`, { kernel_image_path: KERNEL, initrd_path: INITRD, boot_args: BOOT_ARGS });
-    await put(m.sock, `/vms/${id}/machine-config`, { vcpu_count: 1, mem_size_mib: memMiB });
+    await ok(m.sock, 'PUT', `/vms/${id}`);
+    await ok(m.sock, 'PUT', `/vms/${id}/boot-source`, bootSource);
+    await ok(m.sock, 'PUT', `/vms/${id}/machine-config`, { vcpu_count: 1, mem_size_mib: memMiB });
     const answered = consoleAnswers(join(m.dir, `${id}.console`), 60_000 + count * 15_000);
-    await put(m.sock, `/vms/${id}/actions`, { action_type: 'InstanceStart' });
+    await ok(m.sock, 'PUT', `/vms/${id}/actions`, { action_type: 'InstanceStart' });
     return answered;
   }));
   return { answered: answers.filter((a) => a).length, bootS: (performance.now() - t0) / 1000 };
@@ -262,7 +223,7 @@ export async function benchManager(opts: { log?: (line: string) => void } = {}):
       memoryPerVm: { threadMiB, processMiB, vms: VMS_FOR_MEMORY, guestMiB: 64 },
       idleVm: { percentOfCore: idlePct, seconds: IDLE_S },
       density,
-      host: { cpus: cpus().length, loadAvgBefore, loadAvgAfter: loadavg() },
+      host: hostLoad(loadAvgBefore),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -280,16 +241,14 @@ export function formatManagerReport(r: ManagerBenchReport): string[] {
     `  idle default guest at its prompt: ${r.idleVm.percentOfCore.toFixed(2)} % of a core over ${r.idleVm.seconds} s   (goal < 0.5 %)`,
     `  density: ${d.answered}/${d.asked} idle 64 MiB guests answering on their consoles (all started at once, ${d.bootS.toFixed(1)} s to the last answer);` +
       ` RSS ${d.rssMiB.toFixed(0)} MiB (${d.rssPerVmMiB.toFixed(1)} MiB per VM), idle CPU ${d.idlePercentOfCore.toFixed(1)} % of a core` +
-      ` (${(d.idlePercentOfCore / Math.max(d.asked, 1)).toFixed(2)} % per VM); host ${cpus().length} CPUs, ${(d.hostMemMiB / 1024).toFixed(0)} GiB   (goal: 200 on 2 cores, 24 GiB)`,
+      ` (${(d.idlePercentOfCore / Math.max(d.asked, 1)).toFixed(2)} % per VM); host ${r.host.cpus} CPUs, ${(d.hostMemMiB / 1024).toFixed(0)} GiB   (goal: 200 on 2 cores, 24 GiB)`,
     ...(d.note ? [`    ${d.note}`] : []),
-    `  host: ${r.host.cpus} CPUs, load average before ${r.host.loadAvgBefore.map((l) => l.toFixed(2)).join(' ')}, after ${r.host.loadAvgAfter.map((l) => l.toFixed(2)).join(' ')}`,
+    hostLine(r.host),
   ];
 }
 
 // Run directly: node dist/bench/manager.js [--json]
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  benchManager({ log: (l) => console.error(l) }).then((r) => {
-    if (process.argv.includes('--json')) console.log(JSON.stringify(r, null, 2));
-    else for (const l of formatManagerReport(r)) console.log(l);
-  }, (e: unknown) => { console.error(e); process.exit(1); });
+if (isMain(import.meta.url)) {
+  const a = new BenchArgs('node dist/bench/manager.js [--json]   (TYPEVISOR_BENCH_DENSITY=N: guests in the density run)', []);
+  a.report(benchManager({ log: a.log }), formatManagerReport);
 }

@@ -2,6 +2,7 @@
 // measures typevisor and its peers in the same run; add new ones to BENCHMARKS.
 //
 //   --json           print one JSON object with every report instead of text
+//   --help           list the benchmarks
 //   name...          run only the named benchmarks (default: all)
 
 import { benchCpu, formatCpuReport } from './cpu.js';
@@ -10,6 +11,7 @@ import { benchBlk, formatBlkReport } from './blk.js';
 import { benchManager, formatManagerReport } from './manager.js';
 import { benchSnapshot, formatSnapshotReport } from './snapshot.js';
 import { benchNet, formatNetReport } from './net.js';
+import { progressLog } from './args.js';
 
 interface Benchmark {
   name: string;
@@ -32,16 +34,25 @@ const BENCHMARKS: Benchmark[] = [
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  const usage = `usage: npm run bench -- [--json] [name...]   names: ${BENCHMARKS.map((b) => b.name).join(', ')} (default: all)`;
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(usage);
+    return;
+  }
   const json = args.includes('--json');
-  const names = args.filter((a) => !a.startsWith('--'));
+  const badOption = args.find((a) => a.startsWith('-') && a !== '--json');
+  if (badOption !== undefined) {
+    console.error(`unknown option ${badOption}; ${usage}`);
+    process.exit(2);
+  }
+  const names = args.filter((a) => !a.startsWith('-'));
   const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
   if (unknown.length > 0) {
     console.error(`unknown benchmark ${unknown.join(', ')}; available: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
     process.exit(2);
   }
   const selected = BENCHMARKS.filter((b) => names.length === 0 || names.includes(b.name));
-  // With --json, progress goes to stderr so stdout is only the JSON.
-  const log = json ? (l: string) => console.error(l) : (l: string) => console.log(l);
+  const log = progressLog(json);
   const reports: Record<string, unknown> = {};
   for (const b of selected) {
     const report = await b.run(log);

@@ -15,9 +15,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Machine } from '../src/machine/Machine.js';
+import { BenchArgs, isMain } from './args.js';
 import { CMDLINE, MEMORY_MIB } from './boot.js';
+import { median } from './report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const PROMPT = 'typevisor:/# ';
@@ -31,11 +33,6 @@ export interface SnapshotBenchReport {
   warm: { toRunningMs: number; toRunningNoVerifyMs: number; toAnswerMs: number; runs: number[] };
   cold: { toRunningMs: number; toAnswerMs: number; processWallMs: number } | { error: string };
   ratio: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Resolve when `text` appears in the machine's serial output. */
@@ -116,12 +113,12 @@ export async function benchSnapshot(opts: { log?: (l: string) => void } = {}): P
     } catch {
       cold = { error: `child failed (${child.status}): ${(child.stderr || child.stdout).slice(-300)}` };
     }
-    const toRunningMs = median(runs);
+    const toRunningMs = median(runs)!;
     return {
       memoryMiB: MEMORY_MIB,
       bootToPromptMs,
       save: { ms: saved.ms, stateBytes: saved.stateBytes, memoryDataBytes: saved.memoryDataBytes, memoryFileBlocksBytes: statSync(mem).blocks * 512 },
-      warm: { toRunningMs, toRunningNoVerifyMs: median(noVerify), toAnswerMs: median(answers), runs },
+      warm: { toRunningMs, toRunningNoVerifyMs: median(noVerify)!, toAnswerMs: median(answers)!, runs },
       cold,
       ratio: bootToPromptMs / toRunningMs,
     };
@@ -146,8 +143,9 @@ export function formatSnapshotReport(r: SnapshotBenchReport): string[] {
   ];
 }
 
-// Child mode (cold restore): node dist/bench/snapshot.js --child STATE MEM
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === '--child') {
+// Run directly: node dist/bench/snapshot.js [--json]; child mode (the cold restore):
+// node dist/bench/snapshot.js --child STATE MEM
+if (isMain(import.meta.url) && process.argv[2] === '--child') {
   timeRestore(process.argv[3]!, process.argv[4]!, true).then((r) => {
     console.log(JSON.stringify(r));
     process.exit(0);
@@ -155,4 +153,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href &
     console.error((e as Error).message);
     process.exit(1);
   });
+} else if (isMain(import.meta.url)) {
+  const a = new BenchArgs('node dist/bench/snapshot.js [--json]', []);
+  a.report(benchSnapshot({ log: a.log }), formatSnapshotReport);
 }
