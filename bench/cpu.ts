@@ -16,12 +16,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Cpu } from '../src/cpu/Cpu.js';
 import { CS } from '../src/cpu/constants.js';
 import { IoBus } from '../src/machine/IoBus.js';
 import { PhysicalMemory } from '../src/memory/PhysicalMemory.js';
 import { BenchArgs, isMain } from './args.js';
+import { repoRoot } from './boot.js';
 import { median, ratioText } from './report.js';
 
 export interface PeerResult {
@@ -56,16 +56,6 @@ export interface CpuBenchOptions {
   /** Wall-clock seconds of guest work to aim for on each peer (default 2). */
   peerSeconds?: number;
   log?: (line: string) => void;
-}
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('repository root not found');
-    dir = up;
-  }
-  return dir;
 }
 
 /** The guest binary with its iteration count patched in (the dword after 'ITER'). */
