@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Machine } from '../../src/machine/Machine.js';
-import { SerialSession, PROMPT } from '../machine/serialSession.js';
+import { attachSerial, PROMPT } from '../machine/serialSession.js';
 import { CPUID_FEATURES_EDX, FEAT_CMOV, FEAT_CX8, FEAT_FXSR, FEAT_PGE, FEAT_SEP, FEAT_TSC } from '../../src/cpu/cpuid.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -39,11 +39,8 @@ test('a distribution kernel boots to the busybox shell with no oops and sees the
     initrd: new Uint8Array(readFileSync(initrd)),
     cmdline: append,
   });
-  const s = new SerialSession();
-  m.onSerialOutput = (b) => s.push(b);
-  m.externalInputOpen = true;
+  const { serial: s, send } = attachSerial(m);
   const done = m.run();
-  const send = (line: string): void => m.serialInput(Buffer.from(line));
   try {
     await s.waitFor(/Run \/init as init process/, BOOT_MS);
     await s.waitFor(PROMPT, 120_000);

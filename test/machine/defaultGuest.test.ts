@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { Machine } from '../../src/machine/Machine.js';
-import { SerialSession, PROMPT } from './serialSession.js';
+import { attachSerial, SerialSession, PROMPT } from './serialSession.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const cli = resolve(root, 'dist/src/cli/main.js');
@@ -61,11 +61,8 @@ async function bootAndCheck(memoryMiB: number): Promise<void> {
     initrd: new Uint8Array(readFileSync(resolve(root, 'guest/initramfs.cpio.gz'))),
     cmdline: 'console=ttyS0 panic=-1',
   });
-  const s = new SerialSession();
-  m.onSerialOutput = (b) => s.push(b);
-  m.externalInputOpen = true;
+  const { serial: s, send } = attachSerial(m);
   const done = m.run();
-  const send = (line: string): void => m.serialInput(Buffer.from(line));
   try {
     await s.waitFor(PROMPT, BOOT_MS);
     send('grep MemTotal /proc/meminfo\n');

@@ -1,6 +1,8 @@
 // Drive a guest's serial console from a test: wait for text, send lines. Used with the
 // Machine API (in process) and with the typevisor command (a child process).
 
+import type { Machine } from '../../src/machine/Machine.js';
+
 export class SerialSession {
   private text = '';
   private waiters: { re: RegExp; from: number; resolve: (m: RegExpMatchArray) => void }[] = [];
@@ -43,3 +45,11 @@ export class SerialSession {
 
 /** The default guest's shell prompt. */
 export const PROMPT = /typevisor:\/# /;
+
+/** An in-process Machine's serial console as a SerialSession, open for input, and a way to type into it. */
+export function attachSerial(m: Machine): { serial: SerialSession; send: (text: string) => void } {
+  const serial = new SerialSession();
+  m.onSerialOutput = (b) => serial.push(b);
+  m.externalInputOpen = true;
+  return { serial, send: (text) => m.serialInput(Buffer.from(text)) };
+}
