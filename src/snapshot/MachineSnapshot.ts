@@ -16,7 +16,7 @@ import { PAGE_RAM, PAGE_SHIFT } from '../memory/PhysicalMemory.js';
 import { Machine, MAX_MEMORY_MIB, MIN_MEMORY_MIB } from '../machine/Machine.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import type { Pacing } from '../machine/RunLoop.js';
-import type { VirtioOptions } from '../devices/virtio/options.js';
+import type { NetOption, VirtioOptions } from '../devices/virtio/options.js';
 import type { VirtioDevice } from '../devices/virtio/VirtioDevice.js';
 import { SnapshotError } from './SnapshotError.js';
 import { readStateFile, writeStateFile } from './StateFile.js';
@@ -29,6 +29,12 @@ export interface RestoreOptions {
   pacing?: Pacing;
   /** Listen for vsock connections on this path instead of the snapshot's (Firecracker's vsock_override). */
   vsockPath?: string;
+  /**
+   * Attach these taps instead of the snapshot's, by interface id (Firecracker's
+   * network_overrides: the tap on the restoring host may have another name). Every id
+   * must name a tap interface of the snapshot.
+   */
+  netOverrides?: Record<string, string>;
   /** Check the memory file's CRC-32 (default true; off saves a pass over the data pages). */
   verifyMemory?: boolean;
   /** One-line messages from the reopened virtio devices. */
@@ -156,6 +162,15 @@ function checkPayload(raw: unknown, where: string): SnapshotPayload {
   return raw as unknown as SnapshotPayload;
 }
 
+/** `n` with the tap named in `overrides` for its id (which is then taken off the map). */
+function withOverride(n: NetOption, overrides: Map<string, string>): NetOption {
+  if (n.kind !== 'tap' || n.id === undefined) return n;
+  const ifname = overrides.get(n.id);
+  if (ifname === undefined) return n;
+  overrides.delete(n.id);
+  return { ...n, ifname };
+}
+
 /** Machine.restore. */
 export async function restoreMachine(statePath: string, memPath: string, o: RestoreOptions = {}): Promise<Machine> {
   const p = checkPayload(readStateFile(statePath), statePath);
@@ -173,9 +188,19 @@ export async function restoreMachine(statePath: string, memPath: string, o: Rest
     const theirs = p.devices.map((d) => d.name).join(', ');
     if (ours !== theirs) fail(statePath, `the snapshot's devices (${theirs}) do not match this machine's (${ours})`);
 
-    for (const v of p.virtio) {
+    // The options each device set is remade from, with the loader's overrides, checked
+    // before any device (tap, socket) is opened.
+    const overrides = new Map(Object.entries(o.netOverrides ?? {}));
+    const remade = p.virtio.map((v) => {
       const options: VirtioOptions = { ...v.options };
       if (options.vsock && o.vsockPath !== undefined) options.vsock = { ...options.vsock, path: o.vsockPath };
+      if (options.nets) options.nets = options.nets.map((n) => withOverride(n, overrides));
+      return options;
+    });
+    if (overrides.size > 0) fail(statePath, `network_overrides: the snapshot has no tap interface ${[...overrides.keys()].map((k) => JSON.stringify(k)).join(', ')}`);
+
+    for (const [k, v] of p.virtio.entries()) {
+      const options = remade[k]!;
       const attached = await attachVirtioTo(m, options, { transport: v.transport, ...(o.log ? { log: o.log } : {}) });
       const got = attached.transports;
       if (got.length !== v.devices.length) fail(statePath, `the snapshot has ${v.devices.length} virtio devices, ${got.length} were made from its options`);

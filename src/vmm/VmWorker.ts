@@ -27,7 +27,8 @@ export interface VmSpec {
   /** Share of one host core the VM may use (RunLoop.cpuShare; default 1, no cap). */
   cpuShare?: number;
   /** Build the VM from a snapshot instead (PUT /snapshot/load); the boot fields are then unused. */
-  restore?: { statePath: string; memPath: string; vsockPath?: string };
+  /** netOverrides: iface_id → the tap to attach instead of the snapshot's (network_overrides). */
+  restore?: { statePath: string; memPath: string; vsockPath?: string; netOverrides?: Record<string, string> };
   /** Start with the vCPU paused (a loaded snapshot without resume_vm). */
   startPaused?: boolean;
 }

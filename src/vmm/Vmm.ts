@@ -83,6 +83,40 @@ function requireFile(path: string, what: string): void {
 interface DriveConfig { drive_id: string; path_on_host: string; is_root_device: boolean; is_read_only?: boolean; partuuid?: string; cache_type?: string; io_engine?: string }
 interface NetConfig { iface_id: string; host_dev_name: string; guest_mac?: string }
 
+/**
+ * The tap interfaces a snapshot's VM will attach, with the loader's network_overrides
+ * (Firecracker's NetworkOverride: another host_dev_name for an iface_id) applied. Every
+ * override must name an interface of the snapshot, once, and every tap must be there to
+ * open: refused here with a 400 rather than half-way through the restore.
+ */
+function snapshotTaps(saved: SnapshotPayload, overrides: { iface_id: string; host_dev_name: string }[]): { taps: NetConfig[]; overrides: Map<string, string> } {
+  const byId = new Map<string, string>();
+  for (const o of overrides) {
+    if (byId.has(o.iface_id)) throw new ApiError(400, `network_overrides names iface_id ${JSON.stringify(o.iface_id)} more than once.`);
+    byId.set(o.iface_id, o.host_dev_name);
+  }
+  const taps: NetConfig[] = [];
+  for (const v of Array.isArray(saved.virtio) ? saved.virtio : []) {
+    for (const n of Array.isArray(v?.options?.nets) ? v.options.nets : []) {
+      if (n.kind !== 'tap' || typeof n.id !== 'string') continue;
+      taps.push({ iface_id: n.id, host_dev_name: byId.get(n.id) ?? n.ifname, ...(n.mac !== undefined ? { guest_mac: n.mac } : {}) });
+    }
+  }
+  const ids = taps.map((t) => t.iface_id);
+  for (const id of byId.keys()) {
+    if (!ids.includes(id)) {
+      throw new ApiError(400, `network_overrides: the snapshot has no network interface ${JSON.stringify(id)} (${ids.length > 0 ? `its interfaces: ${ids.map((x) => JSON.stringify(x)).join(', ')}` : 'it has none'}).`);
+    }
+  }
+  for (const t of taps) {
+    const problem = tapProblem(t.host_dev_name);
+    if (problem === null) continue;
+    const fix = byId.has(t.iface_id) ? '' : ' (network_overrides can name another tap for it)';
+    throw new ApiError(400, `Cannot load the snapshot: network interface ${JSON.stringify(t.iface_id)}: host_dev_name ${JSON.stringify(t.host_dev_name)}: ${problem}${fix}.`);
+  }
+  return { taps, overrides: byId };
+}
+
 export class Vmm {
   readonly id: string;
   readonly version = packageVersion();
@@ -394,7 +428,7 @@ export class Vmm {
   async snapshotLoad(p: {
     snapshot_path: string; mem_file_path?: string; mem_backend?: { backend_type: string; backend_path: string };
     enable_diff_snapshots?: boolean; track_dirty_pages?: boolean; resume_vm?: boolean;
-    network_overrides?: unknown[]; vsock_override?: { uds_path: string }; clock_realtime?: boolean; huge_pages?: string;
+    network_overrides?: { iface_id: string; host_dev_name: string }[]; vsock_override?: { uds_path: string }; clock_realtime?: boolean; huge_pages?: string;
   }): Promise<void> {
     if (this.vm !== null || this.starting) throw new ApiError(400, AFTER_START);
     if (this.boot !== null || this.drives.size > 0 || this.nets.size > 0 || this.rng || this.vsock !== null || this.machineConfigured) {
@@ -405,7 +439,6 @@ export class Vmm {
     }
     if (p.mem_backend?.backend_type === 'Uffd') throw new ApiError(400, 'The Uffd memory backend is not supported by typevisor yet (use File).');
     if (p.enable_diff_snapshots === true || p.track_dirty_pages === true) throw new ApiError(400, 'Dirty page tracking (diff snapshots) is not supported by typevisor yet.');
-    if ((p.network_overrides ?? []).length > 0) throw new ApiError(400, 'network_overrides: tap devices are not supported by typevisor yet.');
     if (p.clock_realtime === true) throw new ApiError(400, 'clock_realtime is not supported by typevisor yet (the guest clock resumes where it was).');
     if (p.huge_pages !== undefined && p.huge_pages !== 'Snapshot' && p.huge_pages !== 'None') throw new ApiError(400, `huge_pages "${p.huge_pages}" is not supported by typevisor (guest memory is a SharedArrayBuffer).`);
     const memPath = p.mem_backend?.backend_path ?? p.mem_file_path!;
@@ -419,6 +452,7 @@ export class Vmm {
     } catch (e) {
       throw new ApiError(400, `Cannot load the snapshot: ${(e as Error).message}`);
     }
+    const netOverrides = snapshotTaps(saved, p.network_overrides ?? []);
     this.starting = true;
     const out = this.options.serialOut ?? ((bytes: Uint8Array) => { process.stdout.write(bytes); });
     try {
@@ -426,7 +460,10 @@ export class Vmm {
       const vm = await launch({
         kernelPath: '', initrdPath: null, cmdline: '', memoryMiB: 0, drives: [], nets: [], rng: false, vsock: null,
         pacing: this.options.pacing ?? 'realtime', cpuShare: this.cpuShare,
-        restore: { statePath: p.snapshot_path, memPath, ...(vsockPath !== undefined ? { vsockPath } : {}) },
+        restore: {
+          statePath: p.snapshot_path, memPath, ...(vsockPath !== undefined ? { vsockPath } : {}),
+          ...(p.network_overrides?.length ? { netOverrides: Object.fromEntries(netOverrides.overrides) } : {}),
+        },
         startPaused: p.resume_vm !== true,
       });
       this.adopt(vm, this.serialPath, out);
@@ -441,6 +478,7 @@ export class Vmm {
       const id = d.id ?? `drive${this.drives.size}`;
       this.drives.set(id, { drive_id: id, path_on_host: d.file, is_root_device: this.drives.size === 0, is_read_only: d.readonly });
     }
+    for (const n of netOverrides.taps) this.nets.set(n.iface_id, n);
     this.log('Info', `snapshot loaded from ${p.snapshot_path}${p.resume_vm === true ? ', VM resumed' : ', VM paused'}`);
   }
 

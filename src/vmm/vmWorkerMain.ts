@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       const r = spec.restore;
       machine = await Machine.restore(r.statePath, r.memPath, {
         pacing: spec.pacing, ...(r.vsockPath !== undefined ? { vsockPath: r.vsockPath } : {}),
+        ...(r.netOverrides !== undefined ? { netOverrides: r.netOverrides } : {}),
         log: (msg) => process.stderr.write(`typevisor: ${msg}\n`),
       });
       virtio = machine.virtio[0]?.attached ?? null;
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
       const initrd = spec.initrdPath !== null ? new Uint8Array(readFileSync(spec.initrdPath)) : null;
       const opts: VirtioOptions = {
         drives: spec.drives.map((d) => ({ file: d.path, readonly: d.readonly, id: d.id })),
-        nets: spec.nets.map((n) => ({ kind: 'tap' as const, ifname: n.tap, ...(n.mac !== undefined ? { mac: n.mac } : {}) })),
+        nets: spec.nets.map((n) => ({ kind: 'tap' as const, ifname: n.tap, id: n.id, ...(n.mac !== undefined ? { mac: n.mac } : {}) })),
         vsock: spec.vsock, console: false, rng: spec.rng,
       };
       const count = virtioDeviceCount(opts);

@@ -50,7 +50,8 @@ export interface DriveOption {
 
 export type NetOption =
   | { kind: 'user'; hostfwd: HostForward[]; mac?: string; mtu?: number }
-  | { kind: 'tap'; ifname: string; mac?: string }
+  /** id: the API's iface_id, kept in snapshots so a load can name another tap for it (network_overrides). */
+  | { kind: 'tap'; ifname: string; mac?: string; id?: string }
   | { kind: 'switch'; path: string; mac?: string };
 
 export interface VsockOption {
