@@ -1,5 +1,5 @@
 // Minimal ACPI tables for a legacy-free-of-APIC PC, ACPI 6.x §5.2: RSDP (rev 2), RSDT,
-// XSDT, FADT (rev 6), FACS and a DSDT with \_S5 and the PCI root bridge \_SB.PCI0
+// XSDT, FADT (rev 6), FACS, HPET (IA-PC HPET spec §3.2.4) and a DSDT with \_S5 and the PCI root bridge \_SB.PCI0
 // (§6.1, §6.2.13 _PRT, §6.4 _CRS), and one \_SB.Vnnn device per virtio-mmio window
 // (_HID "LNRO0005", the ID Linux's virtio_mmio driver matches, as QEMU's microvm and
 // Firecracker ≥1.8 describe theirs), so kernels built without
@@ -15,6 +15,7 @@ import {
   string, wordAddressSpace, type Aml,
 } from './aml.js';
 import { BIOS_AREA_BASE } from './Layout.js';
+import { HPET_BASE, hpetBlockId } from '../devices/Hpet.js';
 
 /** The ACPI tables live in the first page of the BIOS area (RSDP at its start). */
 export const ACPI_BASE = BIOS_AREA_BASE;
@@ -39,7 +40,8 @@ const RSDT_OFF = 0x040;
 const XSDT_OFF = 0x080;
 const FACS_OFF = 0x0c0; // 64-byte aligned, as FACS must be
 const FADT_OFF = 0x100;
-const DSDT_OFF = 0x240;
+const HPET_OFF = 0x218; // right after the FADT (which ends at 0x214)
+const DSDT_OFF = 0x250;
 
 const SDT_HEADER_LEN = 36;
 const FADT_LEN = 276; // FADT revision 6 (ACPI 6.0 and later)
@@ -96,6 +98,8 @@ export interface AcpiOptions {
   pirqIrqs?: readonly number[];
   /** virtio-mmio windows to describe as LNRO0005 devices, in device order. */
   virtioMmio?: readonly AcpiVirtioMmio[];
+  /** The HPET the platform has at HPET_BASE (default); false leaves its table out. */
+  hpet?: boolean;
 }
 
 /** One virtio-mmio window: its registers and its ISA interrupt line. */
@@ -180,6 +184,8 @@ export interface AcpiTables {
   fadt: number;
   facs: number;
   dsdt: number;
+  /** The HPET table, or null when left out. */
+  hpet: number | null;
 }
 
 /** Sum of the bytes mod 256; a table is valid when the sum over it is 0. */
@@ -238,6 +244,24 @@ const ACCESS_BYTE = 1;
 const ACCESS_WORD = 2;
 const ACCESS_DWORD = 3;
 
+const HPET_TABLE_LEN = 56;
+const SPACE_SYSTEM_MEMORY = 0;
+
+/**
+ * The "HPET" table (IA-PC HPET spec rev 1.0a §3.2.4): Event Timer Block ID (the low dword
+ * of the block's capabilities), its base address as a GAS in system memory, HPET number 0,
+ * the minimum tick Linux also uses for periodic mode (128), no page protection.
+ */
+function writeHpetTable(t: TableWriter, off: number): void {
+  t.header(off, 'HPET', HPET_TABLE_LEN, 1);
+  t.u32(off + 36, hpetBlockId());
+  t.gas(off + 40, SPACE_SYSTEM_MEMORY, 64, 0, 0, HPET_BASE);
+  t.u8At(off + 52, 0); // HPET number
+  t.u16(off + 53, 128); // main counter minimum clock tick in periodic mode
+  t.u8At(off + 55, 0); // page protection and OEM attribute
+  t.checksum(off, HPET_TABLE_LEN, off + 9);
+}
+
 /** Build the tables into the ACPI page at ACPI_BASE. Needs RAM up to 1 MiB. */
 export function writeAcpiTables(mem: PhysicalMemory, opts: AcpiOptions = {}): AcpiTables {
   if (mem.ramSize < ACPI_BASE + ACPI_SIZE) {
@@ -248,7 +272,7 @@ export function writeAcpiTables(mem: PhysicalMemory, opts: AcpiOptions = {}): Ac
   const a = {
     base, size: ACPI_SIZE,
     rsdp: base + RSDP_OFF, rsdt: base + RSDT_OFF, xsdt: base + XSDT_OFF,
-    fadt: base + FADT_OFF, facs: base + FACS_OFF, dsdt: base + DSDT_OFF,
+    fadt: base + FADT_OFF, facs: base + FACS_OFF, dsdt: base + DSDT_OFF, hpet: null as number | null,
   };
 
   // DSDT: header, \_S5, \_SB.PCI0, the virtio-mmio devices. Revision 2: integers are 64 bits.
@@ -301,13 +325,18 @@ export function writeAcpiTables(mem: PhysicalMemory, opts: AcpiOptions = {}): Ac
   t.gas(f + 208, SPACE_SYSTEM_IO, ACPI_PM_TMR_LEN * 8, 0, ACCESS_DWORD, ACPI_PM_TMR_BLK); // X_PM_TMR_BLK
   t.checksum(f, FADT_LEN, f + 9);
 
-  // RSDT (32-bit pointers) and XSDT (64-bit pointers), each listing the FADT only.
-  t.header(RSDT_OFF, 'RSDT', SDT_HEADER_LEN + 4, 1);
-  t.u32(RSDT_OFF + SDT_HEADER_LEN, a.fadt);
-  t.checksum(RSDT_OFF, SDT_HEADER_LEN + 4, RSDT_OFF + 9);
-  t.header(XSDT_OFF, 'XSDT', SDT_HEADER_LEN + 8, 1);
-  t.u64(XSDT_OFF + SDT_HEADER_LEN, a.fadt);
-  t.checksum(XSDT_OFF, SDT_HEADER_LEN + 8, XSDT_OFF + 9);
+  // RSDT (32-bit pointers) and XSDT (64-bit pointers), listing the FADT and the HPET table.
+  const listed = [a.fadt];
+  if (opts.hpet !== false) {
+    writeHpetTable(t, HPET_OFF);
+    listed.push(a.hpet = base + HPET_OFF);
+  }
+  t.header(RSDT_OFF, 'RSDT', SDT_HEADER_LEN + 4 * listed.length, 1);
+  listed.forEach((addr, i) => t.u32(RSDT_OFF + SDT_HEADER_LEN + 4 * i, addr));
+  t.checksum(RSDT_OFF, SDT_HEADER_LEN + 4 * listed.length, RSDT_OFF + 9);
+  t.header(XSDT_OFF, 'XSDT', SDT_HEADER_LEN + 8 * listed.length, 1);
+  listed.forEach((addr, i) => t.u64(XSDT_OFF + SDT_HEADER_LEN + 8 * i, addr));
+  t.checksum(XSDT_OFF, SDT_HEADER_LEN + 8 * listed.length, XSDT_OFF + 9);
 
   // RSDP (§5.2.5.3), revision 2: checksum over the first 20 bytes, extended over all 36.
   t.ascii(RSDP_OFF, 'RSD PTR ', 8);

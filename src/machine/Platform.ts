@@ -1,6 +1,6 @@
 // The legacy PC platform around the CPU: PIC pair, PIT + port 0x61, RTC/CMOS, four
 // UARTs, i8042, port 0x92, POST and debug ports, PCI host bridge with reset control,
-// and the ACPI power-management block. Each device gets the bus, clock and IRQ line
+// the ACPI power-management block and the HPET. Each device gets the bus, clock and IRQ line
 // it needs; none of them knows which CPU backend runs the guest.
 
 import type { Device } from '../devices/Device.js';
@@ -16,6 +16,7 @@ import { DebugCon } from '../devices/DebugCon.js';
 import { PciHost } from '../devices/PciHost.js';
 import { AcpiPm } from '../devices/AcpiPm.js';
 import { FwCfg } from '../devices/FwCfg.js';
+import { Hpet } from '../devices/Hpet.js';
 import type { E820Entry } from '../boot/E820.js';
 import { PAGE_RAM, PAGE_ROM } from '../memory/PhysicalMemory.js';
 import type { IoBus } from './IoBus.js';
@@ -48,6 +49,8 @@ export class Platform {
   readonly debugcon: DebugCon;
   readonly pci: PciHost;
   readonly acpi: AcpiPm;
+  /** At 0xFED00000; in legacy replacement mode its timers 0 and 1 take IRQ0 and IRQ8 from the PIT and RTC. */
+  readonly hpet: Hpet;
   readonly devices: Device[];
   /** QEMU's fw_cfg, present only when booting firmware (enableFwCfg). */
   fwcfg: FwCfg | null = null;
@@ -59,11 +62,13 @@ export class Platform {
     this.io = io;
     const pic = this.pic;
     pic.attach(io);
-    this.pit = new Pit8254(clock, pic.irqLine(0));
+    this.hpet = new Hpet(clock, (irq, level) => pic.setIrq(irq, level));
+    this.hpet.attach(host.mem);
+    this.pit = new Pit8254(clock, this.hpet.pitLine);
     this.pit.attach(io);
     this.portB = new SystemControlPortB(this.pit);
     this.portB.attach(io);
-    this.rtc = new Rtc146818(clock, pic.irqLine(8), { ramSize: host.mem.ramSize });
+    this.rtc = new Rtc146818(clock, this.hpet.rtcLine, { ramSize: host.mem.ramSize });
     this.rtc.attach(io);
     this.com = [
       new Uart16550('com1', 0x3f8, pic.irqLine(4), clock),
@@ -91,7 +96,7 @@ export class Platform {
     this.acpi = new AcpiPm(clock, pic.irqLine(9));
     this.acpi.onPowerOff = () => ev.powerOff();
     this.acpi.attach(io);
-    this.devices = [pic, this.pit, this.portB, this.rtc, ...this.com, this.kbc, this.port92, this.post, this.debugcon, this.pci, this.acpi];
+    this.devices = [pic, this.pit, this.portB, this.rtc, ...this.com, this.kbc, this.port92, this.post, this.debugcon, this.pci, this.acpi, this.hpet];
   }
 
   /**

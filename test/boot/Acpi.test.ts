@@ -39,16 +39,24 @@ test('RSDP: found by the BIOS-area scan, revision 2, both checksums', () => {
   assert.equal(sig(mem, rsdp + 9, 6), 'TYPEVM');
 });
 
-test('RSDT and XSDT list the FADT; every table checksums to zero over its length', () => {
+test('RSDT and XSDT list the FADT and HPET; every table checksums to zero over its length', () => {
   const mem = new PhysicalMemory(16 * MiB);
   const t = writeAcpiTables(mem);
   assert.equal(sig(mem, t.rsdt), 'RSDT');
-  assert.equal(rd32(mem, t.rsdt + 4), 40);
+  assert.equal(rd32(mem, t.rsdt + 4), 44);
   assert.equal(rd32(mem, t.rsdt + 36), t.fadt);
+  assert.equal(rd32(mem, t.rsdt + 40), t.hpet);
   assert.equal(sig(mem, t.xsdt), 'XSDT');
-  assert.equal(rd32(mem, t.xsdt + 4), 44);
+  assert.equal(rd32(mem, t.xsdt + 4), 52);
   assert.equal(rd64(mem, t.xsdt + 36), t.fadt);
-  for (const [addr, s] of [[t.rsdt, 'RSDT'], [t.xsdt, 'XSDT'], [t.fadt, 'FACP'], [t.dsdt, 'DSDT']] as const) {
+  assert.equal(rd64(mem, t.xsdt + 44), t.hpet);
+  // HPET table (IA-PC HPET spec §3.2.4): block ID = GCAP_ID low dword, base in system memory.
+  const h = t.hpet!;
+  assert.equal(rd32(mem, h + 4), 56);
+  assert.equal(rd32(mem, h + 36), 0x8086a201, 'event timer block ID: Intel, legacy capable, 64-bit, 3 timers, rev 1');
+  assert.deepEqual(gas(mem, h + 40), [0, 64, 0, 0, 0xfed00000]);
+  assert.equal(writeAcpiTables(new PhysicalMemory(16 * MiB), { hpet: false }).hpet, null);
+  for (const [addr, s] of [[t.rsdt, 'RSDT'], [t.xsdt, 'XSDT'], [t.fadt, 'FACP'], [t.dsdt, 'DSDT'], [h, 'HPET']] as const) {
     assert.equal(sig(mem, addr), s);
     const len = rd32(mem, addr + 4);
     assert.equal(acpiSum(mem.u8, addr, addr + len), 0, `${s} checksum`);
