@@ -6,10 +6,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { bootGuest, haveGuest } from '../devices/virtio/guestBoot.js';
-import { findExecutable } from '../../src/net/PasstBackend.js';
+import { ipCmd, makeTap, removeTap, tapSkip } from './hostTap.js';
 import { TapBackend, tapProblem } from '../../src/net/TapBackend.js';
 import { fetchText } from './fetchText.js';
 import { guestScript } from './guestScript.js';
@@ -17,29 +16,7 @@ import { guestScript } from './guestScript.js';
 const TAP = 'tvtap0';
 const HOST = '10.77.0.1';
 const GUEST = '10.77.0.2';
-const ip = findExecutable('ip');
-/** Why a tap cannot be made here, or false. */
-const tapSkip =
-  process.getuid?.() !== 0
-    ? 'not root (creating a tap device needs CAP_NET_ADMIN)'
-    : !existsSync('/dev/net/tun')
-      ? '/dev/net/tun is missing'
-      : ip === null
-        ? 'iproute2 (ip) is not installed (scripts/setup-debian.sh installs it)'
-        : false;
 const skip = !haveGuest ? 'the default guest (guest/bzImage) is not built' : process.env['TYPEVISOR_SKIP_GUEST_TESTS'] ? 'TYPEVISOR_SKIP_GUEST_TESTS is set' : tapSkip;
-
-function ipCmd(...args: string[]): void {
-  execFileSync(ip!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function removeTap(): void {
-  try {
-    ipCmd('link', 'del', TAP);
-  } catch {
-    // not there
-  }
-}
 
 test('tap backend: clear errors for a missing interface, a non-tap interface and a bad name', { skip: process.platform !== 'linux' ? 'Linux only' : false }, async () => {
   await assert.rejects(TapBackend.open({ ifname: 'tvnosuch0' }), /there is no network interface tvnosuch0; create it with `ip tuntap add dev tvnosuch0 mode tap|\/dev\/net\/tun does not exist/);
@@ -51,13 +28,13 @@ test('tap backend: clear errors for a missing interface, a non-tap interface and
 });
 
 test('tap backend: the interface deleted under an attached backend stops its reader with the reason; sends after that are dropped, not thrown', { skip: tapSkip }, async () => {
-  removeTap();
+  removeTap(TAP);
   ipCmd('tuntap', 'add', 'dev', TAP, 'mode', 'tap');
   let be: TapBackend | null = null;
   try {
     ipCmd('link', 'set', TAP, 'up');
     be = await TapBackend.open({ ifname: TAP });
-    removeTap();
+    removeTap(TAP);
     const end = Date.now() + 5000;
     while (be.error === null && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     assert.match(be.error ?? 'no error', /read failed \(errno 77\)|poll failed/);
@@ -65,16 +42,13 @@ test('tap backend: the interface deleted under an attached backend stops its rea
   } finally {
     be?.close();
     await be?.released;
-    removeTap();
+    removeTap(TAP);
   }
 });
 
 test('guest on --net tap: the guest pings the host through the tap, the host fetches a page from the guest', { skip, timeout: 120_000 }, async () => {
-  removeTap();
-  ipCmd('tuntap', 'add', 'dev', TAP, 'mode', 'tap');
+  makeTap(TAP, `${HOST}/24`);
   try {
-    ipCmd('addr', 'add', `${HOST}/24`, 'dev', TAP);
-    ipCmd('link', 'set', TAP, 'up');
     assert.equal(tapProblem(TAP), null, 'seen as a tap (tun_flags) before opening');
     await assert.rejects(
       (async () => {
@@ -113,6 +87,6 @@ test('guest on --net tap: the guest pings the host through the tap, the host fet
     assert.notEqual(fetched, null, 'the guest started httpd');
     assert.equal(await fetched, 'hello-over-tap\n', 'the host reached the guest over TCP through the tap');
   } finally {
-    removeTap();
+    removeTap(TAP);
   }
 });
