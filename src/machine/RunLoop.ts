@@ -165,10 +165,14 @@ export class RunLoop {
         if (realtime) {
           const waitMs = (next - this.wallNs()) / 1e6;
           if (waitMs > 0.5) {
+            // The sleep may end early (input, or its 1 s cap): time moves only as far as
+            // the host clock did, never on to a deadline still seconds away (HPET one-shots).
             await this.sleep(waitMs);
             lastYield = performance.now();
+            clock.advanceTo(this.wallNs());
+          } else {
+            clock.advanceTo(Math.max(next, this.wallNs()));
           }
-          clock.advanceTo(Math.max(next, this.wallNs()));
         } else {
           clock.advanceTo(next);
         }
