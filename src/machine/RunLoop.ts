@@ -142,6 +142,10 @@ export class RunLoop {
           this.host.onDeadHalt();
           continue;
         }
+        // A timer that fired just now (runDue above) may have raised the interrupt that
+        // ends this HLT: take it before sleeping, not after the next deadline. (The next
+        // cpu.run delivers it, or clears a stale flag if the PIC has nothing to give.)
+        if (cpu.irqPending) continue;
         if (this.host.hasPendingIo()) {
           // A device is waiting on the host: don't skip virtual time past its completion,
           // but let it pass at host speed while waiting (with --fast too), so the guest's

@@ -115,44 +115,71 @@ test('HLT with interrupts disabled ends the run as a dead halt', async () => {
 });
 
 /**
- * A kernel that programs the PIT at ~100 Hz and halts between ticks, counting them in an
- * interrupt handler; after 50 ticks (0.5 s of virtual time) it powers off.
+ * A kernel with IRQ0 (vector 0x20 after PIC init, the only line unmasked) handled by
+ * `handler`: it sets up the stack, the PIC, an IDT at 0x2000 and the gate, runs `pit`
+ * (PIT programming), then `main`, which is given the code array and its address counter.
  */
-function tickerKernel(): Uint8Array {
-  // PIT channel 0 mode 2 at ~100 Hz on IRQ0 (vector 0x20 after PIC init), an IDT whose
-  // handler counts ticks and EOIs.
+function irq0Kernel(pit: number[], main: (a: number[], at: () => number) => void, handler: number[]): Uint8Array {
   const base = 0x100000 + 48;
   const a: number[] = [];
   const at = () => base + a.length;
   a.push(0xbc, ...u32(0x80000)); // mov esp, 0x80000
   // PIC init: ICW1-4 master/slave, vectors 0x20/0x28, unmask IRQ0 only.
   for (const [p, v] of [[0x20, 0x11], [0x21, 0x20], [0x21, 0x04], [0x21, 0x01], [0xa0, 0x11], [0xa1, 0x28], [0xa1, 0x02], [0xa1, 0x01], [0x21, 0xfe], [0xa1, 0xff]]) a.push(...movAlImm8(v!), 0xe6, p!);
-  // PIT: control 0x34 (ch0, lo/hi, mode 2), divisor 11932.
-  a.push(...movAlImm8(0x34), 0xe6, 0x43, ...movAlImm8(11932 & 0xff), 0xe6, 0x40, ...movAlImm8(11932 >> 8), 0xe6, 0x40);
-  // IDT at 0x2000: fill gate 0x20 at runtime. Handler address patched below.
+  a.push(...pit);
+  // IDT at 0x2000: gate 0x20 filled at run time with the handler's address (patched below).
   const patchGate = a.length;
   a.push(0xb8, 0, 0, 0, 0); // mov eax, handler
   a.push(0x66, 0xa3, ...u32(0x2000 + 0x20 * 8)); // mov [gate], ax
   a.push(0x66, 0xc7, 0x05, ...u32(0x2000 + 0x20 * 8 + 2), 0x10, 0x00); // selector 0x10
-  a.push(0xc7, 0x05, ...u32(0x2000 + 0x20 * 8 + 4), 0x00, 0x8e, 0x00, 0x00); // type 0x8E00, offset high 0 (handler < 64 KiB? no: patched)
+  a.push(0xc7, 0x05, ...u32(0x2000 + 0x20 * 8 + 4), 0x00, 0x8e, 0x00, 0x00); // type 0x8E00
   a.push(0xc1, 0xe8, 0x10); // shr eax, 16
-  a.push(0x66, 0xa3, ...u32(0x2000 + 0x20 * 8 + 6)); // mov [gate+6], ax
+  a.push(0x66, 0xa3, ...u32(0x2000 + 0x20 * 8 + 6)); // mov [gate+6], ax: offset high
   const lidtAt = a.length;
   a.push(0x0f, 0x01, 0x1d, 0, 0, 0, 0); // lidt [idtr] (patched)
-  // Loop: sti; hlt; cmp [count], 50; jb loop
-  const loop = at();
-  a.push(0xfb, 0xf4, 0x83, 0x3d, ...u32(0x3000), 50, 0x72);
-  a.push((loop - (at() + 1)) & 0xff);
-  a.push(...movDxImm16(0x604), ...movAxImm16((5 << 10) | (1 << 13)), ...outDxAx, ...jmpSelf);
-  const handler = at();
-  a.push(0xff, 0x05, ...u32(0x3000)); // inc dword [count]
-  a.push(0x50, ...movAlImm8(0x20), 0xe6, 0x20, 0x58, 0xcf); // push eax; EOI; pop eax; iret
+  main(a, at);
+  const handlerAt = at();
+  a.push(...handler);
   const idtr = at();
   a.push(0xff, 0x07, ...u32(0x2000)); // limit 0x7ff, base 0x2000
-  a.splice(patchGate + 1, 4, ...u32(handler));
+  a.splice(patchGate + 1, 4, ...u32(handlerAt));
   a.splice(lidtAt + 3, 4, ...u32(idtr));
   return multiboot(a);
 }
+
+const powerOff = [...movDxImm16(0x604), ...movAxImm16((5 << 10) | (1 << 13)), ...outDxAx, ...jmpSelf];
+
+/**
+ * A kernel that programs the PIT at ~100 Hz and halts between ticks, counting them in an
+ * interrupt handler; after 50 ticks (0.5 s of virtual time) it powers off.
+ */
+function tickerKernel(): Uint8Array {
+  // PIT: control 0x34 (ch0, lo/hi, mode 2), divisor 11932.
+  const pit = [...movAlImm8(0x34), 0xe6, 0x43, ...movAlImm8(11932 & 0xff), 0xe6, 0x40, ...movAlImm8(11932 >> 8), 0xe6, 0x40];
+  return irq0Kernel(pit, (a, at) => {
+    // Loop: sti; hlt; cmp [count], 50; jb loop; then power off.
+    const loop = at();
+    a.push(0xfb, 0xf4, 0x83, 0x3d, ...u32(0x3000), 50, 0x72);
+    a.push((loop - (at() + 1)) & 0xff);
+    a.push(...powerOff);
+  }, [0xff, 0x05, ...u32(0x3000), 0x50, ...movAlImm8(0x20), 0xe6, 0x20, 0x58, 0xcf]); // inc dword [count]; push eax; EOI; pop eax; iret
+}
+
+test('a timer that comes due inside a slice ending in HLT wakes the CPU at once (it once slept to the next deadline, or died)', async () => {
+  // PIT one-shot (mode 0) of 50 counts (~42 us) on IRQ0, then ~20000 instructions of spin
+  // (past the deadline, inside one slice), then HLT. The IRQ0 handler powers off; a loop
+  // that slept on the pending interrupt found no other deadline and ended as a dead halt.
+  const pit = [...movAlImm8(0x30), 0xe6, 0x43, ...movAlImm8(50), 0xe6, 0x40, ...movAlImm8(0), 0xe6, 0x40];
+  const kernel = irq0Kernel(pit, (a) => {
+    a.push(0xfb, 0xb9, ...u32(20000), 0xe2, 0xfe, ...hlt, ...cli, ...hlt); // sti; mov ecx, 20000; loop $; hlt; cli; hlt
+  }, powerOff);
+  for (const pacing of ['fast', 'realtime'] as const) {
+    const m = new Machine({ memoryMiB: 16, pacing, kernel });
+    const r = await m.run();
+    assert.equal(r.kind, 'poweroff', `${pacing}: the pending IRQ0 was taken`);
+    assert.ok(m.clock.now() < 5e6, `${pacing}: virtual time ${m.clock.now()} ns`);
+  }
+});
 
 test('idle time is skipped: a guest halting between PIT ticks advances virtual time without spinning', async () => {
   const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: tickerKernel() });
