@@ -45,6 +45,8 @@ export type FromWorker =
   | { type: 'serial'; bytes: Uint8Array }
   | { type: 'paused' }
   | { type: 'resumed' }
+  /** The counters were just written to the shared stats buffer (answers 'publish-stats'). */
+  | { type: 'stats-published' }
   | { type: 'drive-swapped'; seq: number; error: string | null }
   | { type: 'snapshot-done'; seq: number; error: string | null }
   | { type: 'exit'; reason: string; kind: string };
@@ -59,14 +61,20 @@ export type ToWorker =
   /** PATCH /drives: drive `index` (VmSpec.drives order) takes the image at `path`. */
   | { type: 'swap-drive'; seq: number; index: number; path: string }
   | { type: 'cpu-share'; share: number }
+  /** Write the counters to the shared stats buffer now. */
+  | { type: 'publish-stats' }
   /** PUT /snapshot/create: write the state and memory files (Machine.saveSnapshot). */
   | { type: 'snapshot'; seq: number; statePath: string; memPath: string };
 
-/** Live counters the worker keeps in a shared Float64Array (refreshed every STATS_MS and at pause). */
+/**
+ * Live counters the worker keeps in a shared Float64Array: written when asked
+ * (readStats), at pause and exit, and every STATS_MS besides. Each timer wake of an idle
+ * VM's thread costs host CPU (at 100 ms, 1 % of a core: more than the idle guest itself).
+ */
 /** heap_bytes: the VM thread's own JavaScript heap (V8 total_heap_size), besides its guest RAM. */
 export const STAT_NAMES = ['instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms', 'heap_bytes'] as const;
 export type VmStats = Record<(typeof STAT_NAMES)[number], number>;
-export const STATS_MS = 100;
+export const STATS_MS = 1000;
 
 /**
  * What the VMM holds of a running VM, whether it runs in a worker thread (VmWorker) or
@@ -80,7 +88,7 @@ export interface VmHandle {
   readonly paused: boolean;
   /** The host process id of a VM in a process of its own (undefined for a thread). */
   readonly pid?: number | undefined;
-  /** The counters as last published (at most STATS_MS old for a thread). */
+  /** The counters as last published (at most STATS_MS old for a thread; readStats for fresh ones). */
   stats(): VmStats;
   /** Fresh counters (a round trip for a child process). */
   readStats(): Promise<VmStats>;
@@ -145,7 +153,7 @@ export class VmWorker implements VmHandle {
         case 'started': startResult.resolve(); break;
         case 'start-failed': startResult.reject(new Error(m.message)); break;
         case 'serial': this.onSerialOutput(m.bytes); break;
-        case 'paused': case 'resumed': this.ack(m.type); break;
+        case 'paused': case 'resumed': case 'stats-published': this.ack(m.type); break;
         case 'drive-swapped': {
           const w = this.swaps.get(m.seq);
           this.swaps.delete(m.seq);
@@ -206,8 +214,14 @@ export class VmWorker implements VmHandle {
     return s;
   }
 
-  readStats(): Promise<VmStats> {
-    return Promise.resolve(this.stats());
+  /** The counters fresh from the worker (it publishes on request, between CPU slices). */
+  async readStats(): Promise<VmStats> {
+    if (!this.exited) {
+      const published = this.waitAck('stats-published', 2000);
+      this.send({ type: 'publish-stats' });
+      try { await published; } catch { /* a worker stuck in a slice: the last counters stand */ }
+    }
+    return this.stats();
   }
 
   swapDrive(index: number, path: string): Promise<void> {

@@ -298,9 +298,9 @@ export class Vmm {
     this.metricsPath = m.metrics_path;
   }
 
-  flushMetrics(): void {
+  async flushMetrics(): Promise<void> {
     if (this.metricsPath === null) throw new ApiError(400, 'The metrics system is not initialized: PUT /metrics first.');
-    const s = this.vm?.stats();
+    const s = (await this.readout()).counters;
     const line = {
       utc_timestamp_ms: Date.now(), id: this.id, state: this.state, uptime_ms: Date.now() - this.startedAt,
       uart: { write_count: this.serialBytes },

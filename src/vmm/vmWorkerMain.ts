@@ -99,6 +99,7 @@ async function main(): Promise<void> {
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'input': machine.serialInput(m.bytes); break;
+      case 'publish-stats': publishStats(); post({ type: 'stats-published' }); break;
       case 'wake': syncPause(); machine.loop.wake(); break;
       case 'stop': machine.stop('stopped by the API'); break;
       case 'ctrl-alt-del': {

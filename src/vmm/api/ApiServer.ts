@@ -60,7 +60,7 @@ export const ROUTES: Route[] = [
       const a = obj<{ action_type: string }>(b).action_type;
       if (a === 'InstanceStart') await v.instanceStart();
       else if (a === 'SendCtrlAltDel') v.sendCtrlAltDel();
-      else v.flushMetrics();
+      else await v.flushMetrics();
     },
   },
   { method: 'PATCH', path: '/vm', body: 'Vm', handler: (v, b) => v.patchVm(obj<{ state: 'Paused' | 'Resumed' }>(b).state) },
