@@ -90,7 +90,7 @@ function describe(r: ExitReason): string {
     case 'poweroff': return 'guest powered off';
     case 'reset': return `guest reset (${r.source})`;
     case 'triple-fault': return `guest ${r.detail}`;
-    case 'dead-halt': return 'guest halted with interrupts disabled and nothing can wake it';
+    case 'dead-halt': return r.detail;
     case 'stopped': return r.detail;
   }
 }

@@ -42,7 +42,7 @@ export type ExitReason =
   | { kind: 'poweroff' }
   | { kind: 'reset'; source: string }
   | { kind: 'triple-fault'; detail: string }
-  | { kind: 'dead-halt' }
+  | { kind: 'dead-halt'; detail: string }
   | { kind: 'stopped'; detail: string };
 
 export { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from './memoryLimits.js';
@@ -104,7 +104,7 @@ export class Machine {
       clock: this.clock,
       exitPending: () => this.exit !== null,
       onShutdown: (reason) => this.resetRequested(`triple fault: ${reason}`),
-      onDeadHalt: () => this.requestExit({ kind: 'dead-halt' }),
+      onDeadHalt: (detail) => this.requestExit({ kind: 'dead-halt', detail }),
       hasExternalWakeSources: () => this.externalInputOpen,
       hasPendingIo: () => this.ioSources.some((s) => s.pendingIo() > 0 || s.hostActive?.() === true),
       parkIfPaused: () => this.parkIfPaused(),

@@ -27,7 +27,7 @@ export interface RunLoopHost {
   /** Triple fault seen by the CPU. */
   onShutdown(reason: string): void;
   /** HLT with interrupts off and nothing that can wake the CPU. */
-  onDeadHalt(): void;
+  onDeadHalt(detail: string): void;
   /** True while something outside the guest may still raise an interrupt (stdin open). */
   hasExternalWakeSources(): boolean;
   /** Host I/O in flight for the guest (disk, network): an idle guest waits for it. */
@@ -139,7 +139,7 @@ export class RunLoop {
         this.halts++;
         if ((cpu.flags & FLAG_IF) === 0) {
           // Only NMI could wake it, and nothing here raises NMI.
-          this.host.onDeadHalt();
+          this.host.onDeadHalt('the guest halted with interrupts disabled: nothing can wake it');
           continue;
         }
         // A timer that fired just now (runDue above) may have raised the interrupt that
@@ -160,7 +160,7 @@ export class RunLoop {
         }
         const next = clock.nextDeadline();
         if (next === Infinity) {
-          if (!this.host.hasExternalWakeSources()) { this.host.onDeadHalt(); continue; }
+          if (!this.host.hasExternalWakeSources()) { this.host.onDeadHalt('the guest halted waiting for an interrupt, with no timer armed and no input open that could raise one'); continue; }
           await this.sleep(50);
           if (realtime) clock.advanceTo(this.wallNs());
           lastYield = performance.now();

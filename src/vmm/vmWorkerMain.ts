@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   try {
     const r = await machine.run();
     kind = r.kind;
-    reason = r.kind === 'triple-fault' ? r.detail : r.kind === 'stopped' ? r.detail : r.kind === 'reset' ? `reset (${r.source})` : r.kind;
+    reason = r.kind === 'triple-fault' || r.kind === 'stopped' || r.kind === 'dead-halt' ? r.detail : r.kind === 'reset' ? `reset (${r.source})` : r.kind;
   } catch (e) {
     reason = `VM crashed: ${(e as Error).message}`;
   }

@@ -108,10 +108,15 @@ test('a triple fault ends the run as a triple fault, not a host exception', asyn
   assert.equal(m.cpu.excCounts[8], 1);
 });
 
-test('HLT with interrupts disabled ends the run as a dead halt', async () => {
+test('HLT with interrupts disabled, or with nothing armed that could interrupt, ends the run as a dead halt that says which', async () => {
   const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multiboot([...cli, ...hlt]) });
   const r = await m.run();
   assert.equal(r.kind, 'dead-halt');
+  assert.match(r.kind === 'dead-halt' ? r.detail : '', /interrupts disabled/);
+  // Interrupts on, but no timer armed and no input open: nothing can raise one either.
+  const idle = await new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multiboot([0xfb, ...hlt]) }).run();
+  assert.equal(idle.kind, 'dead-halt');
+  assert.match(idle.kind === 'dead-halt' ? idle.detail : '', /no timer armed and no input open/);
 });
 
 /**
