@@ -26,7 +26,7 @@ export interface RunLoopHost {
   exitPending(): boolean;
   /** Triple fault seen by the CPU. */
   onShutdown(reason: string): void;
-  /** HLT with interrupts off and nothing that can wake the CPU. */
+  /** HLT that nothing can end (interrupts off, or nothing armed or open to raise one); `detail` says which. */
   onDeadHalt(detail: string): void;
   /** True while something outside the guest may still raise an interrupt (stdin open). */
   hasExternalWakeSources(): boolean;
