@@ -117,9 +117,9 @@ export class VmWorker implements VmHandle {
   private readonly ctl = new Int32Array(new SharedArrayBuffer(4));
   private readonly statsBuf = new Float64Array(new SharedArrayBuffer(8 * STAT_NAMES.length));
   private ackWaiters: { type: string; resolve: () => void }[] = [];
-  private readonly swaps = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  private swapSeq = 0;
-  private readonly snapshots = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Requests awaiting the worker's answer (drive swaps, snapshots), by sequence number. */
+  private readonly requests = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private requestSeq = 0;
   private exited: VmExit | null = null;
   private readonly exitPromise: Promise<VmExit>;
   onSerialOutput: (bytes: Uint8Array) => void = () => {};
@@ -140,10 +140,8 @@ export class VmWorker implements VmHandle {
       this.exited = e;
       for (const w of this.ackWaiters) w.resolve();
       this.ackWaiters = [];
-      for (const w of this.swaps.values()) w.reject(new Error(`the VM ended: ${e.reason}`));
-      this.swaps.clear();
-      for (const w of this.snapshots.values()) w.reject(new Error(`the VM ended: ${e.reason}`));
-      this.snapshots.clear();
+      for (const w of this.requests.values()) w.reject(new Error(`the VM ended: ${e.reason}`));
+      this.requests.clear();
       startResult.reject(new Error(e.reason));
       exitResolve(e);
       this.onExit(e);
@@ -154,15 +152,9 @@ export class VmWorker implements VmHandle {
         case 'start-failed': startResult.reject(new Error(m.message)); break;
         case 'serial': this.onSerialOutput(m.bytes); break;
         case 'paused': case 'resumed': case 'stats-published': this.ack(m.type); break;
-        case 'drive-swapped': {
-          const w = this.swaps.get(m.seq);
-          this.swaps.delete(m.seq);
-          if (m.error === null) w?.resolve(); else w?.reject(new Error(m.error));
-          break;
-        }
-        case 'snapshot-done': {
-          const w = this.snapshots.get(m.seq);
-          this.snapshots.delete(m.seq);
+        case 'drive-swapped': case 'snapshot-done': {
+          const w = this.requests.get(m.seq);
+          this.requests.delete(m.seq);
           if (m.error === null) w?.resolve(); else w?.reject(new Error(m.error));
           break;
         }
@@ -224,22 +216,22 @@ export class VmWorker implements VmHandle {
     return this.stats();
   }
 
-  swapDrive(index: number, path: string): Promise<void> {
+  /** Send a request the worker answers with the same `seq` (and an error or null). */
+  private request(make: (seq: number) => ToWorker): Promise<void> {
     if (this.exited) return Promise.reject(new Error('the VM is not running'));
-    const seq = ++this.swapSeq;
+    const seq = ++this.requestSeq;
     return new Promise((resolve, reject) => {
-      this.swaps.set(seq, { resolve, reject });
-      this.send({ type: 'swap-drive', seq, index, path });
+      this.requests.set(seq, { resolve, reject });
+      this.send(make(seq));
     });
   }
 
+  swapDrive(index: number, path: string): Promise<void> {
+    return this.request((seq) => ({ type: 'swap-drive', seq, index, path }));
+  }
+
   snapshot(statePath: string, memPath: string): Promise<void> {
-    if (this.exited) return Promise.reject(new Error('the VM is not running'));
-    const seq = ++this.swapSeq;
-    return new Promise((resolve, reject) => {
-      this.snapshots.set(seq, { resolve, reject });
-      this.send({ type: 'snapshot', seq, statePath, memPath });
-    });
+    return this.request((seq) => ({ type: 'snapshot', seq, statePath, memPath }));
   }
 
   setCpuShare(share: number): void {
