@@ -21,7 +21,7 @@ import type { VirtioDevice } from '../devices/virtio/VirtioDevice.js';
 import { SnapshotError } from './SnapshotError.js';
 import { readStateFile, writeStateFile } from './StateFile.js';
 import { checkMemoryInfo, openMemoryFile, readMemoryFile, writeMemoryFile, type MemoryInfo } from './MemoryFile.js';
-import { typevisorVersion } from './version.js';
+import { typevisorVersion } from '../version.js';
 import { closeSync } from 'node:fs';
 
 export interface RestoreOptions {

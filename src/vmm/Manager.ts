@@ -18,7 +18,8 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiError, Vmm, checkCpuShare, packageVersion } from './Vmm.js';
+import { ApiError, Vmm, checkCpuShare } from './Vmm.js';
+import { typevisorVersion } from '../version.js';
 import { answerVmRequest, parseBody, type ApiAnswer, type ApiTarget } from './api/ApiServer.js';
 import type { Definitions } from './api/schema.js';
 import type { Pacing } from '../machine/RunLoop.js';
@@ -77,7 +78,7 @@ export class Manager implements ApiTarget {
   private readonly vms = new Map<string, ManagedVm>();
   /** Ids being created or deleted (their console socket is opening or closing). */
   private readonly busy = new Set<string>();
-  readonly version = packageVersion();
+  readonly version = typevisorVersion();
 
   constructor(private readonly options: ManagerOptions) {}
 

@@ -3,11 +3,11 @@
 // the running VM's state. Requests arrive here already validated against the schemas;
 // this file checks what needs the host (files exist) and the VM's state.
 
-import { existsSync, statSync, appendFileSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync, statSync, appendFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from '../machine/memoryLimits.js';
 import type { Pacing } from '../machine/RunLoop.js';
+import { typevisorVersion } from '../version.js';
 import { parseMac } from '../devices/virtio/VirtioNet.js';
 import { tapProblem } from '../net/TapBackend.js';
 import { VmWorker, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
@@ -63,18 +63,6 @@ export function checkCpuShare(share: number): void {
   if (!(share >= MIN_CPU_SHARE && share <= 1)) throw new ApiError(400, `cpu_share must be from ${MIN_CPU_SHARE} to 1 (a share of one host core), got ${share}.`);
 }
 
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = resolve(dir, 'package.json');
-    if (existsSync(p)) {
-      try { return String((JSON.parse(readFileSync(p, 'utf8')) as { version?: string }).version ?? '0.0.0'); } catch { return '0.0.0'; }
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0';
-}
-
 function requireFile(path: string, what: string): void {
   if (!existsSync(path)) throw new ApiError(400, `${what} ${JSON.stringify(path)} does not exist.`);
   if (!statSync(path).isFile()) throw new ApiError(400, `${what} ${JSON.stringify(path)} is not a regular file.`);
@@ -119,7 +107,7 @@ function snapshotTaps(saved: SnapshotPayload, overrides: { iface_id: string; hos
 
 export class Vmm {
   readonly id: string;
-  readonly version = packageVersion();
+  readonly version = typevisorVersion();
   private boot: { kernel_image_path: string; initrd_path?: string; boot_args?: string } | null = null;
   private machine = { vcpu_count: 1, mem_size_mib: 128, smt: false, track_dirty_pages: false, huge_pages: 'None' };
   private readonly drives = new Map<string, DriveConfig>();

@@ -1,4 +1,4 @@
-// The typevisor version recorded in snapshots (package.json's "version").
+// The typevisor version (package.json's "version"): GET / answers it, snapshots record it.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
