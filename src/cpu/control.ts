@@ -101,7 +101,9 @@ function enter(c: Cpu): void {
     if (w === 4) c.wr32(c.segLin(SS, sp, 4, true), v); else c.wr16(c.segLin(SS, sp, 2, true), v);
   };
   put(c.o32 ? c.regs[EBP]! : c.r16[EBP << 1]!);
-  const frame = sp;
+  // The frame pointer is the whole ESP after the push: on a 16-bit stack its upper half
+  // is ESP's, unchanged (a 32-bit ENTER there gives EBP = ESP[31:16]:SP).
+  const frame = c.ss32 ? sp : (c.regs[ESP]! & ~0xffff) | sp;
   if (level > 0) {
     let b = bp;
     for (let i = 1; i < level; i++) {
@@ -111,7 +113,10 @@ function enter(c: Cpu): void {
     put(frame);
   }
   const newSp = (sp - size) & spMask;
-  c.segLin(SS, newSp, 1, true);
+  // The final stack pointer is checked as a write of the operand size (segment limit and
+  // paging), before ESP and EBP change: an ENTER that leaves the stack in a page the CPL
+  // cannot write faults there, with CR2 at the new top of stack.
+  c.probeWrite(c.segLin(SS, newSp, w, true), w);
   if (c.o32) c.regs[EBP] = frame; else c.r16[EBP << 1] = frame;
   if (c.ss32) c.regs[ESP] = newSp; else c.r16[ESP << 1] = newSp;
 }

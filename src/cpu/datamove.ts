@@ -26,8 +26,12 @@ function pushSeg(seg: number): Handler {
 function popSeg(seg: number): Handler {
   return (c) => {
     const v = c.o32 ? c.peek32(0) : c.peek16(0);
+    // The pop advances SP or ESP by the stack width in force before the load: POP SS
+    // that switches between a 16- and a 32-bit stack must not use the new SS.B.
+    const ss32 = c.ss32;
     movSreg(c, seg, v & 0xffff);
-    c.adjustSp(c.o32 ? 4 : 2);
+    const n = c.o32 ? 4 : 2;
+    if (ss32) c.regs[ESP] = c.regs[ESP]! + n; else c.r16[ESP << 1] = c.r16[ESP << 1]! + n;
   };
 }
 
