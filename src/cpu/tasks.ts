@@ -103,7 +103,9 @@ export function taskSwitch(c: Cpu, sel: number, kind: number, retEip: number, er
   c.flags = (newFlags & FLAGS_VALID) | FLAGS_FIXED1;
   c.eip = new32 ? st[ST_EIP]! : st[ST_EIP]! & 0xffff;
   if (new32) for (let i = 0; i < 8; i++) c.regs[i] = st[ST_REGS + i]!;
-  else for (let i = 0; i < 8; i++) c.r16[i << 1] = st[ST_REGS + i]!;
+  // A 286 TSS holds 16-bit registers; the processor sets the upper halves to 0xFFFF
+  // (not the outgoing task's), as Bochs also models.
+  else for (let i = 0; i < 8; i++) c.regs[i] = 0xffff0000 | st[ST_REGS + i]!;
   // Selectors are loaded with invalid caches first; a fault below leaves them unusable.
   for (let i = 0; i < 6; i++) {
     c.segSel[i] = st[ST_SEGS + i]!;

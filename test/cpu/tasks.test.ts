@@ -384,12 +384,14 @@ test('16-bit TSS: CALL into a 16-bit task and IRET back to the 32-bit one', NEED
   mov word [0x4300 + 0x0e], task16 - $$
   mov word [0x4300 + 0x10], 0x0002
   mov word [0x4300 + 0x12], 0xa5a5    ; AX
+  mov word [0x4300 + 0x18], 0x5a5a    ; BX
   mov word [0x4300 + 0x1a], 0xe000    ; SP
   mov word [0x4300 + 0x22], SEL_DATA0 ; ES
   mov word [0x4300 + 0x24], 0x58      ; CS
   mov word [0x4300 + 0x26], SEL_DATA0 ; SS
   mov word [0x4300 + 0x28], SEL_DATA0 ; DS
   mov eax, 0x12345678
+  mov ebx, 0x87654321
   call 0x50:0
   SAVE 0, eax
   BYTE_SLOT 1, gdt + 0x50 + 5
@@ -407,6 +409,8 @@ task16:
   pushf
   pop ax
   mov [SLOTS + 4*7], ax
+  mov [SLOTS + 4*8], ebx
+  mov [SLOTS + 4*9], esp
   iret
 bits 32`,
   }));
@@ -415,4 +419,7 @@ bits 32`,
   assert.equal(r.slot(1), 0x81, 'the 16-bit TSS is available again');
   assert.deepEqual([r.slot(2), r.slot(3), r.slot(4), r.slot(5), r.slot(6)], [0xa5a5, 0x28, 0xe000, 0x58, 0x50]);
   assert.equal(r.slot(7) & 0x4000, 0x4000);
+  // The 286 TSS has no upper halves: the processor loads them as 0xFFFF, not the old task's.
+  assert.equal(hex(r.slot(8)), '0xffff5a5a', 'EBX upper half after the switch into a 16-bit TSS');
+  assert.equal(hex(r.slot(9)), '0xffffe000', 'ESP upper half after the switch into a 16-bit TSS');
 });
