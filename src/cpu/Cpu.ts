@@ -18,7 +18,8 @@ import {
   TLB_MMIO, TLB_NOUSER, TLB_NOWRITE_SUP, TLB_NOWRITE_USER, TLB_VALID, TLB_CODE, translateSlow, flushTlb,
 } from './mmu.js';
 import { deliverException, deliverInterrupt } from './interrupts.js';
-import { OPCODES, IS_PREFIX } from './opcodes.js';
+import { OPCODES } from './opcodes.js';
+import { decode } from './decoder.js';
 import type { X87Unit } from './x87.js';
 
 import { FAULT, REG8 } from './fault.js';
@@ -108,14 +109,22 @@ export class Cpu {
   rep = 0;
   lock = false;
   modrm = 0;
+  /** ModRM.reg (the register operand, or the opcode extension of a group). */
+  reg = 0;
+  /** Immediates: the first (zero-extended as fetched), and the second of ENTER and far pointers. */
+  imm = 0;
+  imm2 = 0;
   /** Segment and offset of the decoded memory operand. */
   eaSeg = DS;
   eaOff = 0;
+  /** The memory operand's components: base and index register (-1 none), scale, displacement. */
+  eaBase = -1;
+  eaIndex = -1;
+  eaScale = 0;
+  eaDisp = 0;
   /** EIP and ESP at the start of the current instruction (faults restart here). */
   startEip = 0;
   startEsp = 0;
-  /** Prefix bytes consumed by the current instruction (for the 15-byte limit). */
-  private insnStartLin = 0;
 
   // ---- Exceptions in flight.
   excVector = -1;
@@ -332,75 +341,8 @@ export class Cpu {
     return lo | (this.fetch16() << 16);
   }
 
-  /** Sign-extended 8-bit immediate. */
+  /** Sign-extended 8-bit displacement. */
   fetchS8(): number { return (this.fetch8() << 24) >> 24; }
-  /** Immediate of the current operand size (16-bit zero-extended or 32-bit). */
-  fetchImm(): number { return this.o32 ? this.fetch32() : this.fetch16(); }
-
-  // ======================================================================
-  // ModRM / SIB decoding (SDM vol. 2A §2.1.5, tables 2-1 to 2-3)
-
-  /** Fetch and decode ModRM; for memory forms sets eaSeg/eaOff. Returns the reg field. */
-  decodeModrm(): number {
-    const m = this.fetch8();
-    this.modrm = m;
-    if (m < 0xc0) {
-      if (this.a32) this.decodeEa32(m); else this.decodeEa16(m);
-    }
-    return (m >> 3) & 7;
-  }
-
-  private decodeEa16(m: number): void {
-    const mod = m >> 6, rm = m & 7;
-    const r = this.r16;
-    let off: number;
-    let seg = DS;
-    switch (rm) {
-      case 0: off = r[6]! + r[12]!; break; // BX+SI
-      case 1: off = r[6]! + r[14]!; break; // BX+DI
-      case 2: off = r[10]! + r[12]!; seg = SS; break; // BP+SI
-      case 3: off = r[10]! + r[14]!; seg = SS; break; // BP+DI
-      case 4: off = r[12]!; break; // SI
-      case 5: off = r[14]!; break; // DI
-      case 6:
-        if (mod === 0) { off = this.fetch16(); } else { off = r[10]!; seg = SS; }
-        break;
-      default: off = r[6]!; break; // BX
-    }
-    if (mod === 1) off += this.fetchS8();
-    else if (mod === 2) off += this.fetch16();
-    this.eaOff = off & 0xffff;
-    this.eaSeg = this.segOverride >= 0 ? this.segOverride : seg;
-  }
-
-  private decodeEa32(m: number): void {
-    const mod = m >> 6;
-    let rm = m & 7;
-    let off: number;
-    let seg = DS;
-    const regs = this.regs;
-    if (rm === 4) {
-      const sib = this.fetch8();
-      const base = sib & 7, index = (sib >> 3) & 7, scale = sib >> 6;
-      if (base === 5 && mod === 0) {
-        off = this.fetch32();
-      } else {
-        off = regs[base]!;
-        if (base === ESP || base === EBP) seg = SS;
-      }
-      if (index !== 4) off = (off + (regs[index]! << scale)) | 0;
-      rm = -1;
-    } else if (rm === 5 && mod === 0) {
-      off = this.fetch32();
-    } else {
-      off = regs[rm]!;
-      if (rm === EBP) seg = SS;
-    }
-    if (mod === 1) off = (off + this.fetchS8()) | 0;
-    else if (mod === 2) off = (off + this.fetch32()) | 0;
-    this.eaOff = off;
-    this.eaSeg = this.segOverride >= 0 ? this.segOverride : seg;
-  }
 
   // ======================================================================
   // Segmented → linear addressing with limit and type checks (SDM vol. 3A §5.3)
@@ -718,71 +660,12 @@ export class Cpu {
     }
   }
 
-  /** Decode prefixes and execute one instruction. */
+  /** Decode and execute one instruction. */
   step(): void {
     this.startEip = this.eip;
     this.startEsp = this.regs[ESP]!;
     if (this.segCheck[CS] !== 0 && (this.eip >>> 0) > (this.segLimit[CS]! >>> 0)) this.raiseGP(0);
-    this.o32 = this.cs32;
-    this.a32 = this.cs32;
-    this.segOverride = -1;
-    this.rep = 0;
-    this.lock = false;
-    let op = this.fetch8();
-    if (IS_PREFIX[op] !== 0) op = this.prefixes(op);
-    OPCODES[op | (this.o32 ? 0x200 : 0)]!(this);
-  }
-
-  private prefixes(op: number): number {
-    let n = 0;
-    for (;;) {
-      switch (op) {
-        case 0x26: this.segOverride = 0; break;
-        case 0x2e: this.segOverride = 1; break;
-        case 0x36: this.segOverride = 2; break;
-        case 0x3e: this.segOverride = 3; break;
-        case 0x64: this.segOverride = 4; break;
-        case 0x65: this.segOverride = 5; break;
-        case 0x66: this.o32 = !this.cs32; break;
-        case 0x67: this.a32 = !this.cs32; break;
-        case 0xf0: this.lock = true; break;
-        case 0xf2: this.rep = 2; break;
-        case 0xf3: this.rep = 1; break;
-        default: return op;
-      }
-      if (++n >= 14) this.raiseGP(0); // an instruction is at most 15 bytes
-      op = this.fetch8();
-      if (IS_PREFIX[op] === 0 && this.lock) this.checkLockable(op);
-    }
-  }
-
-  /**
-   * LOCK is allowed only on the read-modify-write forms with a memory destination
-   * (SDM vol. 2A, LOCK): ADD OR ADC SBB AND SUB XOR, group 1 but CMP, XCHG, NOT NEG,
-   * INC DEC, BTS BTR BTC, CMPXCHG, CMPXCHG8B, XADD. Anything else is #UD. Looks ahead
-   * at the opcode's ModRM without consuming it.
-   */
-  private checkLockable(op: number): void {
-    const save = this.eip;
-    let ok: boolean;
-    if (op === 0x0f) {
-      const op2 = this.fetch8();
-      const m = this.fetch8();
-      const reg = (m >> 3) & 7;
-      ok = m < 0xc0 && (op2 === 0xab || op2 === 0xb3 || op2 === 0xbb || op2 === 0xb0 || op2 === 0xb1 ||
-        op2 === 0xc0 || op2 === 0xc1 || (op2 === 0xba && reg >= 5) || (op2 === 0xc7 && reg === 1));
-    } else {
-      const m = this.fetch8();
-      const reg = (m >> 3) & 7;
-      ok = m < 0xc0 && (
-        (op < 0x40 && (op & 7) < 2 && (op & 0x38) !== 0x38) ||
-        (op >= 0x80 && op <= 0x83 && reg !== 7) ||
-        op === 0x86 || op === 0x87 ||
-        ((op === 0xf6 || op === 0xf7) && (reg === 2 || reg === 3)) ||
-        ((op === 0xfe || op === 0xff) && reg <= 1));
-    }
-    this.eip = save;
-    if (!ok) this.raiseUD();
+    OPCODES[decode(this)]!(this);
   }
 
   /** Deliver a pending external interrupt if one is there; returns true if taken. */

@@ -13,7 +13,7 @@ import { setLogic, setResultCfOf } from './flags.js';
 function rmReg(op: number, sh: number): Handler {
   const write = op !== ALU_CMP;
   if (sh === 24) return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const b = c.getReg8(reg);
     const lin = write ? c.rmwLin(1) : -1;
     if (c.modrm >= 0xc0) { const r = alu(c, op, c.getReg8(c.modrm & 7), b, 24); if (write) c.setReg8(c.modrm & 7, r); return; }
@@ -22,7 +22,7 @@ function rmReg(op: number, sh: number): Handler {
     if (write) c.wr8(lin, r);
   };
   if (sh === 16) return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const b = c.r16[reg << 1]!;
     if (c.modrm >= 0xc0) { const i = (c.modrm & 7) << 1; const r = alu(c, op, c.r16[i]!, b, 16); if (write) c.r16[i] = r; return; }
     if (!write) { alu(c, op, c.readRM16(), b, 16); return; }
@@ -30,7 +30,7 @@ function rmReg(op: number, sh: number): Handler {
     c.wr16(lin, alu(c, op, c.rd16(lin), b, 16));
   };
   return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const b = c.regs[reg]!;
     if (c.modrm >= 0xc0) { const i = c.modrm & 7; const r = alu(c, op, c.regs[i]!, b, 0); if (write) c.regs[i] = r; return; }
     if (!write) { alu(c, op, c.readRM32(), b, 0); return; }
@@ -42,17 +42,17 @@ function rmReg(op: number, sh: number): Handler {
 function regRm(op: number, sh: number): Handler {
   const write = op !== ALU_CMP;
   if (sh === 24) return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const r = alu(c, op, c.getReg8(reg), c.readRM8(), 24);
     if (write) c.setReg8(reg, r);
   };
   if (sh === 16) return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const r = alu(c, op, c.r16[reg << 1]!, c.readRM16(), 16);
     if (write) c.r16[reg << 1] = r;
   };
   return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const r = alu(c, op, c.regs[reg]!, c.readRM32(), 0);
     if (write) c.regs[reg] = r;
   };
@@ -60,19 +60,19 @@ function regRm(op: number, sh: number): Handler {
 
 function accImm(op: number, sh: number): Handler {
   const write = op !== ALU_CMP;
-  if (sh === 24) return (c) => { const r = alu(c, op, c.r8[0]!, c.fetch8(), 24); if (write) c.r8[0] = r; };
-  if (sh === 16) return (c) => { const r = alu(c, op, c.r16[0]!, c.fetch16(), 16); if (write) c.r16[0] = r; };
-  return (c) => { const r = alu(c, op, c.regs[EAX]!, c.fetch32(), 0); if (write) c.regs[EAX] = r; };
+  if (sh === 24) return (c) => { const r = alu(c, op, c.r8[0]!, c.imm, 24); if (write) c.r8[0] = r; };
+  if (sh === 16) return (c) => { const r = alu(c, op, c.r16[0]!, c.imm, 16); if (write) c.r16[0] = r; };
+  return (c) => { const r = alu(c, op, c.regs[EAX]!, c.imm, 0); if (write) c.regs[EAX] = r; };
 }
 
 /** Group 1 (80, 81, 83): op from ModRM.reg, immediate of `immKind` (8, 16/32, sign-extended 8). */
 function group1(sh: number, immKind: 'b' | 'v' | 'sb'): Handler {
   const size = sh === 24 ? 1 : sh === 16 ? 2 : 4;
   return (c) => {
-    const op = c.decodeModrm();
+    const op = c.reg;
     const isReg = c.modrm >= 0xc0;
     const lin = isReg ? -1 : op === ALU_CMP ? c.eaLin(size, false) : c.rmwLin(size);
-    const imm = immKind === 'b' ? c.fetch8() : immKind === 'sb' ? c.fetchS8() : size === 2 ? c.fetch16() : c.fetch32();
+    const imm = immKind === 'sb' ? ((c.imm << 24) >> 24) : c.imm;
     let a: number;
     if (isReg) a = size === 1 ? c.getReg8(c.modrm & 7) : size === 2 ? c.r16[(c.modrm & 7) << 1]! : c.regs[c.modrm & 7]!;
     else a = size === 1 ? c.rd8(lin) : size === 2 ? c.rd16(lin) : c.rd32(lin);
@@ -234,12 +234,12 @@ function idiv(c: Cpu, v: number, size: number): void {
 function group3(sh: number): Handler {
   const size = sh === 24 ? 1 : sh === 16 ? 2 : 4;
   return (c) => {
-    const op = c.decodeModrm();
+    const op = c.reg;
     const isReg = c.modrm >= 0xc0;
     switch (op) {
       case 0: case 1: { // TEST r/m, imm
         const lin = isReg ? 0 : c.eaLin(size, false);
-        const imm = size === 1 ? c.fetch8() : size === 2 ? c.fetch16() : c.fetch32();
+        const imm = c.imm;
         setLogic(c, c.readRM(size, lin) & imm, sh);
         return;
       }
@@ -258,7 +258,7 @@ function group3(sh: number): Handler {
 
 /** INC/DEC r/m8 (FE /0 /1). */
 function groupFE(c: Cpu): void {
-  const op = c.decodeModrm();
+  const op = c.reg;
   if (op > 1) c.undefinedOpcode(0xfe);
   if (c.modrm >= 0xc0) {
     const i = c.modrm & 7;
@@ -299,21 +299,21 @@ export function installArith(t: OpTable): void {
   t.defReg(0x40, (r) => [(c) => { c.r16[r << 1] = inc(c, c.r16[r << 1]!, 16); }, (c) => { c.regs[r] = inc(c, c.regs[r]!, 0); }]);
   t.defReg(0x48, (r) => [(c) => { c.r16[r << 1] = dec(c, c.r16[r << 1]!, 16); }, (c) => { c.regs[r] = dec(c, c.regs[r]!, 0); }]);
   // TEST r/m, r and TEST acc, imm.
-  t.def(0x84, (c) => { const reg = c.decodeModrm(); setLogic(c, c.readRM8() & c.getReg8(reg), 24); });
-  t.def(0x85, (c) => { const reg = c.decodeModrm(); setLogic(c, c.readRM16() & c.r16[reg << 1]!, 16); },
-    (c) => { const reg = c.decodeModrm(); setLogic(c, c.readRM32() & c.regs[reg]!, 0); });
-  t.def(0xa8, (c) => { setLogic(c, c.r8[0]! & c.fetch8(), 24); });
-  t.def(0xa9, (c) => { setLogic(c, c.r16[0]! & c.fetch16(), 16); }, (c) => { setLogic(c, c.regs[EAX]! & c.fetch32(), 0); });
+  t.def(0x84, (c) => { const reg = c.reg; setLogic(c, c.readRM8() & c.getReg8(reg), 24); });
+  t.def(0x85, (c) => { const reg = c.reg; setLogic(c, c.readRM16() & c.r16[reg << 1]!, 16); },
+    (c) => { const reg = c.reg; setLogic(c, c.readRM32() & c.regs[reg]!, 0); });
+  t.def(0xa8, (c) => { setLogic(c, c.r8[0]! & c.imm, 24); });
+  t.def(0xa9, (c) => { setLogic(c, c.r16[0]! & c.imm, 16); }, (c) => { setLogic(c, c.regs[EAX]! & c.imm, 0); });
   t.def(0xf6, group3(24));
   t.def(0xf7, group3(16), group3(0));
   t.def(0xfe, groupFE);
   // IMUL r, r/m and IMUL r, r/m, imm.
-  t.def0F(0xaf, (c) => { const reg = c.decodeModrm(); c.r16[reg << 1] = imulTrunc(c, c.r16[reg << 1]!, c.readRM16(), 16); },
-    (c) => { const reg = c.decodeModrm(); c.regs[reg] = imulTrunc(c, c.regs[reg]!, c.readRM32(), 0); });
-  t.def(0x69, (c) => { const reg = c.decodeModrm(); const v = c.readRM16(); c.r16[reg << 1] = imulTrunc(c, v, c.fetch16(), 16); },
-    (c) => { const reg = c.decodeModrm(); const v = c.readRM32(); c.regs[reg] = imulTrunc(c, v, c.fetch32(), 0); });
-  t.def(0x6b, (c) => { const reg = c.decodeModrm(); const v = c.readRM16(); c.r16[reg << 1] = imulTrunc(c, v, c.fetchS8(), 16); },
-    (c) => { const reg = c.decodeModrm(); const v = c.readRM32(); c.regs[reg] = imulTrunc(c, v, c.fetchS8(), 0); });
+  t.def0F(0xaf, (c) => { const reg = c.reg; c.r16[reg << 1] = imulTrunc(c, c.r16[reg << 1]!, c.readRM16(), 16); },
+    (c) => { const reg = c.reg; c.regs[reg] = imulTrunc(c, c.regs[reg]!, c.readRM32(), 0); });
+  t.def(0x69, (c) => { const reg = c.reg; const v = c.readRM16(); c.r16[reg << 1] = imulTrunc(c, v, c.imm, 16); },
+    (c) => { const reg = c.reg; const v = c.readRM32(); c.regs[reg] = imulTrunc(c, v, c.imm, 0); });
+  t.def(0x6b, (c) => { const reg = c.reg; const v = c.readRM16(); c.r16[reg << 1] = imulTrunc(c, v, ((c.imm << 24) >> 24), 16); },
+    (c) => { const reg = c.reg; const v = c.readRM32(); c.regs[reg] = imulTrunc(c, v, ((c.imm << 24) >> 24), 0); });
 }
 
 export { ALU_AND };

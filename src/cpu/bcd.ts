@@ -62,7 +62,7 @@ function aas(c: Cpu): void {
 }
 
 function aam(c: Cpu): void {
-  const base = c.fetch8();
+  const base = c.imm;
   if (base === 0) c.raise(EXC_DE);
   const al = c.r8[0]!;
   c.r8[1] = (al / base) | 0;
@@ -71,7 +71,7 @@ function aam(c: Cpu): void {
 }
 
 function aad(c: Cpu): void {
-  const base = c.fetch8();
+  const base = c.imm;
   const al = (c.r8[0]! + c.r8[1]! * base) & 0xff;
   c.r16[0] = al;
   finish(c, al, false, false);

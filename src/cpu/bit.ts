@@ -53,7 +53,7 @@ function bitOp(c: Cpu, op: number, lin: number, size: number, bit: number): void
 function btReg(size: number, op: number): Handler {
   const bits = size * 8;
   return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const off = size === 2 ? (c.r16[reg << 1]! << 16) >> 16 : c.regs[reg]!;
     if (c.modrm >= 0xc0) { bitOp(c, op, -1, size, off & (bits - 1)); return; }
     // The bit string extends beyond the operand: move EA by whole operands (floor division).
@@ -67,11 +67,11 @@ function btReg(size: number, op: number): Handler {
 function group8(size: number): Handler {
   const bits = size * 8;
   return (c) => {
-    const sub = c.decodeModrm();
+    const sub = c.reg;
     if (sub < 4) c.undefinedOpcode(0x1ba);
     const op = sub - 4;
     const lin = c.modrm >= 0xc0 ? -1 : op === 0 ? c.eaLin(size, false) : c.rmwLin(size);
-    const bit = c.fetch8() & (bits - 1);
+    const bit = c.imm & (bits - 1);
     bitOp(c, op, lin, size, bit);
   };
 }
@@ -80,7 +80,7 @@ function group8(size: number): Handler {
 
 function bsf(size: number, reverse: boolean): Handler {
   return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const v = size === 2 ? c.readRM16() : c.readRM32();
     if (v === 0) { setZF(c, true); return; }
     setZF(c, false);
@@ -95,7 +95,7 @@ function cmpxchg(size: number): Handler {
   const sh = 32 - size * 8;
   const m = size === 4 ? -1 : (1 << (size * 8)) - 1;
   return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const lin = c.rmwLin(size);
     const d = c.readRM(size, lin) & m;
     const acc = getReg(c, EAX, size) & m;
@@ -113,7 +113,7 @@ function xadd(size: number): Handler {
   const sh = 32 - size * 8;
   const m = size === 4 ? -1 : (1 << (size * 8)) - 1;
   return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const lin = c.rmwLin(size);
     const d = c.readRM(size, lin) & m;
     const s = getReg(c, reg, size) & m;
@@ -127,7 +127,7 @@ function xadd(size: number): Handler {
 
 /** 0F C7: /1 CMPXCHG8B m64; everything else (and a register operand) is #UD on this CPU. */
 function groupC7(c: Cpu): void {
-  const sub = c.decodeModrm();
+  const sub = c.reg;
   if (sub !== 1 || c.modrm >= 0xc0) c.undefinedOpcode(0x1c7);
   const lin = c.eaLin(8, true);
   c.probeWrite(lin, 8);

@@ -26,7 +26,7 @@ function callNear(c: Cpu, target: number): void {
 
 /** Group 5 (FF): INC DEC CALL CALLF JMP JMPF PUSH. */
 const group5: Handler = (c) => {
-  const op = c.decodeModrm();
+  const op = c.reg;
   switch (op) {
     case 0: incDecRM(c, false); return;
     case 1: incDecRM(c, true); return;
@@ -48,29 +48,29 @@ const group5: Handler = (c) => {
 
 export function installControl(t: OpTable): void {
   for (let cc = 0; cc < 16; cc++) {
-    t.def(0x70 + cc, (c) => { const rel = c.fetchS8(); if (testCC(c, cc)) jumpRel(c, rel); });
-    t.def0F(0x80 + cc, (c) => { const rel = (c.fetch16() << 16) >> 16; if (testCC(c, cc)) jumpRel(c, rel); },
-      (c) => { const rel = c.fetch32(); if (testCC(c, cc)) jumpRel(c, rel); });
-    t.def0F(0x90 + cc, (c) => { c.decodeModrm(); c.writeRM8(testCC(c, cc) ? 1 : 0); });
-    t.def0F(0x40 + cc, (c) => { const reg = c.decodeModrm(); const v = c.readRM16(); if (testCC(c, cc)) c.r16[reg << 1] = v; },
-      (c) => { const reg = c.decodeModrm(); const v = c.readRM32(); if (testCC(c, cc)) c.regs[reg] = v; });
+    t.def(0x70 + cc, (c) => { const rel = ((c.imm << 24) >> 24); if (testCC(c, cc)) jumpRel(c, rel); });
+    t.def0F(0x80 + cc, (c) => { const rel = ((c.imm << 16) >> 16); if (testCC(c, cc)) jumpRel(c, rel); },
+      (c) => { const rel = c.imm; if (testCC(c, cc)) jumpRel(c, rel); });
+    t.def0F(0x90 + cc, (c) => { c.writeRM8(testCC(c, cc) ? 1 : 0); });
+    t.def0F(0x40 + cc, (c) => { const reg = c.reg; const v = c.readRM16(); if (testCC(c, cc)) c.r16[reg << 1] = v; },
+      (c) => { const reg = c.reg; const v = c.readRM32(); if (testCC(c, cc)) c.regs[reg] = v; });
   }
-  t.def(0xeb, (c) => { const rel = c.fetchS8(); jumpRel(c, rel); });
-  t.def(0xe9, (c) => { const rel = (c.fetch16() << 16) >> 16; jumpRel(c, rel); }, (c) => { const rel = c.fetch32(); jumpRel(c, rel); });
-  t.def(0xe8, (c) => { const rel = (c.fetch16() << 16) >> 16; callNear(c, (c.eip + rel) & 0xffff); },
-    (c) => { const rel = c.fetch32(); callNear(c, (c.eip + rel) | 0); });
+  t.def(0xeb, (c) => { jumpRel(c, ((c.imm << 24) >> 24)); });
+  t.def(0xe9, (c) => { jumpRel(c, ((c.imm << 16) >> 16)); }, (c) => { jumpRel(c, c.imm); });
+  t.def(0xe8, (c) => { callNear(c, (c.eip + c.imm) & 0xffff); },
+    (c) => { callNear(c, (c.eip + c.imm) | 0); });
   t.def(0xc3, (c) => { c.eip = c.pop16(); }, (c) => { c.eip = c.pop32(); });
-  t.def(0xc2, (c) => { const n = c.fetch16(); c.eip = c.pop16(); c.adjustSp(n); },
-    (c) => { const n = c.fetch16(); c.eip = c.pop32(); c.adjustSp(n); });
+  t.def(0xc2, (c) => { const n = c.imm; c.eip = c.pop16(); c.adjustSp(n); },
+    (c) => { const n = c.imm; c.eip = c.pop32(); c.adjustSp(n); });
   // LOOP family and JCXZ use the address size for the count register.
   const count = (c: Cpu): number => {
     if (c.a32) { const v = (c.regs[ECX]! - 1) | 0; c.regs[ECX] = v; return v; }
     const v = (c.r16[ECX << 1]! - 1) & 0xffff; c.r16[ECX << 1] = v; return v;
   };
-  t.def(0xe2, (c) => { const rel = c.fetchS8(); if (count(c) !== 0) jumpRel(c, rel); });
-  t.def(0xe1, (c) => { const rel = c.fetchS8(); if (count(c) !== 0 && testCC(c, 4)) jumpRel(c, rel); });
-  t.def(0xe0, (c) => { const rel = c.fetchS8(); if (count(c) !== 0 && !testCC(c, 4)) jumpRel(c, rel); });
-  t.def(0xe3, (c) => { const rel = c.fetchS8(); if ((c.a32 ? c.regs[ECX]! : c.r16[ECX << 1]!) === 0) jumpRel(c, rel); });
+  t.def(0xe2, (c) => { const rel = ((c.imm << 24) >> 24); if (count(c) !== 0) jumpRel(c, rel); });
+  t.def(0xe1, (c) => { const rel = ((c.imm << 24) >> 24); if (count(c) !== 0 && testCC(c, 4)) jumpRel(c, rel); });
+  t.def(0xe0, (c) => { const rel = ((c.imm << 24) >> 24); if (count(c) !== 0 && !testCC(c, 4)) jumpRel(c, rel); });
+  t.def(0xe3, (c) => { const rel = ((c.imm << 24) >> 24); if ((c.a32 ? c.regs[ECX]! : c.r16[ECX << 1]!) === 0) jumpRel(c, rel); });
   // ENTER imm16, imm8 (nesting level mod 32) and LEAVE.
   t.def(0xc8, enter);
   t.def(0xc9, (c) => {
@@ -81,7 +81,7 @@ export function installControl(t: OpTable): void {
   });
   // Software interrupts and IRET.
   t.def(0xcc, (c) => softInt(c, EXC_BP));
-  t.def(0xcd, (c) => { const v = c.fetch8(); softInt(c, v); });
+  t.def(0xcd, (c) => softInt(c, c.imm));
   t.def(0xce, (c) => { if (getOF(c)) softInt(c, EXC_OF); });
   t.def(0xcf, iret);
   t.def(0xf1, (c) => deliverInterrupt(c, 1, false, -1, c.eip)); // INT1 / ICEBP
@@ -89,8 +89,8 @@ export function installControl(t: OpTable): void {
 }
 
 function enter(c: Cpu): void {
-  const size = c.fetch16();
-  const level = c.fetch8() & 31;
+  const size = c.imm;
+  const level = c.imm2 & 31;
   const w = c.o32 ? 4 : 2;
   const spMask = c.ss32 ? -1 : 0xffff;
   let sp = c.regs[ESP]! & spMask;

@@ -7,6 +7,7 @@ import type { Handler, OpTable } from './opcodes.js';
 import { CS, DS, EAX, EBX, ES, ESP, FLAG_AF, FLAG_CF, FLAG_PF, FLAG_SF, FLAG_ZF, FS, GS, SS } from './constants.js';
 import { getEflags, materializeFlags } from './flags.js';
 import { loadSeg } from './segments.js';
+import { effectiveOffset } from './decoder.js';
 
 /** MOV Sreg: loads with protected-mode checks; MOV SS inhibits interrupts for one instruction. */
 function movSreg(c: Cpu, seg: number, sel: number): void {
@@ -15,10 +16,6 @@ function movSreg(c: Cpu, seg: number, sel: number): void {
   if (seg === SS) c.inhibitAt = c.instructions + 1;
 }
 
-/** Memory offset (moffs) operand for A0-A3: address-size wide. */
-function moffs(c: Cpu): number {
-  return c.a32 ? c.fetch32() : c.fetch16();
-}
 
 function pushSeg(seg: number): Handler {
   return (c) => c.push(c.segSel[seg]!);
@@ -38,7 +35,7 @@ function popSeg(seg: number): Handler {
 /** LDS/LES/LSS/LFS/LGS r, m16:16/32. */
 function loadFarPtr(seg: number): Handler {
   return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     if (c.modrm >= 0xc0) c.raiseUD();
     const size = c.o32 ? 4 : 2;
     const lin = c.eaLin(size + 2, false);
@@ -52,71 +49,71 @@ function loadFarPtr(seg: number): Handler {
 
 export function installDataMove(t: OpTable): void {
   // MOV r/m, r and MOV r, r/m.
-  t.def(0x88, (c) => { const reg = c.decodeModrm(); c.writeRM8(c.getReg8(reg)); });
-  t.def(0x89, (c) => { const reg = c.decodeModrm(); c.writeRM16(c.r16[reg << 1]!); },
-    (c) => { const reg = c.decodeModrm(); c.writeRM32(c.regs[reg]!); });
-  t.def(0x8a, (c) => { const reg = c.decodeModrm(); c.setReg8(reg, c.readRM8()); });
-  t.def(0x8b, (c) => { const reg = c.decodeModrm(); c.r16[reg << 1] = c.readRM16(); },
-    (c) => { const reg = c.decodeModrm(); c.regs[reg] = c.readRM32(); });
+  t.def(0x88, (c) => { const reg = c.reg; c.writeRM8(c.getReg8(reg)); });
+  t.def(0x89, (c) => { const reg = c.reg; c.writeRM16(c.r16[reg << 1]!); },
+    (c) => { const reg = c.reg; c.writeRM32(c.regs[reg]!); });
+  t.def(0x8a, (c) => { const reg = c.reg; c.setReg8(reg, c.readRM8()); });
+  t.def(0x8b, (c) => { const reg = c.reg; c.r16[reg << 1] = c.readRM16(); },
+    (c) => { const reg = c.reg; c.regs[reg] = c.readRM32(); });
   // MOV r/m, Sreg: a register destination takes the zero-extended selector at 32-bit size.
   t.def(0x8c, (c) => {
-    const seg = c.decodeModrm();
+    const seg = c.reg;
     if (seg > GS) c.raiseUD();
     if (c.modrm >= 0xc0 && c.o32) c.regs[c.modrm & 7] = c.segSel[seg]!;
     else c.writeRM16(c.segSel[seg]!);
   });
-  t.def(0x8e, (c) => { const seg = c.decodeModrm(); movSreg(c, seg, c.readRM16()); });
+  t.def(0x8e, (c) => { const seg = c.reg; movSreg(c, seg, c.readRM16()); });
   t.def(0x8d, (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     if (c.modrm >= 0xc0) c.raiseUD();
     if (c.o32) c.regs[reg] = c.eaOff; else c.r16[reg << 1] = c.eaOff;
   });
   // MOV acc, moffs and back.
   const seg = (c: Cpu): number => (c.segOverride >= 0 ? c.segOverride : DS);
-  t.def(0xa0, (c) => { const off = moffs(c); c.r8[0] = c.rd8(c.segLin(seg(c), off, 1, false)); });
-  t.def(0xa1, (c) => { const off = moffs(c); c.r16[0] = c.rd16(c.segLin(seg(c), off, 2, false)); },
-    (c) => { const off = moffs(c); c.regs[EAX] = c.rd32(c.segLin(seg(c), off, 4, false)); });
-  t.def(0xa2, (c) => { const off = moffs(c); c.wr8(c.segLin(seg(c), off, 1, true), c.r8[0]!); });
-  t.def(0xa3, (c) => { const off = moffs(c); c.wr16(c.segLin(seg(c), off, 2, true), c.r16[0]!); },
-    (c) => { const off = moffs(c); c.wr32(c.segLin(seg(c), off, 4, true), c.regs[EAX]!); });
+  t.def(0xa0, (c) => { const off = c.imm; c.r8[0] = c.rd8(c.segLin(seg(c), off, 1, false)); });
+  t.def(0xa1, (c) => { const off = c.imm; c.r16[0] = c.rd16(c.segLin(seg(c), off, 2, false)); },
+    (c) => { const off = c.imm; c.regs[EAX] = c.rd32(c.segLin(seg(c), off, 4, false)); });
+  t.def(0xa2, (c) => { const off = c.imm; c.wr8(c.segLin(seg(c), off, 1, true), c.r8[0]!); });
+  t.def(0xa3, (c) => { const off = c.imm; c.wr16(c.segLin(seg(c), off, 2, true), c.r16[0]!); },
+    (c) => { const off = c.imm; c.wr32(c.segLin(seg(c), off, 4, true), c.regs[EAX]!); });
   // MOV r, imm.
-  t.defReg(0xb0, (r) => { const h: Handler = (c) => c.setReg8(r, c.fetch8()); return [h, h]; });
-  t.defReg(0xb8, (r) => [(c) => { c.r16[r << 1] = c.fetch16(); }, (c) => { c.regs[r] = c.fetch32(); }]);
+  t.defReg(0xb0, (r) => { const h: Handler = (c) => c.setReg8(r, c.imm); return [h, h]; });
+  t.defReg(0xb8, (r) => [(c) => { c.r16[r << 1] = c.imm; }, (c) => { c.regs[r] = c.imm; }]);
   // MOV r/m, imm (C6 /0, C7 /0).
   t.def(0xc6, (c) => {
-    if (c.decodeModrm() !== 0) c.undefinedOpcode(0xc6);
-    if (c.modrm >= 0xc0) { c.setReg8(c.modrm & 7, c.fetch8()); return; }
+    if (c.reg !== 0) c.undefinedOpcode(0xc6);
+    if (c.modrm >= 0xc0) { c.setReg8(c.modrm & 7, c.imm); return; }
     const lin = c.eaLin(1, true);
-    c.wr8(lin, c.fetch8());
+    c.wr8(lin, c.imm);
   });
   t.def(0xc7, (c) => {
-    if (c.decodeModrm() !== 0) c.undefinedOpcode(0xc7);
-    if (c.modrm >= 0xc0) { c.r16[(c.modrm & 7) << 1] = c.fetch16(); return; }
+    if (c.reg !== 0) c.undefinedOpcode(0xc7);
+    if (c.modrm >= 0xc0) { c.r16[(c.modrm & 7) << 1] = c.imm; return; }
     const lin = c.eaLin(2, true);
-    c.wr16(lin, c.fetch16());
+    c.wr16(lin, c.imm);
   }, (c) => {
-    if (c.decodeModrm() !== 0) c.undefinedOpcode(0xc7);
-    if (c.modrm >= 0xc0) { c.regs[c.modrm & 7] = c.fetch32(); return; }
+    if (c.reg !== 0) c.undefinedOpcode(0xc7);
+    if (c.modrm >= 0xc0) { c.regs[c.modrm & 7] = c.imm; return; }
     const lin = c.eaLin(4, true);
-    c.wr32(lin, c.fetch32());
+    c.wr32(lin, c.imm);
   });
 
   // XCHG.
   t.def(0x86, (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const lin = c.rmwLin(1);
     const a = c.modrm >= 0xc0 ? c.getReg8(c.modrm & 7) : c.rd8(lin);
     if (c.modrm >= 0xc0) c.setReg8(c.modrm & 7, c.getReg8(reg)); else c.wr8(lin, c.getReg8(reg));
     c.setReg8(reg, a);
   });
   t.def(0x87, (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const lin = c.rmwLin(2);
     const a = c.modrm >= 0xc0 ? c.r16[(c.modrm & 7) << 1]! : c.rd16(lin);
     if (c.modrm >= 0xc0) c.r16[(c.modrm & 7) << 1] = c.r16[reg << 1]!; else c.wr16(lin, c.r16[reg << 1]!);
     c.r16[reg << 1] = a;
   }, (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const lin = c.rmwLin(4);
     const a = c.modrm >= 0xc0 ? c.regs[c.modrm & 7]! : c.rd32(lin);
     if (c.modrm >= 0xc0) c.regs[c.modrm & 7] = c.regs[reg]!; else c.wr32(lin, c.regs[reg]!);
@@ -131,16 +128,19 @@ export function installDataMove(t: OpTable): void {
   // PUSH/POP.
   t.defReg(0x50, (r) => [(c) => c.push16(c.r16[r << 1]!), (c) => c.push32(c.regs[r]!)]);
   t.defReg(0x58, (r) => [(c) => { const v = c.pop16(); c.r16[r << 1] = v; }, (c) => { const v = c.pop32(); c.regs[r] = v; }]);
-  t.def(0x68, (c) => c.push16(c.fetch16()), (c) => c.push32(c.fetch32()));
-  t.def(0x6a, (c) => c.push16(c.fetchS8()), (c) => c.push32(c.fetchS8()));
-  // POP r/m: an ESP-based address is computed after ESP is incremented, so pop first.
+  t.def(0x68, (c) => c.push16(c.imm), (c) => c.push32(c.imm));
+  t.def(0x6a, (c) => c.push16(((c.imm << 24) >> 24)), (c) => c.push32(((c.imm << 24) >> 24)));
+  // POP r/m: an ESP-based address is computed after ESP is incremented, so pop first
+  // and take the offset again from the memory operand's components.
   t.def(0x8f, (c) => {
+    if (c.reg !== 0) c.undefinedOpcode(0x8f);
     const v = c.pop16();
-    if (c.decodeModrm() !== 0) c.undefinedOpcode(0x8f);
+    if (c.modrm < 0xc0) c.eaOff = effectiveOffset(c);
     c.writeRM16(v);
   }, (c) => {
+    if (c.reg !== 0) c.undefinedOpcode(0x8f);
     const v = c.pop32();
-    if (c.decodeModrm() !== 0) c.undefinedOpcode(0x8f);
+    if (c.modrm < 0xc0) c.eaOff = effectiveOffset(c);
     c.writeRM32(v);
   });
   t.def(0x06, pushSeg(ES)); t.def(0x0e, pushSeg(CS)); t.def(0x16, pushSeg(SS)); t.def(0x1e, pushSeg(DS));
@@ -179,14 +179,14 @@ export function installDataMove(t: OpTable): void {
     c.r8[0] = c.rd8(c.segLin(s, off, 1, false));
   });
   // MOVZX / MOVSX.
-  t.def0F(0xb6, (c) => { const reg = c.decodeModrm(); c.r16[reg << 1] = c.readRM8(); },
-    (c) => { const reg = c.decodeModrm(); c.regs[reg] = c.readRM8(); });
-  t.def0F(0xb7, (c) => { const reg = c.decodeModrm(); c.r16[reg << 1] = c.readRM16(); },
-    (c) => { const reg = c.decodeModrm(); c.regs[reg] = c.readRM16(); });
-  t.def0F(0xbe, (c) => { const reg = c.decodeModrm(); c.r16[reg << 1] = (c.readRM8() << 24) >> 24; },
-    (c) => { const reg = c.decodeModrm(); c.regs[reg] = (c.readRM8() << 24) >> 24; });
-  t.def0F(0xbf, (c) => { const reg = c.decodeModrm(); c.r16[reg << 1] = c.readRM16(); },
-    (c) => { const reg = c.decodeModrm(); c.regs[reg] = (c.readRM16() << 16) >> 16; });
+  t.def0F(0xb6, (c) => { const reg = c.reg; c.r16[reg << 1] = c.readRM8(); },
+    (c) => { const reg = c.reg; c.regs[reg] = c.readRM8(); });
+  t.def0F(0xb7, (c) => { const reg = c.reg; c.r16[reg << 1] = c.readRM16(); },
+    (c) => { const reg = c.reg; c.regs[reg] = c.readRM16(); });
+  t.def0F(0xbe, (c) => { const reg = c.reg; c.r16[reg << 1] = (c.readRM8() << 24) >> 24; },
+    (c) => { const reg = c.reg; c.regs[reg] = (c.readRM8() << 24) >> 24; });
+  t.def0F(0xbf, (c) => { const reg = c.reg; c.r16[reg << 1] = c.readRM16(); },
+    (c) => { const reg = c.reg; c.regs[reg] = (c.readRM16() << 16) >> 16; });
   // Far pointer loads.
   t.def(0xc4, loadFarPtr(ES));
   t.def(0xc5, loadFarPtr(DS));
@@ -194,5 +194,5 @@ export function installDataMove(t: OpTable): void {
   t.def0F(0xb4, loadFarPtr(FS));
   t.def0F(0xb5, loadFarPtr(GS));
   // Multi-byte NOP (0F 1F /0) and hint space 0F 18-1F.
-  for (let op = 0x18; op <= 0x1f; op++) t.def0F(op, (c) => { c.decodeModrm(); });
+  for (let op = 0x18; op <= 0x1f; op++) t.def0F(op, () => { /* hint NOP */ });
 }

@@ -91,7 +91,7 @@ function larLsl(c: Cpu, sel: number, lar: boolean): boolean {
 }
 
 function group6(c: Cpu): void {
-  const op = c.decodeModrm();
+  const op = c.reg;
   switch (op) {
     case 0: requirePm(c); storeSel(c, c.ldtSel); return; // SLDT
     case 1: requirePm(c); storeSel(c, c.trSel); return; // STR
@@ -104,7 +104,7 @@ function group6(c: Cpu): void {
 }
 
 function group7(c: Cpu): void {
-  const op = c.decodeModrm();
+  const op = c.reg;
   const mem = c.modrm < 0xc0;
   switch (op) {
     case 0: case 1: { // SGDT / SIDT
@@ -156,14 +156,14 @@ export function installDescriptorTables(t: OpTable): void {
   // LAR r, r/m16.
   t.def0F(0x02, (c) => {
     requirePm(c);
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const sel = c.readRM16();
     if (!larLsl(c, sel, true)) { setFlag(c, FLAG_ZF, false); return; }
     setFlag(c, FLAG_ZF, true);
     c.r16[reg << 1] = d.hi & 0xff00;
   }, (c) => {
     requirePm(c);
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const sel = c.readRM16();
     if (!larLsl(c, sel, true)) { setFlag(c, FLAG_ZF, false); return; }
     setFlag(c, FLAG_ZF, true);
@@ -172,14 +172,14 @@ export function installDescriptorTables(t: OpTable): void {
   // LSL r, r/m16.
   t.def0F(0x03, (c) => {
     requirePm(c);
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const sel = c.readRM16();
     if (!larLsl(c, sel, false)) { setFlag(c, FLAG_ZF, false); return; }
     setFlag(c, FLAG_ZF, true);
     c.r16[reg << 1] = d.limit;
   }, (c) => {
     requirePm(c);
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const sel = c.readRM16();
     if (!larLsl(c, sel, false)) { setFlag(c, FLAG_ZF, false); return; }
     setFlag(c, FLAG_ZF, true);
@@ -188,7 +188,7 @@ export function installDescriptorTables(t: OpTable): void {
   // ARPL r/m16, r16.
   t.def(0x63, (c) => {
     requirePm(c);
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const src = c.r16[reg << 1]!;
     const lin = c.rmwLin(2);
     const dst = c.modrm >= 0xc0 ? c.r16[(c.modrm & 7) << 1]! : c.rd16(lin);

@@ -256,10 +256,8 @@ export function farReturn(c: Cpu, imm: number): void {
 }
 
 export function installFar(t: OpTable): void {
-  t.def(0xea, (c) => { const off = c.fetch16(); const sel = c.fetch16(); farJump(c, sel, off); },
-    (c) => { const off = c.fetch32(); const sel = c.fetch16(); farJump(c, sel, off); });
-  t.def(0x9a, (c) => { const off = c.fetch16(); const sel = c.fetch16(); farCall(c, sel, off); },
-    (c) => { const off = c.fetch32(); const sel = c.fetch16(); farCall(c, sel, off); });
+  t.def(0xea, (c) => farJump(c, c.imm2, c.imm));
+  t.def(0x9a, (c) => farCall(c, c.imm2, c.imm));
   t.def(0xcb, (c) => farReturn(c, 0));
-  t.def(0xca, (c) => { const n = c.fetch16(); farReturn(c, n); });
+  t.def(0xca, (c) => farReturn(c, c.imm));
 }

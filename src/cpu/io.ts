@@ -34,10 +34,10 @@ export function portOut(c: Cpu, port: number, size: 1 | 2 | 4, v: number): void 
 }
 
 export function installIo(t: OpTable): void {
-  t.def(0xe4, (c) => { const p = c.fetch8(); c.r8[0] = portIn(c, p, 1); });
-  t.def(0xe5, (c) => { const p = c.fetch8(); c.r16[0] = portIn(c, p, 2); }, (c) => { const p = c.fetch8(); c.regs[0] = portIn(c, p, 4); });
-  t.def(0xe6, (c) => { const p = c.fetch8(); portOut(c, p, 1, c.r8[0]!); });
-  t.def(0xe7, (c) => { const p = c.fetch8(); portOut(c, p, 2, c.r16[0]!); }, (c) => { const p = c.fetch8(); portOut(c, p, 4, c.regs[0]!); });
+  t.def(0xe4, (c) => { const p = c.imm; c.r8[0] = portIn(c, p, 1); });
+  t.def(0xe5, (c) => { const p = c.imm; c.r16[0] = portIn(c, p, 2); }, (c) => { const p = c.imm; c.regs[0] = portIn(c, p, 4); });
+  t.def(0xe6, (c) => { const p = c.imm; portOut(c, p, 1, c.r8[0]!); });
+  t.def(0xe7, (c) => { const p = c.imm; portOut(c, p, 2, c.r16[0]!); }, (c) => { const p = c.imm; portOut(c, p, 4, c.regs[0]!); });
   t.def(0xec, (c) => { c.r8[0] = portIn(c, c.r16[EDX << 1]!, 1); });
   t.def(0xed, (c) => { c.r16[0] = portIn(c, c.r16[EDX << 1]!, 2); }, (c) => { c.regs[0] = portIn(c, c.r16[EDX << 1]!, 4); });
   t.def(0xee, (c) => { portOut(c, c.r16[EDX << 1]!, 1, c.r8[0]!); });

@@ -17,7 +17,7 @@ function setCF(c: Cpu, cf: number): void {
 
 /** BOUND r, m: the index (signed) must lie within [lower, upper] read from memory. */
 function bound(c: Cpu): void {
-  const reg = c.decodeModrm();
+  const reg = c.reg;
   if (c.modrm >= 0xc0) c.raiseUD();
   if (c.o32) {
     const lin = c.eaLin(8, false);

@@ -1,6 +1,8 @@
 // The opcode table (SDM vol. 2D appendix A, opcode maps). One 1024-entry array of
 // handlers indexed by  opcode | 0x100 for the 0F map | 0x200 for 32-bit operand size,
-// filled by the instruction-group files. Anything no group claims raises #UD and is
+// filled by the instruction-group files. Handlers run after the decoder (decoder.ts) has
+// read the whole instruction: they take ModRM, the memory operand and the immediates
+// from the CPU's decode fields. Anything no group claims raises #UD and is
 // counted per opcode, so gaps show up in `--stats` instead of hiding.
 
 import type { Cpu } from './Cpu.js';
@@ -18,10 +20,6 @@ import { installFar } from './far.js';
 import { installX87 } from './x87ops.js';
 
 export type Handler = (c: Cpu) => void;
-
-/** Prefix bytes: segment overrides, operand/address size, LOCK, REP/REPNE. */
-export const IS_PREFIX = new Uint8Array(256);
-for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) IS_PREFIX[p] = 1;
 
 export const OPCODES: Handler[] = new Array(1024);
 
@@ -51,14 +49,7 @@ export class OpTable {
   }
 }
 
-/** 0F escape: fetch the second opcode byte and dispatch in the two-byte map. */
-function twoByte(c: Cpu): void {
-  const op = c.fetch8();
-  OPCODES[0x100 | op | (c.o32 ? 0x200 : 0)]!(c);
-}
-
 const t = new OpTable();
-t.def(0x0f, twoByte);
 installDataMove(t);
 installControl(t);
 installArith(t);

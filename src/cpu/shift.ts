@@ -127,9 +127,9 @@ const COUNT_IMM = 0, COUNT_ONE = 1, COUNT_CL = 2;
 function group2(size: number, kind: number): Handler {
   const bits = size * 8;
   return (c) => {
-    const op = c.decodeModrm();
+    const op = c.reg;
     const lin = c.rmwLin(size);
-    const count = (kind === COUNT_IMM ? c.fetch8() : kind === COUNT_ONE ? 1 : c.r8[4]!) & 31;
+    const count = (kind === COUNT_IMM ? c.imm : kind === COUNT_ONE ? 1 : c.r8[4]!) & 31;
     if (count === 0) return;
     c.writeRM(size, lin, shiftOp(c, op, c.readRM(size, lin), count, bits));
   };
@@ -172,9 +172,9 @@ function shrd(c: Cpu, d: number, s: number, n: number, bits: number): number {
 function doubleShift(size: number, left: boolean, imm: boolean): Handler {
   const bits = size * 8;
   return (c) => {
-    const reg = c.decodeModrm();
+    const reg = c.reg;
     const lin = c.rmwLin(size);
-    const n = (imm ? c.fetch8() : c.r8[4]!) & 31;
+    const n = (imm ? c.imm : c.r8[4]!) & 31;
     if (n === 0) return;
     const s = size === 2 ? c.r16[reg << 1]! : c.regs[reg]!;
     const d = c.readRM(size, lin);

@@ -77,7 +77,7 @@ function drIndex(c: Cpu, n: number): number {
 }
 
 function movFromCr(c: Cpu): void {
-  const m = c.fetch8();
+  const m = c.modrm;
   const n = (m >> 3) & 7;
   if (n === 1 || n > 4) c.raiseUD();
   requireCpl0(c);
@@ -85,7 +85,7 @@ function movFromCr(c: Cpu): void {
 }
 
 function movToCr(c: Cpu): void {
-  const m = c.fetch8();
+  const m = c.modrm;
   const n = (m >> 3) & 7;
   if (n === 1 || n > 4) c.raiseUD();
   requireCpl0(c);
@@ -99,7 +99,7 @@ function movToCr(c: Cpu): void {
 }
 
 function movFromDr(c: Cpu): void {
-  const m = c.fetch8();
+  const m = c.modrm;
   requireCpl0(c);
   const n = drIndex(c, (m >> 3) & 7);
   checkGd(c);
@@ -107,7 +107,7 @@ function movFromDr(c: Cpu): void {
 }
 
 function movToDr(c: Cpu): void {
-  const m = c.fetch8();
+  const m = c.modrm;
   requireCpl0(c);
   const n = drIndex(c, (m >> 3) & 7);
   checkGd(c);
@@ -174,7 +174,7 @@ export function sysexit(c: Cpu): void {
 
 /** 0F AE: FXSAVE (/0) and FXRSTOR (/1) with a memory operand; the rest is SSE (#UD). */
 function group15(c: Cpu): void {
-  const op = c.decodeModrm();
+  const op = c.reg;
   if (c.modrm >= 0xc0 || op > 1 || c.fpu === null) c.undefinedOpcode(0x1ae);
   if ((c.cr0 & (CR0_EM | CR0_TS)) !== 0) c.raise(EXC_NM);
   if ((c.eaOff & 15) !== 0) c.raise(EXC_GP, 0);

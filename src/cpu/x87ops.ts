@@ -12,7 +12,6 @@ function checkNM(c: Cpu): void {
 export function installX87(t: OpTable): void {
   for (let op = 0xd8; op <= 0xdf; op++) {
     t.def(op, (c) => {
-      c.decodeModrm();
       checkNM(c);
       const lin = c.modrm < 0xc0 ? (c.segBase[c.eaSeg]! + c.eaOff) | 0 : 0;
       if (c.modrm < 0xc0 && c.segCheck[c.eaSeg] !== 0) c.checkSegAccess(c.eaSeg, c.eaOff, 1, false);
