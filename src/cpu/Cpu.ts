@@ -5,12 +5,12 @@
 // interrupts.ts. Faults are thrown as the FAULT sentinel after recording the vector,
 // caught by the run loop, and delivered with EIP back at the faulting instruction.
 
-import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
+import { HOST_TLB_BYTES, type PhysicalMemory } from '../memory/PhysicalMemory.js';
 import type { IoBus } from '../machine/IoBus.js';
 import type { InterruptController } from '../devices/Device.js';
 import {
   CR0_ET, CR0_PE, CR0_PG, CR0_WP, CS, DESC_CODE, DESC_DB, DESC_P, DESC_RW, DESC_S, DESC_CE, DS, EBP, ESP,
-  EXC_DF, EXC_GP, EXC_SS, EXC_UD, FLAG_IF, FLAG_TF, FLAG_RF, FLAG_VM, FLAGS_FIXED1, SS,
+  ES, EXC_DF, EXC_GP, EXC_SS, EXC_UD, FLAG_IF, FLAG_TF, FLAG_RF, FLAG_VM, FLAGS_FIXED1, SS,
   STOP_BUDGET, STOP_HALT, STOP_REQUEST, STOP_SHUTDOWN, EXC_DB,
 } from './constants.js';
 import { getEflags } from './flags.js';
@@ -25,6 +25,27 @@ import type { X87Unit } from './x87.js';
 import { FAULT, REG8 } from './fault.js';
 export { FAULT, REG8 };
 
+/** Runs guest code faster than one instruction at a time (the translator, jit/). */
+export interface ExecutionEngine {
+  /** Run from CS:EIP until the budget is spent, the CPU halts or shuts down, or the mode
+   *  leaves what the engine handles (jitMode -1, TF); faults propagate as FAULT. */
+  execute(c: Cpu): void;
+  /** Forget everything translated (reset, snapshot restore). */
+  flush(): void;
+}
+
+/** Layout of the memory's host area (PhysicalMemory.hostBase): offsets of the TLB, the
+ *  register file and the translator's slots. */
+export const HOST_TLB = 0;
+export const HOST_REGS = HOST_TLB_BYTES;
+export const HOST_SLOTS = HOST_REGS + 32;
+export const JIT_SLOTS = 64;
+/** The slot of Cpu.exitReq (translated code reads it there). */
+export const SLOT_EXITREQ = 8;
+
+/** Thrown while the translator scans code when a fetch leaves the page being scanned. */
+export const SCAN_END: { readonly scanEnd: true } = Object.freeze({ scanEnd: true });
+
 /** What the CPU tells the machine about itself; all hooks are optional. */
 export interface CpuHooks {
   /** Called for a triple fault before run() returns STOP_SHUTDOWN. */
@@ -32,10 +53,13 @@ export interface CpuHooks {
 }
 
 export class Cpu {
-  // ---- General registers. regs[i] is the 32-bit register; r16/r8 alias it.
-  readonly regs = new Int32Array(8);
-  readonly r16 = new Uint16Array(this.regs.buffer);
-  readonly r8 = new Uint8Array(this.regs.buffer);
+  // ---- General registers. regs[i] is the 32-bit register; r16/r8 alias it. They live in
+  // the memory's host area (HOST_REGS), where translated code reaches them too.
+  readonly regs: Int32Array;
+  readonly r16: Uint16Array;
+  readonly r8: Uint8Array;
+  /** Slots translated code and the translator exchange values through (jit/, HOST_SLOTS). */
+  readonly jitSlots: Int32Array;
   eip = 0;
 
   // ---- EFLAGS: `flags` holds every bit not in lazyMask; the lazy ones come from lz*.
@@ -143,6 +167,25 @@ export class Cpu {
   irqPending = false;
   /** Interrupts are inhibited at the boundary where instructions === inhibitAt (STI, MOV SS). */
   inhibitAt = -1;
+  /**
+   * Set when something outside the instruction stream needs translated code to return to
+   * the dispatcher at the next instruction boundary: an interrupt request, a stop request,
+   * an MMIO access (devices may have raised one), a write to a page holding translated code.
+   */
+  get exitReq(): number { return this.jitSlots[SLOT_EXITREQ]!; }
+  set exitReq(v: number) { this.jitSlots[SLOT_EXITREQ] = v; }
+  /** EIP after the instruction just decoded (where it falls through to). */
+  nextEip = 0;
+  /**
+   * What translated code may assume, or -1 where nothing is translated: 0 for CPL 0-2, 1
+   * for CPL 3, with 32-bit flat protected mode (CS, DS, ES, SS based at 0, 4 GiB data
+   * segments, 32-bit code and stack, not VM86).
+   */
+  jitMode = -1;
+  /** The translator's decoder pass: fetches are confined to the page being scanned. */
+  scanning = false;
+  /** The execution engine used where jitMode allows (null: interpret everything). */
+  engine: ExecutionEngine | null = null;
   pic: InterruptController | null = null;
   /** Reads the TSC from the machine clock (cycles); set by the machine. */
   tscSource: () => number = () => this.instructions;
@@ -153,8 +196,8 @@ export class Cpu {
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
   readonly u16: Uint16Array;
-  /** Linear page → (physical page | TLB_* bits); 0 = not cached. */
-  readonly tlb = new Int32Array(1 << 20);
+  /** Linear page → (physical page | TLB_* bits); 0 = not cached. In the host area (HOST_TLB). */
+  readonly tlb: Int32Array;
   /** Pages with a TLB entry, so a flush clears only those. */
   readonly tlbList = new Int32Array(4096);
   tlbCount = 0;
@@ -179,6 +222,12 @@ export class Cpu {
   constructor(mem: PhysicalMemory, io: IoBus) {
     this.mem = mem;
     this.io = io;
+    const buf = mem.buffer;
+    this.tlb = new Int32Array(buf, mem.hostBase + HOST_TLB, 1 << 20);
+    this.regs = new Int32Array(buf, mem.hostBase + HOST_REGS, 8);
+    this.r16 = new Uint16Array(buf, mem.hostBase + HOST_REGS, 16);
+    this.r8 = new Uint8Array(buf, mem.hostBase + HOST_REGS, 32);
+    this.jitSlots = new Int32Array(buf, mem.hostBase + HOST_SLOTS, JIT_SLOTS);
     this.u8 = mem.u8;
     this.i32 = new Int32Array(mem.buffer, 0, mem.ramSize >>> 2);
     this.u16 = new Uint16Array(mem.buffer, 0, mem.ramSize >>> 1);
@@ -215,6 +264,7 @@ export class Cpu {
     this.fpu?.hardReset();
     this.updateMode();
     flushTlb(this, true);
+    this.engine?.flush();
   }
 
   // ======================================================================
@@ -233,6 +283,15 @@ export class Cpu {
     this.tlbReadMask = TLB_VALID | TLB_MMIO | (user ? TLB_NOUSER : 0);
     this.tlbWriteMask = TLB_VALID | TLB_MMIO | TLB_CODE | (user ? TLB_NOUSER | TLB_NOWRITE_USER : TLB_NOWRITE_SUP);
     this.fetchLinPage = -1;
+    this.updateJitMode();
+  }
+
+  /** Recompute jitMode (see there) after a mode or segment change. */
+  private updateJitMode(): void {
+    const b = this.segBase, chk = this.segCheck;
+    const flat = this.cs32 && this.ss32 && b[CS] === 0 && this.segLimit[CS] === -1 &&
+      b[DS] === 0 && b[ES] === 0 && b[SS] === 0 && chk[DS] === 0 && chk[ES] === 0 && chk[SS] === 0;
+    this.jitMode = flat ? (this.cpl === 3 ? 1 : 0) : -1;
   }
 
   /** Set CPL (it lives in CS.RPL / SS.DPL); TLB permission masks depend on it. */
@@ -262,7 +321,7 @@ export class Cpu {
     const a = this.segAttr[seg]!;
     const flatRw = (a & DESC_P) !== 0 && (a & DESC_CODE) === 0 && (a & DESC_RW) !== 0 && (a & DESC_CE) === 0 && this.segLimit[seg] === -1;
     this.segCheck[seg] = flatRw ? 0 : 1;
-    if (seg === CS || seg === SS) this.updateMode();
+    if (seg === CS || seg === SS) this.updateMode(); else this.updateJitMode();
   }
 
   // ======================================================================
@@ -288,6 +347,7 @@ export class Cpu {
   // Instruction fetch
 
   private refillFetch(lin: number): void {
+    if (this.scanning) throw SCAN_END;
     // CS limit (SDM vol. 3A §5.3): every byte of an instruction must lie within it. The
     // fetch cache only ever covers pages below the limit, plus the page holding the limit
     // when the limit ends that page; fetches anywhere else come here and are checked.
@@ -625,7 +685,8 @@ export class Cpu {
         continue;
       }
       try {
-        this.runInner();
+        if (this.engine !== null && this.jitMode >= 0 && (this.flags & FLAG_TF) === 0) this.engine.execute(this);
+        else this.runInner();
       } catch (e) {
         if (e !== FAULT) throw e;
         this.faulted();
@@ -645,6 +706,7 @@ export class Cpu {
   requestStop(): void {
     this.stopRequested = true;
     this.budgetEnd = this.instructions;
+    this.exitReq = 1;
   }
 
   private runInner(): void {
@@ -657,6 +719,27 @@ export class Cpu {
       this.instructions++;
       if (tf !== 0) this.singleStepTrap();
       if (this.halted) return;
+      // Entered a mode the execution engine handles: hand over to it.
+      if (this.jitMode >= 0 && this.engine !== null && (this.flags & FLAG_TF) === 0) return;
+    }
+  }
+
+  /**
+   * Interpret from EIP to the end of its straight run of code (a taken jump, a fault, a
+   * page change, HLT) or `limit` instructions, taking interrupts as runInner does.
+   */
+  stepBlock(limit: number): void {
+    const page = this.eip & ~0xfff;
+    while (this.instructions < this.budgetEnd) {
+      if (this.irqPending && (this.flags & FLAG_IF) !== 0 && this.instructions !== this.inhibitAt) {
+        this.takeInterrupt();
+        return;
+      }
+      const tf = this.flags & FLAG_TF;
+      this.step();
+      this.instructions++;
+      if (tf !== 0) { this.singleStepTrap(); return; }
+      if (this.halted || this.eip !== this.nextEip || (this.eip & ~0xfff) !== page || --limit <= 0) return;
     }
   }
 
@@ -669,7 +752,7 @@ export class Cpu {
   }
 
   /** Deliver a pending external interrupt if one is there; returns true if taken. */
-  private takeInterrupt(): boolean {
+  takeInterrupt(): boolean {
     if ((this.flags & FLAG_IF) === 0 || this.pic === null) return false;
     if (!this.pic.hasInterrupt()) {
       this.irqPending = false;
@@ -691,7 +774,7 @@ export class Cpu {
   }
 
   /** TF was set when the instruction began: #DB trap after it (SDM vol. 3B §17.3.1.4). */
-  private singleStepTrap(): void {
+  singleStepTrap(): void {
     this.dr[6] = this.dr[6]! | 0x4000; // BS
     this.startEip = this.eip;
     this.startEsp = this.regs[ESP]!;

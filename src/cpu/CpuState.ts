@@ -137,4 +137,5 @@ export function loadCpuState(c: Cpu, raw: unknown): void {
   c.irqPending = true; // let the run loop ask the interrupt controller again
   c.updateMode();
   c.flushTlb(true);
+  c.engine?.flush();
 }

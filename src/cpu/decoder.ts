@@ -47,6 +47,7 @@ export function decode(c: Cpu): number {
   if (c.lock) checkLockable(c, op);
   // An instruction is at most 15 bytes (SDM vol. 2A §2.3.11).
   if (((c.eip - c.startEip) & c.ipMask) >>> 0 > 15) c.raiseGP(0);
+  c.nextEip = c.eip;
   return op | (c.o32 ? 0x200 : 0);
 }
 

@@ -65,7 +65,10 @@ export function translateSlow(c: Cpu, lin: number, write: boolean, user: boolean
   const mem = c.mem;
   if ((c.cr0 & CR0_PG) === 0) {
     const phys = lin & ~0xfff;
-    addEntry(c, page, phys | TLB_VALID | (mem.isRamPage(phys) ? 0 : TLB_MMIO) | (mem.codePages[phys >>> 12] ? TLB_CODE : 0));
+    const ram = mem.isRamPage(phys);
+    // A device access may raise an interrupt: translated code returns to the dispatcher.
+    if (!ram) c.exitReq = 1;
+    addEntry(c, page, phys | TLB_VALID | (ram ? 0 : TLB_MMIO) | (mem.codePages[phys >>> 12] ? TLB_CODE : 0));
     return lin;
   }
   const wp = (c.cr0 & CR0_WP) !== 0;
@@ -102,7 +105,7 @@ export function translateSlow(c: Cpu, lin: number, write: boolean, user: boolean
   if (!allowU) bits |= TLB_NOUSER;
   if (!allowW || !dirty) bits |= TLB_NOWRITE_USER;
   if ((!allowW && wp) || !dirty) bits |= TLB_NOWRITE_SUP;
-  if (!mem.isRamPage(phys)) bits |= TLB_MMIO;
+  if (!mem.isRamPage(phys)) { bits |= TLB_MMIO; c.exitReq = 1; }
   if (global && (c.cr4 & CR4_PGE) !== 0) bits |= TLB_GLOBAL;
   if (mem.codePages[phys >>> 12]) bits |= TLB_CODE;
   addEntry(c, page, phys | bits);

@@ -4,6 +4,7 @@
 
 import { buildE820, loadFirmware, loadKernel, type BootEntry } from '../boot/index.js';
 import { Cpu } from '../cpu/Cpu.js';
+import { Translator } from '../cpu/jit/Translator.js';
 import { attachX87 } from '../cpu/attachX87.js';
 import { PhysicalMemory } from '../memory/PhysicalMemory.js';
 import { IoBus } from './IoBus.js';
@@ -36,7 +37,12 @@ export interface MachineConfig {
   reboot?: boolean;
   /** Virtual ns per guest instruction (default 10: the guest sees a ~100 MIPS CPU). */
   nsPerInstruction?: number;
+  /** CPU engine: the binary translator over the interpreter ('jit'), or the interpreter alone. */
+  cpu?: CpuEngine;
 }
+
+export type CpuEngine = 'jit' | 'interp';
+export const CPU_ENGINES: readonly CpuEngine[] = ['jit', 'interp'];
 
 export type ExitReason =
   | { kind: 'poweroff' }
@@ -52,6 +58,8 @@ export class Machine {
   readonly io = new IoBus();
   readonly clock = new VirtualClock();
   readonly cpu: Cpu;
+  /** The binary translator when the engine is 'jit'. */
+  readonly translator: Translator | null;
   readonly platform: Platform;
   readonly loop: RunLoop;
   readonly config: Required<Omit<MachineConfig, 'kernel' | 'initrd' | 'bios'>> & MachineConfig;
@@ -84,10 +92,13 @@ export class Machine {
     if (!Number.isInteger(mib) || mib < MIN_MEMORY_MIB || mib > MAX_MEMORY_MIB) {
       throw new RangeError(`memory must be a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}, got ${mib}`);
     }
-    this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, ...config };
+    this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: 'interp', ...config };
+    if (!CPU_ENGINES.includes(this.config.cpu)) throw new RangeError(`cpu engine must be one of ${CPU_ENGINES.join(', ')}, got ${String(this.config.cpu)}`);
     this.mem = new PhysicalMemory(mib * 1024 * 1024);
     this.cpu = new Cpu(this.mem, this.io);
     attachX87(this.cpu);
+    this.translator = this.config.cpu === 'jit' ? new Translator(this.mem) : null;
+    this.translator?.attach(this.cpu);
     this.clock.nsPerInstruction = this.config.nsPerInstruction;
     this.clock.attachInstructionCounter(() => this.cpu.instructions);
     this.cpu.tscSource = () => Math.floor(this.clock.now());
@@ -98,7 +109,7 @@ export class Machine {
       powerOff: () => this.requestExit({ kind: 'poweroff' }),
     });
     this.cpu.pic = this.platform.pic;
-    this.platform.pic.notify = () => { this.cpu.irqPending = true; };
+    this.platform.pic.notify = () => { this.cpu.irqPending = true; this.cpu.exitReq = 1; };
     this.loop = new RunLoop({
       cpu: this.cpu,
       clock: this.clock,

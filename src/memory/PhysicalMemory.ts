@@ -1,6 +1,11 @@
-// Guest physical address space: RAM in one SharedArrayBuffer, plus MMIO and ROM
-// regions dispatched to handlers. Every access is bounds-checked here; nothing a
-// guest does can reach host memory outside its own buffer.
+// Guest physical address space: RAM in one shared WebAssembly.Memory (its buffer is a
+// SharedArrayBuffer), plus MMIO and ROM regions dispatched to handlers. Every access is
+// bounds-checked here; nothing a guest does can reach host memory outside its own buffer.
+//
+// The buffer holds guest RAM at offset 0 and, after it, a host area that is never guest
+// memory: the CPU's software TLB and register file (HOST_*). They live in the same memory
+// so the binary translator's WebAssembly code (cpu/jit/) reaches guest RAM, the TLB and
+// the registers with plain loads and stores.
 
 /** A device that answers memory-mapped accesses in a window of physical memory. */
 export interface MmioHandler {
@@ -21,13 +26,23 @@ export interface MmioRegion {
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
+/** Host area after RAM: the TLB (one int32 per linear page), then the register file and translator slots. */
+export const HOST_TLB_BYTES = 4 << 20;
+export const HOST_STATE_BYTES = 4096;
+export const HOST_BYTES = HOST_TLB_BYTES + HOST_STATE_BYTES;
+const WASM_PAGE = 65536;
+
 /** Page kinds kept in `pageKind`. RAM pages are read/write directly from the buffer. */
 export const PAGE_RAM = 0;
 export const PAGE_ROM = 1; // reads from the buffer, writes are ignored
 export const PAGE_MMIO = 2; // dispatched to an MmioHandler (or open bus)
 
 export class PhysicalMemory {
+  /** The memory (guest RAM, then the host area) as WebAssembly sees it. */
+  readonly wasmMemory: WebAssembly.Memory;
   readonly buffer: SharedArrayBuffer;
+  /** Offset of the host area: the TLB, then the CPU state (HOST_*). */
+  readonly hostBase: number;
   readonly u8: Uint8Array;
   /** Bytes of guest RAM (a multiple of 4 KiB). */
   readonly ramSize: number;
@@ -43,15 +58,17 @@ export class PhysicalMemory {
   readonly codePages: Uint8Array;
   onCodeWrite: ((page: number) => void) | null = null;
 
-  constructor(ramSize: number, buffer?: SharedArrayBuffer) {
+  constructor(ramSize: number) {
     if (!Number.isInteger(ramSize) || ramSize <= 0 || ramSize % PAGE_SIZE !== 0) {
       throw new RangeError(`guest RAM size must be a positive multiple of 4 KiB, got ${ramSize}`);
     }
     if (ramSize > 0xfe000000) throw new RangeError('guest RAM larger than the 32-bit physical space allows');
     this.ramSize = ramSize;
-    this.buffer = buffer ?? new SharedArrayBuffer(ramSize);
-    if (this.buffer.byteLength !== ramSize) throw new RangeError('memory buffer size does not match RAM size');
-    this.u8 = new Uint8Array(this.buffer);
+    this.hostBase = ramSize;
+    const pages = Math.ceil((ramSize + HOST_BYTES) / WASM_PAGE);
+    this.wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.buffer = this.wasmMemory.buffer as unknown as SharedArrayBuffer;
+    this.u8 = new Uint8Array(this.buffer, 0, ramSize);
     this.pageKind = new Uint8Array(ramSize >>> PAGE_SHIFT);
     this.codePages = new Uint8Array(ramSize >>> PAGE_SHIFT);
     // The legacy VGA window is a hole in RAM on a PC; with no VGA device it is open bus.

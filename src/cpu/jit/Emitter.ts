@@ -1,0 +1,549 @@
+// The code generator's working state for one region: the WebAssembly it writes, and the
+// pieces every instruction template is built from — guest registers (kept in locals
+// r0-r7), memory operands (the software TLB's fast path inline, the CPU's accessors as
+// the slow path), the stack, the flag state (locals fk/fa/fb/fr/fx, see runtime.ts, plus
+// what the generator knows about them statically), and the ways out of a block.
+//
+// Values: 32-bit quantities are i32 as they are, 8- and 16-bit ones are masked, as the
+// interpreter's group files keep them. Templates build values as small expression trees
+// (X, below) that push one i32 when emitted.
+//
+// Precise faults: before a call that can fault, generated code spills the registers and
+// the flag locals into the memory's host area with the fault site (the instruction's
+// offset in its page) and the instructions retired before it; when the call throws, the
+// dispatcher takes the CPU state from there, so the run loop delivers the fault exactly
+// as after an interpreted instruction. Templates therefore change nothing before their
+// last access that can fault, as the interpreter's handlers do.
+
+import { DS, ES, SS } from '../constants.js';
+import { SLOT_EXITREQ } from '../Cpu.js';
+import { TLB_MMIO, TLB_NOUSER, TLB_VALID, TLB_CODE, TLB_NOWRITE_SUP, TLB_NOWRITE_USER } from '../mmu.js';
+import { FK_IN_C, FK_ADC, FK_ADD, FK_DEC, FK_INC, FK_LOGIC, FK_SBB, FK_SUB } from './runtime.js';
+import { Bytes, I32, Op, VOID, sleb, uleb } from './wasmModule.js';
+import type { Insn } from './scan.js';
+
+// ---- Locals of the region function: parameters, then fixed locals, then temps.
+export const L_IDX = 0, L_BASE = 1, L_LEFT = 2;
+export const L_N = 3, L_R0 = 4, L_FK = 12, L_FA = 13, L_FB = 14, L_FR = 15, L_FX = 16;
+export const L_STATUS = 17, L_EIP = 18, L_SL = 19, L_Q0 = 20, L_TEMP0 = 21;
+/** Number of fixed i32 locals after the parameters (L_N .. L_SL); then one i64 (L_Q0), then the i32 temps. */
+export const FIXED_LOCALS = L_Q0 - 3;
+
+// ---- Imported functions (module "rt"), in index order; the region is IMPORTS.length, the spill helper after it.
+export const IMPORTS = [
+  { name: 'rd8', params: 1, result: true }, { name: 'rd16', params: 1, result: true }, { name: 'rd32', params: 1, result: true },
+  { name: 'wr8', params: 2, result: false }, { name: 'wr16', params: 2, result: false }, { name: 'wr32', params: 2, result: false },
+  { name: 'probe', params: 2, result: false }, { name: 'segLin', params: 4, result: true },
+  { name: 'step', params: 2, result: true }, { name: 'flags', params: 5, result: false },
+  { name: 'cond', params: 6, result: true }, { name: 'carry', params: 5, result: true },
+  { name: 'setCfOf', params: 2, result: false }, { name: 'setCf', params: 1, result: false },
+  { name: 'cpuFlags', params: 2, result: false },
+] as const;
+export type ImportName = typeof IMPORTS[number]['name'];
+const FN: Record<ImportName, number> = Object.fromEntries(IMPORTS.map((f, i) => [f.name, i])) as Record<ImportName, number>;
+export const FN_RUN = IMPORTS.length, FN_SPILL = IMPORTS.length + 1;
+
+/** Slots (int32 indices into Cpu.jitSlots) the region and the dispatcher exchange values through. */
+export const S_FK = 0, S_FA = 1, S_FB = 2, S_FR = 3, S_FX = 4, S_EIP = 5, S_N = 6, S_SITE = 7, S_EXITREQ = SLOT_EXITREQ;
+
+/** Region status (the return value of run): how the region was left. */
+export const EXIT_EIP = 0, EXIT_CPU_EIP = 1;
+
+/** Size index of the flag locals: 0 for 32-bit, 1 for 16-bit, 2 for 8-bit operands. */
+export function sizeIndex(size: number): number {
+  return size === 4 ? 0 : size === 2 ? 1 : 2;
+}
+/** The interpreter's lzShift for a size index. */
+const SHIFT_OF = [0, 16, 24];
+
+/** Static knowledge of the flag locals: not known (read fk at run time), in the CPU, or a producer. */
+export const FLAGS_DYNAMIC = -1;
+
+/** An expression: pushes one i32. */
+export type X = (e: Emitter) => void;
+export const loc = (l: number): X => (e) => e.get(l);
+export const cst = (v: number): X => (e) => e.i32(v);
+const bin = (op: number) => (a: X, b: X): X => (e) => { a(e); b(e); e.op(op); };
+export const add = bin(Op.i32Add), sub = bin(Op.i32Sub), and = bin(Op.i32And), or = bin(Op.i32Or), xor = bin(Op.i32Xor);
+export const shl = bin(Op.i32Shl), shrU = bin(Op.i32ShrU), shrS = bin(Op.i32ShrS), mul = bin(Op.i32Mul);
+export const rotl = bin(Op.i32Rotl), rotr = bin(Op.i32Rotr);
+export const eq = bin(Op.i32Eq), ne = bin(Op.i32Ne), ltU = bin(Op.i32LtU), ltS = bin(Op.i32LtS), leU = bin(Op.i32LeU), leS = bin(Op.i32LeS);
+export const gtS = bin(Op.i32GtS);
+export const eqz = (a: X): X => (e) => { a(e); e.op(Op.i32Eqz); };
+/** cond ? a : b (both evaluated). */
+export const sel = (cond: X, a: X, b: X): X => (e) => { a(e); b(e); cond(e); e.op(Op.select); };
+/** Logical or of two booleans (0/1 values). */
+export const lor = (a: X, b: X): X => or(a, b);
+export const not = (a: X): X => eqz(a);
+
+export class Emitter {
+  /** The function body being written. */
+  readonly code = new Bytes();
+  /** Read/write TLB masks for the region's privilege level (see Cpu.tlbReadMask). */
+  readonly rmask: number;
+  readonly wmask: number;
+  /** Block start offsets and their case numbers in the region's dispatch. */
+  readonly caseOf: Map<number, number>;
+  /** Absolute memory addresses of the TLB, the register file and the slots. */
+  readonly tlbAt: number;
+  readonly regsAt: number;
+  readonly slotsAt: number;
+
+  // ---- Structured control: open constructs, and the depths of the two labels.
+  depth = 0;
+  labelTop = -1;
+  labelExit = -1;
+
+  // ---- The instruction being emitted.
+  i!: Insn;
+  /** Index of the instruction in its block (instructions retired before it, from the block start). */
+  idx = 0;
+  /** Instructions in the current block (counted when it is left). */
+  blockLen = 0;
+  /** Flags live after the instruction (the rest may be left uncomputed). */
+  liveOut = 0;
+  /** The instruction has a slow path that may have asked for an exit (checked after it). */
+  slow = false;
+  private temp = 0;
+  maxTemps = 0;
+
+  // ---- What is known of the flag locals: FLAGS_DYNAMIC, FK_IN_C, or an FK_* producer of size flagSize.
+  flagKind = FLAGS_DYNAMIC;
+  flagSize = 0;
+
+  constructor(user: boolean, caseOf: Map<number, number>, hostBase: number, regsOff: number, slotsOff: number) {
+    this.rmask = TLB_VALID | TLB_MMIO | (user ? TLB_NOUSER : 0);
+    this.wmask = TLB_VALID | TLB_MMIO | TLB_CODE | (user ? TLB_NOUSER | TLB_NOWRITE_USER : TLB_NOWRITE_SUP);
+    this.caseOf = caseOf;
+    this.tlbAt = hostBase;
+    this.regsAt = hostBase + regsOff;
+    this.slotsAt = hostBase + slotsOff;
+  }
+
+  begin(i: Insn, idx: number, liveOut: number): void {
+    this.i = i;
+    this.idx = idx;
+    this.liveOut = liveOut;
+    this.slow = false;
+    this.temp = 0;
+  }
+
+  // ==================================================================================
+  // Raw code
+
+  op(b: number): void { this.code.push(b); }
+  op2(a: number, b: number): void { this.code.push2(a, b); }
+  i32(v: number): void { this.code.push(Op.i32Const); sleb(this.code, v); }
+  get(l: number): void { this.code.push(Op.localGet); uleb(this.code, l); }
+  set(l: number): void { this.code.push(Op.localSet); uleb(this.code, l); }
+  tee(l: number): void { this.code.push(Op.localTee); uleb(this.code, l); }
+  call(f: number): void { this.code.push(Op.call); uleb(this.code, f); }
+  /** Call an imported runtime function (its arguments already pushed). */
+  rt(name: ImportName): void { this.call(FN[name]); }
+  i64(v: number): void { this.code.push(Op.i64Const); sleb(this.code, v); }
+  /** The i64 scratch local (wide multiplies). */
+  tmp64(): number { return L_Q0; }
+  /** Memory access at absolute `offset` + the address on the stack. */
+  mem(op: number, offset: number, align: number): void { this.code.push2(op, align); uleb(this.code, offset); }
+
+  /** local = x */
+  let(l: number, x: X): void { x(this); this.set(l); }
+
+  /** Open a block/loop/if; returns its depth for br(). */
+  open(kind: number, type = VOID): number {
+    this.code.push2(kind, type);
+    return this.depth++;
+  }
+  else_(): void { this.code.push(Op.else); }
+  close(): void { this.code.push(Op.end); this.depth--; }
+  /** Branch to the construct opened at `label` (a depth from open()). */
+  br(label: number): void { this.code.push(Op.br); uleb(this.code, this.depth - 1 - label); }
+
+  /** if (cond) { then } [else { other }] */
+  if_(cond: X, then: () => void, other?: () => void): void {
+    cond(this);
+    this.open(Op.if);
+    then();
+    if (other !== undefined) { this.else_(); other(); }
+    this.close();
+  }
+
+  /** A scratch i32 local for this instruction. */
+  tmp(): number {
+    const n = this.temp++;
+    if (n >= this.maxTemps) this.maxTemps = n + 1;
+    return L_TEMP0 + n;
+  }
+
+  /** x into a new temp (so it can be used twice). */
+  val(x: X): number {
+    const t = this.tmp();
+    this.let(t, x);
+    return t;
+  }
+
+  // ==================================================================================
+  // Registers
+
+  reg(size: number, r: number): X {
+    if (size === 4) return loc(L_R0 + r);
+    if (size === 2) return and(loc(L_R0 + r), cst(0xffff));
+    return r < 4 ? and(loc(L_R0 + r), cst(0xff)) : and(shrU(loc(L_R0 + r - 4), cst(8)), cst(0xff));
+  }
+
+  setReg(size: number, r: number, v: X): void {
+    if (size === 4) { this.let(L_R0 + r, v); return; }
+    if (size === 2) { this.let(L_R0 + r, or(and(loc(L_R0 + r), cst(-65536)), and(v, cst(0xffff)))); return; }
+    if (r < 4) { this.let(L_R0 + r, or(and(loc(L_R0 + r), cst(-256)), and(v, cst(0xff)))); return; }
+    const h = L_R0 + r - 4;
+    this.let(h, or(and(loc(h), cst(-65281)), shl(and(v, cst(0xff)), cst(8))));
+  }
+
+  /** Operand size of the current instruction for its v/z operands. */
+  get osize(): number { return this.i.o32 ? 4 : 2; }
+
+  /** Truncate to `size` (i32 arithmetic wraps at 32 bits by itself). */
+  trunc(size: number, v: X): X {
+    return size === 4 ? v : and(v, cst(size === 2 ? 0xffff : 0xff));
+  }
+
+  // ==================================================================================
+  // Spilling state for calls that may fault or that read the CPU
+
+  /** Registers and flag locals to the host area, with the fault site (-1: none) and the retired count. */
+  spill(site: number): void {
+    for (let r = 0; r < 8; r++) this.get(L_R0 + r);
+    for (let l = L_FK; l <= L_FX; l++) this.get(l);
+    this.i32(site);
+    this.get(L_N); this.i32(this.idx); this.op(Op.i32Add);
+    this.call(FN_SPILL);
+  }
+
+  /** Spill with this instruction as the fault site; marks the instruction as having a slow path. */
+  private slowPath(): void {
+    this.slow = true;
+    this.spill(this.i.off);
+    this.i32(1); this.set(L_SL);
+  }
+
+  /** Registers back from the host area (after the interpreter ran). */
+  reload(): void {
+    for (let r = 0; r < 8; r++) { this.i32(0); this.mem(Op.i32Load, this.regsAt + 4 * r, 2); this.set(L_R0 + r); }
+  }
+
+  // ==================================================================================
+  // Memory operands
+
+  get isMem(): boolean { return this.i.modrm < 0xc0; }
+  get rm(): number { return this.i.modrm & 7; }
+
+  /** The memory operand's offset (before the segment base); 32-bit addressing only. */
+  offset(): X {
+    const i = this.i;
+    let x: X | null = null;
+    if (i.eaBase >= 0) x = loc(L_R0 + i.eaBase);
+    if (i.eaIndex >= 0) {
+      const ix = i.eaScale !== 0 ? shl(loc(L_R0 + i.eaIndex), cst(i.eaScale)) : loc(L_R0 + i.eaIndex);
+      x = x === null ? ix : add(x, ix);
+    }
+    if (x === null) return cst(i.eaDisp | 0);
+    return i.eaDisp !== 0 ? add(x, cst(i.eaDisp | 0)) : x;
+  }
+
+  /** Linear address of `off` in segment `seg` into a temp: DS/ES/SS are flat in the region's mode. */
+  linearOf(seg: number, off: X, size: number, write: boolean): number {
+    const t = this.val(off);
+    if (seg !== DS && seg !== ES && seg !== SS) {
+      // FS, GS, CS: base and checks at run time (the interpreter's segLin).
+      this.slowPath();
+      this.i32(seg); this.get(t); this.i32(size); this.i32(write ? 1 : 0); this.call(FN.segLin); this.set(t);
+    }
+    return t;
+  }
+
+  /** Linear address of the memory operand into a temp. */
+  linear(size: number, write: boolean): number {
+    return this.linearOf(this.i.eaSeg, this.offset(), size, write);
+  }
+
+  /** TLB entry of `lin` into a new temp. */
+  private tlbEntry(lin: number): number {
+    const e = this.tmp();
+    this.get(lin); this.i32(12); this.op(Op.i32ShrU); this.i32(2); this.op(Op.i32Shl);
+    this.mem(Op.i32Load, this.tlbAt, 2);
+    this.set(e);
+    return e;
+  }
+
+  /** The fast-path test: the TLB entry allows the access and the address is aligned. */
+  private fastTest(e: number, lin: number, mask: number, size: number): void {
+    this.get(e); this.i32(mask); this.op(Op.i32And);
+    if (size > 1) { this.get(lin); this.i32(size === 4 ? 30 : 31); this.op(Op.i32Shl); this.op(Op.i32Or); }
+    this.i32(1); this.op(Op.i32Eq);
+  }
+
+  /** Physical address of `lin` through TLB entry `e`. */
+  private phys(e: number, lin: number): void {
+    this.get(e); this.i32(-4096); this.op(Op.i32And); this.get(lin); this.i32(4095); this.op(Op.i32And); this.op(Op.i32Or);
+  }
+
+  private static LOAD = [0, Op.i32Load8U, Op.i32Load16U, 0, Op.i32Load];
+  private static STORE = [0, Op.i32Store8, Op.i32Store16, 0, Op.i32Store];
+  private static ALIGN = [0, 0, 1, 0, 2];
+  private static RD: ImportName[] = ['rd8', 'rd8', 'rd16', 'rd8', 'rd32'];
+  private static WR: ImportName[] = ['wr8', 'wr8', 'wr16', 'wr8', 'wr32'];
+
+  /** Load `size` bytes at linear address (temp) `lin` into a new temp. */
+  load(size: number, lin: number): number {
+    const e = this.tlbEntry(lin), v = this.tmp();
+    this.fastTest(e, lin, this.rmask, size);
+    this.open(Op.if, I32);
+    this.phys(e, lin); this.mem(Emitter.LOAD[size]!, 0, Emitter.ALIGN[size]!);
+    this.else_();
+    this.slowPath(); this.get(lin); this.call(FN[Emitter.RD[size]!]);
+    this.close();
+    this.set(v);
+    return v;
+  }
+
+  /** Store `v` (truncated to `size`) at linear address (temp) `lin`. */
+  store(size: number, lin: number, v: X): void {
+    const val = this.val(v), e = this.tlbEntry(lin);
+    this.fastTest(e, lin, this.wmask, size);
+    this.open(Op.if);
+    this.phys(e, lin); this.get(val); this.mem(Emitter.STORE[size]!, 0, Emitter.ALIGN[size]!);
+    this.else_();
+    this.slowPath(); this.get(lin); this.get(val); this.call(FN[Emitter.WR[size]!]);
+    this.close();
+  }
+
+  /**
+   * Start a read-modify-write of `size` bytes at `lin`: checks the write first (as rmwLin),
+   * returns [old value temp, commit(newValue)].
+   */
+  rmw(size: number, lin: number): [number, (v: X) => void] {
+    const e = this.tlbEntry(lin), old = this.tmp(), p = this.tmp();
+    this.fastTest(e, lin, this.wmask, size);
+    this.open(Op.if);
+    this.phys(e, lin); this.tee(p); this.mem(Emitter.LOAD[size]!, 0, Emitter.ALIGN[size]!); this.set(old);
+    this.else_();
+    this.slowPath(); this.get(lin); this.i32(size); this.call(FN.probe);
+    this.get(lin); this.call(FN[Emitter.RD[size]!]); this.set(old);
+    this.i32(-1); this.set(p);
+    this.close();
+    return [old, (v: X) => {
+      const nv = this.val(v);
+      this.if_(ne(loc(p), cst(-1)), () => { this.get(p); this.get(nv); this.mem(Emitter.STORE[size]!, 0, Emitter.ALIGN[size]!); },
+        () => { this.get(lin); this.get(nv); this.call(FN[Emitter.WR[size]!]); });
+    }];
+  }
+
+  /** Read the r/m operand of `size` (register or memory). */
+  readRm(size: number): X {
+    if (!this.isMem) return this.reg(size, this.rm);
+    return loc(this.load(size, this.linear(size, false)));
+  }
+
+  /** Write the r/m operand. */
+  writeRm(size: number, v: X): void {
+    if (!this.isMem) { this.setReg(size, this.rm, v); return; }
+    const val = this.val(v);
+    this.store(size, this.linear(size, true), loc(val));
+  }
+
+  // ==================================================================================
+  // Stack (the region's mode guarantees a flat 32-bit SS)
+
+  push(size: number, v: X): void {
+    const val = this.val(v);
+    const t = this.val(sub(loc(L_R0 + 4), cst(size)));
+    this.store(size, t, loc(val));
+    this.let(L_R0 + 4, loc(t));
+  }
+
+  /** Pop `size` bytes into a new temp; ESP moves after the read (a fault leaves it). */
+  pop(size: number): number {
+    const sp = this.val(loc(L_R0 + 4));
+    const v = this.load(size, sp);
+    this.let(L_R0 + 4, add(loc(L_R0 + 4), cst(size)));
+    return v;
+  }
+
+  // ==================================================================================
+  // Flags
+
+  /** The instruction writes flags someone reads: skip computing them otherwise. */
+  flagsLive(written: number): boolean { return (this.liveOut & written) !== 0; }
+
+  /** Record an arithmetic result as the flag producer (kind FK_*, operands as values of `size`). */
+  produce(kind: number, size: number, a: X, b: X, r: X, x: X = cst(0)): void {
+    const szi = sizeIndex(size);
+    // fx first: it may be the carry of the state being replaced (INC/DEC, ADC/SBB).
+    this.let(L_FX, x);
+    this.let(L_FA, a);
+    this.let(L_FB, b);
+    this.let(L_FR, r);
+    this.let(L_FK, cst((kind << 2) | szi));
+    this.flagKind = kind;
+    this.flagSize = szi;
+  }
+
+  private flagArgs(): void { for (let l = L_FK; l <= L_FX; l++) this.get(l); }
+
+  /** Put the flag state into the CPU (before code that reads or edits the CPU's flags). */
+  flagsToCpu(): void {
+    if (this.flagKind === FK_IN_C) return;
+    this.flagArgs(); this.call(FN.flags);
+    this.i32(0); this.set(L_FK);
+    this.flagKind = FK_IN_C;
+  }
+
+  private sign(x: X): X {
+    const sh = SHIFT_OF[this.flagSize]!;
+    return sh === 0 ? ltS(x, cst(0)) : ltS(shl(x, cst(sh)), cst(0));
+  }
+
+  /** CF as 0/1. */
+  carry(): X {
+    if (this.flagKind === FLAGS_DYNAMIC || this.flagKind === FK_IN_C) {
+      return (e) => { e.flagArgs(); e.call(FN.carry); };
+    }
+    return this.cf();
+  }
+
+  private cf(): X {
+    const fa = loc(L_FA), fb = loc(L_FB), fr = loc(L_FR), fx = loc(L_FX);
+    switch (this.flagKind) {
+      case FK_ADD: return ltU(fr, fa);
+      case FK_ADC: return sel(fx, leU(fr, fa), ltU(fr, fa));
+      case FK_SUB: return ltU(fa, fb);
+      case FK_SBB: return sel(fx, leU(fa, fb), ltU(fa, fb));
+      case FK_INC: case FK_DEC: return fx;
+      case FK_LOGIC: return cst(0);
+      default: return and(fx, cst(1));
+    }
+  }
+
+  private of(): X {
+    const fa = loc(L_FA), fb = loc(L_FB), fr = loc(L_FR), fx = loc(L_FX);
+    switch (this.flagKind) {
+      case FK_ADD: case FK_ADC: case FK_INC: return this.sign(and(xor(fa, fr), xor(fb, fr)));
+      case FK_SUB: case FK_SBB: case FK_DEC: return this.sign(and(xor(fa, fb), xor(fa, fr)));
+      case FK_LOGIC: return cst(0);
+      default: return shrU(and(fx, cst(2)), cst(1));
+    }
+  }
+
+  /** Condition code cc (Jcc/SETcc/CMOVcc low nibble) as a 0/1 value. */
+  cond(cc: number): X {
+    if (this.flagKind === FLAGS_DYNAMIC || this.flagKind === FK_IN_C) {
+      return (e) => { e.flagArgs(); e.i32(cc); e.call(FN.cond); };
+    }
+    const r = this.condTrue(cc >> 1);
+    return (cc & 1) === 0 ? r : eqz(r);
+  }
+
+  private condTrue(c2: number): X {
+    const k = this.flagKind, sh = SHIFT_OF[this.flagSize]!;
+    const fa = loc(L_FA), fb = loc(L_FB), fr = loc(L_FR);
+    const zf = eqz(fr);
+    const sf = this.sign(fr);
+    if (k === FK_SUB) {
+      // CMP a, b and SUB: the conditions are comparisons of the operands.
+      const s = (x: X): X => (sh === 0 ? x : shl(x, cst(sh)));
+      switch (c2) {
+        case 1: return ltU(fa, fb);
+        case 2: return eq(fa, fb);
+        case 3: return leU(fa, fb);
+        case 6: return ltS(s(fa), s(fb));
+        case 7: return leS(s(fa), s(fb));
+        default:
+      }
+    }
+    if (k === FK_LOGIC) {
+      switch (c2) {
+        case 0: case 1: return cst(0);
+        case 3: return zf;
+        case 6: return sf;
+        case 7: return sh === 0 ? leS(fr, cst(0)) : leS(shl(fr, cst(sh)), cst(0));
+        default:
+      }
+    }
+    switch (c2) {
+      case 0: return this.of();
+      case 1: return this.cf();
+      case 2: return zf;
+      case 3: return lor(this.cf(), zf);
+      case 4: return sf;
+      case 5: return (e) => { e.get(L_FR); e.op(Op.i32Popcnt); e.i32(1); e.op(Op.i32And); e.op(Op.i32Eqz); };
+      case 6: return ne(sf, this.of());
+      default: return lor(zf, ne(sf, this.of()));
+    }
+  }
+
+  // ==================================================================================
+  // Leaving the instruction stream
+
+  /** Leave the region: EIP `eip` (or the CPU's own EIP), after `retired` more instructions. */
+  exit(eip: X | null, retired: number): void {
+    this.let(L_N, add(loc(L_N), cst(retired)));
+    if (eip === null) this.let(L_STATUS, cst(EXIT_CPU_EIP));
+    else { this.let(L_EIP, eip); this.let(L_STATUS, cst(EXIT_EIP)); }
+    this.br(this.labelExit);
+  }
+
+  /** EIP of a page offset. */
+  eipOf(off: number): X { return add(loc(L_BASE), cst(off)); }
+
+  /** Jump to a page offset known now: inside the region, or out through the dispatcher. */
+  jumpTo(target: number): void {
+    const c = target >= 0 && target < 4096 ? this.caseOf.get(target) : undefined;
+    if (c === undefined) { this.exit(this.eipOf(target), this.blockLen); return; }
+    this.exitIfAsked(this.eipOf(target));
+    this.let(L_N, add(loc(L_N), cst(this.blockLen)));
+    this.let(L_IDX, cst(c));
+    this.br(this.labelTop);
+  }
+
+  /** Jump to a linear EIP computed at run time (RET, indirect): out through the dispatcher. */
+  jumpDyn(target: X): void {
+    this.exit(target, this.blockLen);
+  }
+
+  /** Before a jump inside the region: a slow path of this instruction asked to go out instead. */
+  private exitIfAsked(eip: X): void {
+    if (!this.slow) return;
+    this.if_(and(loc(L_SL), this.exitReq()), () => this.exit(eip, this.blockLen));
+  }
+
+  private exitReq(): X {
+    return (e) => { e.i32(0); e.mem(Op.i32Load, e.slotsAt + 4 * S_EXITREQ, 2); };
+  }
+
+  /** After the instruction: leave if a slow path asked for it (interrupt, stop, code write). */
+  checkExit(): void {
+    if (!this.slow) return;
+    this.if_(loc(L_SL), () => {
+      this.let(L_SL, cst(0));
+      this.if_(this.exitReq(), () => this.exit(this.eipOf(this.i.off + this.i.len), this.idx + 1));
+    });
+  }
+
+  /** Set bits of the CPU's EFLAGS outside the arithmetic ones (DF): c.flags = c.flags & ~mask | value. */
+  cpuFlags(value: number, mask: number): void { this.i32(value); this.i32(mask); this.rt('cpuFlags'); }
+
+  /** Run the current instruction in the interpreter, with every register and flag in the CPU. */
+  fallback(exit: boolean): void {
+    const i = this.i;
+    this.flagsToCpu();
+    this.spill(-1);
+    this.i32(i.off); this.i32(i.off + i.len); this.call(FN.step);
+    this.reload();
+    if (exit) { this.op(Op.drop); this.exit(null, this.idx + 1); return; }
+    this.open(Op.if);
+    this.exit(null, this.idx + 1);
+    this.close();
+  }
+}
+
+export { FK_ADC, FK_ADD, FK_DEC, FK_INC, FK_LOGIC, FK_RCO, FK_SBB, FK_SUB, FK_IN_C } from './runtime.js';

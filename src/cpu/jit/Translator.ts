@@ -1,0 +1,318 @@
+// The binary translator's dispatcher and code cache. Between regions it does what the
+// interpreter's run loop does at every instruction boundary (interrupts, the STI/MOV SS
+// shadow, halts), then finds the region for CS:EIP: the code cache is keyed by the
+// physical page of the code and the mode it was translated for (Cpu.jitMode), so every
+// linear alias of a page, and every process that maps the same page, shares it. Code that
+// is not hot yet runs in the interpreter a block at a time while each page counts how
+// often it was entered and where; a page entered often enough is translated with all the
+// entry points seen, and translated again when a new entry point becomes hot.
+//
+// Self-modifying code: a page with translations is marked in PhysicalMemory.codePages and
+// in the TLB (TLB_CODE), so every write to it, by the CPU (any linear alias) or by a
+// device (GuestRam), reaches invalidatePage(), which drops the page's regions and asks
+// the running region to leave after the current instruction. A page rewritten again and
+// again waits longer each time before it is translated again.
+
+import { ESP, FLAG_IF, FLAG_TF } from '../constants.js';
+import { FAULT, HOST_REGS, HOST_SLOTS, type Cpu, type ExecutionEngine } from '../Cpu.js';
+import { TLB_CODE, TLB_VALID } from '../mmu.js';
+import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
+import { type CompiledRegion, type RegionTarget, compileRegion } from './compile.js';
+import { EXIT_EIP, S_EIP, S_FA, S_FB, S_FK, S_FR, S_FX, S_N, S_SITE } from './Emitter.js';
+import { flagImports, flagsOut } from './runtime.js';
+import { scanRegion } from './scan.js';
+
+export interface TranslatorOptions {
+  /** Code cache size cap in bytes of generated source (default 64 MiB). */
+  cacheBytes?: number;
+  /** Instructions interpreted in a page before it is translated (default 50 000). */
+  threshold?: number;
+  /** Most instructions translated into one region (default 1500). */
+  maxRegionInsns?: number;
+}
+
+/** What the translator has done, for --stats and the live counters. */
+export interface TranslatorStats {
+  /** Regions compiled (pages, including recompilations with new entry points). */
+  regionsCompiled: number;
+  blocksCompiled: number;
+  insnsCompiled: number;
+  /** Host milliseconds spent scanning and compiling. */
+  compileMs: number;
+  /** Region entries that ran translated code. */
+  cacheHits: number;
+  /** Guest instructions retired in translated code (the rest ran in the interpreter). */
+  translatedInsns: number;
+  /** Regions dropped because their page was written. */
+  invalidations: number;
+  /** Regions dropped to keep the cache under its cap. */
+  evictions: number;
+  /** Generated source bytes of the regions now cached. */
+  cacheBytes: number;
+  /** Regions now cached. */
+  regions: number;
+}
+
+interface Region extends CompiledRegion {
+  /** Page offsets the region was compiled from. */
+  entries: Set<number>;
+}
+
+export class Translator implements ExecutionEngine {
+  /** Region per key (physical page << 1 | mode), RAM pages only (only they are translated). */
+  private readonly regionAt: (Region | undefined)[];
+  /**
+   * Instructions interpreted in each key's page since its last translation; a page is
+   * translated when this reaches the threshold. Negative while a rewritten page cools down.
+   */
+  private readonly heat: Int32Array;
+  /** Entry offsets seen in warm pages (heat past a quarter of the threshold). */
+  private readonly entries = new Map<number, Set<number>>();
+  /** Times each page's translations were dropped by writes. */
+  private readonly rewrites = new Map<number, number>();
+  /** Keys with a region, oldest first (eviction order). */
+  private readonly live = new Set<number>();
+  private readonly cap: number;
+  private readonly threshold: number;
+  private readonly maxInsns: number;
+  readonly stats: TranslatorStats = {
+    regionsCompiled: 0, blocksCompiled: 0, insnsCompiled: 0, compileMs: 0, cacheHits: 0, translatedInsns: 0,
+    invalidations: 0, evictions: 0, cacheBytes: 0, regions: 0,
+  };
+  private cpu: Cpu | null = null;
+  private target: RegionTarget | null = null;
+  /** The region running now: its page's linear base, the count at entry, its mode. */
+  private base = 0;
+  private ins0 = 0;
+  private mode = 0;
+
+  constructor(private readonly mem: PhysicalMemory, opts: TranslatorOptions = {}) {
+    this.cap = opts.cacheBytes ?? 64 << 20;
+    this.threshold = opts.threshold ?? 50_000;
+    this.maxInsns = opts.maxRegionInsns ?? 1500;
+    const keys = (mem.ramSize >>> 12) << 1;
+    this.regionAt = new Array<Region | undefined>(keys).fill(undefined);
+    this.heat = new Int32Array(keys);
+  }
+
+  /** Make this the CPU's execution engine and watch its memory for writes to code. */
+  attach(c: Cpu): void {
+    this.cpu = c;
+    c.engine = this;
+    this.mem.onCodeWrite = (page) => this.invalidatePage(page);
+    const s = c.jitSlots;
+    // The slow paths of translated code: the instruction count first (devices read the clock).
+    const sync = (): void => { c.instructions = this.ins0 + s[S_N]!; };
+    this.target = {
+      memory: this.mem.wasmMemory,
+      memoryPages: this.mem.buffer.byteLength / 65536,
+      hostBase: this.mem.hostBase,
+      regsOffset: HOST_REGS,
+      slotsOffset: HOST_SLOTS,
+      imports: {
+        rd8: (lin: number) => { sync(); return c.rd8(lin); },
+        rd16: (lin: number) => { sync(); return c.rd16(lin); },
+        rd32: (lin: number) => { sync(); return c.rd32(lin); },
+        wr8: (lin: number, v: number) => { sync(); c.wr8(lin, v); },
+        wr16: (lin: number, v: number) => { sync(); c.wr16(lin, v); },
+        wr32: (lin: number, v: number) => { sync(); c.wr32(lin, v); },
+        probe: (lin: number, size: number) => { sync(); c.probeWrite(lin, size); },
+        segLin: (seg: number, off: number, size: number, write: number) => { sync(); return c.segLin(seg, off, size, write !== 0); },
+        // An instruction the region leaves to the interpreter; 1: the region must leave after it.
+        step: (off: number, next: number) => {
+          c.eip = (this.base + off) | 0;
+          sync();
+          c.step();
+          return c.eip !== ((this.base + next) | 0) || c.exitReq !== 0 || c.jitMode !== this.mode ? 1 : 0;
+        },
+        ...flagImports(c),
+      },
+    };
+  }
+
+  execute(c: Cpu): void {
+    const tlb = c.tlb;
+    while (c.instructions < c.budgetEnd) {
+      if (c.irqPending && (c.flags & FLAG_IF) !== 0) {
+        // As the interpreter: the interrupt is taken here, or after the one instruction
+        // an STI or MOV SS shadows.
+        if (c.instructions !== c.inhibitAt) c.takeInterrupt(); else c.stepBlock(1);
+        if (c.halted || c.shutdownReason !== '') return;
+        continue;
+      }
+      if (c.halted || c.jitMode < 0 || (c.flags & FLAG_TF) !== 0) return;
+      const eip = c.eip;
+      const e = tlb[eip >>> 12]!;
+      if ((e & c.tlbReadMask) !== TLB_VALID) { this.interpret(c, -1); continue; }
+      const key = ((e >>> 12) << 1) | c.jitMode;
+      const r = this.regionAt[key];
+      if (r !== undefined) {
+        const idx = r.caseAt[eip & 0xfff]!;
+        if (idx >= 0) {
+          if (this.runRegion(c, r, idx, eip)) { this.stats.cacheHits++; continue; }
+          c.stepBlock(64); // too little budget left for the block
+          continue;
+        }
+      }
+      if (this.heat[key]! >= this.threshold && this.translate(c, key, eip, e & ~0xfff)) continue;
+      this.interpret(c, key);
+    }
+  }
+
+  /** Run region `r` from case `idx`; false when it could not start (budget). */
+  private runRegion(c: Cpu, r: Region, idx: number, eip: number): boolean {
+    const s = c.jitSlots;
+    const base = eip & ~0xfff, ins0 = c.instructions;
+    this.base = base;
+    this.ins0 = ins0;
+    this.mode = c.jitMode;
+    c.exitReq = 0;
+    let status: number;
+    try {
+      status = r.run(idx, base, c.budgetEnd - ins0);
+    } catch (x) {
+      // A fault in translated code: the state at the faulting instruction is in the host area.
+      const site = s[S_SITE]!;
+      if (x === FAULT && site >= 0) {
+        c.eip = c.startEip = (base + site) | 0;
+        c.startEsp = c.regs[ESP]!;
+        c.instructions = ins0 + s[S_N]!;
+        flagsOut(c, s[S_FK]!, s[S_FA]!, s[S_FB]!, s[S_FR]!, s[S_FX]!);
+      }
+      throw x;
+    }
+    const n = s[S_N]!;
+    if (n === 0) return false;
+    c.instructions = ins0 + n;
+    this.stats.translatedInsns += n;
+    if (status === EXIT_EIP) c.eip = s[S_EIP]!;
+    flagsOut(c, s[S_FK]!, s[S_FA]!, s[S_FB]!, s[S_FR]!, s[S_FX]!);
+    return true;
+  }
+
+  /**
+   * Interpret from EIP, counting instructions into the page's heat, until the budget
+   * ends, an interrupt is due, the CPU halts or leaves the translator's modes, or control
+   * reaches a page (at a jump, or running on into the next page) that has a region or is
+   * hot enough to translate.
+   */
+  private interpret(c: Cpu, key: number): void {
+    const tlb = c.tlb, heat = this.heat, regionAt = this.regionAt, threshold = this.threshold;
+    let page = c.eip & ~0xfff;
+    let from = c.instructions;
+    while (c.instructions < c.budgetEnd) {
+      if (c.irqPending && (c.flags & FLAG_IF) !== 0 && c.instructions !== c.inhibitAt) break;
+      const tf = c.flags & FLAG_TF;
+      c.step();
+      c.instructions++;
+      if (tf !== 0) { c.singleStepTrap(); break; }
+      if (c.halted) break;
+      const eip = c.eip;
+      if (eip === c.nextEip && (eip & ~0xfff) === page) continue;
+      // A block boundary: the run so far counts for the page it ran in.
+      if (key >= 0) heat[key] += c.instructions - from;
+      if (c.jitMode < 0) return;
+      from = c.instructions;
+      page = eip & ~0xfff;
+      const e = tlb[eip >>> 12]!;
+      if ((e & c.tlbReadMask) !== TLB_VALID) { key = -1; continue; }
+      key = ((e >>> 12) << 1) | c.jitMode;
+      if (regionAt[key] !== undefined || heat[key]! >= threshold) return;
+      if (heat[key]! >= threshold >> 2) this.noteEntry(key, eip);
+    }
+    if (key >= 0) heat[key] += c.instructions - from;
+  }
+
+  private noteEntry(key: number, eip: number): void {
+    let set = this.entries.get(key);
+    if (set === undefined) { set = new Set(); this.entries.set(key, set); }
+    if (set.size < 256) set.add(eip & 0xfff);
+  }
+
+  /** Translate the page of `key` with the entry points seen (and `eip`). Returns false if nothing came of it. */
+  private translate(c: Cpu, key: number, eip: number, phys: number): boolean {
+    this.heat[key] = 0;
+    const t0 = performance.now();
+    const entries = this.entries.get(key) ?? new Set<number>();
+    this.entries.delete(key);
+    entries.add(eip & 0xfff);
+    const old = this.regionAt[key];
+    if (old !== undefined) for (const x of old.entries) entries.add(x);
+    const blocks = scanRegion(c, eip & ~0xfff, phys, entries, this.maxInsns);
+    if (blocks.length === 0 || blocks.every((b) => b.insns.length === 0)) return false;
+    const compiled = compileRegion(blocks, key & 1, this.target!);
+    const region: Region = { ...compiled, entries };
+    if (old !== undefined) this.drop(key);
+    this.regionAt[key] = region;
+    this.live.add(key);
+    this.stats.cacheBytes += region.bytes;
+    this.stats.regions = this.live.size;
+    this.stats.regionsCompiled++;
+    this.stats.blocksCompiled += region.blocks;
+    this.stats.insnsCompiled += region.insns;
+    this.markCode(c, phys);
+    if (this.stats.cacheBytes > this.cap) this.evict(key);
+    this.stats.compileMs += performance.now() - t0;
+    return true;
+  }
+
+  /** Writes to the page must now take the slow path, where they are seen (TLB_CODE). */
+  private markCode(c: Cpu, phys: number): void {
+    const page = phys >>> 12;
+    if (this.mem.codePages[page] !== 0) return;
+    this.mem.codePages[page] = 1;
+    const tlb = c.tlb, list = c.tlbList;
+    for (let i = 0; i < c.tlbCount; i++) {
+      const lin = list[i]!;
+      const e = tlb[lin]!;
+      if ((e & TLB_VALID) !== 0 && ((e ^ phys) & ~0xfff) === 0) tlb[lin] = e | TLB_CODE;
+    }
+  }
+
+  private drop(key: number): void {
+    const r = this.regionAt[key];
+    if (r === undefined) return;
+    this.regionAt[key] = undefined;
+    this.live.delete(key);
+    this.stats.cacheBytes -= r.bytes;
+    this.stats.regions = this.live.size;
+  }
+
+  /** Keep the cache under its cap: drop the oldest regions (not `keep`) down to three quarters. */
+  private evict(keep: number): void {
+    for (const key of this.live) {
+      if (this.stats.cacheBytes <= this.cap * 0.75) break;
+      if (key === keep) continue;
+      this.drop(key);
+      this.stats.evictions++;
+    }
+  }
+
+  /** A page holding translated code was written: its regions go, the running one leaves. */
+  invalidatePage(page: number): void {
+    this.mem.codePages[page] = 0;
+    const n = Math.min((this.rewrites.get(page) ?? 0) + 1, 10);
+    this.rewrites.set(page, n);
+    for (let mode = 0; mode < 2; mode++) {
+      const key = (page << 1) | mode;
+      if (this.regionAt[key] !== undefined) {
+        this.drop(key);
+        this.stats.invalidations++;
+      }
+      // A page rewritten again and again waits longer each time before it is translated again.
+      this.heat[key] = -this.threshold * ((1 << n) - 1);
+    }
+    if (this.cpu !== null) this.cpu.exitReq = 1;
+  }
+
+  flush(): void {
+    for (const key of this.live) this.regionAt[key] = undefined;
+    this.live.clear();
+    this.heat.fill(0);
+    this.entries.clear();
+    this.rewrites.clear();
+    this.mem.codePages.fill(0);
+    this.stats.cacheBytes = 0;
+    this.stats.regions = 0;
+  }
+}

@@ -1,0 +1,94 @@
+// Templates for 32-bit shifts and rotates by an immediate or by CL (shift.ts), and the
+// flag instructions CLC STC CMC CLD STD. Results and CF/OF follow the interpreter's
+// formulas (the P6 values of the architecturally undefined OF); other sizes and the
+// rotates through carry stay with the interpreter.
+
+import { F_ALL, F_C, F_O } from '../../opcodeInfo.js';
+import { FLAG_DF } from '../../constants.js';
+import { type Emitter, type X, FK_RCO, L_R0, and, cst, loc, ne, or, rotl, rotr, shl, shrS, shrU, sub, xor, FLAGS_DYNAMIC } from '../Emitter.js';
+import type { TemplateTable } from './types.js';
+
+/** Emit group-2 op `op` on `v` by count `n` (1-31) into a new temp, recording flags as far as they are live. */
+function emitShift(e: Emitter, op: number, v: X, n: X): number {
+  const tv = e.val(v);
+  const V = loc(tv);
+  const one = cst(1);
+  switch (op) {
+    case 0: case 1: { // ROL/ROR change CF and OF only: the state goes to the CPU and those two are set
+      const r = e.val(op === 0 ? rotl(V, n) : rotr(V, n));
+      if ((e.liveOut & (F_C | F_O)) !== 0) {
+        const R = loc(r);
+        e.flagsToCpu();
+        const cf = op === 0 ? and(R, one) : shrU(R, cst(31));
+        const of = op === 0 ? xor(shrU(R, cst(31)), and(R, one)) : xor(shrU(R, cst(31)), and(shrU(R, cst(30)), one));
+        cf(e); of(e); e.rt('setCfOf');
+      }
+      return r;
+    }
+    case 4: case 6: { // SHL: CF = last bit out, OF = MSB(result) XOR CF
+      const r = e.val(shl(V, n));
+      if (e.flagsLive(F_ALL)) {
+        const cf = e.val(and(shrU(V, sub(cst(32), n)), one));
+        e.produce(FK_RCO, 4, cst(0), cst(0), loc(r), or(loc(cf), shl(xor(shrU(loc(r), cst(31)), loc(cf)), one)));
+      }
+      return r;
+    }
+    case 5: { // SHR: OF = MSB(original)
+      const r = e.val(shrU(V, n));
+      if (e.flagsLive(F_ALL)) e.produce(FK_RCO, 4, cst(0), cst(0), loc(r), or(and(shrU(V, sub(n, one)), one), shl(shrU(V, cst(31)), one)));
+      return r;
+    }
+    default: { // SAR: OF = 0
+      const r = e.val(shrS(V, n));
+      if (e.flagsLive(F_ALL)) e.produce(FK_RCO, 4, cst(0), cst(0), loc(r), and(shrS(V, sub(n, one)), one));
+      return r;
+    }
+  }
+}
+
+/** The translatable group-2 ops: not RCL/RCR. */
+const shiftable = (op: number): boolean => op !== 2 && op !== 3;
+
+/** C1 /r ib and D1 /r: a count known now. */
+function shiftImm(count: (e: Emitter) => number): (e: Emitter) => boolean {
+  return (e) => {
+    const i = e.i;
+    const n = count(e) & 31;
+    if (!i.o32 || n === 0 || !shiftable(i.reg)) return false;
+    if (!e.isMem) { e.setReg(4, e.rm, loc(emitShift(e, i.reg, loc(L_R0 + e.rm), cst(n)))); return true; }
+    const [old, commit] = e.rmw(4, e.linear(4, true));
+    commit(loc(emitShift(e, i.reg, loc(old), cst(n))));
+    return true;
+  };
+}
+
+/** D3 /r with a register operand: a zero count changes nothing, flags included. */
+function shiftCl(e: Emitter): boolean {
+  const i = e.i;
+  if (!i.o32 || e.isMem || !shiftable(i.reg)) return false;
+  const n = e.val(and(loc(L_R0 + 1), cst(31)));
+  e.if_(ne(loc(n), cst(0)), () => e.setReg(4, e.rm, loc(emitShift(e, i.reg, loc(L_R0 + e.rm), loc(n)))));
+  // Which producer holds the flags now depends on the count.
+  e.flagKind = FLAGS_DYNAMIC;
+  return true;
+}
+
+export function installShift(t: TemplateTable): void {
+  t[0xc1] = shiftImm((e) => e.i.imm);
+  t[0xd1] = shiftImm(() => 1);
+  t[0xd3] = shiftCl;
+  // CLC STC CMC: CF alone, once the flag state is in the CPU; nothing when CF is dead.
+  const cfOp = (v: (e: Emitter) => X) => (e: Emitter): boolean => {
+    if ((e.liveOut & F_C) === 0) return true;
+    const x = e.val(v(e));
+    e.flagsToCpu();
+    e.get(x); e.rt('setCf');
+    return true;
+  };
+  t[0xf8] = cfOp(() => cst(0));
+  t[0xf9] = cfOp(() => cst(1));
+  t[0xf5] = cfOp((e) => xor(e.carry(), cst(1)));
+  // CLD/STD: DF lives in the CPU's flags, never in the flag locals.
+  t[0xfc] = (e) => { e.cpuFlags(0, FLAG_DF); return true; };
+  t[0xfd] = (e) => { e.cpuFlags(FLAG_DF, FLAG_DF); return true; };
+}
