@@ -140,3 +140,38 @@ export function cstr(mem: { u8: Uint8Array }, addr: number): string {
   while (mem.u8[end] !== 0) end++;
   return new TextDecoder().decode(mem.u8.subarray(addr, end));
 }
+
+/**
+ * A multiboot v1 kernel (a.out kludge) whose code starts right after the header.
+ * Loaded at 1 MiB, entered in flat 32-bit protected mode.
+ */
+export function multibootKernel(code: number[]): Uint8Array {
+  const load = 0x100000;
+  const hdr = 48;
+  const size = hdr + code.length;
+  const img = new Uint8Array(size);
+  const dv = new DataView(img.buffer);
+  const flags = 0x00010000; // bit 16: addresses in the header
+  dv.setUint32(0, 0x1badb002, true);
+  dv.setUint32(4, flags, true);
+  dv.setUint32(8, (-(0x1badb002 + flags)) >>> 0, true);
+  dv.setUint32(12, load, true); // header_addr
+  dv.setUint32(16, load, true); // load_addr
+  dv.setUint32(20, load + size, true); // load_end_addr
+  dv.setUint32(24, load + size, true); // bss_end_addr
+  dv.setUint32(28, load + hdr, true); // entry_addr
+  img.set(code, hdr);
+  return img;
+}
+
+// Machine code for those kernels (32-bit).
+export const movDxImm16 = (v: number): number[] => [0x66, 0xba, v & 0xff, v >> 8];
+export const movAxImm16 = (v: number): number[] => [0x66, 0xb8, v & 0xff, v >> 8];
+export const movAlImm8 = (v: number): number[] => [0xb0, v];
+export const outDxAx = [0x66, 0xef];
+export const outDxAl = [0xee];
+export const cli = [0xfa];
+export const hlt = [0xf4];
+export const jmpSelf = [0xeb, 0xfe];
+/** ACPI S5: SLP_TYP=5 | SLP_EN to PM1a_CNT (0x604), then spin until the machine stops. */
+export const powerOff = [...movDxImm16(0x604), ...movAxImm16((5 << 10) | (1 << 13)), ...outDxAx, ...jmpSelf];

@@ -6,39 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine } from '../../src/machine/Machine.js';
 import { BootError } from '../../src/boot/BootError.js';
-
-/**
- * A multiboot v1 kernel (a.out kludge) whose code starts right after the header.
- * Loaded at 1 MiB, entered in flat 32-bit protected mode.
- */
-function multiboot(code: number[]): Uint8Array {
-  const load = 0x100000;
-  const hdr = 48;
-  const size = hdr + code.length;
-  const img = new Uint8Array(size);
-  const dv = new DataView(img.buffer);
-  const flags = 0x00010000; // bit 16: addresses in the header
-  dv.setUint32(0, 0x1badb002, true);
-  dv.setUint32(4, flags, true);
-  dv.setUint32(8, (-(0x1badb002 + flags)) >>> 0, true);
-  dv.setUint32(12, load, true); // header_addr
-  dv.setUint32(16, load, true); // load_addr
-  dv.setUint32(20, load + size, true); // load_end_addr
-  dv.setUint32(24, load + size, true); // bss_end_addr
-  dv.setUint32(28, load + hdr, true); // entry_addr
-  img.set(code, hdr);
-  return img;
-}
-
-// Machine code helpers (32-bit).
-const movDxImm16 = (v: number) => [0x66, 0xba, v & 0xff, v >> 8];
-const movAxImm16 = (v: number) => [0x66, 0xb8, v & 0xff, v >> 8];
-const movAlImm8 = (v: number) => [0xb0, v];
-const outDxAx = [0x66, 0xef];
-const outDxAl = [0xee];
-const cli = [0xfa];
-const hlt = [0xf4];
-const jmpSelf = [0xeb, 0xfe];
+import { cli, hlt, jmpSelf, movAlImm8, movAxImm16, movDxImm16, multibootKernel as multiboot, outDxAl, outDxAx, powerOff } from '../boot/images.js';
 
 function serialText(m: Machine): { text: () => string } {
   let s = '';
@@ -152,7 +120,6 @@ function irq0Kernel(pit: number[], main: (a: number[], at: () => number) => void
   return multiboot(a);
 }
 
-const powerOff = [...movDxImm16(0x604), ...movAxImm16((5 << 10) | (1 << 13)), ...outDxAx, ...jmpSelf];
 
 /**
  * A kernel that programs the PIT at ~100 Hz and halts between ticks, counting them in an
