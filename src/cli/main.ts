@@ -16,6 +16,7 @@ import {
 } from '../devices/virtio/options.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
+import { ByteBatcher } from '../machine/ByteBatcher.js';
 
 /** The kernel command line when --append is not given. */
 const DEFAULT_APPEND = 'console=ttyS0 panic=-1';
@@ -189,7 +190,9 @@ async function run(argv: string[]): Promise<number> {
     }
   }
   machine.onSerialOutput = (bytes) => { process.stdout.write(bytes); };
-  machine.onDebugOutput = (b) => { process.stderr.write(String.fromCharCode(b)); };
+  // Port 0xE9 bytes go to stderr as they are, as QEMU's isa-debugcon hands them to its chardev.
+  const debugOut = new ByteBatcher((bytes) => { process.stderr.write(bytes); });
+  machine.onDebugOutput = (b) => debugOut.push(b);
   const detachConsole = attachConsole(machine, interactive);
   let timer: NodeJS.Timeout | undefined;
   if (timeoutS > 0) timer = setTimeout(() => machine.stop(`timeout after ${timeoutS} s`), timeoutS * 1000);
@@ -197,6 +200,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     reason = await machine.run();
   } finally {
+    debugOut.flush();
     if (timer) clearTimeout(timer);
     detachConsole();
     await virtio?.close();

@@ -12,6 +12,7 @@ import { VirtualClock } from './VirtualClock.js';
 import { RunLoop, type Pacing } from './RunLoop.js';
 import { applyBootEntry } from './applyBootEntry.js';
 import { Platform } from './Platform.js';
+import { ByteBatcher } from './ByteBatcher.js';
 import { virtioAcpiOptions } from './virtioAcpi.js';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from './memoryLimits.js';
 import type { AttachedVirtio, VirtioOptions } from '../devices/virtio/options.js';
@@ -148,20 +149,9 @@ export class Machine {
       if (this.serialTail.includes('Freeing unused kernel')) this.mark('kernel freed init memory');
       else if (this.serialTail.includes('Run /init') || this.serialTail.includes('Run /sbin/init')) this.mark('init started');
     }
-    this.serialBuf[this.serialLen++] = byte;
-    if (this.serialLen === this.serialBuf.length || byte === 10) this.flushSerial();
-    else if (!this.flushScheduled) { this.flushScheduled = true; queueMicrotask(() => this.flushSerial()); }
+    this.serialBatch.push(byte);
   }
-  private readonly serialBuf = new Uint8Array(4096);
-  private serialLen = 0;
-  private flushScheduled = false;
-  private flushSerial(): void {
-    this.flushScheduled = false;
-    if (this.serialLen === 0) return;
-    const out = this.serialBuf.slice(0, this.serialLen);
-    this.serialLen = 0;
-    this.onSerialOutput(out);
-  }
+  private readonly serialBatch = new ByteBatcher((bytes) => this.onSerialOutput(bytes));
 
   mark(name: string): void {
     if (!this.milestones.has(name)) this.milestones.set(name, performance.now() - this.startedAt);
@@ -291,7 +281,7 @@ export class Machine {
       this.looping = false;
       for (const w of this.parkWaiters.splice(0)) w();
     }
-    this.flushSerial();
+    this.serialBatch.flush();
     return this.exit ?? { kind: 'stopped', detail: 'run loop ended' };
   }
 
