@@ -1,8 +1,9 @@
 // `--stats`: the run's trap-and-emulate story — exits by kind (port I/O by port, MMIO
 // by device, HLT), exceptions and interrupts by vector, #UD by opcode, instructions,
-// MIPS and boot milestones.
+// MIPS, boot milestones and the POST codes written to port 0x80.
 
 import type { Machine, ExitReason } from '../machine/Machine.js';
+import type { PostCode } from '../devices/PostCode.js';
 
 const EXC_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', '', '#TS', '#NP', '#SS', '#GP', '#PF', '', '#MF', '#AC', '#MC', '#XM'];
 
@@ -12,6 +13,18 @@ function hex(n: number, w = 2): string {
 
 function top<T>(entries: [T, number][], n: number): [T, number][] {
   return entries.filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, n);
+}
+
+/** Port 0x80: the last code and the recent distinct codes in order, as a POST card would show them. */
+function postCodeLines(post: PostCode): string[] {
+  if (post.writes === 0) return ['POST codes (port 0x80): none written'];
+  const h = post.history();
+  const lines = [`POST codes (port 0x80): ${post.writes} writes, last ${hex(post.code)}`];
+  lines.push(`  distinct codes in order (repeats collapsed${h.dropped > 0 ? `; the last ${h.codes.length}, ${h.dropped} earlier dropped` : ''}):`);
+  for (let i = 0; i < h.codes.length; i += 16) {
+    lines.push('    ' + h.codes.slice(i, i + 16).map((c) => c.toString(16).padStart(2, '0')).join(' '));
+  }
+  return lines;
 }
 
 export function formatStats(m: Machine, reason: ExitReason): string {
@@ -42,6 +55,7 @@ export function formatStats(m: Machine, reason: ExitReason): string {
     lines.push('#UD by opcode (unimplemented or invalid):');
     for (const [op, n] of top([...cpu.udCounts.entries()], 32)) lines.push(`  ${op >= 0x100 ? '0f ' + hex(op & 0xff) : hex(op)} ${n}`);
   }
+  lines.push(...postCodeLines(m.platform.post));
   if (m.milestones.size > 0) {
     lines.push('boot milestones (wall ms):');
     for (const [name, t] of m.milestones) lines.push(`  ${t.toFixed(1).padStart(9)}  ${name}`);

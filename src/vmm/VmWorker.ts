@@ -9,6 +9,7 @@
 
 import { Worker } from 'node:worker_threads';
 import type { Pacing } from '../machine/RunLoop.js';
+import { POST_COUNTER_SLOTS, readPostCounters, type PostCodeCounters } from '../machine/postCodeCounters.js';
 
 /** What a VM is made from (the API's pre-boot configuration, resolved). */
 export interface VmSpec {
@@ -73,7 +74,10 @@ export type ToWorker =
  */
 /** heap_bytes: the VM thread's own JavaScript heap (V8 total_heap_size), besides its guest RAM. */
 export const STAT_NAMES = ['instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms', 'heap_bytes'] as const;
-export type VmStats = Record<(typeof STAT_NAMES)[number], number>;
+/** The numbers, then port 0x80's POST codes (after STAT_NAMES in the shared buffer). */
+export type VmStats = Record<(typeof STAT_NAMES)[number], number> & PostCodeCounters;
+/** Float64 slots of the shared counter buffer. */
+export const STATS_SLOTS = STAT_NAMES.length + POST_COUNTER_SLOTS;
 export const STATS_MS = 1000;
 
 /**
@@ -115,7 +119,7 @@ export interface VmExit {
 export class VmWorker implements VmHandle {
   private readonly worker: Worker;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(4));
-  private readonly statsBuf = new Float64Array(new SharedArrayBuffer(8 * STAT_NAMES.length));
+  private readonly statsBuf = new Float64Array(new SharedArrayBuffer(8 * STATS_SLOTS));
   private ackWaiters: { type: string; resolve: () => void }[] = [];
   /** Requests awaiting the worker's answer (drive swaps, snapshots), by sequence number. */
   private readonly requests = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
@@ -203,7 +207,7 @@ export class VmWorker implements VmHandle {
   stats(): VmStats {
     const s = {} as VmStats;
     STAT_NAMES.forEach((n, i) => { s[n] = this.statsBuf[i]!; });
-    return s;
+    return Object.assign(s, readPostCounters(this.statsBuf, STAT_NAMES.length));
   }
 
   /** The counters fresh from the worker (it publishes on request, between CPU slices). */

@@ -10,7 +10,8 @@
 // error, value}.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { STAT_NAMES, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
+import { STAT_NAMES, STATS_SLOTS, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
+import { readPostCounters } from '../machine/postCodeCounters.js';
 
 /** VmHandle methods the child runs on request. */
 export const RELAYED = ['serialInput', 'sendCtrlAltDel', 'pressPowerButton', 'pause', 'resume', 'swapDrive', 'setCpuShare', 'snapshot', 'stop', 'readStats'] as const;
@@ -33,7 +34,7 @@ const KILL_AFTER_MS = 1000;
 function zeroStats(): VmStats {
   const s = {} as VmStats;
   for (const n of STAT_NAMES) s[n] = 0;
-  return s;
+  return Object.assign(s, readPostCounters(new Float64Array(STATS_SLOTS), STAT_NAMES.length));
 }
 
 export class ProcessVm implements VmHandle {

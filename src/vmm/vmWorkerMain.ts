@@ -9,7 +9,8 @@ import { Machine } from '../machine/Machine.js';
 import { mmioDiscoveryCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import type { VirtioBlk } from '../devices/virtio/VirtioBlk.js';
-import { CTL_PAUSE, STATS_MS, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
+import { writePostCounters } from '../machine/postCodeCounters.js';
+import { CTL_PAUSE, STAT_NAMES, STATS_MS, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
 
 const port = parentPort!;
 const { spec, control, stats } = workerData as { spec: VmSpec; control: SharedArrayBuffer; stats: SharedArrayBuffer };
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   const blks = (virtio?.devices ?? []).filter((d): d is VirtioBlk => 'swapMedium' in d);
   machine.externalInputOpen = true;
 
-  // Live counters, in STAT_NAMES order.
+  // Live counters, in STAT_NAMES order, then the POST codes.
   const cpu = machine.cpu;
   const elu0 = performance.eventLoopUtilization();
   const sum = (a: ArrayLike<number>): number => { let t = 0; for (let i = 0; i < a.length; i++) t += a[i]!; return t; };
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     statsOut[5] = machine.clock.now();
     statsOut[6] = performance.eventLoopUtilization(elu0).active;
     statsOut[7] = getHeapStatistics().total_heap_size;
+    writePostCounters(machine.platform.post, statsOut, STAT_NAMES.length);
   };
   setInterval(publishStats, STATS_MS).unref();
 

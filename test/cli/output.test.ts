@@ -1,5 +1,5 @@
 // What `typevisor run` hands the host besides the serial console: the debug console
-// (port 0xE9) on stderr byte for byte.
+// (port 0xE9) on stderr byte for byte, and with --stats the POST codes of port 0x80.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,4 +34,24 @@ test('the debug console hands every byte over unchanged (0x80-0xFF not UTF-8 enc
   assert.equal(r.code, 0, r.stderr.toString('latin1'));
   assert.deepEqual([...r.stderr.subarray(0, bytes.length)], bytes, 'the bytes as written, first on stderr');
   assert.match(r.stderr.subarray(bytes.length).toString('latin1'), /^\n--- typevisor stats ---/, 'nothing else between them and the stats');
+});
+
+test('--stats shows the last POST code and the distinct codes in order, repeats collapsed, the last 64 with a note of the dropped', () => {
+  // 0x10 twice, 0x20, then 0..99: 102 distinct entries, 103 writes, the last 0x63.
+  const codes = [0x10, 0x10, 0x20, ...Array.from({ length: 100 }, (_, i) => i)];
+  const code: number[] = [];
+  for (const c of codes) code.push(...movAlImm8(c), 0xe6, 0x80); // out 0x80, al
+  const r = runKernel(code);
+  const text = r.stderr.toString('latin1');
+  assert.equal(r.code, 0, text);
+  assert.match(text, /POST codes \(port 0x80\): 103 writes, last 0x63\n/);
+  assert.match(text, /distinct codes in order \(repeats collapsed; the last 64, 38 earlier dropped\):\n/);
+  const hex = (from: number, to: number): string => Array.from({ length: to - from }, (_, i) => (from + i).toString(16).padStart(2, '0')).join(' ');
+  assert.ok(text.includes(`\n    ${hex(36, 52)}\n    ${hex(52, 68)}\n    ${hex(68, 84)}\n    ${hex(84, 100)}\n`), text);
+});
+
+test('--stats says when no POST code was written', () => {
+  const r = runKernel([]);
+  assert.equal(r.code, 0);
+  assert.match(r.stderr.toString('latin1'), /POST codes \(port 0x80\): none written\n/);
 });
