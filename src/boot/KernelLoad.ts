@@ -80,6 +80,15 @@ export function writeCmdline(mem: PhysicalMemory, bytes: Uint8Array): { addr: nu
 }
 
 /**
+ * The least guest RAM in which a kernel claiming memory up to `kernelEnd` and an initrd
+ * of `initrdSize` bytes (0: none) both fit, the initrd placed as initrdAddress places it.
+ */
+export function ramNeeded(kernelEnd: number, initrdSize: number): number {
+  if (initrdSize === 0) return kernelEnd;
+  return alignUp(kernelEnd, 0x1000) + alignUp(initrdSize, 0x1000) + INITRD_TOP_MARGIN;
+}
+
+/**
  * Where the initrd goes: page-aligned and as high as allowed, its last byte at or
  * below min(maxAddr, INITRD_ABSOLUTE_MAX, RAM end - INITRD_TOP_MARGIN - 1), its start
  * at or above `kernelEnd`. Throws when there is no such place.
@@ -90,7 +99,7 @@ export function initrdAddress(ramSize: number, initrdSize: number, kernelEnd: nu
   const addr = alignDown(limit + 1 - initrdSize, 0x1000);
   const floor = alignUp(kernelEnd, 0x1000);
   if (addr < floor) {
-    const need = floor + alignUp(initrdSize, 0x1000) + INITRD_TOP_MARGIN;
+    const need = ramNeeded(kernelEnd, initrdSize);
     if (limit < ramLimit) {
       throw new BootError(`initrd of ${size(initrdSize)} does not fit between the kernel (ends at ${hex(floor)}) and the highest address this kernel accepts for it (${hex(limit)}); use a smaller initrd`);
     }

@@ -7,7 +7,7 @@ import { flat32Entry } from './BootEntry.js';
 import { BootError, hex, size } from './BootError.js';
 import type { E820Entry } from './E820.js';
 import { alignUp, fill, get16, get32, get64, get8, put16, put32, put64, put8, putBytes } from './GuestBytes.js';
-import { cmdlineBytes, initrdAddress, setupPlatform, writeCmdline, type KernelOptions, type LoadedKernel } from './KernelLoad.js';
+import { cmdlineBytes, initrdAddress, ramNeeded, setupPlatform, writeCmdline, type KernelOptions, type LoadedKernel } from './KernelLoad.js';
 import { KERNEL_BASE, ZERO_PAGE } from './Layout.js';
 
 // boot_params offsets (zero-page.rst)
@@ -237,12 +237,14 @@ export function loadBzImage(mem: PhysicalMemory, image: Uint8Array, opts: Kernel
   }
   const pm = image.subarray(info.setupSize);
   const kernelEnd = kernelFootprintEnd(info, pm.length);
-  if (kernelEnd > mem.ramSize) {
-    throw new BootError(`kernel needs RAM up to ${hex(kernelEnd)} (${size(kernelEnd - KERNEL_BASE)} from 1 MiB, including its decompression buffer) but the guest has ${size(mem.ramSize)}; give it at least ${Math.ceil(kernelEnd / (1 << 20))} MiB`);
+  const rd = opts.initrd !== undefined && opts.initrd.length > 0 ? opts.initrd : null;
+  // One figure for the kernel's boot-protocol needs and the initrd above them.
+  const need = ramNeeded(kernelEnd, rd?.length ?? 0);
+  if (need > mem.ramSize) {
+    throw new BootError(`kernel needs RAM up to ${hex(kernelEnd)} (${size(kernelEnd - KERNEL_BASE)} from 1 MiB, including the decompression buffer of its init_size)${rd === null ? '' : ` and its initrd (${size(rd.length)}) above that`}, but the guest has ${size(mem.ramSize)}; give it at least ${Math.ceil(need / (1 << 20))} MiB`);
   }
   // Everything that can be refused is checked before guest memory is touched.
   const clBytes = cmdlineBytes(opts.cmdline ?? '', info.cmdlineSize);
-  const rd = opts.initrd !== undefined && opts.initrd.length > 0 ? opts.initrd : null;
   const rdAddr = rd === null ? 0 : initrdAddress(mem.ramSize, rd.length, kernelEnd, info.initrdAddrMax);
 
   const { acpi, e820 } = setupPlatform(mem, opts);
