@@ -3,7 +3,7 @@
 // --kernel is given) with the serial console on the terminal, QEMU-style: raw mode,
 // Ctrl-A X quits, Ctrl-A H helps; piped stdin feeds COM1 so scripts can drive a guest.
 
-import { readFileSync, existsSync, statSync, realpathSync } from 'node:fs';
+import { readFileSync, existsSync, statSync, realpathSync, type Stats } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,14 @@ import { ByteBatcher } from '../machine/ByteBatcher.js';
 
 /** The kernel command line when --append is not given. */
 const DEFAULT_APPEND = 'console=ttyS0 panic=-1';
+
+/**
+ * The least RAM the default guest (guest/bzImage with its initramfs) reaches its shell
+ * in, measured (test/machine/defaultGuest.test.ts boots it there and one MiB below, as
+ * QEMU does too): with 10 MiB its kernel cannot unpack the initramfs, with less it runs
+ * out of memory. Its boot-protocol figure, which the loader checks, is 8 MiB.
+ */
+export const DEFAULT_GUEST_MIN_MIB = 11;
 
 /** Exit codes, one per way a run can end. */
 export const EXIT_OK = 0;
@@ -39,7 +47,7 @@ options:
   --initrd FILE     initial ramdisk (default with the bundled kernel: guest/initramfs.cpio.gz)
   --append STRING   kernel command line (default: "console=ttyS0 panic=-1"); with
                     acpi=off in it, virtio-mmio devices add virtio_mmio.device= entries
-  --memory MIB      guest RAM in MiB (default 128)
+  --memory MIB      guest RAM in MiB (default 128; the default guest needs ${DEFAULT_GUEST_MIN_MIB})
   --bios FILE       firmware image to start at the reset vector instead of a kernel
   --stats           print exit counts, instructions and boot milestones at exit
   --timeout SECONDS end the run (exit code 4) after this much wall time
@@ -70,11 +78,32 @@ function packageRoot(): string {
 
 class UsageError extends Error {}
 
+/** The largest kernel, initrd or firmware file read: Node reads at most 2 GiB into one buffer (and no guest could hold more below the 896 MiB an initrd must stay under). */
+const MAX_INPUT_BYTES = 2 ** 31 - 1;
+
+/** A kernel, initrd or firmware file, whole; any way it cannot be read is bad input naming the file and the cause. */
 function readInput(path: string, what: string): Uint8Array {
-  if (!existsSync(path)) throw new UsageError(`${what} file not found: ${path}`);
-  const st = statSync(path);
+  let st: Stats;
+  try {
+    st = statSync(path); // stat, not open: a named pipe would block the open
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `${what} file not found: ${path}` : `${what} ${path}: ${(e as Error).message}`);
+  }
   if (!st.isFile()) throw new UsageError(`${what} is not a regular file: ${path}`);
-  return new Uint8Array(readFileSync(path));
+  if (st.size > MAX_INPUT_BYTES) throw new UsageError(`${what} ${path} is ${(st.size / 2 ** 30).toFixed(1)} GiB; typevisor reads kernel, initrd and firmware files of up to 2 GiB`);
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new UsageError(`${what} ${path} cannot be read: ${(e as Error).message}`);
+  }
+}
+
+/** A whole number option: plain decimal digits only (no 1e3, 0x80, spaces or signs). */
+function wholeNumber(option: string, value: string, unit: string): number {
+  if (value === '') throw new UsageError(`${option}: missing value (a whole number of ${unit})`);
+  if (!/^[0-9]+$/.test(value)) throw new UsageError(`${option} takes a whole number of ${unit} in decimal digits, got "${value}"`);
+  return Number(value);
 }
 
 function exitCodeFor(r: ExitReason): number {
@@ -123,8 +152,7 @@ async function run(argv: string[]): Promise<number> {
   });
   if (values.help) { process.stdout.write(HELP); return EXIT_OK; }
   if (values.realtime && values.fast) throw new UsageError('--realtime and --fast exclude each other');
-  const memory = values.memory === undefined ? 128 : Number(values.memory);
-  if (!Number.isInteger(memory)) throw new UsageError(`--memory takes a whole number of MiB, got "${values.memory}"`);
+  const memory = values.memory === undefined ? 128 : wholeNumber('--memory', values.memory, 'MiB');
   let timeoutS = 0;
   if (values.timeout !== undefined) {
     timeoutS = Number(values.timeout);
@@ -143,6 +171,11 @@ async function run(argv: string[]): Promise<number> {
     kernel = readInput(values.kernel, 'kernel');
     if (values.initrd !== undefined) initrd = readInput(values.initrd, 'initrd');
   } else {
+    // The bundled guest's own need, checked here because the loader can only check the
+    // kernel's boot-protocol footprint and the initrd (8 MiB for this guest).
+    if (values.initrd === undefined && memory < DEFAULT_GUEST_MIN_MIB) {
+      throw new UsageError(`the default guest needs at least ${DEFAULT_GUEST_MIN_MIB} MiB of RAM (with less its kernel runs out of memory before the shell), got --memory ${memory}`);
+    }
     kernel = readInput(resolve(root, 'guest/bzImage'), 'default guest kernel');
     initrd = readInput(values.initrd ?? resolve(root, 'guest/initramfs.cpio.gz'), 'initrd');
   }

@@ -3,17 +3,19 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_GUEST_MIN_MIB } from '../../src/cli/main.js';
 
 const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'tv-cli-'));
 
 function run(args: string[]): { code: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { input: '', encoding: 'utf8', timeout: 30_000 });
+  // The timeout guards against a hang only (these fail at once); a hang is a failure here.
+  const r = spawnSync(process.execPath, [cli, ...args], { input: '', encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stderr: r.stderr };
 }
 
@@ -39,7 +41,9 @@ test('a file that is not a kernel names what was expected', () => {
 
 test('bad numbers and unknown flags are usage errors', () => {
   expectError(['run', '--memory', 'lots'], /--memory takes a whole number/);
-  expectError(['run', '--memory', '2'], /memory must be a whole number of MiB from 4/);
+  const kernel = join(dir, 'any.bin');
+  writeFileSync(kernel, Buffer.alloc(4096));
+  expectError(['run', '--kernel', kernel, '--memory', '2'], /memory must be a whole number of MiB from 4/);
   expectError(['run', '--timeout=-3'], /--timeout takes a positive number/);
   expectError(['run', '--timeout', '-3'], /--timeout/);
   expectError(['run', '--frobnicate'], /frobnicate/);
@@ -52,4 +56,44 @@ test('--help prints usage and exits 0', () => {
   const r = spawnSync(process.execPath, [cli, 'run', '--help'], { encoding: 'utf8' });
   assert.equal(r.status, 0);
   assert.match(r.stdout, /usage: typevisor run/);
+});
+
+test('--memory: plain decimal digits only, an empty value is missing, and the default guest is refused below its minimum', () => {
+  expectError(['run', '--memory', '1e3'], /--memory takes a whole number of MiB in decimal digits, got "1e3"/);
+  expectError(['run', '--memory', '0x80'], /got "0x80"/);
+  expectError(['run', '--memory', ' 64'], /got " 64"/);
+  expectError(['run', '--memory', '-8'], /--memory/);
+  expectError(['run', '--memory='], /--memory: missing value/);
+  expectError(['run', '--memory', String(DEFAULT_GUEST_MIN_MIB - 1)], new RegExp(`the default guest needs at least ${DEFAULT_GUEST_MIN_MIB} MiB of RAM.*got --memory ${DEFAULT_GUEST_MIN_MIB - 1}$`));
+  expectError(['run', '--memory', '2'], new RegExp(`the default guest needs at least ${DEFAULT_GUEST_MIN_MIB} MiB`));
+});
+
+test('the README gives the default guest\'s minimum the CLI enforces', () => {
+  const readme = readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../README.md'), 'utf8');
+  const row = readme.split('\n').find((l) => l.startsWith('| `--memory MIB`'));
+  assert.ok(row, 'the --memory row');
+  assert.match(row, new RegExp(`default guest is refused below ${DEFAULT_GUEST_MIN_MIB} MiB`));
+});
+
+test('kernel, initrd and firmware files that cannot be read are bad input naming the file and the cause', { skip: existsSync('/proc/self/mem') ? false : 'no /proc/self/mem' }, () => {
+  // /proc/self/mem stats as an empty regular file; reading it fails with EIO.
+  expectError(['run', '--kernel', '/proc/self/mem'], /^typevisor: kernel \/proc\/self\/mem cannot be read: EIO/);
+  expectError(['run', '--initrd', '/proc/self/mem'], /initrd \/proc\/self\/mem cannot be read: EIO/);
+  expectError(['run', '--bios', '/proc/self/mem'], /firmware \/proc\/self\/mem cannot be read: EIO/);
+});
+
+test('a kernel or initrd over 2 GiB is refused with its size, not read', () => {
+  const big = join(dir, 'big.img');
+  writeFileSync(big, '');
+  truncateSync(big, 3 * 2 ** 30); // sparse: no disk space
+  expectError(['run', '--kernel', big], /kernel .*big\.img is 3\.0 GiB; typevisor reads kernel, initrd and firmware files of up to 2 GiB/);
+  expectError(['run', '--initrd', big], /initrd .*big\.img is 3\.0 GiB/);
+  expectError(['run', '--bios', big], /firmware .*big\.img is 3\.0 GiB/);
+  rmSync(big);
+});
+
+test('a named pipe as a kernel is refused at once, not opened', { skip: process.platform === 'win32' ? 'no mkfifo' : false }, () => {
+  const fifo = join(dir, 'kernel.fifo');
+  execFileSync('mkfifo', [fifo]);
+  expectError(['run', '--kernel', fifo], /kernel is not a regular file/);
 });
