@@ -97,3 +97,12 @@ test('a named pipe as a kernel is refused at once, not opened', { skip: process.
   execFileSync('mkfifo', [fifo]);
   expectError(['run', '--kernel', fifo], /kernel is not a regular file/);
 });
+
+test('a drive must be a regular file or block device: a named pipe is refused at once (it used to hang), an unreadable image at start', { skip: process.platform === 'win32' ? 'no mkfifo' : false }, () => {
+  const fifo = join(dir, 'drive.fifo');
+  execFileSync('mkfifo', [fifo]);
+  expectError(['run', '--drive', `file=${fifo},readonly`], /--drive .*drive\.fifo: not a regular file or block device/);
+  expectError(['run', '--drive', `file=${fifo}`], /not a regular file or block device/);
+  expectError(['run', '--drive', `file=${dir}`], /not a regular file or block device/);
+  if (existsSync('/proc/self/mem')) expectError(['run', '--drive', 'file=/proc/self/mem,readonly'], /--drive \/proc\/self\/mem: cannot be read \(EIO\)/);
+});

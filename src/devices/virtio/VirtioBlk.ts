@@ -17,7 +17,8 @@
 // raises a configuration-change interrupt (§2.5.1, §4.2.2.1), so the driver re-reads the
 // capacity. Requests already running finish on the old file, which is closed after them.
 
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants as fsc, type Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
 import { stateRecord } from '../support.js';
@@ -378,17 +379,39 @@ export class VirtioBlk extends VirtioDevice {
 
 /** Open a raw image for a drive; a one-line Error names the file when it cannot be used. */
 async function openImage(path: string, readonly: boolean): Promise<{ fh: FileHandle; size: number }> {
+  const why = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  // stat before opening: opening a named pipe blocks until a writer comes, and a drive
+  // must be a regular file or a block device anyway.
+  let st: Stats;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    throw new Error(`--drive ${path}: cannot open${readonly ? '' : ' for writing'} (${why(e)})`);
+  }
+  if (!isImage(st)) throw new Error(`--drive ${path}: not a regular file or block device`);
   let fh: FileHandle;
   try {
-    fh = await open(path, readonly ? 'r' : 'r+');
+    // O_NONBLOCK: should the path become a pipe after the stat, the open still returns.
+    // (Reads and writes of regular files and block devices ignore the flag.)
+    fh = await open(path, (readonly ? fsc.O_RDONLY : fsc.O_RDWR) | fsc.O_NONBLOCK);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`--drive ${path}: cannot open${readonly ? '' : ' for writing'} (${code ?? (e as Error).message})`);
+    throw new Error(`--drive ${path}: cannot open${readonly ? '' : ' for writing'} (${why(e)})`);
   }
-  const st = await fh.stat();
-  if (!st.isFile() && !st.isBlockDevice()) {
+  try {
+    const fst = await fh.stat();
+    if (!isImage(fst)) throw new Error(`--drive ${path}: not a regular file or block device`);
+    // Read the first sector now, so an image the host cannot read (an I/O error) is
+    // refused at start rather than failing the guest's first request.
+    await fh.read(new Uint8Array(SECTOR_SIZE), 0, SECTOR_SIZE, 0).catch((e: unknown) => {
+      throw new Error(`--drive ${path}: cannot be read (${why(e)})`);
+    });
+    return { fh, size: fst.size };
+  } catch (e) {
     await fh.close();
-    throw new Error(`--drive ${path}: not a regular file`);
+    throw e;
   }
-  return { fh, size: st.size };
+}
+
+function isImage(st: Stats): boolean {
+  return st.isFile() || st.isBlockDevice();
 }

@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtioBlk, BLK_S_IOERR, BLK_S_OK, BLK_S_UNSUPP, BLK_T_DISCARD, BLK_T_FLUSH, BLK_T_GET_ID, BLK_T_IN, BLK_T_OUT, BLK_T_WRITE_ZEROES } from '../../../src/devices/virtio/VirtioBlk.js';
@@ -214,6 +215,23 @@ test('save with a request in flight, load elsewhere: the request runs again and 
   assert.equal(mem2.u8[a], 42);
   await r.dev.close();
   await dev2.close();
+});
+
+test('a named pipe as a drive (or as a swapped-in medium) is refused at once, not opened: the open would wait for a writer forever', { timeout: 120_000, skip: process.platform === 'win32' ? 'no mkfifo' : false }, async () => {
+  const fifo = join(dir, 'drive.fifo');
+  execFileSync('mkfifo', [fifo]);
+  for (const readonly of [true, false]) {
+    await assert.rejects(VirtioBlk.open(newMemory(4), { path: fifo, readonly }), /^Error: --drive .*drive\.fifo: not a regular file or block device$/);
+  }
+  const img = join(dir, 'fifo-swap.img');
+  writeFileSync(img, Buffer.alloc(4096));
+  const dev = await VirtioBlk.open(newMemory(4), { path: img, readonly: true });
+  await assert.rejects(dev.swapMedium(fifo), /not a regular file or block device/);
+  await dev.close();
+});
+
+test('an image the host cannot read (EIO) is refused when the drive opens, not at the guest\'s first request', { skip: existsSync('/proc/self/mem') ? false : 'no /proc/self/mem' }, async () => {
+  await assert.rejects(VirtioBlk.open(newMemory(4), { path: '/proc/self/mem', readonly: true }), /^Error: --drive \/proc\/self\/mem: cannot be read \(EIO\)$/);
 });
 
 test('opening a missing image fails with a one-line message naming --drive', async () => {
