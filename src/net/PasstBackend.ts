@@ -10,7 +10,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsc, existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, type Socket } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { FrameReader, frameWithLength, type NetBackend } from './NetBackend.js';
@@ -40,7 +41,7 @@ export interface PasstOptions {
   debug?: boolean;
   /** Write every frame passt sees to this pcap file (passt's --pcap; for debugging). */
   pcap?: string;
-  /** How long to wait for passt's socket (ms). */
+  /** How long to wait for passt's socket (ms; default 30 s): a guard against a passt that hangs, generous for a loaded host (passt exiting is seen at once). */
   startTimeoutMs?: number;
 }
 
@@ -63,9 +64,35 @@ export function findExecutable(name: string): string | null {
   return null;
 }
 
-/** passt's argument for one forward: [ADDR/]HOSTPORT:GUESTPORT. */
+/**
+ * passt's argument for one forward: ADDR/HOSTPORT:GUESTPORT. Without an address, IPv4's
+ * any address, as QEMU's hostfwd binds: passt given a bare port binds IPv4 and IPv6 and
+ * carries on silently when only one of them is free, while the other family's socket
+ * (another program's) takes the connections. With one address a port it cannot bind
+ * makes passt exit with "Failed to bind any port", which start() reports.
+ */
 export function passtForwardSpec(f: HostForward): string {
-  return `${f.hostAddr ? `${f.hostAddr}/` : ''}${f.hostPort}:${f.guestPort}`;
+  return `${f.hostAddr || '0.0.0.0'}/${f.hostPort}:${f.guestPort}`;
+}
+
+/** Why passt could not bind a forward's host port, for the message: probe it ourselves now that passt has let go. */
+async function whyUnbindable(f: HostForward, addr: string): Promise<string> {
+  const code = await new Promise<string | null>((resolve) => {
+    const done = (c: string | null, close: () => void): void => { close(); resolve(c); };
+    if (f.proto === 'tcp') {
+      const srv = createServer();
+      srv.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? 'error', () => srv.close()));
+      srv.listen({ host: addr, port: f.hostPort, exclusive: true }, () => done(null, () => srv.close()));
+    } else {
+      const sock = createSocket(addr.includes(':') ? 'udp6' : 'udp4');
+      sock.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? 'error', () => sock.close()));
+      sock.bind({ address: addr, port: f.hostPort, exclusive: true }, () => done(null, () => sock.close()));
+    }
+  });
+  if (code === 'EADDRINUSE') return 'it is already in use on the host';
+  if (code === 'EADDRNOTAVAIL') return `${addr} is not an address of this host`;
+  if (code === 'EACCES') return 'this user may not bind it (ports below 1024 need privileges)';
+  return code === null ? 'passt could not bind it' : `binding it fails with ${code}`;
 }
 
 export class PasstBackend implements NetBackend {
@@ -116,20 +143,27 @@ export class PasstBackend implements NetBackend {
     child.stderr?.on('data', (d: Buffer) => {
       if (stderr.length < 4096) stderr += d.toString();
     });
-    const failure = (what: string): Error => {
-      let log = '';
+    const bindFailure = async (): Promise<Error | null> => {
+      const m = /Failed to bind any port for '-([tu]) ([^/']+)\/(\d+):(\d+)'/.exec(readLog() + '\n' + stderr);
+      const f = m ? opts.hostfwd?.find((x) => (x.proto === 'tcp') === (m[1] === 't') && x.hostPort === Number(m[3])) : undefined;
+      if (!m || !f) return null;
+      return new Error(`--net user: hostfwd=${f.proto}:${f.hostAddr ?? ''}:${f.hostPort}-:${f.guestPort}: cannot listen on host ${f.proto.toUpperCase()} port ${f.hostPort} (${m[2]}): ${await whyUnbindable(f, m[2]!)}`);
+    };
+    const readLog = (): string => {
       try {
-        log = readFileSync(logPath, 'utf8');
+        return readFileSync(logPath, 'utf8');
       } catch {
-        // no log
+        return '';
       }
-      const text = (log + '\n' + stderr).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Failed to send')).slice(-3).join('; ');
+    };
+    const failure = (what: string): Error => {
+      const text = (readLog() + '\n' + stderr).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Failed to send')).slice(-3).join('; ');
       return new Error(`--net user: passt ${what}${text ? `: ${text}` : ''}`);
     };
     try {
       const sock = await new Promise<Socket>((resolve, reject) => {
         let exited = false;
-        const deadline = Date.now() + (opts.startTimeoutMs ?? 5000);
+        const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
         child.once('exit', (code) => {
           exited = true;
           reject(failure(`exited with status ${code}`));
@@ -138,7 +172,7 @@ export class PasstBackend implements NetBackend {
         const poll = (): void => {
           if (exited) return;
           if (!existsSync(sockPath)) {
-            if (Date.now() > deadline) reject(failure(`did not create its socket within ${opts.startTimeoutMs ?? 5000} ms`));
+            if (Date.now() > deadline) reject(failure(`did not create its socket within ${opts.startTimeoutMs ?? 30_000} ms`));
             else setTimeout(poll, 10);
             return;
           }
@@ -156,8 +190,9 @@ export class PasstBackend implements NetBackend {
       return new PasstBackend(child, sock, dir, mtu);
     } catch (e) {
       child.kill('SIGTERM');
+      const bind = await bindFailure();
       await rm(dir, { recursive: true, force: true });
-      throw e;
+      throw bind ?? e;
     }
   }
 

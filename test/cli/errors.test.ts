@@ -3,12 +3,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_GUEST_MIN_MIB } from '../../src/cli/main.js';
+import { findExecutable } from '../../src/net/PasstBackend.js';
 
 const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'tv-cli-'));
@@ -105,4 +107,24 @@ test('a drive must be a regular file or block device: a named pipe is refused at
   expectError(['run', '--drive', `file=${fifo}`], /not a regular file or block device/);
   expectError(['run', '--drive', `file=${dir}`], /not a regular file or block device/);
   if (existsSync('/proc/self/mem')) expectError(['run', '--drive', 'file=/proc/self/mem,readonly'], /--drive \/proc\/self\/mem: cannot be read \(EIO\)/);
+});
+
+test('--net user,hostfwd with the host port already in use is refused (it started silently, the forward going nowhere)', { skip: findExecutable('passt') === null ? 'passt is not installed' : false }, async () => {
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const port = (holder.address() as AddressInfo).port;
+  try {
+    // spawnSync would block this process's event loop, and with it the holder socket's accept: spawn.
+    // --timeout: a hang guard only (the refusal comes before the guest starts).
+    const child = spawn(process.execPath, [cli, 'run', '--net', `user,hostfwd=tcp::${port}-:80`, '--timeout', '300'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    child.stdin.end();
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 1, stderr);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(stderr, new RegExp(`^typevisor: --net user: hostfwd=tcp::${port}-:80: cannot listen on host TCP port ${port} \\(0\\.0\\.0\\.0\\): it is already in use on the host\n$`));
+  } finally {
+    holder.close();
+  }
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection } from 'node:net';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { PasstBackend, findExecutable, passtForwardSpec } from '../../src/net/PasstBackend.js';
 import { FrameReader, frameWithLength } from '../../src/net/NetBackend.js';
 
@@ -45,13 +45,36 @@ function dhcpDiscover(xid: number): Uint8Array {
   return f;
 }
 
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
+/** Frames from the backend, and a promise for the first (from now on or already seen) that matches. */
+function frameLog(be: PasstBackend): { frames: Buffer[]; next: (match: (f: Buffer) => boolean) => Promise<Buffer> } {
+  const frames: Buffer[] = [];
+  const waiters: { match: (f: Buffer) => boolean; resolve: (f: Buffer) => void }[] = [];
+  be.onReceive = (f) => {
+    const b = Buffer.from(f);
+    frames.push(b);
+    for (const w of waiters.filter((x) => x.match(b))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(b);
+    }
+  };
+  return {
+    frames,
+    next: (match) => {
+      const seen = frames.find(match);
+      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ match, resolve }));
+    },
+  };
+}
+
+/** A TCP port the host has free now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
 }
 
 test('framing: 32-bit big-endian lengths, frames split across chunks, corrupt lengths rejected', () => {
@@ -69,39 +92,51 @@ test('framing: 32-bit big-endian lengths, frames split across chunks, corrupt le
   assert.equal(r.push(Buffer.from([0, 0, 1, 0])), false, '256 > max 100');
 });
 
-test('hostfwd becomes passt -t/-u specs', () => {
-  assert.equal(passtForwardSpec({ proto: 'tcp', hostPort: 8080, guestPort: 80 }), '8080:80');
+test('hostfwd becomes passt -t/-u specs, on IPv4\'s any address when none is given (as QEMU binds)', () => {
+  assert.equal(passtForwardSpec({ proto: 'tcp', hostPort: 8080, guestPort: 80 }), '0.0.0.0/8080:80');
   assert.equal(passtForwardSpec({ proto: 'tcp', hostAddr: '127.0.0.1', hostPort: 2222, guestPort: 22 }), '127.0.0.1/2222:22');
+});
+
+test('a hostfwd port already in use on the host is refused with a clear reason, whichever address holds it', { skip, timeout: 120_000 }, async () => {
+  // Held on one family only: passt given a bare port bound the other and started silently.
+  for (const host of ['127.0.0.1', '0.0.0.0', '::']) {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, host, resolve));
+    const hostPort = (holder.address() as AddressInfo).port;
+    try {
+      await assert.rejects(PasstBackend.start({ hostfwd: [{ proto: 'tcp', hostPort, guestPort: 80 }] }),
+        new RegExp(`^Error: --net user: hostfwd=tcp::${hostPort}-:80: cannot listen on host TCP port ${hostPort} \\(0\\.0\\.0\\.0\\): it is already in use on the host$`), `held on ${host}`);
+    } finally {
+      holder.close();
+    }
+  }
 });
 
 test('a missing passt is reported with the apt-get hint', async () => {
   await assert.rejects(PasstBackend.start({ passtPath: '/nonexistent/passt' }), /apt-get install passt/);
 });
 
-test('passt: DHCP offer over the stream socket, and a hostfwd connection reaches the guest as a SYN', { skip, timeout: 30000 }, async () => {
-  const hostPort = 20000 + Math.floor(Math.random() * 20000);
+test('passt: DHCP offer over the stream socket, and a hostfwd connection reaches the guest as a SYN', { skip, timeout: 120_000 }, async () => {
+  const hostPort = await freePort();
   const be = await PasstBackend.start({ hostfwd: [{ proto: 'tcp', hostAddr: '127.0.0.1', hostPort, guestPort: 80 }], mtu: 1500 });
   try {
     assert.equal(be.mtu, 1500);
-    const frames: Buffer[] = [];
-    be.onReceive = (f) => frames.push(Buffer.from(f));
+    const log = frameLog(be);
     const xid = 0x1234abcd;
     const isOffer = (f: Buffer): boolean =>
       f.length > 42 + 240 && f.readUInt16BE(12) === 0x0800 && f[23] === 17 && f.readUInt16BE(36) === 68 && f[42] === 2 && f.readUInt32BE(46) === xid;
-    let offered = false;
-    for (let i = 0; i < 5 && !offered; i++) {
-      be.send(dhcpDiscover(xid));
-      offered = await until(() => frames.some(isOffer), 1000);
-    }
-    assert.ok(offered, 'DHCPOFFER received');
-    const offer = frames.find(isOffer)!;
+    // Like a DHCP client, ask again each second until passt answers (no deadline: the
+    // test's timeout only guards against a hang).
+    be.send(dhcpDiscover(xid));
+    const resend = setInterval(() => be.send(dhcpDiscover(xid)), 1000);
+    const offer = await log.next(isOffer).finally(() => clearInterval(resend));
     const yiaddr = offer.subarray(42 + 16, 42 + 20).join('.');
     assert.match(yiaddr, /^\d+\.\d+\.\d+\.\d+$/);
     // A host connection to the forwarded port becomes a TCP SYN to guest port 80.
     const sock = createConnection({ host: '127.0.0.1', port: hostPort });
     sock.on('error', () => {});
     const isSyn = (f: Buffer): boolean => f.length >= 54 && f.readUInt16BE(12) === 0x0800 && f[23] === 6 && f.readUInt16BE(36) === 80 && (f[47]! & 0x02) !== 0;
-    assert.ok(await until(() => frames.some(isSyn), 5000), 'SYN toward guest port 80');
+    await log.next(isSyn);
     sock.destroy();
   } finally {
     be.close();
