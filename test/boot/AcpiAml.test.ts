@@ -185,7 +185,7 @@ test('iasl disassembles the DSDT (with virtio-mmio devices) cleanly and recompil
   const dir = mkdtempSync(join(tmpdir(), 'typevisor-dsdt-'));
   try {
     writeFileSync(join(dir, 'dsdt.dat'), dsdt);
-    const dis = spawnSync('iasl', ['-d', 'dsdt.dat'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    const dis = spawnSync('iasl', ['-d', 'dsdt.dat'], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
     assert.equal(dis.status, 0, dis.stdout + dis.stderr);
     const asl = readFileSync(join(dir, 'dsdt.dsl'), 'utf8');
     for (const want of ['Name (\\_S5, Package (0x04)', 'Scope (\\_SB)', 'Device (PCI0)', 'EisaId ("PNP0A03")',
@@ -200,7 +200,7 @@ test('iasl disassembles the DSDT (with virtio-mmio devices) cleanly and recompil
     const irqs = [...asl.matchAll(/Interrupt \(ResourceConsumer[^)]*\)\s*\{\s*0x([0-9A-F]+),/g)].map((m) => parseInt(m[1]!, 16));
     assert.deepEqual(irqs, [5, 6, 7, 5]);
     // Compile the disassembly back with optimisations off: the same bytes after the header.
-    const asm = spawnSync('iasl', ['-oa', '-p', 're', 'dsdt.dsl'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    const asm = spawnSync('iasl', ['-oa', '-p', 're', 'dsdt.dsl'], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
     assert.match(asm.stdout + asm.stderr, /Compilation successful\. 0 Errors, 0 Warnings/);
     const re = readFileSync(join(dir, 're.aml'));
     assert.deepEqual([...re.subarray(36)], [...dsdt.subarray(36)]);

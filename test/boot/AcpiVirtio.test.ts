@@ -51,7 +51,7 @@ test('the DSDT names the attached virtio-mmio windows, unless the command line a
   }
 });
 
-test('the default guest finds its virtio-mmio disk and entropy source through the DSDT (LNRO0005) and uses them', { skip, timeout: 240_000 }, async () => {
+test('the default guest finds its virtio-mmio disk and entropy source through the DSDT (LNRO0005) and uses them', { skip, timeout: 600_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'typevisor-acpi-virtio-'));
   try {
     const img = join(dir, 'disk.img');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { PasstBackend, findExecutable, passtForwardSpec } from '../../src/net/PasstBackend.js';
 import { FrameReader, frameWithLength } from '../../src/net/NetBackend.js';
+import { freePort } from './freePort.js';
 
 const passt = findExecutable('passt');
 const skip = passt === null ? 'passt is not installed (scripts/setup-debian.sh installs it)' : false;
@@ -64,17 +65,6 @@ function frameLog(be: PasstBackend): { frames: Buffer[]; next: (match: (f: Buffe
       return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ match, resolve }));
     },
   };
-}
-
-/** A TCP port the host has free now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 test('framing: 32-bit big-endian lengths, frames split across chunks, corrupt lengths rejected', () => {

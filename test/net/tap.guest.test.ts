@@ -27,7 +27,7 @@ test('tap backend: clear errors for a missing interface, a non-tap interface and
   }
 });
 
-test('tap backend: the interface deleted under an attached backend stops its reader with the reason; sends after that are dropped, not thrown', { skip: tapSkip }, async () => {
+test('tap backend: the interface deleted under an attached backend stops its reader with the reason; sends after that are dropped, not thrown', { skip: tapSkip, timeout: 120_000 }, async () => {
   removeTap(TAP);
   ipCmd('tuntap', 'add', 'dev', TAP, 'mode', 'tap');
   let be: TapBackend | null = null;
@@ -35,8 +35,8 @@ test('tap backend: the interface deleted under an attached backend stops its rea
     ipCmd('link', 'set', TAP, 'up');
     be = await TapBackend.open({ ifname: TAP });
     removeTap(TAP);
-    const end = Date.now() + 5000;
-    while (be.error === null && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    // The reader notices on its next read or poll, however long a loaded host takes to run it.
+    while (be.error === null) await new Promise((r) => setTimeout(r, 20));
     assert.match(be.error ?? 'no error', /read failed \(errno 77\)|poll failed/);
     be.send(new Uint8Array(60));
   } finally {
@@ -46,7 +46,7 @@ test('tap backend: the interface deleted under an attached backend stops its rea
   }
 });
 
-test('guest on --net tap: the guest pings the host through the tap, the host fetches a page from the guest', { skip, timeout: 120_000 }, async () => {
+test('guest on --net tap: the guest pings the host through the tap, the host fetches a page from the guest', { skip, timeout: 600_000 }, async () => {
   makeTap(TAP, `${HOST}/24`);
   try {
     assert.equal(tapProblem(TAP), null, 'seen as a tap (tun_flags) before opening');
@@ -71,11 +71,11 @@ test('guest on --net tap: the guest pings the host through the tap, the host fet
       script: guestScript('net-tap.sh', { ME: GUEST, HOST, TEXT: 'hello-over-tap' }),
       pacing: 'fast',
       stopWhen: finished,
-      timeoutMs: 100_000,
+      timeoutMs: 100_000, // of guest time
       onOutput: (t) => {
         seen = (seen + t).slice(-200);
         if (fetched === null && seen.includes('httpd-up-42')) {
-          fetched = fetchText(`http://${GUEST}:8080/index.html`, 30_000);
+          fetched = fetchText(`http://${GUEST}:8080/index.html`, 120_000);
           void fetched.then(done);
         }
       },

@@ -12,6 +12,7 @@ import { bootGuest, haveGuest } from '../devices/virtio/guestBoot.js';
 import { findExecutable } from '../../src/net/PasstBackend.js';
 import { fetchText } from './fetchText.js';
 import { guestScript } from './guestScript.js';
+import { freePort } from './freePort.js';
 
 const skip = !haveGuest
   ? 'the default guest (guest/bzImage) is not built'
@@ -21,19 +22,14 @@ const skip = !haveGuest
       ? 'passt is not installed (scripts/setup-debian.sh installs it)'
       : false;
 
-/** A free-looking port for the hostfwd (passt binds it; a clash fails the test loudly). */
-function hostfwdPort(): number {
-  return 20000 + Math.floor(Math.random() * 20000);
-}
-
-test('guest on --net user (passt): DHCP lease, wget from a host loopback server via the gateway, host reaches guest httpd through hostfwd', { skip, timeout: 180_000 }, async () => {
+test('guest on --net user (passt): DHCP lease, wget from a host loopback server via the gateway, host reaches guest httpd through hostfwd', { skip, timeout: 600_000 }, async () => {
   // Content-Length lets wget finish on the body alone: Debian 12's passt (2023-03-09) does
   // not pass the host side's close on to the guest as a FIN (QEMU's guests see the same).
   const page = 'hello-from-host-http\n';
   const server = createServer((_req, res) => res.writeHead(200, { 'Content-Length': page.length, 'Content-Type': 'text/plain' }).end(page));
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   const port = (server.address() as AddressInfo).port;
-  const hostPort = hostfwdPort();
+  const hostPort = await freePort();
   let fetched: Promise<string> | null = null;
   let seen = '';
   let done!: () => void;
@@ -45,11 +41,11 @@ test('guest on --net user (passt): DHCP lease, wget from a host loopback server 
       stopWhen: finished,
       // Flat out: idle virtual time is skipped except while frames are in flight (VirtioNet.hostActive).
       pacing: 'fast',
-      timeoutMs: 150_000,
+      timeoutMs: 150_000, // of guest time
       onOutput: (t) => {
         seen = (seen + t).slice(-200);
         if (fetched === null && seen.includes('httpd-up-42')) {
-          fetched = fetchText(`http://127.0.0.1:${hostPort}/index.html`, 60_000);
+          fetched = fetchText(`http://127.0.0.1:${hostPort}/index.html`, 120_000);
           void fetched.then(done);
         }
       },

@@ -150,17 +150,22 @@ test('MRG_RXBUF: a 4000-byte frame spans several 1024-byte buffers; without it, 
   sw.close();
 });
 
-test('guests in other processes join through the switch socket (length-prefixed frames)', async () => {
+/** Wait until a frame has reached `g`'s receive queue: it crosses a socket, so it takes the host's time, however long that is. */
+async function arrived(g: { rx: FakeQueue }): Promise<void> {
+  while (g.rx.usedIdx() === 0) await new Promise((r) => setTimeout(r, 5));
+}
+
+test('guests in other processes join through the switch socket (length-prefixed frames)', { timeout: 120_000 }, async () => {
   const path = join(dir, 'sw.sock');
   const hostSide = await joinSwitch(path); // this process starts the switch
   const a = guest(hostSide, A);
   const remote = await SwitchClientBackend.connect(path); // as another process would
   const b = guest(remote, B);
   b.send(frame('ff:ff:ff:ff:ff:ff', B, 'over the socket'));
-  for (let i = 0; i < 100 && a.rx.usedIdx() === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await arrived(a);
   assert.equal(Buffer.from(a.received()[0]!.subarray(14)).toString(), 'over the socket');
   a.send(frame(B, A, 'and back'));
-  for (let i = 0; i < 100 && b.rx.usedIdx() === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await arrived(b);
   assert.equal(Buffer.from(b.received()[0]!.subarray(14)).toString(), 'and back');
   const again = await joinSwitch(path);
   assert.equal(typeof again.send, 'function', 'a second in-process join reuses the hosted switch');
@@ -219,16 +224,22 @@ test('concurrent joins of one switch path in one process share one switch', asyn
   assert.equal(got.length, 1);
 });
 
-test('host activity: a frame either way keeps the link active for ACTIVE_WINDOW_MS (the run loop then waits instead of skipping idle time); nothing to drain', async () => {
+test('host activity: a frame either way keeps the link active for ACTIVE_WINDOW_MS (the run loop then waits instead of skipping idle time); nothing to drain', () => {
   const sw = new VirtualSwitch();
   const a = guest(sw.connect(), A);
   const b = guest(sw.connect(), B);
+  // The window on a clock of the test's own: a loaded host that stalls this process
+  // between two lines cannot close it early, nor a sleep fail to outlast it.
+  let now = 1000;
+  a.dev.hostNow = b.dev.hostNow = () => now;
   assert.equal(a.dev.hostActive(), false, 'quiet before any traffic');
   a.send(frame(B, A, 'ping'));
   assert.equal(a.dev.hostActive(), true, 'sender active');
   assert.equal(b.dev.hostActive(), true, 'receiver active');
   assert.equal(a.dev.pendingIo(), 0, 'frames are never awaited by pause/snapshot');
-  await new Promise((r) => setTimeout(r, ACTIVE_WINDOW_MS + 20));
+  now += ACTIVE_WINDOW_MS - 1;
+  assert.equal(a.dev.hostActive(), true, 'still active within the window');
+  now += 1;
   assert.equal(a.dev.hostActive(), false, 'quiet again after the window');
   assert.equal(b.dev.hostActive(), false);
   sw.close();

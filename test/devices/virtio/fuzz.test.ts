@@ -127,7 +127,9 @@ function assertOnlyWritable(before: Uint8Array, mem: PhysicalMemory, ranges: [nu
   }
 }
 
-test('fuzz: Virtqueue.pop over random tables never throws, ends, and yields only in-RAM, correctly-ordered segments', () => {
+// That every pop ends is the loop's own bound (size + 1 pops per table); the timeout
+// only guards against a pop that never returns, not how fast a loaded host runs this.
+test('fuzz: Virtqueue.pop over random tables never throws, ends, and yields only in-RAM, correctly-ordered segments', { timeout: 600_000 }, () => {
   const rnd = prng(SEED);
   const mem = memory();
   const ram = new GuestRam(mem);
@@ -136,7 +138,6 @@ test('fuzz: Virtqueue.pop over random tables never throws, ends, and yields only
   const before = new Uint8Array(RAM);
   let ok = 0;
   let errors = 0;
-  const t0 = Date.now();
   for (let iter = 0; iter < 1500; iter++) {
     const size = 1 << int(rnd, 9); // 1..256
     mem.u8.fill(0, 0, BUF_LO);
@@ -174,7 +175,6 @@ test('fuzz: Virtqueue.pop over random tables never throws, ends, and yields only
     assertOnlyWritable(before, mem, ranges, `iteration ${iter}`);
   }
   assert.ok(ok > 100 && errors > 100, `both outcomes exercised (ok ${ok}, errors ${errors})`);
-  assert.ok(Date.now() - t0 < 60000, 'bounded time');
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'typevisor-fuzz-'));

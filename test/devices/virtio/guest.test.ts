@@ -135,29 +135,38 @@ test('guest: virtio-vsock carries data in both directions (guest to PATH_port, h
   await new Promise<void>((res) => srv.listen(`${path}_${hostPort}`, res));
   let hostReply = '';
   let connected = false;
+  // The run ends on events: the guest's END marker and the guest's answer at the host.
+  let ended!: () => void;
+  let answered!: () => void;
+  const endSeen = new Promise<void>((res) => (ended = res));
+  const answerSeen = new Promise<void>((res) => (answered = res));
+  let seen = '';
   const r = await bootGuest({
     virtio: { vsock: { cid: 3, path } },
     extraFiles: [{ name: 'vsockcat', data: readFileSync(join(toolDir, 'vsockcat')) }],
     script: script('vsock.sh', { HOSTPORT: String(hostPort), GUESTPORT: String(guestPort) }),
-    until: /END-vsock-42/,
+    stopWhen: Promise.all([endSeen, answerSeen]),
     timeoutMs: TIMEOUT - 20_000,
     onOutput: (t) => {
-      if (t.includes('vsock-listening') && !connected) {
+      seen = (seen + t).slice(-200);
+      if (/END-vsock-42/.test(seen)) ended();
+      if (seen.includes('vsock-listening') && !connected) {
         connected = true;
         const c = createConnection(path);
-        c.on('data', (d) => (hostReply += d.toString()));
-        c.on('error', () => {});
-        c.write(`CONNECT ${guestPort}\n`);
-        const wait = setInterval(() => {
-          if (/^OK \d+\n/.test(hostReply)) {
-            clearInterval(wait);
+        let pinged = false;
+        c.on('data', (d) => {
+          hostReply += d.toString();
+          if (!pinged && /^OK \d+\n/.test(hostReply)) {
+            pinged = true;
             c.write('ping-from-host\n');
           }
-        }, 20);
+          if (hostReply.includes('pong-from-guest-42\n')) answered();
+        });
+        c.on('error', () => {});
+        c.write(`CONNECT ${guestPort}\n`);
       }
     },
   });
-  for (let i = 0; i < 100 && !hostReply.includes('pong'); i++) await new Promise((res) => setTimeout(res, 20));
   srv.close();
   const out = r.output.replace(/\r/g, '');
   assert.equal(hostGot, 'hi-from-guest-42\n', 'guest-initiated data reached PATH_6000');

@@ -1,7 +1,7 @@
 // Boot the default guest (guest/bzImage + initramfs) on a Machine with virtio devices
 // attached, drive its serial console with a script and collect the output. Used by the
 // guest tests in this folder; the run ends when the output matches `until`, the guest
-// powers off, or the timeout passes.
+// powers off, `stopWhen` settles, or the guest has run timeoutMs of its own time.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Machine } from '../../../src/machine/Machine.js';
 import { plannedMmioCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions } from '../../../src/devices/virtio/options.js';
 import { attachVirtioTo } from '../../../src/machine/attachVirtioTo.js';
+import { afterVirtualTime } from '../../machine/serialSession.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const guestDir = existsSync(join(root, 'guest/bzImage')) ? join(root, 'guest') : resolve(root, '../guest');
@@ -32,6 +33,11 @@ export interface GuestOptions {
   script: string[];
   /** Stop when the output matches. */
   until?: RegExp;
+  /**
+   * The guest's time (virtual ms, default 240 s) after which the run is stopped: with
+   * 'fast' pacing a loaded host does not shorten it; with 'realtime' virtual time
+   * follows the host clock. The test's own timeout guards against a hang.
+   */
   timeoutMs?: number;
   append?: string;
   memoryMiB?: number;
@@ -122,12 +128,11 @@ export async function bootGuest(opts: GuestOptions): Promise<GuestRun> {
     }
   });
   opts.onAttached?.(virtio, machine);
-  const timer = setTimeout(() => machine.stop('timeout'), opts.timeoutMs ?? 240000);
+  void afterVirtualTime(machine.clock, opts.timeoutMs ?? 240_000).then(() => machine.stop('timeout'));
   const finished = machine.run();
   await Promise.race([done, finished, ...(opts.stopWhen ? [opts.stopWhen] : [])]);
   machine.stop('done');
   const exit = await finished;
-  clearTimeout(timer);
   await virtio.close();
   return { output, exit: exit.kind === 'stopped' ? exit.detail : exit.kind, virtio, machine };
 }
