@@ -3,22 +3,20 @@
 // instructions themselves live beside it: fpuLoadStore, fpuArith, fpuCompare,
 // fpuTranscendental, fpuEnv; data formats in fpuFormats.
 //
-// PRECISION MODEL. The eight data registers are kept as float64 (a Float64Array), so arithmetic
-// is IEEE double arithmetic: 53-bit significands and the double exponent range, not the 64-bit
-// significands and 15-bit exponents of real hardware. Precision control (CW.PC) is recorded and
-// saved but not emulated. Rounding control (CW.RC) is honoured everywhere: arithmetic results are
-// correctly rounded to double in the selected direction (with PE, UE, OE and C1 reported as the
-// double computation sees them), and FIST/FISTP/FBSTP/FRNDINT/FST round as the SDM says.
-//
-// Data movement is exact. A register whose 80-bit value a double cannot hold (a 64-bit integer
-// from FILD m64/FBLD, an FLD m80 operand with more precision or range, an 80-bit denormal,
-// an unsupported encoding, a NaN with payload in its low 11 bits, the FLDPI-style constants)
-// keeps its exact 80-bit image beside the double (`ext`, `extw`). Loads, stores, FXCH, FLD ST(i),
-// FST ST(i), FCMOVcc, FCHS, FABS, FXAM, FTST, comparisons, FIST*, FBSTP, FRNDINT, FXTRACT and
-// FSAVE/FRSTOR/FXSAVE/FXRSTOR use that image, so FLD m80 → FSTP m80 and FILD m64 → FISTP m64
-// round-trip bit-exactly for every value. Arithmetic on such a register uses the double
-// approximation (nearest double; ±DBL_MAX beyond the double range; ±2^-1074 for an 80-bit
-// denormal; the QNaN indefinite for unsupported encodings, which raise #IA as on hardware).
+// PRECISION MODEL. The eight data registers hold 80-bit double extended values exactly (sign, 15-bit
+// exponent, 64-bit significand, as three uint32 words per register) and every instruction computes
+// on them as the hardware does: FADD/FSUB/FSUBR/FMUL/FDIV/FDIVR (all operand forms) and FSQRT are
+// correctly rounded to the precision CW.PC selects (24, 53 or 64 bits, always with the 15-bit
+// exponent range) in the direction CW.RC selects; FPREM/FPREM1 give the exact (partial) remainder
+// and quotient bits; FSCALE, FRNDINT, FXTRACT, comparisons and conversions to and from m32/m64/m80,
+// integers and BCD are exact or rounded per CW.RC as the SDM specifies. Denormal operands raise DE,
+// tiny results are denormalized (tininess detected after rounding, as the SDM and the hardware
+// have it), unmasked overflow/underflow deliver the exponent-adjusted result, PE and C1 ("rounded
+// up") are exact, and pseudo-denormals, unnormals, pseudo-infinities and pseudo-NaNs behave as on a
+// 387 or later (fpuRound.ts, fpuSig.ts, fpuArith.ts). The significands are multiplied, divided and
+// rooted exactly with 16-bit limbs held in doubles; fpuArith keeps a float64 fast path for the case
+// where IEEE double arithmetic gives the same bits (see there). The transcendentals (fpuTranscendental)
+// are not correctly rounded on hardware either; their accuracy is documented in that file.
 //
 // Hot paths do not allocate: conversions go through preallocated scratch objects and typed
 // arrays, 64-bit integers move as two 32-bit halves, and no BigInt or closure is created per
@@ -27,12 +25,15 @@
 
 import type { FpuHost } from './FpuHost.js';
 import {
-  CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_ZERO, CW_ALWAYS, CW_FNINIT, CW_POWERON, CW_RC_SHIFT, CW_WRITABLE, EXC_MASK,
-  EXT_NONE, INDEF_HI, OPND, SW_B, SW_C1, SW_CC, SW_DE, SW_ES, SW_IE, SW_SF, SW_TOP_SHIFT,
+  CLS_NORMAL, CLS_ZERO, CW_ALWAYS, CW_FNINIT, CW_POWERON, CW_RC_SHIFT, CW_WRITABLE, EXC_MASK,
+  INDEF_HI, INDEF_SE, OPND, SW_B, SW_C1, SW_CC, SW_DE, SW_ES, SW_IE, SW_SF, SW_TOP_SHIFT, SW_ZE,
   TAG_EMPTY, TAG_SPECIAL, TAG_VALID, TAG_ZERO,
 } from './fpuConst.js';
-import { PK, UC, Unpacked, doubleToExt, extToDouble, packExt, unpackDouble, unpackExt } from './fpuFormats.js';
-import { arith, fprem, frndint, fscale, fsqrt, fxtract } from './fpuArith.js';
+import { PK, Unpacked, classOfImage, packExt, unpackExt } from './fpuFormats.js';
+import { arith } from './fpuArith.js';
+import { frndint, fscale, fsqrt, fxtract } from './fpuUnary.js';
+import { fprem } from './fpuRem.js';
+import { loadFpuState } from './fpuState.js';
 import { compareOp, fcomi, ftst, fxam } from './fpuCompare.js';
 import { f2xm1, fpatan, fptan, fsincos, fsinOrCos, fyl2x, fyl2xp1 } from './fpuTranscendental.js';
 import { fldenv, frstor, fsave, fstenv, fxrstor, fxsave } from './fpuEnv.js';
@@ -41,13 +42,12 @@ import {
   fldcw, fstFloat, fstReg, fstpExt, fxch, loadInt, loadM32, loadM64,
 } from './fpuLoadStore.js';
 
-/** Snapshot of the unit as plain JSON data. */
+/** Snapshot of the unit as plain JSON data (format 2; fpuState.ts also loads format 1, the
+ *  float64 registers with 80-bit shadows of earlier versions). */
 export interface FpuState {
-  /** Physical registers R0-R7 as [low, high] uint32 halves of the double (keeps NaN payloads and -0). */
-  st: number[];
-  ext: number[];
-  /** Exact 80-bit images kept beside the doubles: [se, hi, lo] per physical register. */
-  extImg: number[];
+  format: 2;
+  /** Physical registers R0-R7 as 80-bit images: [sign|exponent, significand high, low] each. */
+  regs: number[];
   empty: number;
   top: number;
   cw: number;
@@ -68,15 +68,12 @@ export class Fpu {
   readonly host: FpuHost;
 
   /** Physical data registers R0-R7 (ST(i) is R[(top + i) & 7]), then the operand slot OPND (8)
-   *  where memory and integer operands are placed for the arithmetic. */
-  readonly st = new Float64Array(9);
-  /** The same registers as uint32 halves: [2p] low, [2p+1] high. */
-  readonly stw = new Uint32Array(this.st.buffer);
-  /** Shadow kind per register (EXT_*): whether extw holds the register's exact 80-bit image
-   *  (any kind with (kind & 3) !== 0). The operand slot uses EXT_NONE or EXT_MEM_DENORMAL. */
-  readonly ext = new Uint8Array(9);
-  /** Exact 80-bit images: words [3p] sign|exponent, [3p+1] significand high, [3p+2] low. */
-  readonly extw = new Uint32Array(27);
+   *  where memory and integer operands are converted for the arithmetic: 80-bit images, words
+   *  [3p] sign|exponent (16 bits), [3p+1] significand bits 63-32, [3p+2] bits 31-0. */
+  readonly regs = new Uint32Array(27);
+  /** The operand slot holds a binary32/64 memory operand that was a denormal (exact, normalized,
+   *  in the slot; it still raises DE). */
+  opndDenormal = false;
   /** Bit p set: physical register p is empty (tag 11). Other tags are computed from the contents. */
   empty = 0xff;
   top = 0;
@@ -133,8 +130,7 @@ export class Fpu {
   hardReset(): void {
     this.reset();
     this.cw = CW_POWERON;
-    this.st.fill(0);
-    this.ext.fill(0);
+    this.regs.fill(0);
     this.empty = 0;
     this.mxcsr = 0x1f80;
     this.xmm.fill(0);
@@ -196,95 +192,75 @@ export class Fpu {
 
   /** Class (CLS_*) of the value in physical register p, ignoring emptiness. */
   classOf(p: number): number {
-    if ((this.ext[p]! & 3) !== 0) {
-      unpackExt(UC, this.extw, 3 * p);
-      return UC.cls;
-    }
-    const hi = this.stw[2 * p + 1]!, lo = this.stw[2 * p]!;
-    const exp = (hi >>> 20) & 0x7ff;
-    if (exp === 0x7ff) {
-      if (((hi & 0xfffff) | lo) === 0) return CLS_INF;
-      return (hi & 0x80000) !== 0 ? CLS_QNAN : CLS_SNAN;
-    }
-    if (exp === 0 && ((hi & 0x7fffffff) | lo) === 0) return CLS_ZERO;
-    return CLS_NORMAL; // double subnormals are normal 80-bit numbers
+    return classOfImage(this.regs, 3 * p);
   }
 
   /** Sign bit of physical register p. */
   signOf(p: number): number {
-    return (this.ext[p]! & 3) !== 0 ? (this.extw[3 * p]! >>> 15) & 1 : this.stw[2 * p + 1]! >>> 31;
+    return (this.regs[3 * p]! >>> 15) & 1;
   }
 
-  /** Unpack physical register p (its exact value) into u. */
+  /** Unpack physical register p into u. */
   unpackReg(u: Unpacked, p: number): void {
-    if ((this.ext[p]! & 3) !== 0) unpackExt(u, this.extw, 3 * p);
-    else unpackDouble(u, this.stw, 2 * p);
+    unpackExt(u, this.regs, 3 * p);
   }
 
   /** The 80-bit image of physical register p, into PK (se, hi, lo). */
   extImage(p: number): void {
-    if ((this.ext[p]! & 3) !== 0) {
-      const x = this.extw, b = 3 * p, w = PK.w;
-      w[0] = x[b]!; w[1] = x[b + 1]!; w[2] = x[b + 2]!;
-    } else {
-      doubleToExt(this.stw, 2 * p);
-    }
+    const x = this.regs, b = 3 * p, w = PK.w;
+    w[0] = x[b]!; w[1] = x[b + 1]!; w[2] = x[b + 2]!;
   }
 
   // ===================================================================== register writes
 
-  /** Write a double to physical register p and mark it in use. */
-  setD(p: number, v: number): void {
-    this.st[p] = v;
-    this.ext[p] = EXT_NONE;
-    this.empty &= ~(1 << p);
-  }
-
-  /** Write double bits to physical register p (keeps NaN payloads exactly). */
-  setBits(p: number, hi: number, lo: number): void {
-    this.stw[2 * p] = lo;
-    this.stw[2 * p + 1] = hi;
-    this.ext[p] = EXT_NONE;
-    this.empty &= ~(1 << p);
-  }
-
-  /** Write the QNaN floating-point indefinite to physical register p. */
+  /** Write the QNaN floating-point indefinite to physical register p (and mark it in use). */
   setIndef(p: number): void {
-    this.setBits(p, INDEF_HI, 0);
+    const x = this.regs, b = 3 * p;
+    x[b] = INDEF_SE;
+    x[b + 1] = INDEF_HI;
+    x[b + 2] = 0;
+    this.empty &= ~(1 << p);
   }
 
-  /** Write the 80-bit image at w[i] (sign|exponent, significand high, low) to physical register
-   *  p: the double approximation, plus the exact image when the double is not exact. */
+  /** Write the 80-bit image at w[i] (sign|exponent, significand high, low) to physical register p. */
   setExt(p: number, w: Uint32Array, i: number): void {
-    const x = this.extw, b = 3 * p;
-    x[b] = w[i]!;
+    const x = this.regs, b = 3 * p;
+    x[b] = w[i]! & 0xffff;
     x[b + 1] = w[i + 1]!;
     x[b + 2] = w[i + 2]!;
-    const kind = extToDouble(x, b);
-    this.stw[2 * p] = PK.lo;
-    this.stw[2 * p + 1] = PK.hi;
-    this.ext[p] = kind;
     this.empty &= ~(1 << p);
   }
 
-  /** Write an unpacked (exact) value to physical register p. */
+  /** Write ±0 (sign 0 or 1) to physical register p. */
+  setZero(p: number, sign: number): void {
+    const x = this.regs, b = 3 * p;
+    x[b] = sign << 15;
+    x[b + 1] = 0;
+    x[b + 2] = 0;
+    this.empty &= ~(1 << p);
+  }
+
+  /** Write ±infinity to physical register p. */
+  setInf(p: number, sign: number): void {
+    const x = this.regs, b = 3 * p;
+    x[b] = (sign << 15) | 0x7fff;
+    x[b + 1] = 0x80000000;
+    x[b + 2] = 0;
+    this.empty &= ~(1 << p);
+  }
+
+  /** Write an unpacked value (in the 80-bit normal range, or special) to physical register p. */
   setU(p: number, u: Unpacked): void {
     packExt(u);
     this.setExt(p, PK.w, 0);
   }
 
-  /** Copy physical register s to d (value and shadow) and mark d in use. */
+  /** Copy physical register s to d and mark d in use. */
   copyReg(d: number, s: number): void {
-    this.stw[2 * d] = this.stw[2 * s]!;
-    this.stw[2 * d + 1] = this.stw[2 * s + 1]!;
-    const k = this.ext[s]!;
-    this.ext[d] = k;
-    if (k !== EXT_NONE) {
-      const x = this.extw, bd = 3 * d, bs = 3 * s;
-      x[bd] = x[bs]!;
-      x[bd + 1] = x[bs + 1]!;
-      x[bd + 2] = x[bs + 2]!;
-    }
+    const x = this.regs, bd = 3 * d, bs = 3 * s;
+    x[bd] = x[bs]!;
+    x[bd + 1] = x[bs + 1]!;
+    x[bd + 2] = x[bs + 2]!;
     this.empty &= ~(1 << d);
   }
 
@@ -331,6 +307,11 @@ export class Fpu {
   invalid(): boolean {
     this.ex |= SW_IE;
     return (this.cw & SW_IE) !== 0;
+  }
+
+  /** True when the zero-divide exception is masked. */
+  zeroDivideMasked(): boolean {
+    return (this.cw & SW_ZE) !== 0;
   }
 
   /** Raise a denormal-operand exception; true if masked (the operation then proceeds). */
@@ -409,10 +390,8 @@ export class Fpu {
 
   saveState(): FpuState {
     return {
-      st: Array.from(this.stw.subarray(0, 16)),
-      ext: Array.from(this.ext.subarray(0, 8)),
-      // images only where they are live (setExt leaves stale words behind for exact doubles)
-      extImg: Array.from(this.extw.subarray(0, 24), (v, k) => ((this.ext[(k / 3) | 0]! & 3) !== 0 ? v : 0)),
+      format: 2,
+      regs: Array.from(this.regs.subarray(0, 24)),
       empty: this.empty,
       top: this.top,
       cw: this.cw,
@@ -429,13 +408,13 @@ export class Fpu {
     };
   }
 
+  /** Load what saveState wrote (or a format-1 snapshot of an earlier version). Checks everything
+   *  first and throws a TypeError naming the problem, leaving the unit as it was. */
   loadState(state: unknown): void {
-    const s = state as FpuState;
-    this.stw.set(s.st);
-    this.ext.set(s.ext);
-    this.extw.set(s.extImg);
-    this.empty = s.empty & 0xff;
-    this.top = s.top & 7;
+    const s = loadFpuState(state);
+    this.regs.set(s.regs);
+    this.empty = s.empty;
+    this.top = s.top;
     this.cw = s.cw;
     this.sw = s.sw;
     this.fip = s.fip;

@@ -3,8 +3,8 @@
 
 import type { Fpu } from './Fpu.js';
 import {
-  CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_ZERO,
-  EXT_DENORMAL, EXT_MEM_DENORMAL, EXT_NONE, EXT_UNSUPPORTED, F64, OPND, SW_C0, SW_C1, SW_C2, SW_C3, SW_DE, SW_IE, U32,
+  CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED, CLS_ZERO, OPND, SW_C0, SW_C1, SW_C2, SW_C3,
+  SW_DE, SW_IE,
 } from './fpuConst.js';
 import { UA, UB, Unpacked } from './fpuFormats.js';
 
@@ -15,12 +15,6 @@ export const REL_UN = 3;
 
 /** C3 C2 C0 for each relation (FCOM family, SDM table 3-21). */
 const CC_OF = [0, SW_C0, SW_C3, SW_C3 | SW_C2 | SW_C0] as const;
-
-function isSNaN(x: number): boolean {
-  if (x === x) return false;
-  F64[0] = x;
-  return (U32[1]! & 0x80000) === 0;
-}
 
 /** Order two unpacked non-NaN values exactly (−0 = +0). */
 function relUnpacked(x: Unpacked, y: Unpacked): number {
@@ -41,24 +35,19 @@ function relUnpacked(x: Unpacked, y: Unpacked): number {
 /** Relation of ST(0) (physical pa) to register pb (or the operand slot). Raises #IA (any NaN
  *  unless `quiet`, SNaN always, unsupported) and #D into f.ex. */
 function relate(f: Fpu, pa: number, pb: number, quiet: boolean): number {
-  const a = f.st[pa]!, b = f.st[pb]!;
-  const ka = f.ext[pa]!, kb = f.ext[pb]!;
-  if (ka === EXT_UNSUPPORTED || kb === EXT_UNSUPPORTED) {
+  const ca = f.classOf(pa), cb = f.classOf(pb);
+  if (ca === CLS_UNSUPPORTED || cb === CLS_UNSUPPORTED) {
     f.ex |= SW_IE;
     return REL_UN;
   }
-  if (a !== a || b !== b) {
-    if (!quiet || isSNaN(a) || isSNaN(b)) f.ex |= SW_IE;
+  if (ca === CLS_QNAN || ca === CLS_SNAN || cb === CLS_QNAN || cb === CLS_SNAN) {
+    if (!quiet || ca === CLS_SNAN || cb === CLS_SNAN) f.ex |= SW_IE;
     return REL_UN;
   }
-  if (ka === EXT_DENORMAL || kb === EXT_DENORMAL || kb === EXT_MEM_DENORMAL) f.ex |= SW_DE;
-  if (((ka | kb) & 3) !== 0) {
-    // a register that holds an exact 80-bit value: compare exactly
-    f.unpackReg(UA, pa);
-    f.unpackReg(UB, pb);
-    return relUnpacked(UA, UB);
-  }
-  return a > b ? REL_GT : a < b ? REL_LT : REL_EQ;
+  if (ca === CLS_DENORMAL || cb === CLS_DENORMAL || (pb === OPND && f.opndDenormal)) f.ex |= SW_DE;
+  f.unpackReg(UA, pa);
+  f.unpackReg(UB, pb);
+  return relUnpacked(UA, UB);
 }
 
 /** FCOM-family compare of ST(0) with register `src` (physical, or OPND for a memory/integer
@@ -81,8 +70,8 @@ export function compareOp(f: Fpu, src: number, pops: number, quiet: boolean): vo
 
 /** FTST: compare ST(0) with +0.0. */
 export function ftst(f: Fpu): void {
-  f.st[OPND] = 0;
-  f.ext[OPND] = EXT_NONE;
+  f.setZero(OPND, 0);
+  f.opndDenormal = false;
   compareOp(f, OPND, 0, false);
 }
 

@@ -25,6 +25,7 @@ export const RC_NEAREST = 0;
 export const RC_DOWN = 1; // toward -inf
 export const RC_UP = 2; // toward +inf
 export const RC_CHOP = 3; // toward zero
+export const CW_PC_SHIFT = 8;
 /** FLDCW keeps the masks, PC, RC and the (ignored) infinity-control bit; bit 6 reads as 1. */
 export const CW_WRITABLE = 0x1f3f;
 export const CW_ALWAYS = 0x0040;
@@ -48,27 +49,26 @@ export const TAG_ZERO = 1;
 export const TAG_SPECIAL = 2;
 export const TAG_EMPTY = 3;
 
-// ---- Shadow kinds: why a register keeps its exact 80-bit image next to the double ----
-export const EXT_NONE = 0;
-/** A value the double only approximates (extra precision, exponent out of double range, NaN payload bits). */
-export const EXT_VALUE = 1;
-export const EXT_UNSUPPORTED = 2;
-export const EXT_DENORMAL = 3;
-/** Only in the operand slot: a binary32/64 memory denormal. Exact as a double (no shadow) but it
- *  raises #D. Every shadow kind has a non-zero (kind & 3). */
-export const EXT_MEM_DENORMAL = 4;
-/** Index of the operand slot after R0-R7 in the register arrays: memory and integer operands are
- *  placed there so the arithmetic reads every operand from a typed array. */
+/** Index of the operand slot after R0-R7 in the register file: memory and integer operands are
+ *  converted (exactly) to 80-bit images there, so the arithmetic reads every operand alike. */
 export const OPND = 8;
 
-/** Bits of the QNaN floating-point indefinite as a double (0xFFF8_0000_0000_0000). */
-export const INDEF_HI = 0xfff80000 | 0;
+// ---- The 80-bit format ----
+export const BIAS = 16383;
+/** Unbiased exponents of the smallest and largest normal numbers. */
+export const EMIN = -16382;
+export const EMAX = 16383;
+/** Exponent adjustment of an unmasked overflow/underflow result delivered to a register (SDM vol. 1 §8.5.4-5). */
+export const EXP_ADJUST = 24576;
+/** The QNaN floating-point indefinite as an 80-bit image: FFFF C000 0000 0000 0000. */
+export const INDEF_SE = 0xffff;
+export const INDEF_HI = 0xc0000000;
+/** Its binary64 high word (0xFFF8_0000_0000_0000), for stores. */
+export const INDEF64_HI = 0xfff80000 | 0;
 
 /** Scratch for bit casts; one per thread, used only within one call. */
 export const F64 = new Float64Array(1);
 export const U32 = new Uint32Array(F64.buffer);
-export const F32 = new Float32Array(1);
-export const U32F = new Uint32Array(F32.buffer);
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error('x87 unit: typed-array bit casts assume a little-endian host');

@@ -4,8 +4,7 @@
 // bit, class) held in preallocated objects, so nothing here allocates or uses BigInt.
 
 import {
-  CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED, CLS_ZERO,
-  EXT_DENORMAL, EXT_NONE, EXT_UNSUPPORTED, EXT_VALUE, INDEF_HI,
+  BIAS, CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED, CLS_ZERO, INDEF64_HI,
   RC_DOWN, RC_NEAREST, RC_UP, SW_C1, SW_IE, SW_OE, SW_PE, SW_UE,
 } from './fpuConst.js';
 
@@ -50,9 +49,6 @@ export class PackOut {
 /** Scratch values, one set per thread; each use is confined to one call. */
 export const UA = new Unpacked();
 export const UB = new Unpacked();
-export const UT = new Unpacked();
-/** Used only by Fpu.classOf. */
-export const UC = new Unpacked();
 export const RO = new RoundOut();
 export const PK = new PackOut();
 
@@ -168,6 +164,16 @@ export function unpackExt(u: Unpacked, w: Uint32Array, i: number): void {
   u.cls = (hi & 0x80000000) !== 0 ? CLS_NORMAL : CLS_UNSUPPORTED;
 }
 
+/** Class (CLS_*) of the 80-bit image at w[i] (sign|exponent), w[i+1]:w[i+2] (significand). */
+export function classOfImage(w: Uint32Array, i: number): number {
+  const e = w[i]! & 0x7fff, hi = w[i + 1]!;
+  if (e === 0) return (hi | w[i + 2]!) === 0 ? CLS_ZERO : CLS_DENORMAL;
+  if ((hi & 0x80000000) === 0) return CLS_UNSUPPORTED; // unnormal, pseudo-zero, pseudo-NaN, pseudo-infinity
+  if (e !== 0x7fff) return CLS_NORMAL;
+  if (((hi & 0x7fffffff) | w[i + 2]!) === 0) return CLS_INF;
+  return (hi & 0x40000000) !== 0 ? CLS_QNAN : CLS_SNAN;
+}
+
 /** Shift u's 64-bit significand right by n (n >= 0, any size) and round the result to an
  *  integer with rounding control rc (the sign is u.s). Result in RO. */
 export function shrRound(u: Unpacked, n: number, rc: number): void {
@@ -213,20 +219,21 @@ export function shrRound(u: Unpacked, n: number, rc: number): void {
 let RFLAGS = 0;
 
 /** Round a finite non-zero normalized value to p bits for a format whose normal exponents are
- *  [emin, emax] (tininess detected before rounding, as the x87 does). RO receives the significand
- *  (leading bit at p-1). Returns the result exponent: emin-1 for a denormal result (RO then holds
- *  the denormal significand, which may have rounded up to 2^(p-1), the smallest normal), emax+1 on
- *  overflow. RFLAGS receives PE, UE (tiny and inexact), OE, TINY and C1 (rounded up). */
+ *  [emin, emax]. Tininess is detected after rounding with an unbounded exponent (SDM vol. 1
+ *  §4.9.1.5), and a tiny value is then rounded onto the format's denormal grid. RO receives the
+ *  significand (leading bit at p-1). Returns the result exponent: emin-1 for a denormal result (RO
+ *  then holds the denormal significand, which may have rounded up to 2^(p-1), the smallest normal),
+ *  emax+1 on overflow. RFLAGS receives PE, UE (tiny and inexact), OE, TINY and C1 (rounded up). */
 function roundSig(u: Unpacked, p: number, emin: number, emax: number, rc: number): number {
   let e = u.e;
   let fl = 0;
+  shrRound(u, 64 - p, rc);
+  const carry = p > 32 ? (RO.hi >>> (p - 32)) & 1 : (RO.lo >>> p) & 1;
+  if (carry !== 0) {
+    if (p > 32) { RO.hi = (1 << (p - 33)) >>> 0; RO.lo = 0; } else { RO.hi = 0; RO.lo = (1 << (p - 1)) >>> 0; }
+    e++;
+  }
   if (e >= emin) {
-    shrRound(u, 64 - p, rc);
-    const carry = p > 32 ? (RO.hi >>> (p - 32)) & 1 : (RO.lo >>> p) & 1;
-    if (carry !== 0) {
-      if (p > 32) { RO.hi = (1 << (p - 33)) >>> 0; RO.lo = 0; } else { RO.hi = 0; RO.lo = (1 << (p - 1)) >>> 0; }
-      e++;
-    }
     if (RO.inexact) fl |= SW_PE;
     if (RO.up) fl |= SW_C1;
     if (e > emax) {
@@ -236,7 +243,7 @@ function roundSig(u: Unpacked, p: number, emin: number, emax: number, rc: number
     RFLAGS = fl;
     return e;
   }
-  shrRound(u, 64 - p + (emin - e), rc);
+  shrRound(u, 64 - p + (emin - u.e), rc);
   fl |= TINY;
   if (RO.inexact) fl |= SW_PE | SW_UE;
   if (RO.up) fl |= SW_C1;
@@ -262,7 +269,7 @@ export function packDouble(u: Unpacked, rc: number): number {
       PK.hi = (sgn | 0x7ff80000 | ((u.hi >>> 11) & 0xfffff)) >>> 0;
       PK.lo = ((u.hi << 21) | (u.lo >>> 11)) >>> 0;
       return u.cls === CLS_SNAN ? SW_IE : 0;
-    case CLS_UNSUPPORTED: PK.hi = INDEF_HI >>> 0; PK.lo = 0; return SW_IE;
+    case CLS_UNSUPPORTED: PK.hi = INDEF64_HI >>> 0; PK.lo = 0; return SW_IE;
   }
   const e = roundSig(u, 53, -1022, 1023, rc);
   let fl = RFLAGS;
@@ -301,8 +308,8 @@ export function packSingle(u: Unpacked, rc: number): number {
   return fl;
 }
 
-/** Encode as an 80-bit image in PK (se, hi, lo). Exact for everything this unit produces;
- *  values below the 80-bit normal range become 80-bit denormals (rounded to nearest). */
+/** Encode as an 80-bit image in PK (se, hi, lo). For values in the 80-bit normal range (every
+ *  caller's) and for the special classes, which keep their significand. */
 export function packExt(u: Unpacked): void {
   const s = u.s << 15;
   switch (u.cls) {
@@ -311,15 +318,22 @@ export function packExt(u: Unpacked): void {
     case CLS_QNAN:
     case CLS_SNAN:
     case CLS_UNSUPPORTED:
-      PK.se = s | ((u.e + 16383) & 0x7fff); PK.hi = u.hi; PK.lo = u.lo; return;
+      PK.se = s | ((u.e + BIAS) & 0x7fff); PK.hi = u.hi; PK.lo = u.lo; return;
   }
-  const b = u.e + 16383;
-  if (b >= 0x7fff) { PK.se = s | 0x7fff; PK.hi = 0x80000000; PK.lo = 0; return; }
-  if (b >= 1) { PK.se = s | b; PK.hi = u.hi; PK.lo = u.lo; return; }
-  shrRound(u, 1 - b, RC_NEAREST);
-  PK.se = s | (RO.hi >>> 31);
-  PK.hi = RO.hi;
-  PK.lo = RO.lo;
+  PK.se = s | (u.e + BIAS);
+  PK.hi = u.hi;
+  PK.lo = u.lo;
+}
+
+/** Encode the integer v (|v| <= 2^32) exactly as an 80-bit image in PK. */
+export function packInt(v: number): void {
+  const m = v < 0 ? -v : v;
+  PK.lo = 0;
+  if (m === 0) { PK.se = 0; PK.hi = 0; return; }
+  if (m >= 4294967296) { PK.se = (v < 0 ? 0x8000 : 0) | (BIAS + 32); PK.hi = 0x80000000; return; }
+  const n = Math.clz32(m);
+  PK.se = (v < 0 ? 0x8000 : 0) | (BIAS + 31 - n);
+  PK.hi = (m << n) >>> 0;
 }
 
 /** Round a finite value to an integer magnitude in RO with rounding control rc. Returns false if
@@ -349,42 +363,6 @@ export function unpackInt(u: Unpacked, s: number): void {
   u.e = 63;
   u.cls = CLS_NORMAL;
   normalize(u);
-}
-
-/** The double a register holds for the 80-bit image at w[i] (layout as unpackExt), into
- *  PK.hi/PK.lo (w may be PK.w itself), and the shadow kind it needs: EXT_NONE when the double is
- *  the value exactly. Approximations keep the value usable by
- *  double arithmetic: round to nearest, ±DBL_MAX beyond the double range, ±2^-1074 below it (so a
- *  non-zero value never looks like zero), the QNaN indefinite for unsupported encodings. */
-export function extToDouble(w: Uint32Array, i: number): number {
-  unpackExt(UT, w, i);
-  const hi = UT.w[0]!, lo = UT.w[1]!;
-  const sgn = UT.s << 31;
-  switch (UT.cls) {
-    case CLS_ZERO: PK.hi = sgn >>> 0; PK.lo = 0; return EXT_NONE;
-    case CLS_INF: PK.hi = (sgn | 0x7ff00000) >>> 0; PK.lo = 0; return EXT_NONE;
-    case CLS_QNAN:
-    case CLS_SNAN: {
-      PK.hi = (sgn | 0x7ff00000 | ((hi >>> 11) & 0xfffff)) >>> 0;
-      PK.lo = ((hi << 21) | (lo >>> 11)) >>> 0;
-      let exact = (lo & 0x7ff) === 0;
-      if ((PK.hi & 0xfffff) === 0 && PK.lo === 0) { PK.lo = 1; exact = false; } // payload only in the low bits
-      return exact ? EXT_NONE : EXT_VALUE;
-    }
-    case CLS_UNSUPPORTED: PK.hi = INDEF_HI >>> 0; PK.lo = 0; return EXT_UNSUPPORTED;
-    case CLS_DENORMAL: PK.hi = sgn >>> 0; PK.lo = 1; return EXT_DENORMAL;
-  }
-  const fl = packDouble(UT, RC_NEAREST);
-  if ((fl & (SW_PE | SW_OE)) === 0) return EXT_NONE;
-  if ((PK.hi & 0x7ff00000) === 0x7ff00000) { PK.hi = (sgn | 0x7fefffff) >>> 0; PK.lo = 0xffffffff; }
-  else if ((PK.hi & 0x7fffffff) === 0 && PK.lo === 0) PK.lo = 1;
-  return EXT_VALUE;
-}
-
-/** The 80-bit image of the binary64 bits at w[i], w[i+1], in PK. */
-export function doubleToExt(w: Uint32Array, i: number): void {
-  unpackDouble(UT, w, i);
-  packExt(UT);
 }
 
 // ---- Packed BCD (SDM vol. 1 §4.7): 18 digits in bytes 0-8, two per byte (low nibble first), sign in bit 7 of byte 9 ----

@@ -4,11 +4,11 @@
 
 import type { Fpu } from './Fpu.js';
 import {
-  CLS_DENORMAL, CLS_NORMAL, CLS_ZERO, EXT_MEM_DENORMAL, EXT_NONE, F32, INDEF_HI, OPND,
-  RC_CHOP, SW_C1, SW_IE, SW_OE, SW_PE, SW_UE, U32F,
+  BIAS, CLS_DENORMAL, CLS_NORMAL, CLS_SNAN, CLS_ZERO, INDEF64_HI, OPND, RC_CHOP, SW_C1, SW_IE, SW_OE, SW_PE, SW_UE,
 } from './fpuConst.js';
 import {
-  PK, RO, TINY, UA, bcdToInt, intToBcd, packDouble, packSingle, roundToInt, unpackInt,
+  PK, RO, TINY, UA, bcdToInt, classOfImage, intToBcd, packDouble, packExt, packInt, packSingle, roundToInt,
+  unpackDouble, unpackInt, unpackSingle,
 } from './fpuFormats.js';
 
 /** FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2 (D9 E9..ED): exponent, significand high half, low half
@@ -22,58 +22,64 @@ const CONSTS = new Uint32Array([
   0x3ffe, 0xb17217f7, 0xd1cf79ac, 0xd1cf79ab, 0xd1cf79ac, // ln(2)
 ]);
 
-const MIN_FLOAT = 2 ** -126;
+/** Binary64 words read by loadM64 (unpackDouble takes them from a typed array). */
+const DW = new Uint32Array(2);
 
-// ---------------------------------------------------------------- loads
-
-/** Place a binary32 operand in the operand slot as a double (signalling NaNs stay signalling). */
+/** Place a binary32 operand in the operand slot as its exact 80-bit value (signalling NaNs stay
+ *  signalling; a denormal is normalized and remembered for #D). */
 export function loadM32(f: Fpu, lin: number): void {
-  const bits = f.host.read32(lin);
+  const bits = f.host.read32(lin) >>> 0;
+  const r = f.regs, b = 3 * OPND;
   const exp = (bits >>> 23) & 0xff;
-  const frac = bits & 0x7fffff;
-  const w = f.stw;
-  if (exp === 0xff) {
-    w[17] = (bits & 0x80000000) | 0x7ff00000 | (frac >>> 3);
-    w[16] = frac << 29;
-    f.ext[OPND] = EXT_NONE;
-  } else if (exp === 0) {
-    f.st[OPND] = (bits & 0x80000000) !== 0 ? -frac * 2 ** -149 : frac * 2 ** -149;
-    f.ext[OPND] = frac !== 0 ? EXT_MEM_DENORMAL : EXT_NONE;
-  } else {
-    w[17] = (bits & 0x80000000) | ((exp + 896) << 20) | (frac >>> 3);
-    w[16] = frac << 29;
-    f.ext[OPND] = EXT_NONE;
+  f.opndDenormal = exp === 0 && (bits & 0x7fffff) !== 0;
+  if (exp !== 0 && exp !== 0xff) {
+    r[b] = ((bits >>> 16) & 0x8000) | (exp - 127 + BIAS);
+    r[b + 1] = 0x80000000 | (bits << 8);
+    r[b + 2] = 0;
+    return;
   }
+  unpackSingle(UA, bits);
+  packExt(UA);
+  r[b] = PK.se; r[b + 1] = PK.hi; r[b + 2] = PK.lo;
 }
 
-/** Place a binary64 operand in the operand slot. */
+/** Place a binary64 operand in the operand slot (as loadM32). */
 export function loadM64(f: Fpu, lin: number): void {
-  const lo = f.host.read32(lin);
-  const hi = f.host.read32(lin + 4);
-  f.stw[16] = lo;
-  f.stw[17] = hi;
-  f.ext[OPND] = (hi & 0x7ff00000) === 0 && ((hi & 0xfffff) | lo) !== 0 ? EXT_MEM_DENORMAL : EXT_NONE;
+  const lo = f.host.read32(lin) >>> 0;
+  const hi = f.host.read32(lin + 4) >>> 0;
+  const r = f.regs, b = 3 * OPND;
+  const exp = (hi >>> 20) & 0x7ff;
+  f.opndDenormal = exp === 0 && ((hi & 0xfffff) | lo) !== 0;
+  if (exp !== 0 && exp !== 0x7ff) {
+    r[b] = ((hi >>> 16) & 0x8000) | (exp - 1023 + BIAS);
+    r[b + 1] = (0x80000000 | (hi << 11) | (lo >>> 21)) >>> 0;
+    r[b + 2] = (lo << 11) >>> 0;
+    return;
+  }
+  DW[0] = lo; DW[1] = hi;
+  unpackDouble(UA, DW, 0);
+  packExt(UA);
+  r[b] = PK.se; r[b + 1] = PK.hi; r[b + 2] = PK.lo;
 }
 
-/** Place an integer operand in the operand slot (exact). */
+/** Place an integer operand (m16int, m32int) in the operand slot (exact). */
 export function loadInt(f: Fpu, v: number): void {
-  f.st[OPND] = v;
-  f.ext[OPND] = EXT_NONE;
+  packInt(v);
+  const r = f.regs, b = 3 * OPND;
+  r[b] = PK.se; r[b + 1] = PK.hi; r[b + 2] = PK.lo;
+  f.opndDenormal = false;
 }
 
 /** FLD m32fp / m64fp from the operand slot. */
 export function fldFloat(f: Fpu): void {
-  const kind = f.ext[OPND]!;
   if (!f.pushOk()) { f.commit(); return; }
-  let hi = f.stw[17]!;
-  const lo = f.stw[16]!;
-  if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0 && (hi & 0x80000) === 0) {
-    if (!f.invalid()) { f.commit(); return; } // SNaN, #IA unmasked: nothing loaded
-    hi |= 0x80000;
-  }
-  // A denormal raises #D, but even unmasked the value is still pushed (SDM FLD note).
-  if (kind === EXT_MEM_DENORMAL) f.denormal();
-  f.setBits(f.pushSlot(), hi, lo);
+  const snan = classOfImage(f.regs, 3 * OPND) === CLS_SNAN;
+  if (snan && !f.invalid()) { f.commit(); return; } // SNaN, #IA unmasked: nothing loaded
+  // A denormal raises #D, but even unmasked the value is still pushed (as the hardware does).
+  if (f.opndDenormal) f.denormal();
+  const p = f.pushSlot();
+  f.copyReg(p, OPND);
+  if (snan) f.regs[3 * p + 1] = f.regs[3 * p + 1]! | 0x40000000;
   f.commit();
 }
 
@@ -93,7 +99,10 @@ export function fldExt(f: Fpu, lin: number): void {
 
 /** FILD m16int / m32int. */
 export function fildSmall(f: Fpu, v: number): void {
-  if (f.pushOk()) f.setD(f.pushSlot(), v);
+  if (f.pushOk()) {
+    packInt(v);
+    f.setExt(f.pushSlot(), PK.w, 0);
+  }
   f.commit();
 }
 
@@ -103,21 +112,17 @@ export function fild64(f: Fpu, lin: number): void {
   const hi = f.host.read32(lin + 4) | 0;
   if (!f.pushOk()) { f.commit(); return; }
   const p = f.pushSlot();
-  if (hi >= -0x200000 && hi < 0x200000) {
-    f.setD(p, hi * 4294967296 + lo); // |v| < 2^53: exact
+  // the exact 80-bit value from the two's-complement magnitude
+  if (hi < 0) {
+    const nlo = (~lo + 1) >>> 0;
+    RO.hi = ~hi + (nlo === 0 ? 1 : 0);
+    RO.lo = nlo;
   } else {
-    // beyond 2^53: exact 80-bit value from the two's-complement magnitude
-    if (hi < 0) {
-      const nlo = (~lo + 1) >>> 0;
-      RO.hi = ~hi + (nlo === 0 ? 1 : 0);
-      RO.lo = nlo;
-    } else {
-      RO.hi = hi;
-      RO.lo = lo;
-    }
-    unpackInt(UA, hi < 0 ? 1 : 0);
-    f.setU(p, UA);
+    RO.hi = hi;
+    RO.lo = lo;
   }
+  unpackInt(UA, hi < 0 ? 1 : 0);
+  f.setU(p, UA);
   f.commit();
 }
 
@@ -137,8 +142,11 @@ export function fbld(f: Fpu, lin: number): void {
 export function fldConst(f: Fpu, k: number): void {
   if (!f.pushOk()) { f.commit(); return; }
   const p = f.pushSlot();
-  if (k < 2) f.setD(p, k);
-  else {
+  if (k === 0) f.setZero(p, 0);
+  else if (k === 1) {
+    packInt(1);
+    f.setExt(p, PK.w, 0);
+  } else {
     const row = (k - 2) * 5;
     const rc = f.rc();
     const w = PK.w;
@@ -197,39 +205,21 @@ export function fstFloat(f: Fpu, lin: number, single: boolean, popAfter: boolean
   if (f.isEmpty(p)) {
     if (f.underflow()) {
       if (single) f.host.write32(lin, 0xffc00000 | 0);
-      else { f.host.write32(lin, 0); f.host.write32(lin + 4, INDEF_HI); }
+      else { f.host.write32(lin, 0); f.host.write32(lin + 4, INDEF64_HI); }
       if (popAfter) f.pop();
     }
     f.commit();
     return;
   }
-  if (single && f.ext[p] === EXT_NONE) {
-    // binary32 fast path: the double is exactly a normal float, ±0 or ±∞
-    const x = f.st[p]!;
-    const y = Math.fround(x);
-    if (y === x && (y === 0 || y >= MIN_FLOAT || y <= -MIN_FLOAT)) {
-      F32[0] = y;
-      f.host.write32(lin, U32F[0]!);
-      if (popAfter) f.pop();
-      f.commit();
-      return;
-    }
-  }
-  if (!single && f.ext[p] === EXT_NONE) {
-    // binary64 from a double register: exact unless a NaN needs quieting or a tiny value meets an unmasked #U
-    let hi = f.stw[2 * p + 1]!;
-    const lo = f.stw[2 * p]!;
-    const exp = (hi >>> 20) & 0x7ff;
-    if (exp === 0x7ff && ((hi & 0xfffff) | lo) !== 0 && (hi & 0x80000) === 0) {
-      if (!f.invalid()) { f.commit(); return; }
-      hi |= 0x80000;
-    } else if (exp === 0 && ((hi & 0xfffff) | lo) !== 0 && (f.cw & SW_UE) === 0) {
-      f.ex |= SW_UE;
-      f.commit();
-      return;
-    }
-    f.host.write32(lin, lo);
-    f.host.write32(lin + 4, hi);
+  const r = f.regs, b = 3 * p;
+  const se = r[b]!, hi = r[b + 1]!, lo = r[b + 2]!;
+  const e = (se & 0x7fff) - BIAS;
+  if (!single && e >= -1022 && e <= 1023 && (lo & 0x7ff) === 0 && (hi & 0x80000000) !== 0) {
+    // a normal binary64 value exactly: no rounding, no flags
+    f.host.write32(lin, ((hi << 21) | (lo >>> 11)) | 0);
+    f.host.write32(lin + 4, ((se & 0x8000) << 16) | ((e + 1023) << 20) | ((hi >>> 11) & 0xfffff));
+  } else if (single && e >= -126 && e <= 127 && lo === 0 && (hi & 0x800000ff) === 0x80000000) {
+    f.host.write32(lin, ((se & 0x8000) << 16) | ((e + 127) << 23) | ((hi >>> 8) & 0x7fffff));
   } else {
     f.unpackReg(UA, p);
     const rc = f.rc();
@@ -297,14 +287,7 @@ export function fistSmall(f: Fpu, lin: number, bits: number, popAfter: boolean, 
     return;
   }
   let v: number;
-  const x = f.st[p]!;
-  if (f.ext[p] === EXT_NONE && x === Math.trunc(x) && x >= -2147483648 && x <= 2147483647) {
-    v = x | 0; // integral already: exact, no flags
-    if (bits === 16 && (v < -32768 || v > 32767)) {
-      if (!f.invalid()) { f.commit(); return; }
-      v = indef;
-    }
-  } else if (intFromReg(f, p, chop, 0, bits === 16 ? 0x7fff : 0x7fffffff, true)) {
+  if (intFromReg(f, p, chop, 0, bits === 16 ? 0x7fff : 0x7fffffff, true)) {
     v = UA.s !== 0 ? -RO.lo | 0 : RO.lo | 0;
     if (RO.inexact) {
       f.ex |= SW_PE;
@@ -433,13 +416,8 @@ export function fchsAbs(f: Fpu, abs: boolean): void {
     f.commit();
     return;
   }
-  if (abs) {
-    f.stw[2 * p + 1] = f.stw[2 * p + 1]! & 0x7fffffff;
-    f.extw[3 * p] = f.extw[3 * p]! & 0x7fff;
-  } else {
-    f.stw[2 * p + 1] = f.stw[2 * p + 1]! ^ 0x80000000;
-    f.extw[3 * p] = f.extw[3 * p]! ^ 0x8000;
-  }
+  const r = f.regs;
+  r[3 * p] = abs ? r[3 * p]! & 0x7fff : r[3 * p]! ^ 0x8000;
   f.commit();
 }
 

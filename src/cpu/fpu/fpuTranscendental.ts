@@ -8,8 +8,45 @@
 // ("not rounded up") since the exact value is unknown.
 
 import type { Fpu } from './Fpu.js';
-import { EXT_DENORMAL, EXT_UNSUPPORTED, F64, SW_C1, SW_C2, SW_IE, SW_OE, SW_PE, SW_SF, SW_UE, SW_ZE, U32 } from './fpuConst.js';
-import { invalidResult, nan1, nanResult, productExact, unaryPrologue } from './fpuArith.js';
+import {
+  CLS_DENORMAL, CLS_INF, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED, F64, RC_NEAREST, SW_C1, SW_C2, SW_IE, SW_OE,
+  SW_PE, SW_SF, SW_UE, SW_ZE, U32,
+} from './fpuConst.js';
+import { PK, UA, packDouble, packExt, unpackDouble } from './fpuFormats.js';
+import { invalidResult, nan1, nanResult } from './fpuArith.js';
+import { unaryPrologue } from './fpuUnary.js';
+
+/** The register's value as the nearest double. */
+function dv(f: Fpu, p: number): number {
+  f.unpackReg(UA, p);
+  packDouble(UA, RC_NEAREST);
+  U32[0] = PK.lo; U32[1] = PK.hi;
+  return F64[0]!;
+}
+
+/** Write a double to register p. */
+function setD(f: Fpu, p: number, v: number): void {
+  F64[0] = v;
+  unpackDouble(UA, U32, 0);
+  packExt(UA);
+  f.setExt(p, PK.w, 0);
+}
+
+function isDenormal(f: Fpu, p: number): boolean {
+  return f.classOf(p) === CLS_DENORMAL;
+}
+
+/** True if a × b is exactly p. */
+function productExact(a: number, b: number, p: number): boolean {
+  if (!Number.isFinite(p)) return false;
+  if (a === 0 || b === 0) return true;
+  const SPLITTER = 134217729;
+  let c = SPLITTER * a;
+  const ah = c - (c - a), al = a - ah;
+  c = SPLITTER * b;
+  const bh = c - (c - b), bl = b - bh;
+  return ((ah * bh - p) + ah * bl + al * bh) + al * bl === 0;
+}
 
 const TWO63 = 2 ** 63;
 const MIN_NORMAL = 2 ** -1022;
@@ -32,13 +69,13 @@ function isPow2(x: number): boolean {
 export function f2xm1(f: Fpu): void {
   const p = f.top;
   if (unaryPrologue(f, p)) { f.commit(); return; }
-  if (f.ext[p] === EXT_DENORMAL && !f.denormal()) { f.commit(); return; }
-  const x = f.st[p]!;
+  if (isDenormal(f, p) && !f.denormal()) { f.commit(); return; }
+  const x = dv(f, p);
   if (x === 0 || x === Infinity) { f.commit(); return; }
-  if (x === -Infinity) { f.setD(p, -1); f.commit(); return; }
+  if (x === -Infinity) { setD(f, p, -1); f.commit(); return; }
   const r = Math.abs(x) < 0.25 ? Math.expm1(x * Math.LN2) : 2 ** x - 1;
   resultFlags(f, r, x === 1 || x === -1);
-  f.setD(p, r);
+  setD(f, p, r);
   f.commit();
 }
 
@@ -54,22 +91,22 @@ function binaryPop(f: Fpu): number {
     }
     return -1;
   }
-  if (f.ext[p0] === EXT_UNSUPPORTED || f.ext[p1] === EXT_UNSUPPORTED) {
+  const c0 = f.classOf(p0), c1 = f.classOf(p1);
+  if (c0 === CLS_UNSUPPORTED || c1 === CLS_UNSUPPORTED) {
     if (invalidResult(f, p1)) f.pop();
     return -1;
   }
-  const x = f.st[p0]!, y = f.st[p1]!;
-  if (x !== x || y !== y) {
-    if (nanResult(f, p1, x, y)) f.pop();
+  if (c0 === CLS_QNAN || c0 === CLS_SNAN || c1 === CLS_QNAN || c1 === CLS_SNAN) {
+    if (nanResult(f, p1, p1, p0)) f.pop();
     return -1;
   }
-  if ((f.ext[p0] === EXT_DENORMAL || f.ext[p1] === EXT_DENORMAL) && !f.denormal()) return -1;
+  if ((c0 === CLS_DENORMAL || c1 === CLS_DENORMAL) && !f.denormal()) return -1;
   return p1;
 }
 
 /** Write r to ST(1) and pop. */
 function deliverPop(f: Fpu, p1: number, r: number): void {
-  f.setD(p1, r);
+  setD(f, p1, r);
   f.pop();
 }
 
@@ -77,7 +114,7 @@ function deliverPop(f: Fpu, p1: number, r: number): void {
 export function fyl2x(f: Fpu): void {
   const p1 = binaryPop(f);
   if (p1 < 0) { f.commit(); return; }
-  const x = f.st[f.top]!, y = f.st[p1]!;
+  const x = dv(f, f.top), y = dv(f, p1);
   const yInf = y === Infinity || y === -Infinity;
   if (x < 0 || (x === 0 && y === 0) || (x === 1 && yInf) || (x === Infinity && y === 0)) {
     if (invalidResult(f, p1)) f.pop();
@@ -106,7 +143,7 @@ export function fyl2x(f: Fpu): void {
 export function fyl2xp1(f: Fpu): void {
   const p1 = binaryPop(f);
   if (p1 < 0) { f.commit(); return; }
-  const x = f.st[f.top]!, y = f.st[p1]!;
+  const x = dv(f, f.top), y = dv(f, p1);
   const yInf = y === Infinity || y === -Infinity;
   if (x <= -1 || (x === 0 && yInf) || (x === Infinity && y === 0)) {
     if (invalidResult(f, p1)) f.pop();
@@ -125,7 +162,7 @@ export function fyl2xp1(f: Fpu): void {
 export function fpatan(f: Fpu): void {
   const p1 = binaryPop(f);
   if (p1 < 0) { f.commit(); return; }
-  const x = f.st[f.top]!, y = f.st[p1]!;
+  const x = dv(f, f.top), y = dv(f, p1);
   const r = Math.atan2(y, x);
   resultFlags(f, r, r === 0);
   deliverPop(f, p1, r);
@@ -142,14 +179,14 @@ export function fsinOrCos(f: Fpu, cos: boolean): void {
   const p = f.top;
   let c2 = 0;
   if (!unaryPrologue(f, p)) {
-    const x = f.st[p]!;
+    const x = dv(f, p);
     if (x === Infinity || x === -Infinity) invalidResult(f, p);
     else if (outOfRange(x)) c2 = SW_C2;
-    else if (f.ext[p] !== EXT_DENORMAL || f.denormal()) {
+    else if (!isDenormal(f, p) || f.denormal()) {
       if (x !== 0 || cos) {
         const r = cos ? Math.cos(x) : Math.sin(x);
         resultFlags(f, r, x === 0);
-        f.setD(p, r);
+        setD(f, p, r);
       }
     }
   }
@@ -171,16 +208,16 @@ function pushingPrologue(f: Fpu): boolean {
     }
     return true;
   }
-  const v = f.st[p]!;
-  if (f.ext[p] === EXT_UNSUPPORTED || v === Infinity || v === -Infinity) {
+  const c = f.classOf(p);
+  if (c === CLS_UNSUPPORTED || c === CLS_INF) {
     if (f.invalid()) {
       f.setIndef(p);
       f.setIndef(f.pushSlot());
     }
     return true;
   }
-  if (v !== v) {
-    if (nan1(f, p, v)) f.copyReg(f.pushSlot(), p);
+  if (c === CLS_QNAN || c === CLS_SNAN) {
+    if (nan1(f, p, p)) f.copyReg(f.pushSlot(), p);
     return true;
   }
   return false;
@@ -191,13 +228,13 @@ export function fptan(f: Fpu): void {
   f.sw &= ~SW_C2;
   if (!pushingPrologue(f)) {
     const p = f.top;
-    const x = f.st[p]!;
+    const x = dv(f, p);
     if (outOfRange(x)) f.sw |= SW_C2;
-    else if (f.ext[p] !== EXT_DENORMAL || f.denormal()) {
+    else if (!isDenormal(f, p) || f.denormal()) {
       const r = x === 0 ? x : Math.tan(x);
       resultFlags(f, r, x === 0);
-      f.setD(p, r);
-      f.setD(f.pushSlot(), 1);
+      setD(f, p, r);
+      setD(f, f.pushSlot(), 1);
     }
   }
   f.commit();
@@ -208,14 +245,14 @@ export function fsincos(f: Fpu): void {
   f.sw &= ~SW_C2;
   if (!pushingPrologue(f)) {
     const p = f.top;
-    const x = f.st[p]!;
+    const x = dv(f, p);
     if (outOfRange(x)) f.sw |= SW_C2;
-    else if (f.ext[p] !== EXT_DENORMAL || f.denormal()) {
+    else if (!isDenormal(f, p) || f.denormal()) {
       const s = x === 0 ? x : Math.sin(x);
       const c = x === 0 ? 1 : Math.cos(x);
       resultFlags(f, s, x === 0);
-      f.setD(p, s);
-      f.setD(f.pushSlot(), c);
+      setD(f, p, s);
+      setD(f, f.pushSlot(), c);
     }
   }
   f.commit();

@@ -158,14 +158,15 @@ test('FLD m80 → FSTP m80 is bit-exact for every class, including ones a double
   assert.equal(r.sw() & 0x3f, 0); // FLD m80 / FSTP m80 raise nothing
 });
 
-test('m80 values that are doubles load exactly; others are approximated in arithmetic', () => {
+test('m80 values beyond the double range stay exact in arithmetic and overflow only when stored', () => {
   const r = new Rig();
   r.ldExt(0x4000, 0xc90fdaa2, 0x2168c000); // pi truncated to 53 bits
   assert.equal(r.st(0), 3.141592653589793);
-  assert.equal(r.fpu.ext[r.fpu.top], 0);
   r.pop();
   r.ldExt(0x4400, 0x80000000, 0); // 2^1025
-  assert.equal(r.st(0), Number.MAX_VALUE);
+  r.ld(3); r.x(0xde, 0xc9); // FMULP: 3 × 2^1025, exact in 80 bits
+  assert.equal(r.stx(0), '4401:c0000000:00000000');
+  assert.equal(r.sw() & (OE | PE), 0);
   r.x(0xdd, M(3), SCR); // FSTP m64: overflows binary64
   assert.equal(r.host.f64(SCR), Infinity);
   assert.equal(r.sw() & (OE | PE), OE | PE);

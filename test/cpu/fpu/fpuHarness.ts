@@ -75,6 +75,27 @@ export function hex(v: number, digits: number): string {
   return (v >>> 0).toString(16).padStart(digits, '0');
 }
 
+/** The value of an 80-bit image (sign|exponent, significand high, low) as the nearest double
+ *  (ties to even; subnormal results may round twice). NaNs keep their top payload bits. */
+export function extToNumber(se: number, hi: number, lo: number): number {
+  const neg = (se & 0x8000) !== 0;
+  const e = se & 0x7fff;
+  if (e === 0x7fff && ((hi & 0x7fffffff) | lo) !== 0) {
+    const dv = new DataView(new ArrayBuffer(8));
+    dv.setUint32(0, (neg ? 0x80000000 : 0) | 0x7ff00000 | ((hi >>> 11) & 0xfffff));
+    dv.setUint32(4, ((hi << 21) | (lo >>> 11)) >>> 0);
+    if ((dv.getUint32(0) & 0xfffff) === 0 && dv.getUint32(4) === 0) dv.setUint32(4, 1);
+    return dv.getFloat64(0);
+  }
+  if (e === 0x7fff) return neg ? -Infinity : Infinity;
+  let v = (hi >>> 0) * 4294967296 + (lo >>> 0); // one rounding to 53 bits
+  let k = (e === 0 ? 1 : e) - 16383 - 63;
+  while (k > 1000) { v *= 2 ** 1000; k -= 1000; }
+  while (k < -1000 && v !== 0) { v *= 2 ** -1000; k += 1000; }
+  v *= 2 ** k;
+  return neg ? -v : v;
+}
+
 /** Bits of a double as "hi:lo" hex. */
 export function dbits(v: number): string {
   const dv = new DataView(new ArrayBuffer(8));
@@ -121,9 +142,19 @@ export class Rig {
     this.x(0xdb, M(7), SCR);
     return this.host.ext(SCR);
   }
-  /** The double in ST(i) (no instruction executed). */
+  /** ST(i) as the nearest double (no instruction executed; NaNs keep their top payload bits). */
   st(i: number): number {
-    return this.fpu.st[(this.fpu.top + i) & 7]!;
+    return this.phys((this.fpu.top + i) & 7);
+  }
+  /** Physical register p as the nearest double. */
+  phys(p: number): number {
+    const w = this.fpu.regs;
+    return extToNumber(w[3 * p]!, w[3 * p + 1]!, w[3 * p + 2]!);
+  }
+  /** ST(i)'s 80-bit image as "se:hi:lo" (hex), like FakeHost.ext. */
+  stx(i: number): string {
+    const p = (this.fpu.top + i) & 7, w = this.fpu.regs;
+    return `${hex(w[3 * p]!, 4)}:${hex(w[3 * p + 1]!, 8)}:${hex(w[3 * p + 2]!, 8)}`;
   }
   /** FLDCW with the given control word. */
   cw(v: number): this {

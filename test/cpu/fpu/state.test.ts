@@ -28,10 +28,10 @@ test('reset (FNINIT) state: CW 037FH, SW 0, TW FFFFH, pointers clear, register c
   assert.equal(r.fpu.getSW(), 0);
   assert.equal(r.fpu.getTW(), 0xffff);
   assert.deepEqual([r.fpu.fip, r.fpu.fcs, r.fpu.fdp, r.fpu.fds, r.fpu.fop], [0, 0, 0, 0, 0]);
-  assert.equal(r.fpu.st[7], 5);
+  assert.equal(r.phys(7), 5);
 });
 
-test('saveState/loadState through JSON reproduces the unit exactly (NaN payloads, -0, 80-bit shadows)', () => {
+test('saveState/loadState through JSON reproduces the unit exactly (NaN payloads, -0, 80-bit values)', () => {
   const r = new Rig();
   r.cw(0x0e3f);
   r.ld(-0);
@@ -55,4 +55,50 @@ test('saveState/loadState through JSON reproduces the unit exactly (NaN payloads
 test('Fpu satisfies the core X87Unit contract', () => {
   const u: X87Unit = new Fpu(new FakeHost());
   assert.equal(typeof u.execute, 'function');
+});
+
+test('loadState reads format-1 snapshots (float64 registers with 80-bit shadows) exactly', () => {
+  // R7 = 1.5 as a double, R6 = an exact 80-bit image (shadow kind 1), R5 = -0 as a double,
+  // R4 = a double subnormal (an 80-bit normal), the rest empty
+  const st = new Array<number>(16).fill(0);
+  st[15] = 0x3ff80000; // R7 high word
+  st[12] = 0x12345678; st[13] = 0x0fffffff; // R6's double approximation (ignored: the shadow wins)
+  st[11] = 0x80000000; // R5 = -0
+  st[8] = 1; // R4 = 2^-1074
+  const ext = [0, 0, 0, 0, 0, 0, 1, 0];
+  const extImg = new Array<number>(24).fill(0);
+  extImg[18] = 0x3fff; extImg[19] = 0xffffffff; extImg[20] = 0xffffffff;
+  const old = {
+    st, ext, extImg, empty: 0x0f, top: 4, cw: 0x037f, sw: 0x20, fip: 0x1234, fcs: 8, fdp: 0x5678, fds: 0x10, fop: 0x5e9,
+    mxcsr: 0x1f80, mxcsrMask: 0xffbf, xmm: new Array<number>(32).fill(0), ferrAsserted: false,
+  };
+  const r = new Rig();
+  r.fpu.loadState(JSON.parse(JSON.stringify(old)));
+  assert.deepEqual([r.fpu.fip, r.fpu.fop, r.fpu.getSW()], [0x1234, 0x5e9, 0x2020]);
+  assert.equal(r.popExt(), '3bcd:80000000:00000000'); // R4
+  assert.equal(r.popExt(), '8000:00000000:00000000'); // R5
+  assert.equal(r.popExt(), '3fff:ffffffff:ffffffff'); // R6
+  assert.equal(r.popExt(), '3fff:c0000000:00000000'); // R7
+  // and it is saved again in the current format
+  assert.equal(r.fpu.saveState().format, 2);
+});
+
+test('loadState refuses malformed or unknown states with a clear error and changes nothing', () => {
+  const r = new Rig();
+  r.ld(7);
+  const good = r.fpu.saveState();
+  const before = JSON.stringify(good);
+  const bad: Array<[unknown, RegExp]> = [
+    [null, /not an object/],
+    [{ ...good, format: 3 }, /unknown format 3/],
+    [{ ...good, regs: good.regs.slice(1) }, /regs must be 24 numbers/],
+    [{ ...good, regs: good.regs.map((v, i) => (i === 0 ? 0x10000 : v)) }, /regs\[0\].*out of range/],
+    [{ ...good, top: 8 }, /top is out of range/],
+    [{ ...good, cw: 'x' }, /cw is not an integer/],
+    [{ ...good, ferrAsserted: 1 }, /ferrAsserted/],
+  ];
+  for (const [state, msg] of bad) {
+    assert.throws(() => r.fpu.loadState(state), (e: unknown) => e instanceof TypeError && msg.test(e.message));
+    assert.equal(JSON.stringify(r.fpu.saveState()), before);
+  }
 });

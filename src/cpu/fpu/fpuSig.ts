@@ -1,0 +1,274 @@
+// Exact integer arithmetic on 64-bit significands for the x87 unit: sums, products, quotients and
+// square roots with enough bits (and a sticky bit) for correct rounding in fpuRound, and the exact
+// partial remainder of FPREM. Operands come in the typed scratch OP (A = OP[0]:OP[1], B =
+// OP[2]:OP[3], normalized: bit 31 of the high word set), results go to fpuRound's W. Products of
+// 16-bit limbs are exact in doubles (column sums stay far below 2^53), so nothing needs BigInt and
+// nothing allocates. Quotient digits and square roots are estimated in floating point and then
+// corrected against an exact remainder.
+
+import { W } from './fpuRound.js';
+
+/** Operand significands: A = OP[0] (high) : OP[1] (low), B = OP[2] : OP[3]. */
+export const OP = new Uint32Array(4);
+
+const B16 = 65536;
+const B32 = 4294967296;
+
+/** Limb scratch (16-bit limbs, least significant first, as doubles) for the square root. */
+const LX = new Float64Array(10);
+const LS = new Float64Array(6);
+const LR = new Float64Array(11);
+
+/** Normalize W after a subtraction (W[0..2] non-zero, W[3] = 0): shift left until bit 95 is set.
+ *  Returns the shift. */
+function normalizeW(): number {
+  let a = W[0]!, b = W[1]!, c = W[2]!;
+  let n = 0;
+  while (a === 0) { a = b; b = c; c = 0; n += 32; }
+  const k = Math.clz32(a);
+  if (k !== 0) {
+    a = ((a << k) | (b >>> (32 - k))) >>> 0;
+    b = ((b << k) | (c >>> (32 - k))) >>> 0;
+    c = (c << k) >>> 0;
+  }
+  W[0] = a; W[1] = b; W[2] = c;
+  return n + k;
+}
+
+/** |A| ± |B| (sub: subtract magnitudes) with A's exponent ea >= B's eb and, when subtracting,
+ *  A >= B. Leaves the result in W; returns its exponent, or NaN for an exact zero. */
+export function addSig(ea: number, eb: number, sub: boolean): number {
+  const ah = OP[0]!, al = OP[1]!;
+  let bh = OP[2]!, bl = OP[3]!, bx = 0;
+  const d = ea - eb;
+  // B aligned to A's exponent, 96 bits, with every bit shifted further out jammed into bit 0
+  if (d === 0) {
+    // aligned
+  } else if (d < 32) {
+    bx = (bl << (32 - d)) >>> 0;
+    bl = ((bl >>> d) | (bh << (32 - d))) >>> 0;
+    bh >>>= d;
+  } else if (d < 64) {
+    const k = d - 32;
+    const lost = k === 0 ? 0 : bl << (32 - k);
+    bx = k === 0 ? bl : ((bl >>> k) | (bh << (32 - k))) >>> 0;
+    if (lost !== 0) bx = (bx | 1) >>> 0;
+    bl = bh >>> k;
+    bh = 0;
+  } else if (d < 96) {
+    const k = d - 64;
+    const lost = (k === 0 ? 0 : bh << (32 - k)) | bl;
+    bx = bh >>> k;
+    if (lost !== 0) bx = (bx | 1) >>> 0;
+    bl = 0;
+    bh = 0;
+  } else {
+    bx = 1;
+    bl = 0;
+    bh = 0;
+  }
+  W[3] = 0;
+  if (!sub) {
+    let l = al + bl;
+    let h = ah + bh;
+    if (l >= B32) { l -= B32; h += 1; }
+    if (h < B32) {
+      W[0] = h; W[1] = l; W[2] = bx;
+      return ea;
+    }
+    // carry out: shift right by one
+    W[0] = 0x80000000 | (h >>> 1);
+    W[1] = ((l >>> 1) | ((h & 1) << 31)) >>> 0;
+    W[2] = ((bx >>> 1) | ((l & 1) << 31) | (bx & 1)) >>> 0;
+    return ea + 1;
+  }
+  let x = -bx;
+  let l = al - bl;
+  let h = ah - bh;
+  if (x < 0) { x += B32; l -= 1; }
+  if (l < 0) { l += B32; h -= 1; }
+  if ((h | l | x) === 0) return NaN;
+  W[0] = h; W[1] = l; W[2] = x;
+  return ea - normalizeW();
+}
+
+/** A × B: W = the 128-bit product's top 96 bits (normalized), W[3] = the rest's sticky bit.
+ *  Returns 1 when the product is in [2, 4) (exponent one higher), else 0. */
+export function mulSig(): number {
+  const ah = OP[0]!, al = OP[1]!, bh = OP[2]!, bl = OP[3]!;
+  const a0 = al & 0xffff, a1 = al >>> 16, a2 = ah & 0xffff, a3 = ah >>> 16;
+  const b0 = bl & 0xffff, b1 = bl >>> 16, b2 = bh & 0xffff, b3 = bh >>> 16;
+  let t = a0 * b0;
+  const p0 = t & 0xffff;
+  t = Math.floor(t / B16) + a0 * b1 + a1 * b0;
+  const p1 = t & 0xffff;
+  t = Math.floor(t / B16) + a0 * b2 + a1 * b1 + a2 * b0;
+  const p2 = t & 0xffff;
+  t = Math.floor(t / B16) + a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0;
+  const p3 = t & 0xffff;
+  t = Math.floor(t / B16) + a1 * b3 + a2 * b2 + a3 * b1;
+  const p4 = t & 0xffff;
+  t = Math.floor(t / B16) + a2 * b3 + a3 * b2;
+  const p5 = t & 0xffff;
+  t = Math.floor(t / B16) + a3 * b3;
+  const p6 = t & 0xffff;
+  const p7 = Math.floor(t / B16);
+  const w3 = p7 * B16 + p6, w2 = p5 * B16 + p4, w1 = p3 * B16 + p2, w0 = p1 * B16 + p0;
+  if (w3 >= 0x80000000) {
+    W[0] = w3; W[1] = w2; W[2] = w1; W[3] = w0 !== 0 ? 1 : 0;
+    return 1;
+  }
+  W[0] = (w3 << 1) | (w2 >>> 31);
+  W[1] = (w2 << 1) | (w1 >>> 31);
+  W[2] = (w1 << 1) | (w0 >>> 31);
+  W[3] = (w0 & 0x7fffffff) !== 0 ? 1 : 0;
+  return 0;
+}
+
+// Divisor limbs and remainder limbs of the running division (module scratch for divStep).
+let b0 = 0, b1 = 0, b2 = 0, b3 = 0, bd = 0;
+let r0 = 0, r1 = 0, r2 = 0, r3 = 0;
+
+/** One 32-bit quotient digit: with the remainder R = r3..r0 < B, returns d = floor(R × 2^32 / B)
+ *  and leaves R × 2^32 - d × B (< B) in r3..r0. The digit is estimated in floating point (off by at
+ *  most one) and corrected against the exact remainder. */
+function divStep(): number {
+  const rd = ((r3 * B16 + r2) * B16 + r1) * B16 + r0;
+  let d = Math.floor((rd / bd) * B32);
+  if (d > 0xffffffff) d = 0xffffffff;
+  for (;;) {
+    const e0 = d & 0xffff, e1 = (d - e0) / B16;
+    let t = -(e0 * b0);
+    const x0 = t & 0xffff;
+    t = (t - x0) / B16 - (e0 * b1 + e1 * b0);
+    const x1 = t & 0xffff;
+    t = (t - x1) / B16 + r0 - (e0 * b2 + e1 * b1);
+    const x2 = t & 0xffff;
+    t = (t - x2) / B16 + r1 - (e0 * b3 + e1 * b2);
+    const x3 = t & 0xffff;
+    t = (t - x3) / B16 + r2 - e1 * b3;
+    const x4 = t & 0xffff;
+    t = (t - x4) / B16 + r3; // the top: must end as 0 for 0 <= remainder < 2^80
+    if (t < 0) { d--; continue; } // remainder negative: digit too large
+    if (t === 0 && x4 === 0 && (x3 > b3 || (x3 === b3 && (x2 > b2 || (x2 === b2 && (x1 > b1 || (x1 === b1 && x0 >= b0))))))) {
+      d++; // remainder >= B: digit too small
+      continue;
+    }
+    if (t !== 0 || x4 !== 0) { d++; continue; }
+    r0 = x0; r1 = x1; r2 = x2; r3 = x3;
+    return d;
+  }
+}
+
+/** A / B: W = the quotient's leading 65 bits (normalized) and W[3] = sticky. Returns 0 when A >= B
+ *  (quotient in [1, 2)), -1 when the quotient is in [1/2, 1) (W then holds 2A/B). */
+export function divSig(): number {
+  const ah = OP[0]!, al = OP[1]!, bh = OP[2]!, bl = OP[3]!;
+  b0 = bl & 0xffff; b1 = bl >>> 16; b2 = bh & 0xffff; b3 = bh >>> 16;
+  bd = bh * B32 + bl;
+  // N = A, or 2A when A < B, so that 1 <= N/B < 2; the integer digit is 1 and R = N - B < B
+  let nh = ah, nl = al, top = 0, adj = 0;
+  if (ah < bh || (ah === bh && al < bl)) {
+    top = ah >>> 31;
+    nh = ((ah << 1) | (al >>> 31)) >>> 0;
+    nl = (al << 1) >>> 0;
+    adj = -1;
+  }
+  let l = nl - bl, h = nh - bh + top * B32;
+  if (l < 0) { l += B32; h -= 1; }
+  r0 = l & 0xffff; r1 = l >>> 16; r2 = h & 0xffff; r3 = h >>> 16;
+  const d1 = divStep();
+  const d2 = divStep();
+  W[0] = 0x80000000 | (d1 >>> 1);
+  W[1] = ((d1 << 31) | (d2 >>> 1)) >>> 0;
+  W[2] = (d2 << 31) >>> 0;
+  W[3] = (r0 | r1 | r2 | r3) !== 0 ? 1 : 0;
+  return adj;
+}
+
+/** LR := LX - LS² (LS: 5 limbs, LX: 9 limbs), signed limbs normalized to [0, 2^16) with the sign in
+ *  LR[10] (0 or -1 for a negative result in two's complement over 10 limbs). */
+function sqrRem(): void {
+  for (let k = 0; k < 11; k++) LR[k] = k < 9 ? LX[k]! : 0;
+  for (let i = 0; i < 5; i++) {
+    const si = LS[i]!;
+    if (si === 0) continue;
+    for (let j = 0; j < 5; j++) LR[i + j] = LR[i + j]! - si * LS[j]!;
+  }
+  let c = 0;
+  for (let k = 0; k < 10; k++) {
+    const t = LR[k]! + c;
+    const v = t & 0xffff;
+    LR[k] = v;
+    c = (t - v) / B16;
+  }
+  LR[10] = c;
+}
+
+/** The remainder LR as a double (approximate). */
+function remValue(): number {
+  let v = LR[10]!;
+  for (let k = 9; k >= 0; k--) v = v * B16 + LR[k]!;
+  return v;
+}
+
+/** LS += t (a small signed integer), limbs renormalized. */
+function addToS(t: number): void {
+  let c = t;
+  for (let k = 0; k < 6 && c !== 0; k++) {
+    const s = LS[k]! + c;
+    const v = s & 0xffff;
+    LS[k] = v;
+    c = (s - v) / B16;
+  }
+}
+
+/** sqrt(A × 2^odd) (odd: 0 or 1): W = the root's leading 65 bits (normalized, the root of
+ *  A × 2^odd / 2^63 is in [1, 2)) and W[3] = sticky. */
+export function sqrtSig(odd: number): void {
+  const ah = OP[0]!, al = OP[1]!;
+  // X = A × 2^(65 + odd): its integer square root S lies in [2^64, 2^65)
+  LX.fill(0);
+  const sh = 1 + odd; // X = (A << sh) << 64
+  const xh = ah * 2 ** sh + Math.floor(al / 2 ** (32 - sh)); // bits 127-96.. of X as a number < 2^34
+  const xl = (al * 2 ** sh) % B32;
+  LX[4] = xl & 0xffff; LX[5] = Math.floor(xl / B16);
+  LX[6] = xh % B16; LX[7] = Math.floor(xh / B16) % B16; LX[8] = Math.floor(xh / B32);
+  // estimate: q = floor(sqrt(X) / 2^16), within one of the truth
+  const xd = (ah * B32 + al) * 2 ** (65 + odd);
+  let q = Math.floor(Math.sqrt(xd) / B16);
+  LS.fill(0);
+  for (let k = 1; k < 5; k++) { LS[k] = q % B16; q = Math.floor(q / B16); }
+  // one Newton step on the exact remainder, then unit corrections
+  sqrRem();
+  let sd = ((LS[4]! * B16 + LS[3]!) * B16 + LS[2]!) * B16 * B16 + LS[1]! * B16;
+  addToS(Math.floor(remValue() / (2 * sd)));
+  for (;;) {
+    sqrRem();
+    if (LR[10]! < 0) { addToS(-1); continue; } // S² > X
+    // S is right when X - S² <= 2S
+    sd = (((LS[4]! * B16 + LS[3]!) * B16 + LS[2]!) * B16 + LS[1]!) * B16 + LS[0]!;
+    if (remValue() > 2 * sd + 4096) { addToS(1); continue; }
+    // close to the boundary: compare exactly with the limbs of 2S
+    let c = 0, cmp = 0;
+    for (let k = 0; k < 6; k++) {
+      const t = 2 * (LS[k] ?? 0) + c;
+      const v = t & 0xffff;
+      c = (t - v) / B16;
+      const rk = LR[k]!;
+      if (rk !== v) cmp = rk > v ? 1 : -1;
+    }
+    for (let k = 6; k < 10; k++) if (LR[k] !== 0) cmp = 1;
+    if (cmp > 0) { addToS(1); continue; }
+    break;
+  }
+  let sticky = 0;
+  for (let k = 0; k < 10; k++) if (LR[k] !== 0) { sticky = 1; break; }
+  // S = LS[4]..LS[0] (65 bits, bit 64 set) → W = S << 31
+  const s4 = LS[4]!, s3 = LS[3]!, s2 = LS[2]!, s1 = LS[1]!, s0 = LS[0]!;
+  const hi = s3 * B16 + s2, lo = s1 * B16 + s0; // S = s4 * 2^64 + hi * 2^32 + lo, s4 = 1
+  W[0] = ((s4 << 31) | (hi >>> 1)) >>> 0;
+  W[1] = ((hi << 31) | (lo >>> 1)) >>> 0;
+  W[2] = (lo << 31) >>> 0;
+  W[3] = sticky;
+}
