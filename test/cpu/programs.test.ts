@@ -47,10 +47,6 @@ const PROGRAMS: Program[] = [
   {
     name: 'x87diff',
     expect: ['x87diff: differential hashes', 'x87diff: ok'],
-    // Known x87 bugs (see the CPU test report): FADD/FSUB/FMUL/FDIV/FSQRT/FSCALE round to
-    // double precision and double range instead of extended; FPREM leaves the quotient
-    // bits out of C0/C3/C1; inf / 0 raises #Z. Remove the todo when the program passes.
-    todo: () => 'x87 arithmetic is not yet 80-bit extended precision',
     setup: withX87,
   },
   { name: 'ring3', expect: ['ring3: iret to ring 3', 'ring3: user I/O', 'ring3: ok'] },

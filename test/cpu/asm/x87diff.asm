@@ -1,15 +1,20 @@
-; x87diff.asm — x87 arithmetic, differentially: 17 operations (FADD FSUB FSUBR FMUL FDIV
-; FDIVR FSQRT FRNDINT FSCALE FXTRACT FPREM FCOM FUCOM FXAM FIST FST m32/m64) over
-; every pair of 16 values (zeros, ones, fractions, huge, tiny, denormal, 2^63, infinity,
-; NaN) under every rounding mode, extended precision, exceptions masked. (Reduced
-; precision control is left out: QEMU reports PE on loads under it, where hardware does
-; not, so it is no reference there.) The 80-bit
-; results, stored integers/floats and the defined status-word bits (less DE and C1's
-; round-up indication, which QEMU does not model; FPREM1 is left out because QEMU's
-; quotient bits are wrong there) are hashed per operation and compared with hashes recorded on QEMU's softfloat
-; (x87diff-expected.inc: scripts/build-asm.sh --record rerecords it). With -DRECORD
-; -DDUMP it prints every case (operation, control word, operand indexes, result, status
-; word), for a line-by-line diff of two engines.
+; x87diff.asm — x87 arithmetic, differentially: 21 operations (FADD FSUB FSUBR FMUL FDIV
+; FDIVR FSQRT FRNDINT FSCALE FXTRACT FPREM FPREM1 FCOM FUCOM FXAM FIST FISTP m64 FBSTP
+; FST m32/m64 FST m80) over every pair of 28 80-bit values (zeros, ones, fractions with
+; 53- and 64-bit significands, huge and tiny doubles, the 80-bit extremes, 80-bit
+; denormals, a pseudo-denormal, an unnormal, 2^63, infinity, NaNs) under every
+; precision control (24, 53, 64 bits) and rounding mode, exceptions masked. The 80-bit
+; results, stored integers/floats/BCD and the status word (every flag, C0-C3 with C1's
+; round-up indication, TOP) are hashed per operation and compared with hashes recorded
+; on real x87 hardware by x87diff-host.c, a native replica of this program (QEMU is no
+; reference here: it leaves C1 set across FSTP, reports PE on loads under reduced
+; precision, gets FPREM1's quotient bits wrong and does not model C1 or DE):
+;     cc -O1 -o /tmp/x87diff-host test/cpu/asm/x87diff-host.c
+;     /tmp/x87diff-host > test/cpu/asm/x87diff-expected.inc
+; For a case-by-case diff of two engines, this program built with -DRECORD -DDUMP prints
+; every case (operation, control word, operand indexes, result, status word) in the
+; format of `x87diff-host --dump`. Built with -DQEMU_TCG (scripts/build-asm.sh --qemu) it
+; runs every case but compares nothing.
 %include "common.inc"
 org BASE
 
@@ -18,9 +23,8 @@ org BASE
 
 ; XRUN routine, mask — run `routine` (ST0 = a, ST1 = b) over all control words and
 ; pairs; `mask` keeps the defined status-word bits.
-ARITH equ 0x38FD     ; exception flags (not DE), SF, ES, TOP: C0-C3 are undefined or,
-                     ; for C1 (rounded up), not modelled by QEMU
-CMPC  equ 0x7FFD     ; the same and the condition codes
+ARITH equ 0x3AFF     ; exception flags, SF, ES, C1 (round-up), TOP: C0, C2, C3 are undefined
+CMPC  equ 0x7FFF     ; the same and the condition codes
 %macro XRUN 2
     jmp %%go
 %%name: db %str(%1), 0
@@ -35,10 +39,10 @@ CMPC  equ 0x7FFD     ; the same and the condition codes
     fninit
     mov eax, [kk]
     fldcw [cws + eax*2]
-    mov eax, [jj]
-    fld qword [vals + eax*8]
-    mov eax, [ii]
-    fld qword [vals + eax*8]
+    imul eax, [jj], 10
+    fld tword [vals + eax]
+    imul eax, [ii], 10
+    fld tword [vals + eax]
     xor eax, eax
     mov [res], eax
     mov [res+4], eax
@@ -67,7 +71,7 @@ bits 32
 pm_entry:
     PM32_SETUP
 %ifdef RECORD
-    PRINT "; x87diff-expected.inc: recorded on QEMU by x87diff.asm -DRECORD", 10, "expected:", 10
+    PRINT "; x87diff-expected.inc: recorded by x87diff.asm -DRECORD", 10, "expected:", 10
 %else
     PRINT "x87diff: differential hashes", 10
 %endif
@@ -82,12 +86,16 @@ pm_entry:
     XRUN x_fscale, ARITH
     XRUN x_fxtract, ARITH
     XRUN x_fprem, CMPC
+    XRUN x_fprem1, CMPC
     XRUN x_fcom, CMPC
     XRUN x_fucom, CMPC
     XRUN x_fxam, CMPC
     XRUN x_fist, ARITH
+    XRUN x_fistp64, ARITH
+    XRUN x_fbstp, ARITH
     XRUN x_fst32, ARITH
     XRUN x_fst64, ARITH
+    XRUN x_fst80, ARITH
     jmp pass32
 
 x_fadd:   fadd st0, st1
@@ -122,6 +130,11 @@ x_fxtract: fxtract
           fstp tword [res+10]
           ret
 x_fprem:  fprem
+          fnstsw [res+12]            ; the quotient bits (C1 is cleared by the FSTP)
+          fstp tword [res]
+          ret
+x_fprem1: fprem1
+          fnstsw [res+12]
           fstp tword [res]
           ret
 x_fcom:   fcom st1
@@ -132,9 +145,16 @@ x_fxam:   fxam
           ret
 x_fist:   fist dword [res]
           ret
+x_fistp64: fistp qword [res]
+          ret
+x_fbstp:  fbstp tword [res]
+          ret
 x_fst32:  fst dword [res]
           ret
 x_fst64:  fst qword [res]
+          ret
+x_fst80:  fld st0                    ; FST m80 is FSTP only
+          fstp tword [res]
           ret
 
 ; mixres: fold the 24 result bytes and AX (the status word) into [h].
@@ -198,6 +218,8 @@ finish_op:
     mov al, 10
     out 0xE9, al
     ret
+%elifdef QEMU_TCG
+    ret                              ; QEMU is no reference for these hashes
 %else
     cmp eax, [expected + ecx*4]
     jne .bad
@@ -222,12 +244,44 @@ finish_op:
 %endif
 
 align 8
+; V se, significand — one 80-bit value (FLD m80 loads it unchanged)
+%macro V 2
+    dq %2
+    dw %1
+%endmacro
 vals:
-    dq 0.0, -0.0, 1.0, -1.0, 1.5, 2.5, -3.5, 0.1
-    dq 0.3333333333333333, 1.0e300, -1.0e-300, 4.9e-324
-    dq 1.7976931348623157e308, 9.223372036854775808e18, __Infinity__, __QNaN__
-NVALS equ ($ - vals) / 8
-cws:                                 ; RC 0..3, extended precision, all masked
+    V 0x0000, 0x0000000000000000     ; +0
+    V 0x8000, 0x0000000000000000     ; -0
+    V 0x3FFF, 0x8000000000000000     ; 1
+    V 0xBFFF, 0x8000000000000000     ; -1
+    V 0x3FFF, 0xC000000000000000     ; 1.5
+    V 0x4000, 0xA000000000000000     ; 2.5
+    V 0xC000, 0xE000000000000000     ; -3.5
+    V 0x3FFB, 0xCCCCCCCCCCCCD000     ; 0.1 (double)
+    V 0x3FFD, 0xAAAAAAAAAAAAA800     ; 1/3 (double)
+    V 0x43E3, 0xBF21E44003ACE000     ; 1e300 (double)
+    V 0xBC1A, 0xAB70FE17C79AC800     ; -1e-300 (double)
+    V 0x3BCD, 0x8000000000000000     ; 2^-1074 (the smallest double denormal)
+    V 0x43FE, 0xFFFFFFFFFFFFF800     ; DBL_MAX
+    V 0x403E, 0x8000000000000000     ; 2^63
+    V 0x7FFF, 0x8000000000000000     ; +infinity
+    V 0x7FFF, 0xC000000000000000     ; QNaN
+    V 0x3FFF, 0x8000000000000001     ; 1 + 2^-63
+    V 0x3FFB, 0xCCCCCCCCCCCCCCCD     ; 0.1 (extended)
+    V 0x7FFE, 0xFFFFFFFFFFFFFFFF     ; the largest finite number
+    V 0x0001, 0x8000000000000000     ; the smallest normal
+    V 0x0000, 0x0000000000000001     ; the smallest denormal
+    V 0x0000, 0x7FFFFFFFFFFFFFFF     ; the largest denormal
+    V 0x0000, 0x8000000000000000     ; a pseudo-denormal (2^-16382)
+    V 0xFE7F, 0xC90FDAA22168C235     ; -pi × 2^16000
+    V 0x017F, 0xC90FDAA22168C235     ; pi × 2^-16000
+    V 0x3FFF, 0x4000000000000000     ; an unnormal (invalid since the 387)
+    V 0x7FFF, 0xA000000000000000     ; an SNaN
+    V 0x403E, 0xFFFFFFFFFFFFFFFF     ; 2^64 - 1
+NVALS equ ($ - vals) / 10
+cws:                                 ; RC 0..3 at PC 24, 53 and 64 bits, all masked
+    dw 0x007F, 0x047F, 0x087F, 0x0C7F
+    dw 0x027F, 0x067F, 0x0A7F, 0x0E7F
     dw 0x037F, 0x077F, 0x0B7F, 0x0F7F
 NCWS equ ($ - cws) / 2
 align 4
