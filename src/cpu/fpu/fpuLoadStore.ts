@@ -179,7 +179,8 @@ export function fldcw(f: Fpu, lin: number): void {
 // ---------------------------------------------------------------- stores
 
 /** Translate a packer's flags into this instruction's exceptions; false if an unmasked exception
- *  suppresses the store (and the pop). */
+ *  suppresses the store (and the pop). An unmasked #O or #U stores nothing, so it reports no PE
+ *  (as the hardware does). */
 function storeOk(f: Fpu, fl: number): boolean {
   const cw = f.cw;
   if ((fl & SW_IE) !== 0) {
@@ -187,11 +188,11 @@ function storeOk(f: Fpu, fl: number): boolean {
     if ((cw & SW_IE) === 0) return false;
   }
   if ((fl & TINY) !== 0 && (cw & SW_UE) === 0) {
-    f.ex |= SW_UE | (fl & SW_PE);
+    f.ex |= SW_UE;
     return false;
   }
   if ((fl & SW_OE) !== 0 && (cw & SW_OE) === 0) {
-    f.ex |= SW_OE | (fl & SW_PE);
+    f.ex |= SW_OE;
     return false;
   }
   f.ex |= fl & (SW_PE | SW_UE | SW_OE);
