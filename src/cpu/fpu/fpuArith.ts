@@ -6,7 +6,8 @@
 // invalid combinations (∞-∞, 0×∞, 0/0, ∞/∞), zero divide (#Z, which outranks #D: x/0 with a
 // denormal x raises only ZE), then denormal operands (#D; unmasked it stops the instruction), then
 // the rounded result (fpuRound). Results are rounded to CW.PC's precision even when one operand is
-// zero or one (x + 0 and x × 1 round x).
+// zero or one (x + 0 and x × 1 round x). Normal operands that are doubles may take the float64
+// fast path (fpuFast), which gives the same bits where it applies.
 
 import type { Fpu } from './Fpu.js';
 import {
@@ -16,6 +17,7 @@ import {
 import { classOfImage } from './fpuFormats.js';
 import { W, precOf, roundToReg } from './fpuRound.js';
 import { OP, addSig, divSig, mulSig } from './fpuSig.js';
+import { fastArith } from './fpuFast.js';
 
 export const OP_ADD = 0;
 export const OP_MUL = 1;
@@ -145,9 +147,13 @@ export function arith(f: Fpu, op: number, dst: number, src: number): boolean {
   let sy = r[3 * py]! >>> 15;
   const cx = classOfImage(r, 3 * px), cy = classOfImage(r, 3 * py);
   if (cx === CLS_NORMAL && cy === CLS_NORMAL && !(src === OPND && f.opndDenormal)) {
-    if (op === OP_MUL) mulFinite(f, dst, px, py, sx ^ sy);
-    else if (op >= OP_DIV) divFinite(f, dst, px, py, sx ^ sy);
-    else addFinite(f, dst, px, sx, py, op === OP_ADD ? sy : sy ^ 1);
+    if (op === OP_MUL) {
+      if (!fastArith(f, 1, dst, px, py, false)) mulFinite(f, dst, px, py, sx ^ sy);
+    } else if (op >= OP_DIV) {
+      if (!fastArith(f, 2, dst, px, py, false)) divFinite(f, dst, px, py, sx ^ sy);
+    } else if (!fastArith(f, 0, dst, px, py, op !== OP_ADD)) {
+      addFinite(f, dst, px, sx, py, op === OP_ADD ? sy : sy ^ 1);
+    }
     return true;
   }
   if (cx === CLS_UNSUPPORTED || cy === CLS_UNSUPPORTED) return invalidResult(f, dst);

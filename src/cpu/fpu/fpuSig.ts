@@ -14,11 +14,6 @@ export const OP = new Uint32Array(4);
 const B16 = 65536;
 const B32 = 4294967296;
 
-/** Limb scratch (16-bit limbs, least significant first, as doubles) for the square root. */
-const LX = new Float64Array(10);
-const LS = new Float64Array(6);
-const LR = new Float64Array(11);
-
 /** Normalize W after a subtraction (W[0..2] non-zero, W[3] = 0): shift left until bit 95 is set.
  *  Returns the shift. */
 function normalizeW(): number {
@@ -186,89 +181,41 @@ export function divSig(): number {
   return adj;
 }
 
-/** LR := LX - LS² (LS: 5 limbs, LX: 9 limbs), signed limbs normalized to [0, 2^16) with the sign in
- *  LR[10] (0 or -1 for a negative result in two's complement over 10 limbs). */
-function sqrRem(): void {
-  for (let k = 0; k < 11; k++) LR[k] = k < 9 ? LX[k]! : 0;
-  for (let i = 0; i < 5; i++) {
-    const si = LS[i]!;
-    if (si === 0) continue;
-    for (let j = 0; j < 5; j++) LR[i + j] = LR[i + j]! - si * LS[j]!;
-  }
-  let c = 0;
-  for (let k = 0; k < 10; k++) {
-    const t = LR[k]! + c;
-    const v = t & 0xffff;
-    LR[k] = v;
-    c = (t - v) / B16;
-  }
-  LR[10] = c;
-}
-
-/** The remainder LR as a double (approximate). */
-function remValue(): number {
-  let v = LR[10]!;
-  for (let k = 9; k >= 0; k--) v = v * B16 + LR[k]!;
-  return v;
-}
-
-/** LS += t (a small signed integer), limbs renormalized. */
-function addToS(t: number): void {
-  let c = t;
-  for (let k = 0; k < 6 && c !== 0; k++) {
-    const s = LS[k]! + c;
-    const v = s & 0xffff;
-    LS[k] = v;
-    c = (s - v) / B16;
-  }
-}
-
 /** sqrt(A × 2^odd) (odd: 0 or 1): W = the root's leading 65 bits (normalized, the root of
- *  A × 2^odd / 2^63 is in [1, 2)) and W[3] = sticky. */
+ *  A × 2^odd / 2^63 is in [1, 2)) and W[3] = sticky.
+ *
+ *  With X = A × 2^(65 + odd), S = floor(sqrt(X)) is in [2^64, 2^65). A double estimate gives
+ *  q ≈ S / 2^16 (off by less than 1.1); the remainder R = X - (q 2^16)² = R' 2^32 is below 2^83, so
+ *  R' < 2^51 comes out exactly from pieces that are each exact in doubles; one Newton step
+ *  t = R / (2 q 2^16) then gives S = q 2^16 + t to within one, settled on the exact final remainder
+ *  X - S² = 2^17 V - t², V = R' 2^15 - q t, again computed exactly in doubles. */
 export function sqrtSig(odd: number): void {
   const ah = OP[0]!, al = OP[1]!;
-  // X = A × 2^(65 + odd): its integer square root S lies in [2^64, 2^65)
-  LX.fill(0);
-  const sh = 1 + odd; // X = (A << sh) << 64
-  const xh = ah * 2 ** sh + Math.floor(al / 2 ** (32 - sh)); // bits 127-96.. of X as a number < 2^34
-  const xl = (al * 2 ** sh) % B32;
-  LX[4] = xl & 0xffff; LX[5] = Math.floor(xl / B16);
-  LX[6] = xh % B16; LX[7] = Math.floor(xh / B16) % B16; LX[8] = Math.floor(xh / B32);
-  // estimate: q = floor(sqrt(X) / 2^16), within one of the truth
-  const xd = (ah * B32 + al) * 2 ** (65 + odd);
-  let q = Math.floor(Math.sqrt(xd) / B16);
-  LS.fill(0);
-  for (let k = 1; k < 5; k++) { LS[k] = q % B16; q = Math.floor(q / B16); }
-  // one Newton step on the exact remainder, then unit corrections
-  sqrRem();
-  let sd = ((LS[4]! * B16 + LS[3]!) * B16 + LS[2]!) * B16 * B16 + LS[1]! * B16;
-  addToS(Math.floor(remValue() / (2 * sd)));
+  const s0 = Math.sqrt((ah * B32 + al) * (odd !== 0 ? 73786976294838206464 : 36893488147419103232)); // × 2^(65 + odd)
+  const q = Math.floor(s0 / B16);
+  const qh = Math.floor(q / 16777216), ql = q - qh * 16777216;
+  // R' = A 2^(33+odd) - q² = (P2 - qh²) 2^48 + (P1 - 2 qh ql) 2^24 - ql²
+  const sh = odd !== 0 ? 16384 : 32768; // 2^(15 - odd)
+  const alTop = Math.floor(al / sh);
+  const p2 = ah * (odd !== 0 ? 262144 : 131072) + alTop; // ah 2^(17 + odd)
+  const p1 = (al - alTop * sh) * (odd !== 0 ? 1024 : 512); // × 2^(9 + odd)
+  const u = (p2 - qh * qh) * 16777216 + (p1 - 2 * qh * ql);
+  const rp = u * 16777216 - ql * ql;
+  let t = Math.floor((rp * 32768) / q);
+  // V = R' 2^15 - q t, exactly: the first difference is below 2^53 although its terms are not
+  let v = (rp * 32768 - qh * t * 16777216) - ql * t;
   for (;;) {
-    sqrRem();
-    if (LR[10]! < 0) { addToS(-1); continue; } // S² > X
-    // S is right when X - S² <= 2S
-    sd = (((LS[4]! * B16 + LS[3]!) * B16 + LS[2]!) * B16 + LS[1]!) * B16 + LS[0]!;
-    if (remValue() > 2 * sd + 4096) { addToS(1); continue; }
-    // close to the boundary: compare exactly with the limbs of 2S
-    let c = 0, cmp = 0;
-    for (let k = 0; k < 6; k++) {
-      const t = 2 * (LS[k] ?? 0) + c;
-      const v = t & 0xffff;
-      c = (t - v) / B16;
-      const rk = LR[k]!;
-      if (rk !== v) cmp = rk > v ? 1 : -1;
-    }
-    for (let k = 6; k < 10; k++) if (LR[k] !== 0) cmp = 1;
-    if (cmp > 0) { addToS(1); continue; }
+    // X - S² = 2^17 V - t² must be in [0, 2S]; both comparisons are exact in doubles
+    if (v * 131072 < t * t) { t--; v += q; continue; }
+    if (v - q > (2 * t + t * t) / 131072) { t++; v -= q; continue; }
     break;
   }
-  let sticky = 0;
-  for (let k = 0; k < 10; k++) if (LR[k] !== 0) { sticky = 1; break; }
-  // S = LS[4]..LS[0] (65 bits, bit 64 set) → W = S << 31
-  const s4 = LS[4]!, s3 = LS[3]!, s2 = LS[2]!, s1 = LS[1]!, s0 = LS[0]!;
-  const hi = s3 * B16 + s2, lo = s1 * B16 + s0; // S = s4 * 2^64 + hi * 2^32 + lo, s4 = 1
-  W[0] = ((s4 << 31) | (hi >>> 1)) >>> 0;
-  W[1] = ((hi << 31) | (lo >>> 1)) >>> 0;
-  W[2] = (lo << 31) >>> 0;
-  W[3] = sticky;
+  W[3] = v * 131072 === t * t ? 0 : 1;
+  // S = q 2^16 + t as hi (33 bits) : lo (32 bits)
+  const qlo = q % B16;
+  let hi = (q - qlo) / B16, lo = qlo * B16 + t;
+  if (lo < 0) { lo += B32; hi -= 1; } else if (lo >= B32) { lo -= B32; hi += 1; }
+  W[0] = Math.floor(hi / 2);
+  W[1] = ((hi & 1) * 0x80000000 + Math.floor(lo / 2)) >>> 0;
+  W[2] = (lo & 1) * 0x80000000;
 }

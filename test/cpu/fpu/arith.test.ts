@@ -133,6 +133,50 @@ test('memory operand forms (m32, m64, m16int, m32int; FSUBR/FDIVR reversed) matc
   assert.ok(checked > 5000);
 });
 
+test('double operands (the float64 fast path and its limits) match the oracle at PC=53 and PC=64 in every RC', () => {
+  const r = new Rig();
+  const next = rng(0x7f4a7c15);
+  const dv = new DataView(new ArrayBuffer(8));
+  const dbl = (): number => {
+    const k = next() & 7;
+    if (k === 0) return ((next() % 2001) - 1000) / 8; // small exact values: exact sums and products
+    let exp: number;
+    if (k === 1) exp = 1023 - 960 + ((next() % 40) - 20); // around 2^-960
+    else if (k === 2) exp = 1023 + 990 + ((next() % 40) - 20); // around 2^990
+    else if (k === 3) exp = 1 + (next() % 60); // near the double underflow
+    else exp = 1023 + ((next() % 120) - 60);
+    dv.setUint32(0, ((next() & 0x80000000) | (Math.min(exp, 2046) << 20) | (next() & 0xfffff)) >>> 0);
+    dv.setUint32(4, k === 4 ? next() & 0xffff0000 : next());
+    return dv.getFloat64(0);
+  };
+  let checked = 0;
+  for (let i = 0; i < 600; i++) {
+    const a = dbl(), b = dbl();
+    if (a === 0 || b === 0) continue;
+    for (const [reg, fn] of [[0, add], [4, (x: Rat, y: Rat) => add(x, neg(y))], [1, mul], [6, div]] as Array<[number, (x: Rat, y: Rat) => Rat]>) {
+      const exact = fn(ratOfDouble(a), ratOfDouble(b));
+      for (const [prec, pcBits] of PCS.slice(1)) {
+        for (let rc = 0; rc < 4; rc++) {
+          r.x(0xdb, 0xe3); r.cw(0x007f | pcBits | (rc << 10));
+          r.ld(b); r.ld(a);
+          r.x(0xd8, R(reg, 1));
+          const sw = r.sw();
+          const tag = `${a} op${reg} ${b} pc=${prec} rc=${rc}`;
+          if (exact[0] === 0n) {
+            assert.equal(r.stx(0), rc === 1 ? '8000:00000000:00000000' : '0000:00000000:00000000', tag);
+            continue;
+          }
+          const want = roundExt(exact, rc, prec);
+          assert.equal(r.stx(0), want.image, tag);
+          assert.equal(sw & (PE | C1), (want.inexact ? PE : 0) | (want.inexact && want.up ? C1 : 0), tag);
+          checked++;
+        }
+      }
+    }
+  }
+  assert.ok(checked > 15000, `${checked}`);
+});
+
 test('FSQRT of 80-bit operands (denormals included) matches the exact oracle in every PC and RC', () => {
   const r = new Rig();
   let n = 0;
