@@ -1,22 +1,29 @@
 // The x87 FPU: register stack, status/control/tag words, exception reporting and the decode of
 // D8-DF (Intel SDM vol. 1 ch. 8; vol. 2 instruction pages; opcode map vol. 2 §A.4). The
-// instructions themselves live beside it: fpuLoadStore, fpuArith, fpuCompare,
-// fpuTranscendental, fpuEnv; data formats in fpuFormats.
+// instructions themselves live beside it: fpuLoadStore, fpuArith (with fpuFast), fpuUnary, fpuRem,
+// fpuCompare, fpuTranscendental, fpuEnv; data formats in fpuFormats; the arithmetic underneath in
+// fpuSig (exact significand arithmetic), fpuRound (rounding to the register format) and fpuDd
+// (double-double for the transcendentals); snapshots checked and upgraded in fpuState.
 //
 // PRECISION MODEL. The eight data registers hold 80-bit double extended values exactly (sign, 15-bit
-// exponent, 64-bit significand, as three uint32 words per register) and every instruction computes
-// on them as the hardware does: FADD/FSUB/FSUBR/FMUL/FDIV/FDIVR (all operand forms) and FSQRT are
-// correctly rounded to the precision CW.PC selects (24, 53 or 64 bits, always with the 15-bit
-// exponent range) in the direction CW.RC selects; FPREM/FPREM1 give the exact (partial) remainder
-// and quotient bits; FSCALE, FRNDINT, FXTRACT, comparisons and conversions to and from m32/m64/m80,
-// integers and BCD are exact or rounded per CW.RC as the SDM specifies. Denormal operands raise DE,
-// tiny results are denormalized (tininess detected after rounding, as the SDM and the hardware
-// have it), unmasked overflow/underflow deliver the exponent-adjusted result, PE and C1 ("rounded
-// up") are exact, and pseudo-denormals, unnormals, pseudo-infinities and pseudo-NaNs behave as on a
-// 387 or later (fpuRound.ts, fpuSig.ts, fpuArith.ts). The significands are multiplied, divided and
-// rooted exactly with 16-bit limbs held in doubles; fpuArith keeps a float64 fast path for the case
-// where IEEE double arithmetic gives the same bits (see there). The transcendentals (fpuTranscendental)
-// are not correctly rounded on hardware either; their accuracy is documented in that file.
+// exponent, 64-bit significand: three uint32 words per register) and every instruction computes on
+// them as the hardware does. FADD/FSUB/FSUBR/FMUL/FDIV/FDIVR (all operand forms, integer operands
+// included) and FSQRT are correctly rounded to the precision CW.PC selects (24, 53 or 64 bits;
+// 01, reserved, acts as 64 as on hardware) with the 15-bit exponent range whatever the precision,
+// in the direction CW.RC selects. Tininess is detected after rounding (SDM §4.9.1.5, and what the
+// processors do); a masked underflow is rounded onto the denormal grid at the precision's position;
+// unmasked overflow/underflow deliver the result with its exponent adjusted by 24576 (or the masked
+// response when still out of range); PE and C1 ("magnitude rounded up") are exact; DE is raised for
+// denormal and pseudo-denormal operands; unnormals, pseudo-NaNs and pseudo-infinities are invalid as
+// since the 387. FPREM/FPREM1 give the exact (partial) remainder and quotient bits; FSCALE, FRNDINT,
+// FXTRACT, comparisons and conversions to and from m32/m64/m80, integers and BCD are exact or rounded
+// per CW.RC (FST m32/m64 also detecting tininess after rounding). The significands are multiplied,
+// divided and rooted exactly with 16-bit limbs and estimates held in doubles (no BigInt); a float64
+// fast path (fpuFast) is taken where IEEE double arithmetic gives the same bits. The transcendentals
+// are computed in double-double and rounded once: correctly rounded but for values within a few
+// 2^-40 ulp of a rounding boundary, with FSIN/FCOS/FSINCOS/FPTAN reducing by the hardware's 66-bit
+// π (fpuTranscendental documents it). Checked against real hardware: test/cpu/fpu/hwref*,
+// test/cpu/asm/x87diff*.
 //
 // Hot paths do not allocate: conversions go through preallocated scratch objects and typed
 // arrays, 64-bit integers move as two 32-bit halves, and no BigInt or closure is created per

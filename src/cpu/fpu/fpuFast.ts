@@ -33,17 +33,6 @@ function asDouble(r: Uint32Array, p: number, k: number): boolean {
   return true;
 }
 
-/** a × b - p exactly (Dekker), for operands below 2^996 and products that do not come near underflow. */
-function twoProdErr(a: number, b: number, p: number): number {
-  let c = SPLITTER * a;
-  const ah = c - (c - a);
-  const al = a - ah;
-  c = SPLITTER * b;
-  const bh = c - (c - b);
-  const bl = b - bh;
-  return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-}
-
 /** dst := x op y (op: 0 add, 1 multiply, 2 divide; y already negated for a subtraction by the
  *  caller's choice of `neg`). Returns false when the fast path does not apply. */
 export function fastArith(f: Fpu, op: number, dst: number, px: number, py: number, negY: boolean): boolean {
@@ -63,14 +52,23 @@ export function fastArith(f: Fpu, op: number, dst: number, px: number, py: numbe
     if (ax > HI || ay > HI) return false;
     res = x * y;
     if (Math.abs(res) < LO) return false;
-    err = twoProdErr(x, y, res);
+    // x × y - res exactly (Dekker; written out: a call passing doubles could box them)
+    let c = SPLITTER * x;
+    const xh = c - (c - x), xl = x - xh;
+    c = SPLITTER * y;
+    const yh = c - (c - y), yl = y - yh;
+    err = ((xh * yh - res) + xh * yl + xl * yh) + xl * yl;
   } else {
     if (ax > HI || ay > HI || ax < LO || ay < LO) return false;
     res = x / y;
     if (Math.abs(res) < LO || Math.abs(res) > HI) return false;
-    // the sign of x/y - res, from the exact residual x - res × y
+    // the sign of x/y - res, from the exact residual x - res × y (Dekker's product again)
     const p = res * y;
-    const d = (x - p) - twoProdErr(res, y, p);
+    let c = SPLITTER * res;
+    const qh = c - (c - res), ql = res - qh;
+    c = SPLITTER * y;
+    const yh = c - (c - y), yl = y - yh;
+    const d = (x - p) - (((qh * yh - p) + qh * yl + ql * yh) + ql * yl);
     err = d === 0 ? 0 : (d > 0) === (y > 0) ? 1 : -1;
   }
   const ar = Math.abs(res);

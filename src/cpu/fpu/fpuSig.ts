@@ -120,16 +120,21 @@ export function mulSig(): number {
   return 0;
 }
 
-// Divisor limbs and remainder limbs of the running division (module scratch for divStep).
-let b0 = 0, b1 = 0, b2 = 0, b3 = 0, bd = 0;
+// Divisor limbs and remainder limbs of the running division (module scratch for divStep; all
+// below 2^16, so they stay small integers), and the divisor as a double in typed storage (a
+// double in a module variable would be boxed on every store).
+let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
 let r0 = 0, r1 = 0, r2 = 0, r3 = 0;
+const BD = new Float64Array(1);
+/** The digit divStep produces (returned through typed storage: a uint32 return value is boxed). */
+const DIGIT = new Uint32Array(1);
 
-/** One 32-bit quotient digit: with the remainder R = r3..r0 < B, returns d = floor(R × 2^32 / B)
- *  and leaves R × 2^32 - d × B (< B) in r3..r0. The digit is estimated in floating point (off by at
- *  most one) and corrected against the exact remainder. */
-function divStep(): number {
+/** One 32-bit quotient digit: with the remainder R = r3..r0 < B, puts d = floor(R × 2^32 / B) in
+ *  DIGIT and leaves R × 2^32 - d × B (< B) in r3..r0. The digit is estimated in floating point (off
+ *  by at most one) and corrected against the exact remainder. */
+function divStep(): void {
   const rd = ((r3 * B16 + r2) * B16 + r1) * B16 + r0;
-  let d = Math.floor((rd / bd) * B32);
+  let d = Math.floor((rd / BD[0]!) * B32);
   if (d > 0xffffffff) d = 0xffffffff;
   for (;;) {
     const e0 = d & 0xffff, e1 = (d - e0) / B16;
@@ -151,7 +156,8 @@ function divStep(): number {
     }
     if (t !== 0 || x4 !== 0) { d++; continue; }
     r0 = x0; r1 = x1; r2 = x2; r3 = x3;
-    return d;
+    DIGIT[0] = d;
+    return;
   }
 }
 
@@ -160,7 +166,7 @@ function divStep(): number {
 export function divSig(): number {
   const ah = OP[0]!, al = OP[1]!, bh = OP[2]!, bl = OP[3]!;
   b0 = bl & 0xffff; b1 = bl >>> 16; b2 = bh & 0xffff; b3 = bh >>> 16;
-  bd = bh * B32 + bl;
+  BD[0] = bh * B32 + bl;
   // N = A, or 2A when A < B, so that 1 <= N/B < 2; the integer digit is 1 and R = N - B < B
   let nh = ah, nl = al, top = 0, adj = 0;
   if (ah < bh || (ah === bh && al < bl)) {
@@ -172,8 +178,10 @@ export function divSig(): number {
   let l = nl - bl, h = nh - bh + top * B32;
   if (l < 0) { l += B32; h -= 1; }
   r0 = l & 0xffff; r1 = l >>> 16; r2 = h & 0xffff; r3 = h >>> 16;
-  const d1 = divStep();
-  const d2 = divStep();
+  divStep();
+  const d1 = DIGIT[0]!;
+  divStep();
+  const d2 = DIGIT[0]!;
   W[0] = 0x80000000 | (d1 >>> 1);
   W[1] = ((d1 << 31) | (d2 >>> 1)) >>> 0;
   W[2] = (d2 << 31) >>> 0;
