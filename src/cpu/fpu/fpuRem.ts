@@ -9,33 +9,10 @@ import {
   CLS_DENORMAL, CLS_INF, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED, CLS_ZERO, SW_C0, SW_C1, SW_C2, SW_C3,
 } from './fpuConst.js';
 import { W, roundToReg } from './fpuRound.js';
-import { OP } from './fpuSig.js';
+import { OP, remSig } from './fpuSig.js';
 import { invalidResult, loadSig, nanResult } from './fpuArith.js';
 
 const B32 = 4294967296;
-
-/** A mod B by restoring division for an (n+1)-bit quotient: floor(A × 2^n / B). Leaves the
- *  remainder (< B) in OP[0]:OP[1] and returns the quotient's low three bits. */
-function remSig(n: number): number {
-  let rh = OP[0]!, rl = OP[1]!, rt = 0;
-  const bh = OP[2]!, bl = OP[3]!;
-  let q = 0;
-  for (let i = n; ; i--) {
-    if (rt !== 0 || rh > bh || (rh === bh && rl >= bl)) {
-      let l = rl - bl, h = rh - bh;
-      if (l < 0) { l += B32; h -= 1; }
-      if (h < 0) h += B32; // the borrow comes out of bit 64
-      rh = h; rl = l; rt = 0;
-      q = ((q << 1) | 1) & 7;
-    } else q = (q << 1) & 7;
-    if (i === 0) break;
-    rt = rh >>> 31;
-    rh = ((rh << 1) | (rl >>> 31)) >>> 0;
-    rl = (rl << 1) >>> 0;
-  }
-  OP[0] = rh; OP[1] = rl;
-  return q;
-}
 
 /** Write ±R × 2^(scale - 63) (R = OP[0]:OP[1], exact) to ST(0), or ±0. */
 function putRemainder(f: Fpu, p: number, sign: number, scale: number): void {

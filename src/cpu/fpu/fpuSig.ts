@@ -189,6 +189,39 @@ export function divSig(): number {
   return adj;
 }
 
+/** A mod B for an (n+1)-bit quotient floor(A × 2^n / B), 0 <= n <= 63 (FPREM): the integer digit,
+ *  then n mod 32 bits one at a time, then a 32-bit digit when n >= 32. Leaves the remainder (< B)
+ *  in OP[0]:OP[1] and returns the quotient's low three bits. */
+export function remSig(n: number): number {
+  let rh = OP[0]!, rl = OP[1]!, rt = 0;
+  const bh = OP[2]!, bl = OP[3]!;
+  let q = 0;
+  for (let i = n & 31; ; i--) {
+    if (rt !== 0 || rh > bh || (rh === bh && rl >= bl)) {
+      let l = rl - bl, h = rh - bh;
+      if (l < 0) { l += B32; h -= 1; }
+      if (h < 0) h += B32; // the borrow comes out of bit 64
+      rh = h; rl = l; rt = 0;
+      q = ((q << 1) | 1) & 7;
+    } else q = (q << 1) & 7;
+    if (i === 0) break;
+    rt = rh >>> 31;
+    rh = ((rh << 1) | (rl >>> 31)) >>> 0;
+    rl = (rl << 1) >>> 0;
+  }
+  if (n >= 32) {
+    b0 = bl & 0xffff; b1 = bl >>> 16; b2 = bh & 0xffff; b3 = bh >>> 16;
+    BD[0] = bh * B32 + bl;
+    r0 = rl & 0xffff; r1 = rl >>> 16; r2 = rh & 0xffff; r3 = rh >>> 16;
+    divStep();
+    q = DIGIT[0]! & 7;
+    rh = r3 * B16 + r2;
+    rl = r1 * B16 + r0;
+  }
+  OP[0] = rh; OP[1] = rl;
+  return q;
+}
+
 /** sqrt(A × 2^odd) (odd: 0 or 1): W = the root's leading 65 bits (normalized, the root of
  *  A × 2^odd / 2^63 is in [1, 2)) and W[3] = sticky.
  *
