@@ -169,11 +169,12 @@ def(0x68, { name: 'push', operands: 'Iz' });
 def(0x69, { name: 'imul', operands: 'Gv,Ev,Iz', written: F_ALL });
 def(0x6a, { name: 'push', operands: 'Ib' });
 def(0x6b, { name: 'imul', operands: 'Gv,Ev,Ib', written: F_ALL });
-// INS/OUTS reach devices: the block ends so interrupts they raise are taken at once.
-def(0x6c, { name: 'insb', operands: '', flow: X });
-def(0x6d, { name: 'ins', operands: '', flow: X });
-def(0x6e, { name: 'outsb', operands: '', flow: X });
-def(0x6f, { name: 'outs', operands: '', flow: X });
+// Port I/O reaches devices; an interrupt they raise asks translated code to leave
+// (Cpu.exitReq), so I/O need not end a block.
+def(0x6c, { name: 'insb', operands: '' });
+def(0x6d, { name: 'ins', operands: '' });
+def(0x6e, { name: 'outsb', operands: '' });
+def(0x6f, { name: 'outs', operands: '' });
 for (let cc = 0; cc < 16; cc++) def(0x70 + cc, { name: `j${CC[cc]}`, operands: 'Jb', flow: FLOW_JCC, read: ccFlags(cc) });
 for (let i = 0; i < 8; i++) {
   const name = ALU[i]!, read = aluRead(i), written = F_ALL;
@@ -249,18 +250,18 @@ def(0xe0, { name: 'loopne', operands: 'Jb', flow: FLOW_JCC, read: F_Z });
 def(0xe1, { name: 'loope', operands: 'Jb', flow: FLOW_JCC, read: F_Z });
 def(0xe2, { name: 'loop', operands: 'Jb', flow: FLOW_JCC });
 def(0xe3, { name: 'jcxz', operands: 'Jb', flow: FLOW_JCC });
-def(0xe4, { name: 'in', operands: 'AL,Ib', flow: X });
-def(0xe5, { name: 'in', operands: 'eAX,Ib', flow: X });
-def(0xe6, { name: 'out', operands: 'Ib,AL', flow: X });
-def(0xe7, { name: 'out', operands: 'Ib,eAX', flow: X });
+def(0xe4, { name: 'in', operands: 'AL,Ib' });
+def(0xe5, { name: 'in', operands: 'eAX,Ib' });
+def(0xe6, { name: 'out', operands: 'Ib,AL' });
+def(0xe7, { name: 'out', operands: 'Ib,eAX' });
 def(0xe8, { name: 'call', operands: 'Jz', flow: FLOW_CALL });
 def(0xe9, { name: 'jmp', operands: 'Jz', flow: FLOW_JMP });
 def(0xea, { name: 'jmpf', operands: 'Ap', flow: X });
 def(0xeb, { name: 'jmp', operands: 'Jb', flow: FLOW_JMP });
-def(0xec, { name: 'in', operands: 'AL,DX', flow: X });
-def(0xed, { name: 'in', operands: 'eAX,DX', flow: X });
-def(0xee, { name: 'out', operands: 'DX,AL', flow: X });
-def(0xef, { name: 'out', operands: 'DX,eAX', flow: X });
+def(0xec, { name: 'in', operands: 'AL,DX' });
+def(0xed, { name: 'in', operands: 'eAX,DX' });
+def(0xee, { name: 'out', operands: 'DX,AL' });
+def(0xef, { name: 'out', operands: 'DX,eAX' });
 def(0xf1, { name: 'int1', operands: '', flow: X, read: F_ALL });
 def(0xf4, { name: 'hlt', operands: '', flow: X });
 def(0xf5, { name: 'cmc', operands: '', read: F_C, written: F_C });
@@ -278,7 +279,9 @@ group(0xf6, GRP3('Eb'), IMM_GRP3);
 group(0xf7, GRP3('Ev'), IMM_GRP3);
 def(0xf8, { name: 'clc', operands: '', written: F_C });
 def(0xf9, { name: 'stc', operands: '', written: F_C });
-def(0xfa, { name: 'cli', operands: '', flow: X });
+// CLI only masks interrupts, which translated code never checks; STI must end a block
+// (its shadow, then a pending interrupt is taken).
+def(0xfa, { name: 'cli', operands: '' });
 def(0xfb, { name: 'sti', operands: '', flow: X });
 def(0xfc, { name: 'cld', operands: '' });
 def(0xfd, { name: 'std', operands: '' });

@@ -182,6 +182,12 @@ function group15(c: Cpu): void {
   if (op === 0) c.fpu.fxsave(lin); else c.fpu.fxrstor(lin);
 }
 
+/** RDTSC: the clock's TSC to EDX:EAX; #GP outside ring 0 with CR4.TSD. */
+export function rdtsc(c: Cpu): void {
+  if ((c.cr4 & CR4_TSD) !== 0 && c.cpl !== 0) c.raise(EXC_GP, 0);
+  setEdxEax(c, readTsc(c));
+}
+
 export function installSystem(t: OpTable): void {
   installDescriptorTables(t);
   // HLT.
@@ -212,10 +218,7 @@ export function installSystem(t: OpTable): void {
   t.def0F(0x23, movToDr);
   // WRMSR, RDTSC, RDMSR, RDPMC (no performance counters: #GP).
   t.def0F(0x30, (c) => { requireCpl0(c); wrmsr(c); });
-  t.def0F(0x31, (c) => {
-    if ((c.cr4 & CR4_TSD) !== 0 && c.cpl !== 0) c.raise(EXC_GP, 0);
-    setEdxEax(c, readTsc(c));
-  });
+  t.def0F(0x31, rdtsc);
   t.def0F(0x32, (c) => { requireCpl0(c); rdmsr(c); });
   t.def0F(0x33, (c) => c.raise(EXC_GP, 0));
   t.def0F(0x34, sysenter);

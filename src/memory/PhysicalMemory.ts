@@ -3,9 +3,10 @@
 // bounds-checked here; nothing a guest does can reach host memory outside its own buffer.
 //
 // The buffer holds guest RAM at offset 0 and, after it, a host area that is never guest
-// memory: the CPU's software TLB and register file (HOST_*). They live in the same memory
-// so the binary translator's WebAssembly code (cpu/jit/) reaches guest RAM, the TLB and
-// the registers with plain loads and stores.
+// memory: the CPU's software TLB, its register file and the translator's slots, then the
+// translator's map from code pages to translated regions (HOST_*). They live in the same
+// memory so the binary translator's WebAssembly code (cpu/jit/) reaches guest RAM, the TLB,
+// the registers and the other regions with plain loads and stores.
 
 /** A device that answers memory-mapped accesses in a window of physical memory. */
 export interface MmioHandler {
@@ -26,10 +27,11 @@ export interface MmioRegion {
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
-/** Host area after RAM: the TLB (one int32 per linear page), then the register file and translator slots. */
+/** Host area after RAM: the TLB (one int32 per linear page), the register file and translator slots, the code map. */
 export const HOST_TLB_BYTES = 4 << 20;
 export const HOST_STATE_BYTES = 4096;
-export const HOST_BYTES = HOST_TLB_BYTES + HOST_STATE_BYTES;
+/** The code map: one int32 per RAM page and translator mode (two modes). */
+export function codeMapBytes(ramSize: number): number { return (ramSize >>> 12) * 8; }
 const WASM_PAGE = 65536;
 
 /** Page kinds kept in `pageKind`. RAM pages are read/write directly from the buffer. */
@@ -41,8 +43,10 @@ export class PhysicalMemory {
   /** The memory (guest RAM, then the host area) as WebAssembly sees it. */
   readonly wasmMemory: WebAssembly.Memory;
   readonly buffer: SharedArrayBuffer;
-  /** Offset of the host area: the TLB, then the CPU state (HOST_*). */
+  /** Offset of the host area: the TLB, then the CPU state (HOST_*), then the code map. */
   readonly hostBase: number;
+  /** Offset of the translator's code map in the buffer. */
+  readonly codeMapBase: number;
   readonly u8: Uint8Array;
   /** Bytes of guest RAM (a multiple of 4 KiB). */
   readonly ramSize: number;
@@ -65,7 +69,8 @@ export class PhysicalMemory {
     if (ramSize > 0xfe000000) throw new RangeError('guest RAM larger than the 32-bit physical space allows');
     this.ramSize = ramSize;
     this.hostBase = ramSize;
-    const pages = Math.ceil((ramSize + HOST_BYTES) / WASM_PAGE);
+    this.codeMapBase = ramSize + HOST_TLB_BYTES + HOST_STATE_BYTES;
+    const pages = Math.ceil((this.codeMapBase + codeMapBytes(ramSize)) / WASM_PAGE);
     this.wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     this.buffer = this.wasmMemory.buffer as unknown as SharedArrayBuffer;
     this.u8 = new Uint8Array(this.buffer, 0, ramSize);

@@ -8,10 +8,18 @@ declare namespace WebAssembly {
     constructor(descriptor: MemoryDescriptor);
     readonly buffer: ArrayBuffer | SharedArrayBuffer;
   }
+  interface TableDescriptor { element: 'anyfunc'; initial: number; maximum?: number }
+  class Table {
+    constructor(descriptor: TableDescriptor);
+    readonly length: number;
+    get(index: number): unknown;
+    set(index: number, value: unknown): void;
+    grow(delta: number): number;
+  }
   class Module {
     constructor(bytes: Uint8Array);
   }
-  type ImportValue = ((...args: never[]) => unknown) | Memory;
+  type ImportValue = ((...args: never[]) => unknown) | Memory | Table;
   type Imports = Record<string, Record<string, ImportValue>>;
   class Instance {
     constructor(module: Module, imports?: Imports);

@@ -22,12 +22,14 @@ import { FK_IN_C, FK_ADC, FK_ADD, FK_DEC, FK_INC, FK_LOGIC, FK_SBB, FK_SUB } fro
 import { Bytes, I32, Op, VOID, sleb, uleb } from './wasmModule.js';
 import type { Insn } from './scan.js';
 
-// ---- Locals of the region function: parameters, then fixed locals, then temps.
-export const L_IDX = 0, L_BASE = 1, L_LEFT = 2;
-export const L_N = 3, L_R0 = 4, L_FK = 12, L_FA = 13, L_FB = 14, L_FR = 15, L_FX = 16;
+// ---- Locals of the region function run(off, base, left, n): the parameters, then fixed
+// locals, then temps. `n` counts the instructions retired since the dispatcher's call, across
+// regions that chain into each other.
+export const L_OFF = 0, L_BASE = 1, L_LEFT = 2, L_N = 3;
+export const L_R0 = 4, L_FK = 12, L_FA = 13, L_FB = 14, L_FR = 15, L_FX = 16;
 export const L_STATUS = 17, L_EIP = 18, L_SL = 19, L_Q0 = 20, L_TEMP0 = 21;
-/** Number of fixed i32 locals after the parameters (L_N .. L_SL); then one i64 (L_Q0), then the i32 temps. */
-export const FIXED_LOCALS = L_Q0 - 3;
+/** Number of fixed i32 locals after the parameters (L_R0 .. L_SL); then one i64 (L_Q0), then the i32 temps. */
+export const FIXED_LOCALS = L_Q0 - 4;
 
 // ---- Imported functions (module "rt"), in index order; the region is IMPORTS.length, the spill helper after it.
 export const IMPORTS = [
@@ -37,17 +39,21 @@ export const IMPORTS = [
   { name: 'step', params: 2, result: true }, { name: 'flags', params: 5, result: false },
   { name: 'cond', params: 6, result: true }, { name: 'carry', params: 5, result: true },
   { name: 'setCfOf', params: 2, result: false }, { name: 'setCf', params: 1, result: false },
-  { name: 'cpuFlags', params: 2, result: false },
+  { name: 'cpuFlags', params: 2, result: false }, { name: 'rdtsc', params: 0, result: false },
 ] as const;
 export type ImportName = typeof IMPORTS[number]['name'];
 const FN: Record<ImportName, number> = Object.fromEntries(IMPORTS.map((f, i) => [f.name, i])) as Record<ImportName, number>;
-export const FN_RUN = IMPORTS.length, FN_SPILL = IMPORTS.length + 1;
+export const FN_RUN = IMPORTS.length, FN_SPILL = IMPORTS.length + 1, FN_LOAD_REGS = IMPORTS.length + 2;
 
 /** Slots (int32 indices into Cpu.jitSlots) the region and the dispatcher exchange values through. */
-export const S_FK = 0, S_FA = 1, S_FB = 2, S_FR = 3, S_FX = 4, S_EIP = 5, S_N = 6, S_SITE = 7, S_EXITREQ = SLOT_EXITREQ;
+export const S_FK = 0, S_FA = 1, S_FB = 2, S_FR = 3, S_FX = 4, S_EIP = 5, S_N = 6, S_SITE = 7, S_EXITREQ = SLOT_EXITREQ, S_BASE = 9;
 
-/** Region status (the return value of run): how the region was left. */
-export const EXIT_EIP = 0, EXIT_CPU_EIP = 1;
+/** Region status (the return value of run): how the region was left. EIP in the slot, EIP in
+ *  the CPU (after the interpreter ran an instruction), or EIP in the slot at a page offset the
+ *  region has no block for (never chained on: it would come straight back). */
+export const EXIT_EIP = 0, EXIT_CPU_EIP = 1, EXIT_UNKNOWN = 2;
+/** Left at a block that does not fit in the budget: EIP in the slot, never chained on either. */
+export const EXIT_BUDGET = 3;
 
 /** Size index of the flag locals: 0 for 32-bit, 1 for 16-bit, 2 for 8-bit operands. */
 export function sizeIndex(size: number): number {
@@ -82,8 +88,8 @@ export class Emitter {
   /** Read/write TLB masks for the region's privilege level (see Cpu.tlbReadMask). */
   readonly rmask: number;
   readonly wmask: number;
-  /** Block start offsets and their case numbers in the region's dispatch. */
-  readonly caseOf: Map<number, number>;
+  /** Offsets where the region's blocks start (where it can jump to itself). */
+  readonly starts: Set<number>;
   /** Absolute memory addresses of the TLB, the register file and the slots. */
   readonly tlbAt: number;
   readonly regsAt: number;
@@ -111,10 +117,10 @@ export class Emitter {
   flagKind = FLAGS_DYNAMIC;
   flagSize = 0;
 
-  constructor(user: boolean, caseOf: Map<number, number>, hostBase: number, regsOff: number, slotsOff: number) {
+  constructor(user: boolean, starts: Set<number>, hostBase: number, regsOff: number, slotsOff: number) {
     this.rmask = TLB_VALID | TLB_MMIO | (user ? TLB_NOUSER : 0);
     this.wmask = TLB_VALID | TLB_MMIO | TLB_CODE | (user ? TLB_NOUSER | TLB_NOWRITE_USER : TLB_NOWRITE_SUP);
-    this.caseOf = caseOf;
+    this.starts = starts;
     this.tlbAt = hostBase;
     this.regsAt = hostBase + regsOff;
     this.slotsAt = hostBase + slotsOff;
@@ -210,12 +216,13 @@ export class Emitter {
   // ==================================================================================
   // Spilling state for calls that may fault or that read the CPU
 
-  /** Registers and flag locals to the host area, with the fault site (-1: none) and the retired count. */
+  /** Registers and flag locals to the host area, with the fault site (-1: none), the retired count and the page base. */
   spill(site: number): void {
     for (let r = 0; r < 8; r++) this.get(L_R0 + r);
     for (let l = L_FK; l <= L_FX; l++) this.get(l);
     this.i32(site);
     this.get(L_N); this.i32(this.idx); this.op(Op.i32Add);
+    this.get(L_BASE);
     this.call(FN_SPILL);
   }
 
@@ -228,7 +235,8 @@ export class Emitter {
 
   /** Registers back from the host area (after the interpreter ran). */
   reload(): void {
-    for (let r = 0; r < 8; r++) { this.i32(0); this.mem(Op.i32Load, this.regsAt + 4 * r, 2); this.set(L_R0 + r); }
+    this.call(FN_LOAD_REGS);
+    for (let r = 7; r >= 0; r--) this.set(L_R0 + r);
   }
 
   // ==================================================================================
@@ -275,10 +283,14 @@ export class Emitter {
     return e;
   }
 
-  /** The fast-path test: the TLB entry allows the access and the address is aligned. */
+  /** The fast-path test: the TLB entry allows the access and it stays within the page. */
   private fastTest(e: number, lin: number, mask: number, size: number): void {
     this.get(e); this.i32(mask); this.op(Op.i32And);
-    if (size > 1) { this.get(lin); this.i32(size === 4 ? 30 : 31); this.op(Op.i32Shl); this.op(Op.i32Or); }
+    if (size > 1) {
+      // Bit 12 of (offset in page + size - 1) is set when the access runs into the next page.
+      this.get(lin); this.i32(4095); this.op(Op.i32And); this.i32(size - 1); this.op(Op.i32Add); this.i32(4096); this.op(Op.i32And);
+      this.op(Op.i32Or);
+    }
     this.i32(1); this.op(Op.i32Eq);
   }
 
@@ -336,6 +348,16 @@ export class Emitter {
       this.if_(ne(loc(p), cst(-1)), () => { this.get(p); this.get(nv); this.mem(Emitter.STORE[size]!, 0, Emitter.ALIGN[size]!); },
         () => { this.get(lin); this.get(nv); this.call(FN[Emitter.WR[size]!]); });
     }];
+  }
+
+  /** Check `size` bytes at `lin` for writing without accessing them (the interpreter's probeWrite). */
+  probe(lin: number, size: number): void {
+    const e = this.tlbEntry(lin);
+    this.fastTest(e, lin, this.wmask, size);
+    this.op(Op.i32Eqz);
+    this.open(Op.if);
+    this.slowPath(); this.get(lin); this.i32(size); this.call(FN.probe);
+    this.close();
   }
 
   /** Read the r/m operand of `size` (register or memory). */
@@ -485,10 +507,10 @@ export class Emitter {
   // Leaving the instruction stream
 
   /** Leave the region: EIP `eip` (or the CPU's own EIP), after `retired` more instructions. */
-  exit(eip: X | null, retired: number): void {
+  exit(eip: X | null, retired: number, status = EXIT_EIP): void {
     this.let(L_N, add(loc(L_N), cst(retired)));
     if (eip === null) this.let(L_STATUS, cst(EXIT_CPU_EIP));
-    else { this.let(L_EIP, eip); this.let(L_STATUS, cst(EXIT_EIP)); }
+    else { this.let(L_EIP, eip); this.let(L_STATUS, cst(status)); }
     this.br(this.labelExit);
   }
 
@@ -497,15 +519,14 @@ export class Emitter {
 
   /** Jump to a page offset known now: inside the region, or out through the dispatcher. */
   jumpTo(target: number): void {
-    const c = target >= 0 && target < 4096 ? this.caseOf.get(target) : undefined;
-    if (c === undefined) { this.exit(this.eipOf(target), this.blockLen); return; }
+    if (!(target >= 0 && target < 4096 && this.starts.has(target))) { this.exit(this.eipOf(target), this.blockLen); return; }
     this.exitIfAsked(this.eipOf(target));
     this.let(L_N, add(loc(L_N), cst(this.blockLen)));
-    this.let(L_IDX, cst(c));
+    this.let(L_OFF, cst(target));
     this.br(this.labelTop);
   }
 
-  /** Jump to a linear EIP computed at run time (RET, indirect): out through the dispatcher. */
+  /** Jump to a linear EIP computed at run time (RET, indirect): out of the block to wherever it is. */
   jumpDyn(target: X): void {
     this.exit(target, this.blockLen);
   }
@@ -529,15 +550,27 @@ export class Emitter {
     });
   }
 
+  /**
+   * Run an instruction's semantics in an import that works on the CPU's registers (spilled,
+   * with this instruction as the fault site), then take back the registers it changed.
+   */
+  cpuCall(name: ImportName, changed: number[]): void {
+    this.slowPath();
+    this.rt(name);
+    for (const r of changed) { this.i32(0); this.mem(Op.i32Load, this.regsAt + 4 * r, 2); this.set(L_R0 + r); }
+  }
+
   /** Set bits of the CPU's EFLAGS outside the arithmetic ones (DF): c.flags = c.flags & ~mask | value. */
   cpuFlags(value: number, mask: number): void { this.i32(value); this.i32(mask); this.rt('cpuFlags'); }
 
   /** Run the current instruction in the interpreter, with every register and flag in the CPU. */
   fallback(exit: boolean): void {
     const i = this.i;
-    this.flagsToCpu();
+    // The step import puts the spilled flag state into the CPU before the instruction.
     this.spill(-1);
     this.i32(i.off); this.i32(i.off + i.len); this.call(FN.step);
+    this.i32(0); this.set(L_FK);
+    this.flagKind = FK_IN_C;
     this.reload();
     if (exit) { this.op(Op.drop); this.exit(null, this.idx + 1); return; }
     this.open(Op.if);

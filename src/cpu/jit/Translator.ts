@@ -18,8 +18,9 @@ import { FAULT, HOST_REGS, HOST_SLOTS, type Cpu, type ExecutionEngine } from '..
 import { TLB_CODE, TLB_VALID } from '../mmu.js';
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
 import { type CompiledRegion, type RegionTarget, compileRegion } from './compile.js';
-import { EXIT_EIP, S_EIP, S_FA, S_FB, S_FK, S_FR, S_FX, S_N, S_SITE } from './Emitter.js';
+import { EXIT_CPU_EIP, S_BASE, S_EIP, S_FA, S_FB, S_FK, S_FR, S_FX, S_N, S_SITE } from './Emitter.js';
 import { flagImports, flagsOut } from './runtime.js';
+import { rdtsc } from '../system.js';
 import { scanRegion } from './scan.js';
 
 export interface TranslatorOptions {
@@ -56,7 +57,12 @@ export interface TranslatorStats {
 interface Region extends CompiledRegion {
   /** Page offsets the region was compiled from. */
   entries: Set<number>;
+  /** Its slot in the shared function table. */
+  slot: number;
 }
+
+/** Most regions alive at once (the shared table's size). */
+const TABLE_MAX = 16384;
 
 export class Translator implements ExecutionEngine {
   /** Region per key (physical page << 1 | mode), RAM pages only (only they are translated). */
@@ -81,8 +87,13 @@ export class Translator implements ExecutionEngine {
   };
   private cpu: Cpu | null = null;
   private target: RegionTarget | null = null;
-  /** The region running now: its page's linear base, the count at entry, its mode. */
-  private base = 0;
+  /** Regions by slot, so a region can tail-call another (the code map in the host area names the slot). */
+  private readonly table = new WebAssembly.Table({ element: 'anyfunc', initial: 64, maximum: TABLE_MAX });
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+  /** key → slot + 1 of its region (0: none), in the memory's host area where regions read it. */
+  private readonly codeMap: Int32Array;
+  /** The dispatcher's call into translated code now running: the count at entry, the mode. */
   private ins0 = 0;
   private mode = 0;
 
@@ -93,6 +104,8 @@ export class Translator implements ExecutionEngine {
     const keys = (mem.ramSize >>> 12) << 1;
     this.regionAt = new Array<Region | undefined>(keys).fill(undefined);
     this.heat = new Int32Array(keys);
+    this.codeMap = new Int32Array(mem.buffer, mem.codeMapBase, keys);
+    this.codeMap.fill(0);
   }
 
   /** Make this the CPU's execution engine and watch its memory for writes to code. */
@@ -109,6 +122,9 @@ export class Translator implements ExecutionEngine {
       hostBase: this.mem.hostBase,
       regsOffset: HOST_REGS,
       slotsOffset: HOST_SLOTS,
+      codeMapAt: this.mem.codeMapBase,
+      table: this.table,
+      tableMax: TABLE_MAX,
       imports: {
         rd8: (lin: number) => { sync(); return c.rd8(lin); },
         rd16: (lin: number) => { sync(); return c.rd16(lin); },
@@ -120,11 +136,15 @@ export class Translator implements ExecutionEngine {
         segLin: (seg: number, off: number, size: number, write: number) => { sync(); return c.segLin(seg, off, size, write !== 0); },
         // An instruction the region leaves to the interpreter; 1: the region must leave after it.
         step: (off: number, next: number) => {
-          c.eip = (this.base + off) | 0;
+          const base = s[S_BASE]!;
+          flagsOut(c, s[S_FK]!, s[S_FA]!, s[S_FB]!, s[S_FR]!, s[S_FX]!);
+          c.eip = (base + off) | 0;
           sync();
           c.step();
-          return c.eip !== ((this.base + next) | 0) || c.exitReq !== 0 || c.jitMode !== this.mode ? 1 : 0;
+          return c.eip !== ((base + next) | 0) || c.exitReq !== 0 || c.jitMode !== this.mode ? 1 : 0;
         },
+        // RDTSC on the registers in the host area (the region spilled them and reloads EAX, EDX).
+        rdtsc: () => { sync(); rdtsc(c); },
         ...flagImports(c),
       },
     };
@@ -146,35 +166,33 @@ export class Translator implements ExecutionEngine {
       if ((e & c.tlbReadMask) !== TLB_VALID) { this.interpret(c, -1); continue; }
       const key = ((e >>> 12) << 1) | c.jitMode;
       const r = this.regionAt[key];
-      if (r !== undefined) {
-        const idx = r.caseAt[eip & 0xfff]!;
-        if (idx >= 0) {
-          if (this.runRegion(c, r, idx, eip)) { this.stats.cacheHits++; continue; }
-          c.stepBlock(64); // too little budget left for the block
-          continue;
-        }
+      if (r !== undefined && r.starts[eip & 0xfff] !== 0) {
+        if (this.runRegion(c, r, eip)) { this.stats.cacheHits++; continue; }
+        c.stepBlock(64); // too little budget left for the block
+        continue;
       }
       if (this.heat[key]! >= this.threshold && this.translate(c, key, eip, e & ~0xfff)) continue;
       this.interpret(c, key);
     }
   }
 
-  /** Run region `r` from case `idx`; false when it could not start (budget). */
-  private runRegion(c: Cpu, r: Region, idx: number, eip: number): boolean {
+  /** Run region `r` from EIP (a block start); false when it could not start (budget). */
+  private runRegion(c: Cpu, r: Region, eip: number): boolean {
     const s = c.jitSlots;
-    const base = eip & ~0xfff, ins0 = c.instructions;
-    this.base = base;
+    const ins0 = c.instructions;
     this.ins0 = ins0;
     this.mode = c.jitMode;
     c.exitReq = 0;
+    s[S_FK] = 0; // the flags are in the CPU
     let status: number;
     try {
-      status = r.run(idx, base, c.budgetEnd - ins0);
+      status = r.run(eip & 0xfff, eip & ~0xfff, Math.min(c.budgetEnd - ins0, 0x7fffffff), 0);
     } catch (x) {
-      // A fault in translated code: the state at the faulting instruction is in the host area.
+      // A fault in translated code: the state at the faulting instruction is in the host
+      // area (registers, flags, count), its page offset and page base in their slots.
       const site = s[S_SITE]!;
       if (x === FAULT && site >= 0) {
-        c.eip = c.startEip = (base + site) | 0;
+        c.eip = c.startEip = (s[S_BASE]! + site) | 0;
         c.startEsp = c.regs[ESP]!;
         c.instructions = ins0 + s[S_N]!;
         flagsOut(c, s[S_FK]!, s[S_FA]!, s[S_FB]!, s[S_FR]!, s[S_FX]!);
@@ -185,7 +203,7 @@ export class Translator implements ExecutionEngine {
     if (n === 0) return false;
     c.instructions = ins0 + n;
     this.stats.translatedInsns += n;
-    if (status === EXIT_EIP) c.eip = s[S_EIP]!;
+    if (status !== EXIT_CPU_EIP) c.eip = s[S_EIP]!;
     flagsOut(c, s[S_FK]!, s[S_FA]!, s[S_FB]!, s[S_FR]!, s[S_FX]!);
     return true;
   }
@@ -241,8 +259,12 @@ export class Translator implements ExecutionEngine {
     const blocks = scanRegion(c, eip & ~0xfff, phys, entries, this.maxInsns);
     if (blocks.length === 0 || blocks.every((b) => b.insns.length === 0)) return false;
     const compiled = compileRegion(blocks, key & 1, this.target!);
-    const region: Region = { ...compiled, entries };
     if (old !== undefined) this.drop(key);
+    const slot = this.freeSlots.pop() ?? this.nextSlot++;
+    if (slot >= this.table.length) this.table.grow(Math.min(this.table.length, TABLE_MAX - this.table.length));
+    const region: Region = { ...compiled, entries, slot };
+    this.table.set(slot, region.run);
+    this.codeMap[key] = slot + 1;
     this.regionAt[key] = region;
     this.live.add(key);
     this.stats.cacheBytes += region.bytes;
@@ -273,6 +295,9 @@ export class Translator implements ExecutionEngine {
     const r = this.regionAt[key];
     if (r === undefined) return;
     this.regionAt[key] = undefined;
+    this.codeMap[key] = 0;
+    this.table.set(r.slot, null);
+    this.freeSlots.push(r.slot);
     this.live.delete(key);
     this.stats.cacheBytes -= r.bytes;
     this.stats.regions = this.live.size;
@@ -306,8 +331,7 @@ export class Translator implements ExecutionEngine {
   }
 
   flush(): void {
-    for (const key of this.live) this.regionAt[key] = undefined;
-    this.live.clear();
+    for (const key of [...this.live]) this.drop(key);
     this.heat.fill(0);
     this.entries.clear();
     this.rewrites.clear();

@@ -1,14 +1,16 @@
 // From the blocks of one page to one WebAssembly function (a region). The region keeps
 // the guest registers and the flag state in locals while control stays in it: a loop
-// around a br_table over the region's blocks, where a jump to another block of the
-// region is `idx = case; br top` and a block falls through into the next when that is
-// where it goes.
+// around a br_table over the page offsets of its blocks, where a jump to another block of
+// the region is `off = target; br top` and a block falls through into the next when that
+// is where it goes. When control leaves for another page that has a region too, the
+// region tail-calls it through the shared function table (the code map in the host area
+// says which slot), so code moving between translated pages stays in WebAssembly.
 //
-//   run(idx, base, left) → EXIT_EIP | EXIT_CPU_EIP; EIP and the count retired in slots
+//   run(off, base, left, n) → EXIT_EIP | EXIT_CPU_EIP; EIP and the count retired in slots
 //
-// `idx` is the entry block's case number, `base` the linear address of the page (a region
-// serves every linear alias of its physical page), `left` the instructions the budget
-// allows. Each block first checks that all of its instructions fit, so a region never
+// `off` is the entry offset, `base` the linear address of the page (a region serves every
+// linear alias of its physical page), `left` the instructions the budget allows and `n`
+// those retired so far. Each block first checks that all of its instructions fit, so a region never
 // retires more than the interpreter would in the same budget. Flag liveness over each
 // block decides which producers need their flags recorded: a producer whose flags are
 // overwritten before anything (a reader, an instruction that may fault, a call into the
@@ -18,19 +20,19 @@ import {
   F_ALL, F_C, F_O, FLOW_EXIT, FLOW_UD, FMT_MODRM, FMT_REG_ONLY, OP_FLAGS_READ, OP_FLAGS_WRITTEN, OP_FORMAT, infoIndex,
 } from '../opcodeInfo.js';
 import {
-  Emitter, FIXED_LOCALS, FN_SPILL, IMPORTS, L_EIP, L_FK, L_IDX, L_LEFT, L_N, L_R0, L_STATUS, S_EIP, S_FK, S_N, S_SITE,
-  add, cst, gtS, loc,
+  EXIT_BUDGET, EXIT_UNKNOWN, Emitter, FIXED_LOCALS, FN_SPILL, IMPORTS, L_BASE, L_EIP, L_FK, L_LEFT, L_N, L_OFF, L_R0, L_STATUS, S_BASE, S_EIP, S_EXITREQ, S_FK, S_N, S_SITE,
+  type X, add, and, cst, eq, eqz, gtS, loc, ltS,
 } from './Emitter.js';
 import { TEMPLATES } from './emit/index.js';
 import { type Block, type Insn, opcodeOf } from './scan.js';
 import { Bytes, I32, I64, Op, assemble, uleb, type FuncType } from './wasmModule.js';
 
-export type RegionFn = (idx: number, base: number, left: number) => number;
+export type RegionFn = (off: number, base: number, left: number, n: number) => number;
 
 export interface CompiledRegion {
   run: RegionFn;
-  /** Case number of each page offset that starts a block, -1 elsewhere. */
-  caseAt: Int16Array;
+  /** 1 at each page offset that starts a block (where the region can be entered). */
+  starts: Uint8Array;
   /** Size of the module, the code cache's measure of a region. */
   bytes: number;
   insns: number;
@@ -39,13 +41,17 @@ export interface CompiledRegion {
   fallbacks: number;
 }
 
-/** Where the region's state lives: the memory and its host-area layout (see Cpu). */
+/** Where the region's state lives: the memory, its host-area layout (see Cpu), the shared table. */
 export interface RegionTarget {
   memory: WebAssembly.Memory;
   memoryPages: number;
   hostBase: number;
   regsOffset: number;
   slotsOffset: number;
+  /** Absolute address of the code map (key → table slot + 1, 0 for none). */
+  codeMapAt: number;
+  table: WebAssembly.Table;
+  tableMax: number;
   imports: Record<string, (...args: never[]) => unknown>;
 }
 
@@ -92,9 +98,9 @@ function flagUse(i: Insn, inline: boolean): [read: number, written: number] {
   return [read, written];
 }
 
-const SPILL_TYPE: FuncType = { params: new Array<number>(15).fill(I32), results: [] };
+const SPILL_TYPE: FuncType = { params: new Array<number>(16).fill(I32), results: [] };
 
-/** The spill helper: registers, flag locals, fault site and retired count into the host area. */
+/** The spill helper: registers, flag locals, fault site, retired count and page base into the host area. */
 function spillBody(regsAt: number, slotsAt: number): Bytes {
   const b = new Bytes();
   const store = (param: number, at: number): void => {
@@ -105,30 +111,49 @@ function spillBody(regsAt: number, slotsAt: number): Bytes {
   for (let f = 0; f < 5; f++) store(8 + f, slotsAt + 4 * (S_FK + f));
   store(13, slotsAt + 4 * S_SITE);
   store(14, slotsAt + 4 * S_N);
+  store(15, slotsAt + 4 * S_BASE);
+  b.push(Op.end);
+  return b;
+}
+
+const RUN_TYPE: FuncType = { params: [I32, I32, I32, I32], results: [I32] };
+const LOAD_REGS_TYPE: FuncType = { params: [], results: new Array<number>(8).fill(I32) };
+
+/** The register loader: the eight registers from the host area, as results. */
+function loadRegsBody(regsAt: number): Bytes {
+  const b = new Bytes();
+  for (let r = 0; r < 8; r++) { b.push2(Op.i32Const, 0); b.push2(Op.i32Load, 2); uleb(b, regsAt + 4 * r); }
   b.push(Op.end);
   return b;
 }
 
 /** Compile the blocks of a page into a region for mode `mode` (Cpu.jitMode). */
 export function compileRegion(blocks: Block[], mode: number, target: RegionTarget): CompiledRegion {
-  const caseOf = new Map<number, number>();
-  blocks.forEach((b, k) => caseOf.set(b.start, k));
-  const e = new Emitter(mode === 1, caseOf, target.hostBase, target.regsOffset, target.slotsOffset);
-  const scratch = new Emitter(mode === 1, caseOf, target.hostBase, target.regsOffset, target.slotsOffset);
+  const startSet = new Set(blocks.map((b) => b.start));
+  const e = new Emitter(mode === 1, startSet, target.hostBase, target.regsOffset, target.slotsOffset);
+  const scratch = new Emitter(mode === 1, startSet, target.hostBase, target.regsOffset, target.slotsOffset);
   const N = blocks.length;
   let insns = 0, fallbacks = 0;
 
-  // Entry: the registers into locals (the flag locals start at 0: the CPU holds the flags).
+  // Entry: registers and flag state from the host area (the caller spilled them there).
   e.reload();
+  for (let f = 0; f < 5; f++) { e.i32(0); e.mem(Op.i32Load, e.slotsAt + 4 * (S_FK + f), 2); e.set(L_FK + f); }
   e.labelExit = e.open(Op.block);
   e.labelTop = e.open(Op.loop);
+  const unknown = e.open(Op.block);
   const caseLabel = new Array<number>(N);
   for (let k = N - 1; k >= 0; k--) caseLabel[k] = e.open(Op.block);
-  e.get(L_IDX);
+  // Dispatch on the page offset: a br_table over the span of block starts, the rest out.
+  const first = blocks[0]?.start ?? 0, span = N === 0 ? 0 : blocks[N - 1]!.start - first + 1;
+  const caseOf = new Map(blocks.map((b, k) => [b.start, k]));
+  e.get(L_OFF); e.i32(first); e.op(Op.i32Sub);
   e.op(Op.brTable);
-  uleb(e.code, N);
-  for (let k = 0; k < N; k++) uleb(e.code, e.depth - 1 - caseLabel[k]!);
-  uleb(e.code, e.depth - 1 - e.labelExit);
+  uleb(e.code, span);
+  for (let off = first; off < first + span; off++) {
+    const k = caseOf.get(off);
+    uleb(e.code, e.depth - 1 - (k === undefined ? unknown : caseLabel[k]!));
+  }
+  uleb(e.code, e.depth - 1 - unknown);
 
   for (let b = 0; b < N; b++) {
     e.close(); // the end of case b's block: its code follows
@@ -147,9 +172,11 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
     e.blockLen = n;
     e.flagKind = -1;
     e.idx = 0;
-    if (n === 0) { e.exit(e.eipOf(block.start), 0); continue; }
+    // A block the scan could not decode (the instruction crosses the page end, or would
+    // fault): out to the interpreter, never chained on (it would come straight back).
+    if (n === 0) { e.exit(e.eipOf(block.start), 0, EXIT_UNKNOWN); continue; }
     // Budget: the whole block must fit.
-    e.if_(gtS(add(loc(L_N), cst(n)), loc(L_LEFT)), () => e.exit(e.eipOf(block.start), 0));
+    e.if_(gtS(add(loc(L_N), cst(n)), loc(L_LEFT)), () => e.exit(e.eipOf(block.start), 0, EXIT_BUDGET));
     let ended = false;
     for (let k = 0; k < n; k++) {
       const i = block.insns[k]!;
@@ -173,14 +200,36 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
       else e.jumpTo(next);
     }
   }
+  e.close(); // block $unknown: an offset that starts no block comes here (the last case never falls in)
+  e.let(L_EIP, add(loc(L_BASE), loc(L_OFF)));
+  e.let(L_STATUS, cst(EXIT_UNKNOWN));
+  e.br(e.labelExit);
   e.close(); // loop $top
   e.close(); // block $exit
-  // Exit: registers, flags and the retired count to the host area, EIP to its slot.
+  // Exit: registers, flags and the count to the host area; then, when the region left at
+  // a plain EIP with budget left and no exit asked for, on to the region of that EIP's page.
   for (let r = 0; r < 8; r++) e.get(L_R0 + r);
   for (let l = L_FK; l < L_FK + 5; l++) e.get(l);
   e.i32(-1);
   e.get(L_N);
+  e.get(L_BASE);
   e.call(FN_SPILL);
+  e.if_(and(eqz(loc(L_STATUS)), and(eqz(loadSlot(e, S_EXITREQ)), ltS(loc(L_N), loc(L_LEFT)))), () => {
+    const te = e.tmp(), slot = e.tmp();
+    e.get(L_EIP); e.i32(12); e.op(Op.i32ShrU); e.i32(2); e.op(Op.i32Shl); e.mem(Op.i32Load, e.tlbAt, 2); e.set(te);
+    e.if_(eq(and(loc(te), cst(e.rmask)), cst(1)), () => {
+      // The code map entry of (physical page << 1 | mode): int32 at codeMap + page * 8 + mode * 4.
+      e.get(te); e.i32(9); e.op(Op.i32ShrU); e.i32(-8); e.op(Op.i32And); e.mem(Op.i32Load, target.codeMapAt + mode * 4, 2); e.set(slot);
+      e.if_(loc(slot), () => {
+        e.get(L_EIP); e.i32(4095); e.op(Op.i32And);
+        e.get(L_EIP); e.i32(-4096); e.op(Op.i32And);
+        e.get(L_LEFT);
+        e.get(L_N);
+        e.get(slot); e.i32(1); e.op(Op.i32Sub);
+        e.op(Op.returnCallIndirect); uleb(e.code, 0); uleb(e.code, 0);
+      });
+    });
+  });
   e.i32(0); e.get(L_EIP); e.mem(Op.i32Store, e.slotsAt + 4 * S_EIP, 2);
   e.get(L_STATUS);
   e.op(Op.end);
@@ -188,18 +237,24 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   const bytes = assemble({
     imports: IMPORTS.map((f) => ({ name: f.name, type: { params: new Array<number>(f.params).fill(I32), results: f.result ? [I32] : [] } })),
     memoryPages: target.memoryPages,
+    tableMax: target.tableMax,
     funcs: [
       {
-        type: { params: [I32, I32, I32], results: [I32] },
-        locals: [{ count: FIXED_LOCALS, type: I32 }, { count: 1, type: I64 }, { count: Math.max(e.maxTemps, scratch.maxTemps), type: I32 }],
+        type: RUN_TYPE,
+        locals: [{ count: FIXED_LOCALS, type: I32 }, { count: 1, type: I64 }, { count: Math.max(e.maxTemps, scratch.maxTemps, 2), type: I32 }],
         body: e.code,
       },
       { type: SPILL_TYPE, locals: [], body: spillBody(e.regsAt, e.slotsAt) },
+      { type: LOAD_REGS_TYPE, locals: [], body: loadRegsBody(e.regsAt) },
     ],
   });
   sourceHook?.(bytes, blocks);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { rt: { ...target.imports, mem: target.memory } });
-  const caseAt = new Int16Array(4096).fill(-1);
-  caseOf.forEach((k, off) => { caseAt[off] = k; });
-  return { run: instance.exports['run'] as RegionFn, caseAt, bytes: bytes.length, insns, blocks: N, fallbacks };
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { rt: { ...target.imports, mem: target.memory, tab: target.table } });
+  const starts = new Uint8Array(4096);
+  for (const b of blocks) starts[b.start] = 1;
+  return { run: instance.exports['run'] as RegionFn, starts, bytes: bytes.length, insns, blocks: N, fallbacks };
+}
+
+function loadSlot(e: Emitter, slot: number): X {
+  return (ee) => { ee.i32(0); ee.mem(Op.i32Load, e.slotsAt + 4 * slot, 2); };
 }

@@ -8,7 +8,7 @@ export const I32 = 0x7f, I64 = 0x7e;
 /** Opcodes used by the code generator. */
 export const Op = {
   unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, brTable: 0x0e,
-  return: 0x0f, call: 0x10, drop: 0x1a, select: 0x1b,
+  return: 0x0f, call: 0x10, returnCallIndirect: 0x13, drop: 0x1a, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i32Load8U: 0x2d, i32Load16U: 0x2f, i32Store: 0x36, i32Store8: 0x3a, i32Store16: 0x3b,
   i32Const: 0x41, i64Const: 0x42,
@@ -86,6 +86,8 @@ export interface ModuleSpec {
   imports: { name: string; type: FuncType }[];
   /** The imported shared memory ("rt" "mem"): its size in 64 KiB pages. */
   memoryPages: number;
+  /** The imported function table ("rt" "tab", table 0): its maximum size. */
+  tableMax: number;
   /** Defined functions, indexed after the imports; the first is exported as "run". */
   funcs: FuncDef[];
 }
@@ -101,8 +103,9 @@ export function assemble(spec: ModuleSpec): Uint8Array {
     types.push(t);
     return types.length - 1;
   };
-  const importTypes = spec.imports.map((i) => typeIndex(i.type));
+  // The first defined function's type is type 0 (code may name it: return_call_indirect).
   const funcTypes = spec.funcs.map((f) => typeIndex(f.type));
+  const importTypes = spec.imports.map((i) => typeIndex(i.type));
   const out = new Bytes();
   for (const b of [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]) out.push(b);
   const ty = new Bytes();
@@ -114,9 +117,10 @@ export function assemble(spec: ModuleSpec): Uint8Array {
   }
   section(out, 1, ty);
   const im = new Bytes();
-  uleb(im, spec.imports.length + 1);
+  uleb(im, spec.imports.length + 2);
   spec.imports.forEach((imp, i) => { name(im, 'rt'); name(im, imp.name); im.push(0x00); uleb(im, importTypes[i]!); });
   name(im, 'rt'); name(im, 'mem'); im.push2(0x02, 0x03); uleb(im, spec.memoryPages); uleb(im, spec.memoryPages); // shared, min = max
+  name(im, 'rt'); name(im, 'tab'); im.push2(0x01, 0x70); im.push(0x01); uleb(im, 1); uleb(im, spec.tableMax); // funcref, min 1, max
   section(out, 2, im);
   const fn = new Bytes();
   uleb(fn, funcTypes.length);

@@ -3,6 +3,7 @@
 // from translated code (Emitter.fallback).
 
 import { incDecRm, installAlu } from './alu.js';
+import { installBit } from './bit.js';
 import { groupFFControl, installControl } from './control.js';
 import { installMove } from './move.js';
 import { installShift } from './shift.js';
@@ -13,4 +14,5 @@ installAlu(TEMPLATES);
 installMove(TEMPLATES);
 installControl(TEMPLATES);
 installShift(TEMPLATES);
+installBit(TEMPLATES);
 TEMPLATES[0xff] = (e) => (e.i.reg <= 1 ? incDecRm(e, e.osize, e.i.reg === 1) : groupFFControl(e));

@@ -62,12 +62,23 @@ function shiftImm(count: (e: Emitter) => number): (e: Emitter) => boolean {
   };
 }
 
-/** D3 /r with a register operand: a zero count changes nothing, flags included. */
+/**
+ * D3 /r: a zero count changes nothing, flags included; a memory operand is still checked
+ * for writing (the interpreter's rmwLin) but not read.
+ */
 function shiftCl(e: Emitter): boolean {
   const i = e.i;
-  if (!i.o32 || e.isMem || !shiftable(i.reg)) return false;
+  if (!i.o32 || !shiftable(i.reg)) return false;
   const n = e.val(and(loc(L_R0 + 1), cst(31)));
-  e.if_(ne(loc(n), cst(0)), () => e.setReg(4, e.rm, loc(emitShift(e, i.reg, loc(L_R0 + e.rm), loc(n)))));
+  if (!e.isMem) {
+    e.if_(ne(loc(n), cst(0)), () => e.setReg(4, e.rm, loc(emitShift(e, i.reg, loc(L_R0 + e.rm), loc(n)))));
+  } else {
+    const lin = e.linear(4, true);
+    e.if_(ne(loc(n), cst(0)), () => {
+      const [old, commit] = e.rmw(4, lin);
+      commit(loc(emitShift(e, i.reg, loc(old), loc(n))));
+    }, () => e.probe(lin, 4));
+  }
   // Which producer holds the flags now depends on the count.
   e.flagKind = FLAGS_DYNAMIC;
   return true;
