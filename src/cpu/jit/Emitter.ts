@@ -8,18 +8,23 @@
 // interpreter's group files keep them. Templates build values as small expression trees
 // (X, below) that push one i32 when emitted.
 //
-// Precise faults: before a call that can fault, generated code spills the registers and
-// the flag locals into the memory's host area with the fault site (the instruction's
-// offset in its page) and the instructions retired before it; when the call throws, the
-// dispatcher takes the CPU state from there, so the run loop delivers the fault exactly
-// as after an interpreted instruction. Templates therefore change nothing before their
-// last access that can fault, as the interpreter's handlers do.
+// Precise faults: a memory access that misses the TLB's fast path records its site (the
+// instruction's page offset and index in the block) in a local and calls the CPU's
+// accessor, which throws the CPU's fault on a fault; the region catches it (a wasm
+// catch_all around its body) and leaves at the faulting instruction with everything as it
+// was before it, for the interpreter to run it again and deliver the fault exactly as
+// after an interpreted instruction. (Templates therefore change nothing before their last
+// access that can fault, as the interpreter's handlers do; the accessors find a fault
+// before any side effect.) Calls that run a whole instruction's semantics on the CPU (the
+// interpreter's fallback, RDTSC) spill the registers and flags into the host area and
+// deliver their own faults.
 
 import { DS, ES, SS } from '../constants.js';
 import { SLOT_EXITREQ } from '../Cpu.js';
 import { TLB_MMIO, TLB_NOUSER, TLB_VALID, TLB_CODE, TLB_NOWRITE_SUP, TLB_NOWRITE_USER } from '../mmu.js';
 import { FK_IN_C, FK_ADC, FK_ADD, FK_DEC, FK_INC, FK_LOGIC, FK_SBB, FK_SUB } from './runtime.js';
 import { Bytes, I32, Op, VOID, sleb, uleb } from './wasmModule.js';
+import { HELPERS, SLOW_IMPORTS } from './memoryHelpers.js';
 import type { Insn } from './scan.js';
 
 // ---- Locals of the region function run(off, base, left, n): the parameters, then fixed
@@ -27,26 +32,31 @@ import type { Insn } from './scan.js';
 // regions that chain into each other.
 export const L_OFF = 0, L_BASE = 1, L_LEFT = 2, L_N = 3;
 export const L_R0 = 4, L_FK = 12, L_FA = 13, L_FB = 14, L_FR = 15, L_FX = 16;
-export const L_STATUS = 17, L_EIP = 18, L_SL = 19, L_Q0 = 20, L_TEMP0 = 21;
-/** Number of fixed i32 locals after the parameters (L_R0 .. L_SL); then one i64 (L_Q0), then the i32 temps. */
+export const L_STATUS = 17, L_EIP = 18, L_SITE = 19, L_Q0 = 20, L_TEMP0 = 21;
+/** Number of fixed i32 locals after the parameters (L_R0 .. L_SITE); then one i64 (L_Q0), then the i32 temps. */
 export const FIXED_LOCALS = L_Q0 - 4;
 
 // ---- Imported functions (module "rt"), in index order; the region is IMPORTS.length, the spill helper after it.
 export const IMPORTS = [
-  { name: 'rd8', params: 1, result: true }, { name: 'rd16', params: 1, result: true }, { name: 'rd32', params: 1, result: true },
-  { name: 'wr8', params: 2, result: false }, { name: 'wr16', params: 2, result: false }, { name: 'wr32', params: 2, result: false },
-  { name: 'probe', params: 2, result: false }, { name: 'segLin', params: 4, result: true },
+  // Memory slow paths behind the inline fast paths: (linear address[, value], count retired)
+  // → value (the same as the memory helpers' own, see memoryHelpers.ts); they throw.
+  ...SLOW_IMPORTS.map((f) => ({ name: f.name as string, params: f.type.params.length, result: f.type.results.length > 0 })),
+  { name: 'segLin', params: 5, result: true },
   { name: 'step', params: 2, result: true }, { name: 'flags', params: 5, result: false },
   { name: 'cond', params: 6, result: true }, { name: 'carry', params: 5, result: true },
   { name: 'setCfOf', params: 2, result: false }, { name: 'setCf', params: 1, result: false },
-  { name: 'cpuFlags', params: 2, result: false }, { name: 'rdtsc', params: 0, result: false },
+  { name: 'cpuFlags', params: 2, result: false }, { name: 'rdtsc', params: 2, result: true },
+  // Port I/O on the CPU: (offset, next offset, port, size) → 1 when the region must leave.
+  { name: 'pin', params: 4, result: true }, { name: 'pout', params: 4, result: true },
 ] as const;
-export type ImportName = typeof IMPORTS[number]['name'];
-const FN: Record<ImportName, number> = Object.fromEntries(IMPORTS.map((f, i) => [f.name, i])) as Record<ImportName, number>;
-export const FN_RUN = IMPORTS.length, FN_SPILL = IMPORTS.length + 1, FN_LOAD_REGS = IMPORTS.length + 2;
+export type ImportName = string;
+/** Function index of an import: the JS imports, then the memory helpers (memoryHelpers.ts). */
+const FN: Record<string, number> = Object.fromEntries([...IMPORTS.map((f) => f.name), ...HELPERS.map((h) => h.name)].map((n, i) => [n, i]));
+const N_IMPORTS = IMPORTS.length + HELPERS.length;
+export const FN_RUN = N_IMPORTS, FN_SPILL = N_IMPORTS + 1, FN_LOAD_REGS = N_IMPORTS + 2;
 
 /** Slots (int32 indices into Cpu.jitSlots) the region and the dispatcher exchange values through. */
-export const S_FK = 0, S_FA = 1, S_FB = 2, S_FR = 3, S_FX = 4, S_EIP = 5, S_N = 6, S_SITE = 7, S_EXITREQ = SLOT_EXITREQ, S_BASE = 9;
+export const S_FK = 0, S_FA = 1, S_FB = 2, S_FR = 3, S_FX = 4, S_EIP = 5, S_N = 6, S_EXITREQ = SLOT_EXITREQ, S_BASE = 9;
 
 /** Region status (the return value of run): how the region was left. EIP in the slot, EIP in
  *  the CPU (after the interpreter ran an instruction), or EIP in the slot at a page offset the
@@ -54,6 +64,8 @@ export const S_FK = 0, S_FA = 1, S_FB = 2, S_FR = 3, S_FX = 4, S_EIP = 5, S_N = 
 export const EXIT_EIP = 0, EXIT_CPU_EIP = 1, EXIT_UNKNOWN = 2;
 /** Left at a block that does not fit in the budget: EIP in the slot, never chained on either. */
 export const EXIT_BUDGET = 3;
+/** Left at an instruction whose memory access faulted (EIP in the slot): the interpreter runs it again. */
+export const EXIT_FAULT = 4;
 
 /** Size index of the flag locals: 0 for 32-bit, 1 for 16-bit, 2 for 8-bit operands. */
 export function sizeIndex(size: number): number {
@@ -108,8 +120,8 @@ export class Emitter {
   blockLen = 0;
   /** Flags live after the instruction (the rest may be left uncomputed). */
   liveOut = 0;
-  /** The instruction has a slow path that may have asked for an exit (checked after it). */
-  slow = false;
+  /** Memory accesses of this block inline the TLB fast path (loops), else call the helpers. */
+  inlineMemory = false;
   private temp = 0;
   maxTemps = 0;
 
@@ -117,7 +129,7 @@ export class Emitter {
   flagKind = FLAGS_DYNAMIC;
   flagSize = 0;
 
-  constructor(user: boolean, starts: Set<number>, hostBase: number, regsOff: number, slotsOff: number) {
+  constructor(readonly user: boolean, starts: Set<number>, hostBase: number, regsOff: number, slotsOff: number) {
     this.rmask = TLB_VALID | TLB_MMIO | (user ? TLB_NOUSER : 0);
     this.wmask = TLB_VALID | TLB_MMIO | TLB_CODE | (user ? TLB_NOUSER | TLB_NOWRITE_USER : TLB_NOWRITE_SUP);
     this.starts = starts;
@@ -130,7 +142,6 @@ export class Emitter {
     this.i = i;
     this.idx = idx;
     this.liveOut = liveOut;
-    this.slow = false;
     this.temp = 0;
   }
 
@@ -216,21 +227,37 @@ export class Emitter {
   // ==================================================================================
   // Spilling state for calls that may fault or that read the CPU
 
-  /** Registers and flag locals to the host area, with the fault site (-1: none), the retired count and the page base. */
-  spill(site: number): void {
+  /** Registers and flag locals to the host area, with the count retired before this instruction and the page base. */
+  spill(): void {
     for (let r = 0; r < 8; r++) this.get(L_R0 + r);
     for (let l = L_FK; l <= L_FX; l++) this.get(l);
-    this.i32(site);
     this.get(L_N); this.i32(this.idx); this.op(Op.i32Add);
     this.get(L_BASE);
     this.call(FN_SPILL);
   }
 
-  /** Spill with this instruction as the fault site; marks the instruction as having a slow path. */
-  private slowPath(): void {
-    this.slow = true;
-    this.spill(this.i.off);
-    this.i32(1); this.set(L_SL);
+  /** Record this instruction as the site of a memory access that may throw (see the region's catch). */
+  private site(): void { this.i32((this.idx << 12) | this.i.off); this.set(L_SITE); }
+
+  /** The count retired before this instruction (for the clock devices read). */
+  private count(): void { this.get(L_N); this.i32(this.idx); this.op(Op.i32Add); }
+
+  /**
+   * Run an instruction's semantics in the CPU (the interpreter's step, an import such as
+   * RDTSC): everything spilled, the call (which delivers its own faults and returns 1 when the
+   * region must leave), the registers back, the flags now in the CPU.
+   */
+  private onCpu(call: () => void, exit: boolean): void {
+    this.spill(); // (arguments computed by `call` read locals only: still current)
+    this.i32(-1); this.set(L_SITE); // not a memory fault: the region's catch passes it on
+    call();
+    this.i32(0); this.set(L_FK);
+    this.flagKind = FK_IN_C;
+    this.reload();
+    if (exit) { this.op(Op.drop); this.exit(null, this.idx + 1); return; }
+    this.open(Op.if);
+    this.exit(null, this.idx + 1);
+    this.close();
   }
 
   /** Registers back from the host area (after the interpreter ran). */
@@ -263,8 +290,8 @@ export class Emitter {
     const t = this.val(off);
     if (seg !== DS && seg !== ES && seg !== SS) {
       // FS, GS, CS: base and checks at run time (the interpreter's segLin).
-      this.slowPath();
-      this.i32(seg); this.get(t); this.i32(size); this.i32(write ? 1 : 0); this.call(FN.segLin); this.set(t);
+      this.site(); this.i32(seg); this.get(t); this.i32(size); this.i32(write ? 1 : 0); this.count(); this.rt('segLin');
+      this.set(t);
     }
     return t;
   }
@@ -302,31 +329,47 @@ export class Emitter {
   private static LOAD = [0, Op.i32Load8U, Op.i32Load16U, 0, Op.i32Load];
   private static STORE = [0, Op.i32Store8, Op.i32Store16, 0, Op.i32Store];
   private static ALIGN = [0, 0, 1, 0, 2];
-  private static RD: ImportName[] = ['rd8', 'rd8', 'rd16', 'rd8', 'rd32'];
-  private static WR: ImportName[] = ['wr8', 'wr8', 'wr16', 'wr8', 'wr32'];
 
-  /** Load `size` bytes at linear address (temp) `lin` into a new temp. */
+  /** A memory helper of this region's privilege level (memoryHelpers.ts). */
+  private helper(kind: string, size: number): string { return `${kind}${size * 8}${this.user ? 'u' : 's'}`; }
+
+  /**
+   * Load `size` bytes at linear address (temp) `lin` into a new temp: the fast path inline
+   * in loops, else through the memory helper; the slow path through the CPU's accessor.
+   */
   load(size: number, lin: number): number {
-    const e = this.tlbEntry(lin), v = this.tmp();
-    this.fastTest(e, lin, this.rmask, size);
-    this.open(Op.if, I32);
-    this.phys(e, lin); this.mem(Emitter.LOAD[size]!, 0, Emitter.ALIGN[size]!);
-    this.else_();
-    this.slowPath(); this.get(lin); this.call(FN[Emitter.RD[size]!]);
-    this.close();
+    const v = this.tmp();
+    this.site();
+    if (this.inlineMemory) {
+      const e = this.tlbEntry(lin);
+      this.fastTest(e, lin, this.rmask, size);
+      this.open(Op.if, I32);
+      this.phys(e, lin); this.mem(Emitter.LOAD[size]!, 0, Emitter.ALIGN[size]!);
+      this.else_();
+      this.get(lin); this.count(); this.rt(`rd${size * 8}`);
+      this.close();
+    } else {
+      this.get(lin); this.count(); this.rt(this.helper('ld', size));
+    }
     this.set(v);
     return v;
   }
 
   /** Store `v` (truncated to `size`) at linear address (temp) `lin`. */
   store(size: number, lin: number, v: X): void {
-    const val = this.val(v), e = this.tlbEntry(lin);
-    this.fastTest(e, lin, this.wmask, size);
-    this.open(Op.if);
-    this.phys(e, lin); this.get(val); this.mem(Emitter.STORE[size]!, 0, Emitter.ALIGN[size]!);
-    this.else_();
-    this.slowPath(); this.get(lin); this.get(val); this.call(FN[Emitter.WR[size]!]);
-    this.close();
+    const val = this.val(v);
+    this.site();
+    if (this.inlineMemory) {
+      const e = this.tlbEntry(lin);
+      this.fastTest(e, lin, this.wmask, size);
+      this.open(Op.if);
+      this.phys(e, lin); this.get(val); this.mem(Emitter.STORE[size]!, 0, Emitter.ALIGN[size]!);
+      this.else_();
+      this.get(lin); this.get(val); this.count(); this.rt(`wr${size * 8}`);
+      this.close();
+    } else {
+      this.get(lin); this.get(val); this.count(); this.rt(this.helper('st', size));
+    }
   }
 
   /**
@@ -334,30 +377,32 @@ export class Emitter {
    * returns [old value temp, commit(newValue)].
    */
   rmw(size: number, lin: number): [number, (v: X) => void] {
-    const e = this.tlbEntry(lin), old = this.tmp(), p = this.tmp();
+    const old = this.tmp();
+    this.site();
+    if (!this.inlineMemory) {
+      this.get(lin); this.count(); this.rt(this.helper('rmw', size)); this.set(old);
+      return [old, (v: X) => { const nv = this.val(v); this.get(lin); this.get(nv); this.count(); this.rt(this.helper('st', size)); }];
+    }
+    const e = this.tlbEntry(lin), p = this.tmp();
     this.fastTest(e, lin, this.wmask, size);
     this.open(Op.if);
     this.phys(e, lin); this.tee(p); this.mem(Emitter.LOAD[size]!, 0, Emitter.ALIGN[size]!); this.set(old);
     this.else_();
-    this.slowPath(); this.get(lin); this.i32(size); this.call(FN.probe);
-    this.get(lin); this.call(FN[Emitter.RD[size]!]); this.set(old);
+    this.get(lin); this.count(); this.rt(`rmw${size * 8}`); this.set(old);
     this.i32(-1); this.set(p);
     this.close();
     return [old, (v: X) => {
       const nv = this.val(v);
+      // The write was checked: its slow path cannot fault.
       this.if_(ne(loc(p), cst(-1)), () => { this.get(p); this.get(nv); this.mem(Emitter.STORE[size]!, 0, Emitter.ALIGN[size]!); },
-        () => { this.get(lin); this.get(nv); this.call(FN[Emitter.WR[size]!]); });
+        () => { this.get(lin); this.get(nv); this.count(); this.rt(`wr${size * 8}`); });
     }];
   }
 
   /** Check `size` bytes at `lin` for writing without accessing them (the interpreter's probeWrite). */
   probe(lin: number, size: number): void {
-    const e = this.tlbEntry(lin);
-    this.fastTest(e, lin, this.wmask, size);
-    this.op(Op.i32Eqz);
-    this.open(Op.if);
-    this.slowPath(); this.get(lin); this.i32(size); this.call(FN.probe);
-    this.close();
+    this.site();
+    this.get(lin); this.i32(size); this.count(); this.rt(this.user ? 'probeu' : 'probes');
   }
 
   /** Read the r/m operand of `size` (register or memory). */
@@ -520,7 +565,6 @@ export class Emitter {
   /** Jump to a page offset known now: inside the region, or out through the dispatcher. */
   jumpTo(target: number): void {
     if (!(target >= 0 && target < 4096 && this.starts.has(target))) { this.exit(this.eipOf(target), this.blockLen); return; }
-    this.exitIfAsked(this.eipOf(target));
     this.let(L_N, add(loc(L_N), cst(this.blockLen)));
     this.let(L_OFF, cst(target));
     this.br(this.labelTop);
@@ -531,51 +575,21 @@ export class Emitter {
     this.exit(target, this.blockLen);
   }
 
-  /** Before a jump inside the region: a slow path of this instruction asked to go out instead. */
-  private exitIfAsked(eip: X): void {
-    if (!this.slow) return;
-    this.if_(and(loc(L_SL), this.exitReq()), () => this.exit(eip, this.blockLen));
-  }
-
-  private exitReq(): X {
-    return (e) => { e.i32(0); e.mem(Op.i32Load, e.slotsAt + 4 * S_EXITREQ, 2); };
-  }
-
-  /** After the instruction: leave if a slow path asked for it (interrupt, stop, code write). */
-  checkExit(): void {
-    if (!this.slow) return;
-    this.if_(loc(L_SL), () => {
-      this.let(L_SL, cst(0));
-      this.if_(this.exitReq(), () => this.exit(this.eipOf(this.i.off + this.i.len), this.idx + 1));
-    });
-  }
-
   /**
-   * Run an instruction's semantics in an import that works on the CPU's registers (spilled,
-   * with this instruction as the fault site), then take back the registers it changed.
+   * Run the current instruction in an import that works on the CPU: (page offset, next offset,
+   * ...args) → 1 when the region must leave.
    */
-  cpuCall(name: ImportName, changed: number[]): void {
-    this.slowPath();
-    this.rt(name);
-    for (const r of changed) { this.i32(0); this.mem(Op.i32Load, this.regsAt + 4 * r, 2); this.set(L_R0 + r); }
+  cpuCall(name: ImportName, args: X[] = []): void {
+    this.onCpu(() => { this.i32(this.i.off); this.i32(this.i.off + this.i.len); for (const a of args) a(this); this.rt(name); }, false);
   }
 
   /** Set bits of the CPU's EFLAGS outside the arithmetic ones (DF): c.flags = c.flags & ~mask | value. */
   cpuFlags(value: number, mask: number): void { this.i32(value); this.i32(mask); this.rt('cpuFlags'); }
 
-  /** Run the current instruction in the interpreter, with every register and flag in the CPU. */
+  /** Run the current instruction in the interpreter (the step import puts the spilled flags in the CPU first). */
   fallback(exit: boolean): void {
     const i = this.i;
-    // The step import puts the spilled flag state into the CPU before the instruction.
-    this.spill(-1);
-    this.i32(i.off); this.i32(i.off + i.len); this.call(FN.step);
-    this.i32(0); this.set(L_FK);
-    this.flagKind = FK_IN_C;
-    this.reload();
-    if (exit) { this.op(Op.drop); this.exit(null, this.idx + 1); return; }
-    this.open(Op.if);
-    this.exit(null, this.idx + 1);
-    this.close();
+    this.onCpu(() => { this.i32(i.off); this.i32(i.off + i.len); this.call(FN.step); }, exit);
   }
 }
 

@@ -14,14 +14,19 @@
 // again waits longer each time before it is translated again.
 
 import { ESP, FLAG_IF, FLAG_TF } from '../constants.js';
-import { FAULT, HOST_REGS, HOST_SLOTS, type Cpu, type ExecutionEngine } from '../Cpu.js';
-import { TLB_CODE, TLB_VALID } from '../mmu.js';
+import { FAULT, HOST_REGS, HOST_SLOTS, HOST_TLB, type Cpu, type ExecutionEngine } from '../Cpu.js';
+import { TLB_CODE, TLB_VALID, translateSlow } from '../mmu.js';
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
 import { type CompiledRegion, type RegionTarget, compileRegion } from './compile.js';
-import { EXIT_CPU_EIP, S_BASE, S_EIP, S_FA, S_FB, S_FK, S_FR, S_FX, S_N, S_SITE } from './Emitter.js';
+import { EXIT_CPU_EIP, EXIT_FAULT, S_BASE, S_EIP, S_FA, S_FB, S_FK, S_FR, S_FX, S_N } from './Emitter.js';
 import { flagImports, flagsOut } from './runtime.js';
 import { rdtsc } from '../system.js';
+import { portIn, portOut } from '../io.js';
 import { scanRegion } from './scan.js';
+import { buildMemoryHelpers } from './memoryHelpers.js';
+
+/** Thrown by a memory slow path of translated code for an access only the interpreter may make. */
+const NEEDS_INTERPRETER: { readonly needsInterpreter: true } = Object.freeze({ needsInterpreter: true });
 
 export interface TranslatorOptions {
   /** Code cache size cap in bytes of generated source (default 64 MiB). */
@@ -114,11 +119,72 @@ export class Translator implements ExecutionEngine {
     c.engine = this;
     this.mem.onCodeWrite = (page) => this.invalidatePage(page);
     const s = c.jitSlots;
-    // The slow paths of translated code: the instruction count first (devices read the clock).
-    const sync = (): void => { c.instructions = this.ins0 + s[S_N]!; };
+    const sync = (n: number): void => { c.instructions = this.ins0 + n; };
+    // Run an instruction's semantics on the CPU for translated code (everything spilled):
+    // its fault is delivered here, as after an interpreted instruction; 1 when the region
+    // must leave (EIP moved, a fault, an exit request, another mode).
+    const onCpu = (off: number, next: number, op: (c: Cpu, next: number) => void): number => {
+      const base = s[S_BASE]!;
+      flagsOut(c, s[S_FK]!, s[S_FA]!, s[S_FB]!, s[S_FR]!, s[S_FX]!);
+      c.eip = (base + off) | 0;
+      sync(s[S_N]!);
+      try {
+        op(c, (base + next) | 0);
+      } catch (x) {
+        if (x !== FAULT) throw x;
+        c.faulted();
+        return 1;
+      }
+      return c.eip !== ((base + next) | 0) || c.exitReq !== 0 || c.jitMode !== this.mode ? 1 : 0;
+    };
+    const stepOp = (cpu: Cpu): void => cpu.step();
+    // Instructions whose semantics run straight from their operands (no decoder).
+    let port = 0, size: 1 | 2 | 4 = 1;
+    const begin = (cpu: Cpu): void => { cpu.startEip = cpu.eip; cpu.startEsp = cpu.regs[ESP]!; };
+    const rdtscOp = (cpu: Cpu, next: number): void => { begin(cpu); rdtsc(cpu); cpu.eip = next; };
+    const inOp = (cpu: Cpu, next: number): void => {
+      begin(cpu);
+      const v = portIn(cpu, port, size);
+      if (size === 4) cpu.regs[0] = v; else if (size === 2) cpu.r16[0] = v; else cpu.r8[0] = v;
+      cpu.eip = next;
+    };
+    const outOp = (cpu: Cpu, next: number): void => {
+      begin(cpu);
+      portOut(cpu, port, size, size === 4 ? cpu.regs[0]! : size === 2 ? cpu.r16[0]! : cpu.r8[0]!);
+      cpu.eip = next;
+    };
+    // The memory slow paths: the instruction count first (devices read the clock), the page
+    // walk (a fault is thrown on to the region, which leaves at the faulting instruction),
+    // and an access only the interpreter may make (MMIO, ROM, a write to translated code:
+    // interrupts and invalidation are seen at its instruction boundary) leaves the same way.
+    const mem = this.mem;
+    const walk = (lin: number, size: number, write: boolean, n: number): void => {
+      c.instructions = this.ins0 + n;
+      const user = c.cpl === 3;
+      let p = translateSlow(c, lin, write, user, false);
+      if (!mem.isRamPage(p) || (write && mem.codePages[p >>> 12] !== 0)) throw NEEDS_INTERPRETER;
+      if ((lin & 0xfff) + size > 0x1000) {
+        p = translateSlow(c, (lin & ~0xfff) + 0x1000, write, user, false);
+        if (!mem.isRamPage(p) || (write && mem.codePages[p >>> 12] !== 0)) throw NEEDS_INTERPRETER;
+      }
+    };
+    const slow = {
+      rd8: (lin: number, n: number) => { walk(lin, 1, false, n); return c.rd8(lin); },
+      rd16: (lin: number, n: number) => { walk(lin, 2, false, n); return c.rd16(lin); },
+      rd32: (lin: number, n: number) => { walk(lin, 4, false, n); return c.rd32(lin); },
+      wr8: (lin: number, v: number, n: number) => { walk(lin, 1, true, n); c.wr8(lin, v); },
+      wr16: (lin: number, v: number, n: number) => { walk(lin, 2, true, n); c.wr16(lin, v); },
+      wr32: (lin: number, v: number, n: number) => { walk(lin, 4, true, n); c.wr32(lin, v); },
+      rmw8: (lin: number, n: number) => { walk(lin, 1, true, n); return c.rd8(lin); },
+      rmw16: (lin: number, n: number) => { walk(lin, 2, true, n); return c.rd16(lin); },
+      rmw32: (lin: number, n: number) => { walk(lin, 4, true, n); return c.rd32(lin); },
+      probe: (lin: number, size: number, n: number) => { walk(lin, size, true, n); },
+    };
+    const memoryPages = this.mem.buffer.byteLength / 65536;
+    const helpers = buildMemoryHelpers(this.mem.wasmMemory, memoryPages, this.mem.hostBase + HOST_TLB, slow);
     this.target = {
       memory: this.mem.wasmMemory,
-      memoryPages: this.mem.buffer.byteLength / 65536,
+      memoryPages,
       hostBase: this.mem.hostBase,
       regsOffset: HOST_REGS,
       slotsOffset: HOST_SLOTS,
@@ -126,25 +192,14 @@ export class Translator implements ExecutionEngine {
       table: this.table,
       tableMax: TABLE_MAX,
       imports: {
-        rd8: (lin: number) => { sync(); return c.rd8(lin); },
-        rd16: (lin: number) => { sync(); return c.rd16(lin); },
-        rd32: (lin: number) => { sync(); return c.rd32(lin); },
-        wr8: (lin: number, v: number) => { sync(); c.wr8(lin, v); },
-        wr16: (lin: number, v: number) => { sync(); c.wr16(lin, v); },
-        wr32: (lin: number, v: number) => { sync(); c.wr32(lin, v); },
-        probe: (lin: number, size: number) => { sync(); c.probeWrite(lin, size); },
-        segLin: (seg: number, off: number, size: number, write: number) => { sync(); return c.segLin(seg, off, size, write !== 0); },
-        // An instruction the region leaves to the interpreter; 1: the region must leave after it.
-        step: (off: number, next: number) => {
-          const base = s[S_BASE]!;
-          flagsOut(c, s[S_FK]!, s[S_FA]!, s[S_FB]!, s[S_FR]!, s[S_FX]!);
-          c.eip = (base + off) | 0;
-          sync();
-          c.step();
-          return c.eip !== ((base + next) | 0) || c.exitReq !== 0 || c.jitMode !== this.mode ? 1 : 0;
-        },
-        // RDTSC on the registers in the host area (the region spilled them and reloads EAX, EDX).
-        rdtsc: () => { sync(); rdtsc(c); },
+        ...slow,
+        ...helpers,
+        segLin: (seg: number, off: number, size: number, write: number, n: number) => { sync(n); return c.segLin(seg, off, size, write !== 0); },
+        // An instruction the region leaves to the interpreter.
+        step: (off: number, next: number) => onCpu(off, next, stepOp),
+        rdtsc: (off: number, next: number) => onCpu(off, next, rdtscOp),
+        pin: (off: number, next: number, p: number, sz: number) => { port = p; size = sz as 1 | 2 | 4; return onCpu(off, next, inOp); },
+        pout: (off: number, next: number, p: number, sz: number) => { port = p; size = sz as 1 | 2 | 4; return onCpu(off, next, outOp); },
         ...flagImports(c),
       },
     };
@@ -184,28 +239,20 @@ export class Translator implements ExecutionEngine {
     this.mode = c.jitMode;
     c.exitReq = 0;
     s[S_FK] = 0; // the flags are in the CPU
-    let status: number;
-    try {
-      status = r.run(eip & 0xfff, eip & ~0xfff, Math.min(c.budgetEnd - ins0, 0x7fffffff), 0);
-    } catch (x) {
-      // A fault in translated code: the state at the faulting instruction is in the host
-      // area (registers, flags, count), its page offset and page base in their slots.
-      const site = s[S_SITE]!;
-      if (x === FAULT && site >= 0) {
-        c.eip = c.startEip = (s[S_BASE]! + site) | 0;
-        c.startEsp = c.regs[ESP]!;
-        c.instructions = ins0 + s[S_N]!;
-        flagsOut(c, s[S_FK]!, s[S_FA]!, s[S_FB]!, s[S_FR]!, s[S_FX]!);
-      }
-      throw x;
-    }
+    const status = r.run(eip & 0xfff, eip & ~0xfff, Math.min(c.budgetEnd - ins0, 0x7fffffff), 0);
     const n = s[S_N]!;
-    if (n === 0) return false;
     c.instructions = ins0 + n;
     this.stats.translatedInsns += n;
     if (status !== EXIT_CPU_EIP) c.eip = s[S_EIP]!;
     flagsOut(c, s[S_FK]!, s[S_FA]!, s[S_FB]!, s[S_FR]!, s[S_FX]!);
-    return true;
+    if (status === EXIT_FAULT) {
+      // A memory access the region may not make (a fault, MMIO, a write to translated code)
+      // left it at its instruction: the interpreter runs that one instruction.
+      c.excVector = -1;
+      c.stepBlock(1);
+      return true;
+    }
+    return n !== 0;
   }
 
   /**

@@ -17,14 +17,15 @@
 // interpreter, the block's end) looks at them records nothing.
 
 import {
-  F_ALL, F_C, F_O, FLOW_EXIT, FLOW_UD, FMT_MODRM, FMT_REG_ONLY, OP_FLAGS_READ, OP_FLAGS_WRITTEN, OP_FORMAT, infoIndex,
+  F_ALL, F_C, F_O, FLOW_EXIT, FLOW_JCC, FLOW_JMP, FLOW_UD, FMT_MODRM, FMT_REG_ONLY, OP_FLAGS_READ, OP_FLAGS_WRITTEN, OP_FORMAT, infoIndex,
 } from '../opcodeInfo.js';
 import {
-  EXIT_BUDGET, EXIT_UNKNOWN, Emitter, FIXED_LOCALS, FN_SPILL, IMPORTS, L_BASE, L_EIP, L_FK, L_LEFT, L_N, L_OFF, L_R0, L_STATUS, S_BASE, S_EIP, S_EXITREQ, S_FK, S_N, S_SITE,
-  type X, add, and, cst, eq, eqz, gtS, loc, ltS,
+  EXIT_BUDGET, EXIT_FAULT, EXIT_UNKNOWN, Emitter, FIXED_LOCALS, FN_SPILL, IMPORTS, L_BASE, L_EIP, L_FK, L_LEFT, L_N, L_OFF, L_R0,
+  L_SITE, L_STATUS, S_BASE, S_EIP, S_EXITREQ, S_FK, S_N, type X, add, and, cst, eq, eqz, gtS, loc, ltS, shrU,
 } from './Emitter.js';
 import { TEMPLATES } from './emit/index.js';
-import { type Block, type Insn, opcodeOf } from './scan.js';
+import { HELPERS } from './memoryHelpers.js';
+import { type Block, type Insn, opcodeOf, relTarget } from './scan.js';
 import { Bytes, I32, I64, Op, assemble, uleb, type FuncType } from './wasmModule.js';
 
 export type RegionFn = (off: number, base: number, left: number, n: number) => number;
@@ -52,7 +53,8 @@ export interface RegionTarget {
   codeMapAt: number;
   table: WebAssembly.Table;
   tableMax: number;
-  imports: Record<string, (...args: never[]) => unknown>;
+  /** The JS imports (IMPORTS) and the memory helpers (HELPERS) by name. */
+  imports: Record<string, unknown>;
 }
 
 let sourceHook: ((bytes: Uint8Array, blocks: Block[]) => void) | null = null;
@@ -98,9 +100,9 @@ function flagUse(i: Insn, inline: boolean): [read: number, written: number] {
   return [read, written];
 }
 
-const SPILL_TYPE: FuncType = { params: new Array<number>(16).fill(I32), results: [] };
+const SPILL_TYPE: FuncType = { params: new Array<number>(15).fill(I32), results: [] };
 
-/** The spill helper: registers, flag locals, fault site, retired count and page base into the host area. */
+/** The spill helper: registers, flag locals, retired count and page base into the host area. */
 function spillBody(regsAt: number, slotsAt: number): Bytes {
   const b = new Bytes();
   const store = (param: number, at: number): void => {
@@ -109,9 +111,8 @@ function spillBody(regsAt: number, slotsAt: number): Bytes {
   };
   for (let r = 0; r < 8; r++) store(r, regsAt + 4 * r);
   for (let f = 0; f < 5; f++) store(8 + f, slotsAt + 4 * (S_FK + f));
-  store(13, slotsAt + 4 * S_SITE);
-  store(14, slotsAt + 4 * S_N);
-  store(15, slotsAt + 4 * S_BASE);
+  store(13, slotsAt + 4 * S_N);
+  store(14, slotsAt + 4 * S_BASE);
   b.push(Op.end);
   return b;
 }
@@ -139,6 +140,8 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   e.reload();
   for (let f = 0; f < 5; f++) { e.i32(0); e.mem(Op.i32Load, e.slotsAt + 4 * (S_FK + f), 2); e.set(L_FK + f); }
   e.labelExit = e.open(Op.block);
+  // A memory access that faults throws out of its import: caught below, around everything.
+  e.open(Op.try);
   e.labelTop = e.open(Op.loop);
   const unknown = e.open(Op.block);
   const caseLabel = new Array<number>(N);
@@ -155,6 +158,7 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   }
   uleb(e.code, e.depth - 1 - unknown);
 
+  const loops = loopBlocks(blocks);
   for (let b = 0; b < N; b++) {
     e.close(); // the end of case b's block: its code follows
     const block = blocks[b]!;
@@ -172,6 +176,7 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
     e.blockLen = n;
     e.flagKind = -1;
     e.idx = 0;
+    e.inlineMemory = loops.has(block.start);
     // A block the scan could not decode (the instruction crosses the page end, or would
     // fault): out to the interpreter, never chained on (it would come straight back).
     if (n === 0) { e.exit(e.eipOf(block.start), 0, EXIT_UNKNOWN); continue; }
@@ -189,7 +194,6 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
         e.fallback(exits);
         if (exits) ended = true;
       }
-      e.checkExit();
     }
     if (!ended) {
       // Fall through: into the next case, to another block, or out.
@@ -205,12 +209,19 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   e.let(L_STATUS, cst(EXIT_UNKNOWN));
   e.br(e.labelExit);
   e.close(); // loop $top
+  e.op(Op.catchAll);
+  // The site of the faulting access: its instruction's page offset and index in the block.
+  // A site of -1 means the exception did not come from a memory access: pass it on.
+  e.if_(ltS(loc(L_SITE), cst(0)), () => { e.op(Op.rethrow); uleb(e.code, 1); });
+  e.let(L_N, add(loc(L_N), shrU(loc(L_SITE), cst(12))));
+  e.let(L_EIP, add(loc(L_BASE), and(loc(L_SITE), cst(4095))));
+  e.let(L_STATUS, cst(EXIT_FAULT));
+  e.close(); // try
   e.close(); // block $exit
   // Exit: registers, flags and the count to the host area; then, when the region left at
   // a plain EIP with budget left and no exit asked for, on to the region of that EIP's page.
   for (let r = 0; r < 8; r++) e.get(L_R0 + r);
   for (let l = L_FK; l < L_FK + 5; l++) e.get(l);
-  e.i32(-1);
   e.get(L_N);
   e.get(L_BASE);
   e.call(FN_SPILL);
@@ -235,7 +246,10 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   e.op(Op.end);
 
   const bytes = assemble({
-    imports: IMPORTS.map((f) => ({ name: f.name, type: { params: new Array<number>(f.params).fill(I32), results: f.result ? [I32] : [] } })),
+    imports: [
+      ...IMPORTS.map((f) => ({ name: f.name, type: { params: new Array<number>(f.params).fill(I32), results: f.result ? [I32] : [] } })),
+      ...HELPERS,
+    ],
     memoryPages: target.memoryPages,
     tableMax: target.tableMax,
     funcs: [
@@ -249,10 +263,26 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
     ],
   });
   sourceHook?.(bytes, blocks);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { rt: { ...target.imports, mem: target.memory, tab: target.table } });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { rt: { ...(target.imports as Record<string, WebAssembly.ImportValue>), mem: target.memory, tab: target.table } });
   const starts = new Uint8Array(4096);
   for (const b of blocks) starts[b.start] = 1;
   return { run: instance.exports['run'] as RegionFn, starts, bytes: bytes.length, insns, blocks: N, fallbacks };
+}
+
+/**
+ * Starts of the blocks that lie in a loop of the region: from the target of a backward
+ * jump to the block that jumps there. Their memory accesses inline the TLB fast path.
+ */
+function loopBlocks(blocks: Block[]): Set<number> {
+  const inLoop = new Set<number>();
+  for (const b of blocks) {
+    const last = b.insns[b.insns.length - 1];
+    if (last === undefined || (last.flow !== FLOW_JMP && last.flow !== FLOW_JCC)) continue;
+    const target = relTarget(last);
+    if (target > b.start || target < 0) continue;
+    for (const x of blocks) if (x.start >= target && x.start <= b.start) inLoop.add(x.start);
+  }
+  return inLoop;
 }
 
 function loadSlot(e: Emitter, slot: number): X {

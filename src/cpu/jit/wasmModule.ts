@@ -7,7 +7,7 @@ export const I32 = 0x7f, I64 = 0x7e;
 
 /** Opcodes used by the code generator. */
 export const Op = {
-  unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, brTable: 0x0e,
+  unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, try: 0x06, rethrow: 0x09, catchAll: 0x19, end: 0x0b, br: 0x0c, brIf: 0x0d, brTable: 0x0e,
   return: 0x0f, call: 0x10, returnCallIndirect: 0x13, drop: 0x1a, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i32Load8U: 0x2d, i32Load16U: 0x2f, i32Store: 0x36, i32Store8: 0x3a, i32Store16: 0x3b,
@@ -86,10 +86,12 @@ export interface ModuleSpec {
   imports: { name: string; type: FuncType }[];
   /** The imported shared memory ("rt" "mem"): its size in 64 KiB pages. */
   memoryPages: number;
-  /** The imported function table ("rt" "tab", table 0): its maximum size. */
-  tableMax: number;
-  /** Defined functions, indexed after the imports; the first is exported as "run". */
+  /** The imported function table ("rt" "tab", table 0): its maximum size; none when absent. */
+  tableMax?: number;
+  /** Defined functions, indexed after the imports. */
   funcs: FuncDef[];
+  /** Exported functions by index; by default the first defined function as "run". */
+  exports?: { name: string; func: number }[];
 }
 
 export interface FuncDef { type: FuncType; locals: { count: number; type: number }[]; body: Bytes }
@@ -117,17 +119,19 @@ export function assemble(spec: ModuleSpec): Uint8Array {
   }
   section(out, 1, ty);
   const im = new Bytes();
-  uleb(im, spec.imports.length + 2);
+  uleb(im, spec.imports.length + (spec.tableMax === undefined ? 1 : 2));
   spec.imports.forEach((imp, i) => { name(im, 'rt'); name(im, imp.name); im.push(0x00); uleb(im, importTypes[i]!); });
   name(im, 'rt'); name(im, 'mem'); im.push2(0x02, 0x03); uleb(im, spec.memoryPages); uleb(im, spec.memoryPages); // shared, min = max
-  name(im, 'rt'); name(im, 'tab'); im.push2(0x01, 0x70); im.push(0x01); uleb(im, 1); uleb(im, spec.tableMax); // funcref, min 1, max
+  if (spec.tableMax !== undefined) { name(im, 'rt'); name(im, 'tab'); im.push2(0x01, 0x70); im.push(0x01); uleb(im, 1); uleb(im, spec.tableMax); } // funcref, min 1, max
   section(out, 2, im);
   const fn = new Bytes();
   uleb(fn, funcTypes.length);
   for (const t of funcTypes) uleb(fn, t);
   section(out, 3, fn);
   const ex = new Bytes();
-  uleb(ex, 1); name(ex, 'run'); ex.push(0x00); uleb(ex, spec.imports.length);
+  const exports = spec.exports ?? [{ name: 'run', func: spec.imports.length }];
+  uleb(ex, exports.length);
+  for (const x of exports) { name(ex, x.name); ex.push(0x00); uleb(ex, x.func); }
   section(out, 7, ex);
   const code = new Bytes();
   uleb(code, spec.funcs.length);

@@ -1,10 +1,9 @@
 // Templates for the bit tests of bit.ts (BT BTS BTR BTC, register and immediate bit
-// offsets, 32-bit operands) and RDTSC. A register bit offset with a memory operand
+// offsets, 32-bit operands). A register bit offset with a memory operand
 // addresses the bit string beyond the operand, as the interpreter does; the bit tests
 // change CF alone, set in the CPU once the rest of the flag state is there.
 
 import { F_C } from '../../opcodeInfo.js';
-import { EAX, EDX } from '../../constants.js';
 import { type Emitter, type X, L_R0, add, and, cst, loc, or, shl, shrS, shrU, xor } from '../Emitter.js';
 import type { TemplateTable } from './types.js';
 
@@ -40,5 +39,4 @@ function bitTest(e: Emitter, op: number, bitOff: X, registerOffset: boolean): bo
 export function installBit(t: TemplateTable): void {
   [0x1a3, 0x1ab, 0x1b3, 0x1bb].forEach((opc, op) => { t[opc] = (e) => bitTest(e, op, loc(L_R0 + e.i.reg), true); });
   t[0x1ba] = (e) => (e.i.reg >= 4 ? bitTest(e, e.i.reg - 4, cst(e.i.imm), false) : false);
-  t[0x131] = (e) => { e.cpuCall('rdtsc', [EAX, EDX]); return true; };
 }

@@ -7,6 +7,7 @@ import { installBit } from './bit.js';
 import { groupFFControl, installControl } from './control.js';
 import { installMove } from './move.js';
 import { installShift } from './shift.js';
+import { installSystem } from './system.js';
 import type { TemplateTable } from './types.js';
 
 export const TEMPLATES: TemplateTable = new Array(512);
@@ -15,4 +16,5 @@ installMove(TEMPLATES);
 installControl(TEMPLATES);
 installShift(TEMPLATES);
 installBit(TEMPLATES);
+installSystem(TEMPLATES);
 TEMPLATES[0xff] = (e) => (e.i.reg <= 1 ? incDecRm(e, e.osize, e.i.reg === 1) : groupFFControl(e));

@@ -1,0 +1,118 @@
+// The memory accessors translated code calls (one small WebAssembly module per machine):
+// the software TLB's fast path, and the CPU's own accessor (an import) when it misses.
+// Regions call these for accesses outside loops, which keeps their code small (Liftoff
+// compiles it faster); inside loops they inline the same fast path (Emitter).
+//
+//   ld{8,16,32}{s,u}(lin, n) → value     st{8,16,32}{s,u}(lin, value, n)
+//   rmw{8,16,32}{s,u}(lin, n) → value    (the write checked first, then the read)
+//   probe{s,u}(lin, size, n)             (the write checked, nothing accessed)
+//
+// s/u: supervisor or user privilege (the TLB masks of Cpu.updateMode); n: the count of
+// instructions retired, for the clock devices read. The slow paths throw the CPU's fault,
+// or NEEDS_INTERPRETER where only the interpreter may do the access (see Translator).
+
+import { TLB_CODE, TLB_MMIO, TLB_NOUSER, TLB_NOWRITE_SUP, TLB_NOWRITE_USER, TLB_VALID } from '../mmu.js';
+import { Bytes, I32, Op, assemble, sleb, uleb, type FuncDef, type FuncType } from './wasmModule.js';
+
+export const SIZES = [1, 2, 4] as const;
+const LOAD: Record<number, number> = { 1: Op.i32Load8U, 2: Op.i32Load16U, 4: Op.i32Load };
+const STORE: Record<number, number> = { 1: Op.i32Store8, 2: Op.i32Store16, 4: Op.i32Store };
+const ALIGN: Record<number, number> = { 1: 0, 2: 1, 4: 2 };
+
+/** TLB bits that must be clear for a fast access (Cpu.tlbReadMask / tlbWriteMask). */
+export function tlbMasks(user: boolean): { read: number; write: number } {
+  return {
+    read: TLB_VALID | TLB_MMIO | (user ? TLB_NOUSER : 0),
+    write: TLB_VALID | TLB_MMIO | TLB_CODE | (user ? TLB_NOUSER | TLB_NOWRITE_USER : TLB_NOWRITE_SUP),
+  };
+}
+
+/** The slow-path imports of the helper module, in index order. */
+export const SLOW_IMPORTS = [
+  ...SIZES.map((s) => ({ name: `rd${s * 8}`, type: { params: [I32, I32], results: [I32] } })),
+  ...SIZES.map((s) => ({ name: `wr${s * 8}`, type: { params: [I32, I32, I32], results: [] } })),
+  ...SIZES.map((s) => ({ name: `rmw${s * 8}`, type: { params: [I32, I32], results: [I32] } })),
+  { name: 'probe', type: { params: [I32, I32, I32], results: [] } },
+];
+const slowIndex = (name: string): number => SLOW_IMPORTS.findIndex((f) => f.name === name);
+
+/** The helpers the module exports, in the order regions import them. */
+export const HELPERS: { name: string; type: FuncType }[] = [];
+for (const p of ['s', 'u']) {
+  for (const s of SIZES) HELPERS.push({ name: `ld${s * 8}${p}`, type: { params: [I32, I32], results: [I32] } });
+  for (const s of SIZES) HELPERS.push({ name: `st${s * 8}${p}`, type: { params: [I32, I32, I32], results: [] } });
+  for (const s of SIZES) HELPERS.push({ name: `rmw${s * 8}${p}`, type: { params: [I32, I32], results: [I32] } });
+  HELPERS.push({ name: `probe${p}`, type: { params: [I32, I32, I32], results: [] } });
+}
+
+/**
+ * Code of the fast-path test: TLB entry of `lin` (param 0) into local `e`, then 1 when the
+ * entry's `mask` bits are exactly TLB_VALID and the `size` bytes stay in the page.
+ */
+function fastTest(b: Bytes, tlbAt: number, mask: number, size: number, sizeLocal: number, e: number): void {
+  b.push2(Op.localGet, 0); b.push(Op.i32Const); sleb(b, 12); b.push(Op.i32ShrU); b.push(Op.i32Const); sleb(b, 2); b.push(Op.i32Shl);
+  b.push2(Op.i32Load, 2); uleb(b, tlbAt);
+  b.push(Op.localTee); uleb(b, e);
+  b.push(Op.i32Const); sleb(b, mask); b.push(Op.i32And);
+  // Bit 12 of (offset in page + size - 1) is set when the access runs into the next page.
+  b.push2(Op.localGet, 0); b.push(Op.i32Const); sleb(b, 4095); b.push(Op.i32And);
+  if (sizeLocal >= 0) { b.push(Op.localGet); uleb(b, sizeLocal); b.push(Op.i32Const); sleb(b, 1); b.push(Op.i32Sub); } else { b.push(Op.i32Const); sleb(b, size - 1); }
+  b.push(Op.i32Add); b.push(Op.i32Const); sleb(b, 4096); b.push(Op.i32And);
+  b.push(Op.i32Or); b.push(Op.i32Const); sleb(b, 1); b.push(Op.i32Eq);
+}
+
+/** Physical address: the TLB entry (local `e`) page and the offset of `lin` (param 0). */
+function phys(b: Bytes, e: number): void {
+  b.push(Op.localGet); uleb(b, e); b.push(Op.i32Const); sleb(b, -4096); b.push(Op.i32And);
+  b.push2(Op.localGet, 0); b.push(Op.i32Const); sleb(b, 4095); b.push(Op.i32And); b.push(Op.i32Or);
+}
+
+function helperBody(kind: string, size: number, tlbAt: number, mask: number): FuncDef {
+  const b = new Bytes();
+  const params = kind === 'st' || kind === 'probe' ? 3 : 2;
+  const e = params; // the one local after the parameters: the TLB entry
+  const sizeLocal = kind === 'probe' ? 1 : -1;
+  fastTest(b, tlbAt, mask, size, sizeLocal, e);
+  const nParam = kind === 'st' || kind === 'probe' ? 2 : 1;
+  const call = (name: string): void => { b.push(Op.call); uleb(b, slowIndex(name)); };
+  if (kind === 'ld' || kind === 'rmw') {
+    b.push2(Op.if, I32);
+    phys(b, e); b.push2(LOAD[size]!, ALIGN[size]!); uleb(b, 0);
+    b.push(Op.else);
+    b.push2(Op.localGet, 0); b.push2(Op.localGet, nParam); call(`${kind === 'ld' ? 'rd' : 'rmw'}${size * 8}`);
+    b.push(Op.end);
+  } else if (kind === 'st') {
+    b.push2(Op.if, 0x40);
+    phys(b, e); b.push2(Op.localGet, 1); b.push2(STORE[size]!, ALIGN[size]!); uleb(b, 0);
+    b.push(Op.else);
+    b.push2(Op.localGet, 0); b.push2(Op.localGet, 1); b.push2(Op.localGet, nParam); call(`wr${size * 8}`);
+    b.push(Op.end);
+  } else {
+    b.push(Op.i32Eqz);
+    b.push2(Op.if, 0x40);
+    b.push2(Op.localGet, 0); b.push2(Op.localGet, 1); b.push2(Op.localGet, nParam); call('probe');
+    b.push(Op.end);
+  }
+  b.push(Op.end);
+  return { type: HELPERS.find((h) => h.name.startsWith(kind))!.type, locals: [{ count: 1, type: I32 }], body: b };
+}
+
+/** Build and instantiate the helper module; returns its exports by name. */
+export function buildMemoryHelpers(memory: WebAssembly.Memory, memoryPages: number, tlbAt: number,
+  slow: Record<string, (...args: never[]) => unknown>): Record<string, unknown> {
+  const funcs: FuncDef[] = [];
+  for (const p of ['s', 'u']) {
+    const { read, write } = tlbMasks(p === 'u');
+    for (const s of SIZES) funcs.push(helperBody('ld', s, tlbAt, read));
+    for (const s of SIZES) funcs.push(helperBody('st', s, tlbAt, write));
+    for (const s of SIZES) funcs.push(helperBody('rmw', s, tlbAt, write));
+    funcs.push(helperBody('probe', 1, tlbAt, write));
+  }
+  const bytes = assemble({
+    imports: SLOW_IMPORTS,
+    memoryPages,
+    funcs,
+    exports: HELPERS.map((h, i) => ({ name: h.name, func: SLOW_IMPORTS.length + i })),
+  });
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes), { rt: { ...slow, mem: memory } }).exports;
+}
