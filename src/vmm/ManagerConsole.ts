@@ -6,7 +6,8 @@
 // client) can still see the boot log.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
+import { listenUnix } from '../net/unixSocket.js';
 
 /** Serial output kept per VM for GET /vms/{id}/console. */
 export const RING_BYTES = 64 * 1024;
@@ -55,26 +56,16 @@ export class ManagerConsole {
 
   constructor(readonly path: string, private readonly input: (bytes: Uint8Array) => void) {}
 
-  /** Listen on the console socket (a stale socket there is replaced; any other file is refused). */
-  listen(): Promise<void> {
-    if (existsSync(this.path)) {
-      if (!lstatSync(this.path).isSocket()) return Promise.reject(new Error(`console socket ${this.path} exists and is not a socket`));
-      unlinkSync(this.path);
-    }
+  /** Listen on the console socket (listenUnix: too long a path, a live server there or another kind of file is refused; a stale socket replaced). */
+  async listen(): Promise<void> {
     const server = createServer((c) => {
       this.clients.add(c);
       c.on('data', (b: Buffer) => this.input(new Uint8Array(b)));
       c.on('error', () => c.destroy());
       c.on('close', () => this.clients.delete(c));
     });
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.path, () => {
-        server.off('error', reject);
-        this.server = server;
-        resolve();
-      });
-    });
+    await listenUnix(server, this.path);
+    this.server = server;
   }
 
   /** Guest serial output: into the ring and out to every connected client. */

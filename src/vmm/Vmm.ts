@@ -14,6 +14,7 @@ import { VmWorker, type VmExit, type VmHandle, type VmSpec, type VmStats } from 
 import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
 import { readStateFile } from '../snapshot/StateFile.js';
 import type { SnapshotPayload } from '../snapshot/MachineSnapshot.js';
+import { unixPathProblem } from '../net/unixSocket.js';
 
 /** An answer other than success: HTTP status and Firecracker's fault_message. */
 export class ApiError extends Error {
@@ -61,6 +62,13 @@ export interface VmReadout {
 /** Check a CPU share (typevisor's cpu_share, --cpu-share). */
 export function checkCpuShare(share: number): void {
   if (!(share >= MIN_CPU_SHARE && share <= 1)) throw new ApiError(400, `cpu_share must be from ${MIN_CPU_SHARE} to 1 (a share of one host core), got ${share}.`);
+}
+
+/** A Unix socket path the VM will listen on: short enough for the kernel, not taken. */
+function requireSocketPath(path: string, what: string): void {
+  const problem = unixPathProblem(path);
+  if (problem !== null) throw new ApiError(400, `${what} ${JSON.stringify(path)}: ${problem}.`);
+  if (existsSync(path)) throw new ApiError(400, `${what} ${JSON.stringify(path)} already exists.`);
 }
 
 function requireFile(path: string, what: string): void {
@@ -259,7 +267,7 @@ export class Vmm {
     if (v.guest_cid > 0xfffffffe) throw new ApiError(400, `guest_cid must be at most 4294967294, got ${v.guest_cid}.`);
     const dir = dirname(resolve(v.uds_path));
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ApiError(400, `uds_path ${JSON.stringify(v.uds_path)}: directory ${JSON.stringify(dir)} does not exist.`);
-    if (existsSync(v.uds_path)) throw new ApiError(400, `uds_path ${JSON.stringify(v.uds_path)} already exists.`);
+    requireSocketPath(v.uds_path, 'uds_path');
     this.vsock = { cid: v.guest_cid, path: v.uds_path };
   }
 
@@ -433,7 +441,7 @@ export class Vmm {
     requireFile(p.snapshot_path, 'snapshot_path');
     requireFile(memPath, 'Memory file');
     const vsockPath = p.vsock_override?.uds_path;
-    if (vsockPath !== undefined && existsSync(vsockPath)) throw new ApiError(400, `vsock_override uds_path ${JSON.stringify(vsockPath)} already exists.`);
+    if (vsockPath !== undefined) requireSocketPath(vsockPath, 'vsock_override uds_path');
     let saved: SnapshotPayload;
     try {
       saved = readStateFile(p.snapshot_path) as SnapshotPayload;

@@ -1,5 +1,6 @@
 // Plain HTTP/1.1 requests over a Unix socket, as Firecracker clients send them.
 
+import assert from 'node:assert/strict';
 import { request } from 'node:http';
 
 export interface Answer {
@@ -30,4 +31,11 @@ export function api(socketPath: string, method: string, path: string, body?: unk
     if (data !== undefined) req.write(data);
     req.end();
   });
+}
+
+/** The fault_message of a refusal, checking it has Firecracker's error shape ({"fault_message"} and nothing else). */
+export function faultOf(body: unknown): string {
+  assert.ok(body !== null && typeof body === 'object', `a JSON body: ${JSON.stringify(body)}`);
+  assert.deepEqual(Object.keys(body), ['fault_message'], 'Firecracker\'s error shape');
+  return (body as { fault_message: string }).fault_message;
 }

@@ -15,7 +15,8 @@
 // VIRTIO_VSOCK_F_STREAM implied; no SEQPACKET).
 
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { lstatSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
+import { listenUnix, unixPathProblem } from '../../net/unixSocket.js';
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
 import { DEVICE_ID_VSOCK } from './constants.js';
 import { DescChain, POP_ERROR, POP_OK, type Virtqueue } from './Virtqueue.js';
@@ -132,21 +133,19 @@ export class VirtioVsock extends VirtioDevice {
     v.setUint32(4, 0, true);
   }
 
-  /** Listen for host connections on the Unix socket (a stale socket file is replaced). */
-  listen(): Promise<void> {
+  /**
+   * Listen for host connections on the Unix socket (listenUnix: a path too long for the
+   * kernel, a live server there or a file that is not a socket is refused; a stale socket
+   * is replaced).
+   */
+  async listen(): Promise<void> {
+    const server = createServer({ allowHalfOpen: true }, (sock) => this.hostConnect(sock));
     try {
-      if (lstatSync(this.path).isSocket()) unlinkSync(this.path);
-    } catch {
-      // not there
+      await listenUnix(server, this.path);
+    } catch (e) {
+      throw new Error(`vsock: cannot listen on ${this.path}: ${(e as Error).message}`);
     }
-    return new Promise((resolve, reject) => {
-      const server = createServer({ allowHalfOpen: true }, (sock) => this.hostConnect(sock));
-      server.once('error', (e) => reject(new Error(`vsock: cannot listen on ${this.path}: ${e.message}`)));
-      server.listen(this.path, () => {
-        this.server = server;
-        resolve();
-      });
-    });
+    this.server = server;
   }
 
   // ---- host-initiated connections ----
@@ -201,7 +200,14 @@ export class VirtioVsock extends VirtioDevice {
       this.sendRst(h.dstPort, h.srcPort);
       return;
     }
-    const sock = createConnection({ path: `${this.path}_${h.dstPort}`, allowHalfOpen: true });
+    // A path the kernel would cut short could reach another socket: refused as a
+    // connection nobody accepts.
+    const path = `${this.path}_${h.dstPort}`;
+    if (unixPathProblem(path) !== null) {
+      this.sendRst(h.dstPort, h.srcPort);
+      return;
+    }
+    const sock = createConnection({ path, allowHalfOpen: true });
     this.hostSockets.add(sock);
     sock.on('close', () => this.hostSockets.delete(sock));
     sock.pause();

@@ -37,6 +37,7 @@ import type { HostForward } from '../../net/PasstBackend.js';
 import type { IrqLine } from '../Device.js';
 import type { PciHost } from '../PciHost.js';
 import { parseMac } from './VirtioNet.js';
+import { unixPathProblem } from '../../net/unixSocket.js';
 import type { VirtioDevice } from './VirtioDevice.js';
 import type { VirtioConsole } from './VirtioConsole.js';
 
@@ -192,6 +193,8 @@ export function parseVsockOption(s: string): VsockOption {
       if (!v || !/^\d+$/.test(v) || cid < 3 || cid > 0xfffffffe) throw new Error(`${opt}: cid=${v ?? ''}: expected a number from 3 to 4294967294`);
     } else if (k === 'path' || k === 'uds_path') {
       if (!v) throw new Error(`${opt}: path= needs a socket path`);
+      const problem = unixPathProblem(v);
+      if (problem !== null) throw new Error(`${opt}: path=${v}: ${problem}`);
       path = v;
     } else throw new Error(`${opt}: unknown key "${k}" (expected cid=N, path=SOCK)`);
   }

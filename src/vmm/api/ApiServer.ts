@@ -6,7 +6,8 @@
 // the manager (Manager.ts) calls for /vms/{id}/..., with the prefix taken off.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
+import { listenUnix } from '../../net/unixSocket.js';
 import { ApiError, Vmm } from '../Vmm.js';
 import { REQUEST_SCHEMAS, validate, type Definitions } from './schema.js';
 
@@ -169,20 +170,10 @@ export class ApiServer {
     this.server.requestTimeout = 30_000;
   }
 
-  /** Listen on a Unix socket path (a stale socket file there is replaced; any other file is refused). */
-  listen(path: string): Promise<void> {
-    if (existsSync(path)) {
-      if (!lstatSync(path).isSocket()) return Promise.reject(new Error(`${path} exists and is not a socket`));
-      unlinkSync(path);
-    }
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(path, () => {
-        this.server.off('error', reject);
-        this.socketPath = path;
-        resolve();
-      });
-    });
+  /** Listen on a Unix socket path (see listenUnix: a stale socket is replaced, a live one or any other file refused). */
+  async listen(path: string): Promise<void> {
+    await listenUnix(this.server, path);
+    this.socketPath = path;
   }
 
   async close(): Promise<void> {
