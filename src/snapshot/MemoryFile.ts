@@ -6,7 +6,7 @@
 // SharedArrayBuffer (fs.readSync at offsets, no intermediate copy), and a fresh buffer
 // supplies the zeros for free.
 
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { PAGE_SHIFT, PAGE_SIZE, type PhysicalMemory } from '../memory/PhysicalMemory.js';
 import { SnapshotError } from './SnapshotError.js';
@@ -109,11 +109,14 @@ export function checkMemoryInfo(info: unknown, ramSize: number, where: string): 
   return { info: m as unknown as MemoryInfo, bitmap };
 }
 
-/** Open the memory file and check it is a regular file of exactly `size` bytes; returns its fd. */
+/**
+ * Open the memory file and check it is a regular file of exactly `size` bytes; returns its
+ * fd. Non-blocking, so a FIFO is refused at once rather than waiting for a writer.
+ */
 export function openMemoryFile(path: string, size: number): number {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new SnapshotError(`cannot open snapshot memory ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);

@@ -11,7 +11,7 @@
 // of another version or altered by a single bit is refused with a SnapshotError.
 
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { SnapshotError } from './SnapshotError.js';
 
 export const STATE_MAGIC = 'TVSNAPST';
@@ -48,32 +48,57 @@ export function writeStateFile(path: string, payload: unknown): number {
   return head.length + body.length;
 }
 
-/** Read, check and parse a state file. */
+/**
+ * Read, check and parse a state file. The header is checked before anything else is
+ * read, and only the payload length it gives (at most MAX_STATE_BYTES) is read: a huge
+ * or foreign file costs 48 bytes of reading, not its size. Opened non-blocking, so a FIFO
+ * named as a state file is refused at once instead of waiting for a writer.
+ */
 export function readStateFile(path: string): unknown {
-  let buf: Buffer;
+  let fd: number;
   try {
-    buf = readFileSync(path);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new SnapshotError(`cannot read snapshot state ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  if (buf.length < STATE_HEADER_BYTES || buf.toString('latin1', 0, 8) !== STATE_MAGIC) {
-    throw new SnapshotError(`${path} is not a typevisor snapshot state file (bad magic)`);
-  }
-  const version = buf.readUInt32LE(8);
-  if (version !== STATE_FORMAT_VERSION) {
-    throw new SnapshotError(`${path}: snapshot format version ${version} is not supported (this typevisor reads version ${STATE_FORMAT_VERSION})`);
-  }
-  const len = buf.readUInt32LE(12);
-  if (buf.length !== STATE_HEADER_BYTES + len) {
-    throw new SnapshotError(`${path}: snapshot state is ${buf.length} bytes, its header says ${STATE_HEADER_BYTES + len} (truncated or padded)`);
-  }
-  const body = buf.subarray(STATE_HEADER_BYTES);
-  const sum = createHash('sha256').update(body).digest();
-  if (!sum.equals(buf.subarray(16, 48))) throw new SnapshotError(`${path}: snapshot state checksum mismatch (the file is corrupted)`);
   try {
-    return JSON.parse(body.toString('utf8')) as unknown;
-  } catch (e) {
-    throw new SnapshotError(`${path}: snapshot state is not valid JSON: ${(e as Error).message}`);
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new SnapshotError(`${path} is not a typevisor snapshot state file (not a regular file)`);
+    const head = Buffer.alloc(STATE_HEADER_BYTES);
+    if (st.size < STATE_HEADER_BYTES || readFully(fd, head, 0) < STATE_HEADER_BYTES || head.toString('latin1', 0, 8) !== STATE_MAGIC) {
+      throw new SnapshotError(`${path} is not a typevisor snapshot state file (bad magic)`);
+    }
+    const version = head.readUInt32LE(8);
+    if (version !== STATE_FORMAT_VERSION) {
+      throw new SnapshotError(`${path}: snapshot format version ${version} is not supported (this typevisor reads version ${STATE_FORMAT_VERSION})`);
+    }
+    const len = head.readUInt32LE(12);
+    if (len > MAX_STATE_BYTES) throw new SnapshotError(`${path}: snapshot state payload of ${len} bytes is larger than ${MAX_STATE_BYTES}`);
+    if (st.size !== STATE_HEADER_BYTES + len) {
+      throw new SnapshotError(`${path}: snapshot state is ${st.size} bytes, its header says ${STATE_HEADER_BYTES + len} (truncated or padded)`);
+    }
+    const body = Buffer.alloc(len);
+    if (readFully(fd, body, STATE_HEADER_BYTES) !== len) throw new SnapshotError(`${path}: snapshot state ends early (the file shrank while being read)`);
+    const sum = createHash('sha256').update(body).digest();
+    if (!sum.equals(head.subarray(16, 48))) throw new SnapshotError(`${path}: snapshot state checksum mismatch (the file is corrupted)`);
+    try {
+      return JSON.parse(body.toString('utf8')) as unknown;
+    } catch (e) {
+      throw new SnapshotError(`${path}: snapshot state is not valid JSON: ${(e as Error).message}`);
+    }
+  } finally {
+    closeSync(fd);
   }
+}
+
+/** Read into all of `buf` from file offset `at`; returns the bytes read (fewer at the end of the file). */
+function readFully(fd: number, buf: Buffer, at: number): number {
+  let done = 0;
+  while (done < buf.length) {
+    const n = readSync(fd, buf, done, buf.length - done, at + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
 }

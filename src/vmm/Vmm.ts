@@ -3,7 +3,7 @@
 // the running VM's state. Requests arrive here already validated against the schemas;
 // this file checks what needs the host (files exist) and the VM's state.
 
-import { existsSync, statSync, appendFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from '../machine/memoryLimits.js';
 import type { Pacing } from '../machine/RunLoop.js';
@@ -15,6 +15,7 @@ import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
 import { readStateFile } from '../snapshot/StateFile.js';
 import type { SnapshotPayload } from '../snapshot/MachineSnapshot.js';
 import { unixPathProblem } from '../net/unixSocket.js';
+import { OutputFile } from './OutputFile.js';
 
 /** An answer other than success: HTTP status and Firecracker's fault_message. */
 export class ApiError extends Error {
@@ -64,11 +65,26 @@ export function checkCpuShare(share: number): void {
   if (!(share >= MIN_CPU_SHARE && share <= 1)) throw new ApiError(400, `cpu_share must be from ${MIN_CPU_SHARE} to 1 (a share of one host core), got ${share}.`);
 }
 
+/** A file the VM will write whole (snapshot files): absent, or a regular file it may replace. */
+function requireWritableTarget(path: string, what: string): void {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st !== undefined && !st.isFile()) throw new ApiError(400, `${what} ${JSON.stringify(path)} exists and is not a regular file.`);
+}
+
 /** A Unix socket path the VM will listen on: short enough for the kernel, not taken. */
 function requireSocketPath(path: string, what: string): void {
   const problem = unixPathProblem(path);
   if (problem !== null) throw new ApiError(400, `${what} ${JSON.stringify(path)}: ${problem}.`);
   if (existsSync(path)) throw new ApiError(400, `${what} ${JSON.stringify(path)} already exists.`);
+}
+
+/** Open a file the API appends to (PUT /serial, /logger, /metrics); a 400 naming the field when it cannot be. */
+function openOutput(path: string, field: string): OutputFile {
+  try {
+    return OutputFile.open(path);
+  } catch (e) {
+    throw new ApiError(400, `Cannot open ${field}: ${(e as Error).message}`);
+  }
 }
 
 function requireFile(path: string, what: string): void {
@@ -122,10 +138,11 @@ export class Vmm {
   private readonly nets = new Map<string, NetConfig>();
   private rng = false;
   private vsock: { cid: number; path: string } | null = null;
-  private serialPath: string | null = null;
-  private logPath: string | null = null;
+  /** PUT /serial, /logger, /metrics files, open from the request that named them (OutputFile: never blocks). */
+  private serialFile: OutputFile | null = null;
+  private logFile: OutputFile | null = null;
   private loggerConfig: Record<string, unknown> | null = null;
-  private metricsPath: string | null = null;
+  private metricsFile: OutputFile | null = null;
   private vm: VmHandle | null = null;
   private cpuShare: number;
   private starting = false;
@@ -185,8 +202,7 @@ export class Vmm {
 
   /** A line in the PUT /logger file, when one is configured. */
   log(level: string, message: string): void {
-    if (this.logPath === null) return;
-    try { appendFileSync(this.logPath, `${new Date().toISOString()} [${this.id}:${level}] ${message}\n`); } catch { /* logging must not fail requests */ }
+    this.logFile?.write(`${new Date().toISOString()} [${this.id}:${level}] ${message}\n`); // dropped when it cannot be written: logging must not fail requests
   }
 
   instanceInfo(): { id: string; state: InstanceState; vmm_version: string; app_name: string } {
@@ -207,7 +223,7 @@ export class Vmm {
       ...(this.rng ? { entropy: {} } : {}),
       ...(this.vsock ? { vsock: { guest_cid: this.vsock.cid, uds_path: this.vsock.path } } : {}),
       ...(this.loggerConfig ? { logger: { ...this.loggerConfig } } : {}),
-      ...(this.metricsPath !== null ? { metrics: { metrics_path: this.metricsPath } } : {}),
+      ...(this.metricsFile !== null ? { metrics: { metrics_path: this.metricsFile.path } } : {}),
     };
   }
 
@@ -273,29 +289,28 @@ export class Vmm {
 
   putSerial(s: { serial_out_path?: string }): void {
     this.preBoot();
-    if (s.serial_out_path !== undefined) {
-      try { appendFileSync(s.serial_out_path, ''); } catch (e) { throw new ApiError(400, `Cannot open serial_out_path: ${(e as Error).message}`); }
-    }
-    this.serialPath = s.serial_out_path ?? null;
+    const file = s.serial_out_path !== undefined ? openOutput(s.serial_out_path, 'serial_out_path') : null;
+    this.serialFile?.close();
+    this.serialFile = file;
   }
 
+  /** PUT /logger: the file is opened first, so a refused request leaves the old logger as it was. */
   putLogger(l: { log_path?: string }): void {
+    const file = l.log_path !== undefined ? openOutput(l.log_path, 'log_path') : null;
+    this.logFile?.close();
+    this.logFile = file;
     this.loggerConfig = { ...l };
-    if (l.log_path !== undefined) {
-      try { appendFileSync(l.log_path, ''); } catch (e) { throw new ApiError(400, `Cannot open log_path: ${(e as Error).message}`); }
-    }
-    this.logPath = l.log_path ?? null;
     this.log('Info', 'logger configured');
   }
 
   putMetrics(m: { metrics_path: string }): void {
-    if (this.metricsPath !== null) throw new ApiError(400, 'Reinitialization of metrics not allowed.');
-    try { appendFileSync(m.metrics_path, ''); } catch (e) { throw new ApiError(400, `Cannot open metrics_path: ${(e as Error).message}`); }
-    this.metricsPath = m.metrics_path;
+    if (this.metricsFile !== null) throw new ApiError(400, 'Reinitialization of metrics not allowed.');
+    this.metricsFile = openOutput(m.metrics_path, 'metrics_path');
   }
 
   async flushMetrics(): Promise<void> {
-    if (this.metricsPath === null) throw new ApiError(400, 'The metrics system is not initialized: PUT /metrics first.');
+    const file = this.metricsFile;
+    if (file === null) throw new ApiError(400, 'The metrics system is not initialized: PUT /metrics first.');
     const s = (await this.readout()).counters;
     const line = {
       utc_timestamp_ms: Date.now(), id: this.id, state: this.state, uptime_ms: Date.now() - this.startedAt,
@@ -306,7 +321,7 @@ export class Vmm {
         guest: { mem_size_mib: this.machine.mem_size_mib, virtual_time_ms: Math.round(s.virtual_ns / 1e6) },
       } : {}),
     };
-    try { appendFileSync(this.metricsPath, `${JSON.stringify(line)}\n`); } catch (e) { throw new ApiError(400, `Cannot write metrics: ${(e as Error).message}`); }
+    if (!file.write(`${JSON.stringify(line)}\n`)) throw new ApiError(400, `Cannot write metrics to ${JSON.stringify(file.path)}: it does not take the line now (a FIFO that is full or lost its reader, or a full disk).`);
   }
 
   async instanceStart(): Promise<void> {
@@ -314,7 +329,7 @@ export class Vmm {
     if (this.boot === null) throw new ApiError(400, 'Cannot start microvm without kernel configuration.');
     const b = this.boot;
     this.starting = true;
-    const serialPath = this.serialPath;
+    const serialFile = this.serialFile;
     const out = this.options.serialOut ?? ((bytes: Uint8Array) => { process.stdout.write(bytes); });
     try {
       const drives = [...this.drives.values()].sort((a, c) => Number(c.is_root_device) - Number(a.is_root_device));
@@ -331,7 +346,7 @@ export class Vmm {
         pacing: this.options.pacing ?? 'realtime',
         cpuShare: this.cpuShare,
       });
-      this.adopt(vm, serialPath, out);
+      this.adopt(vm, serialFile, out);
       this.log('Info', 'InstanceStart: VM running');
     } catch (e) {
       throw new ApiError(400, `Cannot start the microVM: ${(e as Error).message}`);
@@ -374,7 +389,7 @@ export class Vmm {
   }
 
   /** Take a launched VM as this instance's: its serial output and its end. */
-  private adopt(vm: VmHandle, serialPath: string | null, out: (bytes: Uint8Array) => void): void {
+  private adopt(vm: VmHandle, serialFile: OutputFile | null, out: (bytes: Uint8Array) => void): void {
     // Deleted (manager) while the VM was being launched: it must not outlive its VMM.
     if (this.shutDown) {
       void vm.stop();
@@ -382,8 +397,8 @@ export class Vmm {
     }
     vm.onSerialOutput = (bytes) => {
       this.serialBytes += bytes.length;
-      if (serialPath !== null) {
-        try { appendFileSync(serialPath, bytes); } catch { /* the file went away: drop output */ }
+      if (serialFile !== null) {
+        serialFile.write(bytes); // a FIFO that cannot take it now loses it, as a console client does
       } else {
         out(bytes);
       }
@@ -408,6 +423,10 @@ export class Vmm {
       if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ApiError(400, `${what} ${JSON.stringify(path)}: directory ${JSON.stringify(dir)} does not exist.`);
     }
     if (resolve(p.snapshot_path) === resolve(p.mem_file_path)) throw new ApiError(400, 'snapshot_path and mem_file_path must be different files.');
+    // The memory file is written at offsets (sparse) and the state file renamed into
+    // place: a FIFO or a device there would hang the VM's thread, which writes them.
+    requireWritableTarget(p.snapshot_path, 'snapshot_path');
+    requireWritableTarget(p.mem_file_path, 'mem_file_path');
     try {
       await this.vm.snapshot(p.snapshot_path, p.mem_file_path);
     } catch (e) {
@@ -462,7 +481,7 @@ export class Vmm {
         },
         startPaused: p.resume_vm !== true,
       });
-      this.adopt(vm, this.serialPath, out);
+      this.adopt(vm, this.serialFile, out);
     } catch (e) {
       throw new ApiError(400, `Cannot load the snapshot: ${(e as Error).message}`);
     } finally {
@@ -483,8 +502,10 @@ export class Vmm {
     this.vm?.serialInput(bytes);
   }
 
+  /** Stop the VM, then close the files PUT /serial, /logger and /metrics opened. */
   async shutdown(): Promise<void> {
     this.shutDown = true;
     if (this.vm) await this.vm.stop();
+    for (const f of [this.serialFile, this.logFile, this.metricsFile]) f?.close();
   }
 }
