@@ -30,9 +30,9 @@ export function applyConfigFile(vmm: Vmm, config: unknown): void {
       if (c[key] === null || (Array.isArray(c[key]) && (c[key] as unknown[]).length === 0)) continue;
       throw new ApiError(400, `config file: "${key}" is not supported by typevisor yet`);
     }
-    if (!(key in SECTIONS)) throw new ApiError(400, `config file: unknown section "${key}"`);
+    if (!Object.hasOwn(SECTIONS, key)) throw new ApiError(400, `config file: unknown section "${key}"`);
   }
-  if (!('boot-source' in c)) throw new ApiError(400, 'config file: missing "boot-source"');
+  if (!Object.hasOwn(c, 'boot-source')) throw new ApiError(400, 'config file: missing "boot-source"');
   for (const [key, s] of Object.entries(SECTIONS)) {
     const v = c[key];
     if (v === undefined || v === null) continue;

@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 
 export interface Answer {
   status: number;
@@ -31,6 +32,52 @@ export function api(socketPath: string, method: string, path: string, body?: unk
     if (data !== undefined) req.write(data);
     req.end();
   });
+}
+
+export interface RawAnswer {
+  /** 0 when the server closed without answering. */
+  status: number;
+  head: string;
+  /** Parsed JSON body, or null. */
+  body: unknown;
+}
+
+/**
+ * Send `raw` bytes as they are (requests Node's client would not send) and read until
+ * the server closes the connection, or the answer is complete; the first answer is parsed.
+ */
+export function rawRequest(socketPath: string, raw: string | Uint8Array): Promise<RawAnswer> {
+  return new Promise((resolve) => {
+    const s = connect(socketPath);
+    const chunks: Buffer[] = [];
+    const finish = (): void => {
+      s.destroy();
+      const text = Buffer.concat(chunks).toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      const head = end < 0 ? text : text.slice(0, end);
+      let body: unknown = null;
+      const len = /\r\ncontent-length: (\d+)/i.exec(head);
+      if (end >= 0 && len) { try { body = JSON.parse(Buffer.from(text.slice(end + 4, end + 4 + Number(len[1])), 'latin1').toString('utf8')); } catch { body = null; } }
+      resolve({ status: m ? Number(m[1]) : 0, head, body });
+    };
+    s.on('data', (c: Buffer) => {
+      chunks.push(c);
+      // A complete answer: headers and as many body bytes as Content-Length says.
+      const text = Buffer.concat(chunks).toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      const len = end < 0 ? null : /\r\ncontent-length: (\d+)/i.exec(text.slice(0, end));
+      if (end >= 0 && len && Buffer.byteLength(text, 'latin1') >= end + 4 + Number(len[1])) finish();
+    });
+    s.on('close', finish);
+    s.on('error', () => { /* close follows */ });
+    s.write(raw);
+  });
+}
+
+/** A PUT with `body` as raw bytes (for rawRequest). */
+export function putRaw(path: string, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`PUT ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
 }
 
 /** The fault_message of a refusal, checking it has Firecracker's error shape ({"fault_message"} and nothing else). */

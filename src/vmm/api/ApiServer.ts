@@ -11,6 +11,8 @@ import { listenUnix } from '../../net/unixSocket.js';
 import { ApiError, Vmm } from '../Vmm.js';
 import { REQUEST_SCHEMAS, validate, type Definitions } from './schema.js';
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Largest request body accepted (Firecracker's default payload limit). */
 export const MAX_BODY_BYTES = 51200;
 
@@ -202,7 +204,7 @@ export class ApiServer {
     this.send(res, status, { fault_message: message });
   }
 
-  /** The body as text, or an ApiError when it is larger than MAX_BODY_BYTES. */
+  /** The body as text; an ApiError when it is larger than MAX_BODY_BYTES or not UTF-8. */
   private readBody(req: IncomingMessage): Promise<string> {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_BODY_BYTES) {
@@ -218,8 +220,13 @@ export class ApiServer {
         if (!over) chunks.push(c);
       });
       req.on('end', () => {
-        if (over) reject(new ApiError(400, `Request payload with size ${size} is larger than the limit of ${MAX_BODY_BYTES} allowed by server.`));
-        else resolve(Buffer.concat(chunks).toString('utf8'));
+        if (over) { reject(new ApiError(400, `Request payload with size ${size} is larger than the limit of ${MAX_BODY_BYTES} allowed by server.`)); return; }
+        // Strict: bytes that are not UTF-8 would become U+FFFD in paths and names.
+        try {
+          resolve(utf8.decode(Buffer.concat(chunks)));
+        } catch {
+          reject(new ApiError(400, 'The body is not valid UTF-8.'));
+        }
       });
       req.on('error', reject);
     });

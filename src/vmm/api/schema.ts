@@ -3,6 +3,9 @@
 // for that subset. Every object is closed: a field the schema does not list is refused
 // (Firecracker's parser refuses unknown fields too). Fields Firecracker defines that
 // typevisor does not implement yet are listed under `unsupported` so the answer can say so.
+// Only own members of a schema count (a field named "constructor" or "__proto__" is as
+// unknown as any other), and strings must be well-formed Unicode (no lone surrogates from
+// \ud800-style escapes, which would turn into U+FFFD in file names).
 
 export interface Schema {
   type?: 'object' | 'string' | 'integer' | 'boolean' | 'number' | 'array';
@@ -22,6 +25,9 @@ export interface Schema {
 
 export type Definitions = Record<string, Schema>;
 
+/** A surrogate not in a pair (in /u mode a pair is one code point and does not match). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
@@ -36,7 +42,7 @@ function typeOf(v: unknown): string {
 export function validate(schema: Schema, value: unknown, defs: Definitions = {}, where = 'body'): string | null {
   if (schema.$ref !== undefined) {
     const name = schema.$ref.replace(/^#\/definitions\//, '');
-    const target = defs[name];
+    const target = Object.hasOwn(defs, name) ? defs[name] : undefined;
     if (!target) return `${where}: unknown schema ${schema.$ref}`;
     return validate(target, value, defs, where);
   }
@@ -59,10 +65,15 @@ export function validate(schema: Schema, value: unknown, defs: Definitions = {},
       if (err) return err;
     }
   }
+  if (t === 'string' && LONE_SURROGATE.test(value as string)) {
+    return `${where} is not valid Unicode (it holds a lone surrogate)`;
+  }
   if (t === 'object' && (schema.type === 'object' || schema.properties)) {
     const obj = value as Record<string, unknown>;
     for (const key of Object.keys(obj)) {
-      const sub = schema.properties?.[key];
+      if (LONE_SURROGATE.test(key)) return `${where === 'body' ? 'a field name' : `a field name in ${where}`} is not valid Unicode (it holds a lone surrogate)`;
+      // Own members only: "constructor", "toString" or "__proto__" must not find Object.prototype's.
+      const sub = schema.properties !== undefined && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
       if (sub) {
         const err = validate(sub, obj[key], defs, `${where === 'body' ? '' : `${where}.`}${key}`);
         if (err) return err;
@@ -76,7 +87,7 @@ export function validate(schema: Schema, value: unknown, defs: Definitions = {},
       }
     }
     for (const key of schema.required ?? []) {
-      if (!(key in obj)) return `missing required field "${key}"`;
+      if (!Object.hasOwn(obj, key)) return `missing required field "${key}"`;
     }
   }
   return null;
