@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiServer } from '../vmm/api/ApiServer.js';
+import { ApiServer, DEFAULT_IDLE_TIMEOUT_MS, parseIdleTimeout } from '../vmm/api/ApiServer.js';
 import { DEFAULT_MAX_VMS, Manager } from '../vmm/Manager.js';
 import { ProcessVm } from '../vmm/processWorker.js';
 
@@ -23,6 +23,8 @@ options:
   --console-dir DIR    where the per-VM console sockets go (default: the API socket's directory)
   --process-per-vm     run each VM in its own child process (default: a worker thread)
   --max-vms N          refuse to create more than N VMs (default ${DEFAULT_MAX_VMS})
+  --api-idle-timeout S close API connections silent for S seconds with no request
+                       in flight (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000})
   --fast               run guests flat out, skipping idle time (default: real time)
   --log                log VM creation, deletion and exits on stderr
   -h, --help           this text
@@ -41,6 +43,7 @@ export async function manage(argv: string[]): Promise<number> {
         'console-dir': { type: 'string' },
         'process-per-vm': { type: 'boolean' },
         'max-vms': { type: 'string' },
+        'api-idle-timeout': { type: 'string' },
         fast: { type: 'boolean' },
         log: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -62,20 +65,26 @@ export async function manage(argv: string[]): Promise<number> {
   }
 }
 
-async function run(values: { 'api-sock'?: string; 'console-dir'?: string; 'process-per-vm'?: boolean; 'max-vms'?: string; fast?: boolean; log?: boolean }): Promise<number> {
+async function run(values: { 'api-sock'?: string; 'console-dir'?: string; 'process-per-vm'?: boolean; 'max-vms'?: string; 'api-idle-timeout'?: string; fast?: boolean; log?: boolean }): Promise<number> {
   const sock = values['api-sock'];
   if (sock === undefined) throw new ManageError('manage needs --api-sock PATH (see typevisor manage --help)');
   const consoleDir = resolve(values['console-dir'] ?? dirname(resolve(sock)));
   if (!existsSync(consoleDir) || !statSync(consoleDir).isDirectory()) throw new ManageError(`--console-dir ${consoleDir} is not a directory`);
   const maxVms = values['max-vms'] === undefined ? DEFAULT_MAX_VMS : Number(values['max-vms']);
   if (!Number.isInteger(maxVms) || maxVms < 1) throw new ManageError(`--max-vms takes a positive whole number, got "${values['max-vms']}"`);
+  let idleTimeoutMs: number;
+  try {
+    idleTimeoutMs = parseIdleTimeout(values['api-idle-timeout']);
+  } catch (e) {
+    throw new ManageError((e as Error).message);
+  }
   const manager = new Manager({
     consoleDir, maxVms,
     pacing: values.fast ? 'fast' : 'realtime',
     ...(values['process-per-vm'] ? { launch: (spec) => ProcessVm.start(spec) } : {}),
     ...(values.log ? { log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) } : {}),
   });
-  const server = new ApiServer(manager);
+  const server = new ApiServer(manager, { idleTimeoutMs });
   try {
     await server.listen(sock);
   } catch (e) {

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ApiServer } from '../vmm/api/ApiServer.js';
+import { ApiServer, DEFAULT_IDLE_TIMEOUT_MS, parseIdleTimeout } from '../vmm/api/ApiServer.js';
 import { ApiError, Vmm } from '../vmm/Vmm.js';
 import { applyConfigFile } from '../vmm/configFile.js';
 import type { VmExit } from '../vmm/VmWorker.js';
@@ -22,6 +22,9 @@ options:
   --config-file FILE  Firecracker's config-file JSON: configure and start the VM at once
   --no-api            with --config-file: no API socket
   --id ID             the instance id GET / reports (default "anonymous-instance")
+  --api-idle-timeout S
+                      close API connections silent for S seconds with no request
+                      in flight (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000})
   --fast              run the guest flat out, skipping idle time (default: real time)
   -h, --help          this text
 `;
@@ -57,6 +60,7 @@ async function serveInner(argv: string[]): Promise<number> {
       'config-file': { type: 'string' },
       'no-api': { type: 'boolean' },
       id: { type: 'string' },
+      'api-idle-timeout': { type: 'string' },
       fast: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -68,6 +72,12 @@ async function serveInner(argv: string[]): Promise<number> {
   if (values['no-api'] && values['config-file'] === undefined) throw new ServeError('--no-api needs --config-file');
   if (sock === undefined && !values['no-api']) throw new ServeError('serve needs --api-sock PATH (see typevisor serve --help)');
   if (values.id !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(values.id)) throw new ServeError('--id takes 1 to 64 letters, digits or "-"');
+  let idleTimeoutMs: number;
+  try {
+    idleTimeoutMs = parseIdleTimeout(values['api-idle-timeout']);
+  } catch (e) {
+    throw new ServeError((e as Error).message);
+  }
 
   let done!: (code: number) => void;
   const finished = new Promise<number>((r) => { done = r; });
@@ -81,7 +91,7 @@ async function serveInner(argv: string[]): Promise<number> {
   });
   let server: ApiServer | null = null;
   if (sock !== undefined && !values['no-api']) {
-    server = new ApiServer(vmm);
+    server = new ApiServer(vmm, { idleTimeoutMs });
     try {
       await server.listen(sock);
     } catch (e) {

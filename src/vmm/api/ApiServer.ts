@@ -1,13 +1,16 @@
 // Firecracker's API (firecracker-api.yaml) over HTTP/1.1 on a Unix socket: parses and
 // checks each request (body size, JSON, the schema, ids), routes it to the Vmm, and
 // answers as Firecracker does: 204 with no body on success, 200 with JSON for GETs,
-// 400 with {"fault_message": "..."} for anything refused. The server only speaks HTTP;
-// what a request means is up to Vmm. answerVmRequest (the per-VM router) is also what
+// 400 with {"fault_message": "..."} for anything refused, down to what Node's HTTP parser
+// refuses (which Node would answer with an empty body, or not at all). The server only
+// speaks HTTP; what a request means is up to Vmm. answerVmRequest (the per-VM router) is also what
 // the manager (Manager.ts) calls for /vms/{id}/..., with the prefix taken off.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, maxHeaderSize, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { existsSync, unlinkSync } from 'node:fs';
 import { listenUnix } from '../../net/unixSocket.js';
+import { Connections } from './Connections.js';
 import { ApiError, Vmm } from '../Vmm.js';
 import { REQUEST_SCHEMAS, validate, type Definitions } from './schema.js';
 
@@ -156,39 +159,148 @@ function findRoute(method: string, path: string): { route: Route; id?: string } 
   throw new ApiError(400, `Invalid request method and/or path: ${method} ${path}.`);
 }
 
+/** Connections open at once, by default (ApiServerOptions.maxConnections). */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+/** How long a connection with no request in flight may stay silent, by default (ApiServerOptions.idleTimeoutMs). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+/** --api-idle-timeout S (serve, manage): milliseconds; the default when not given. */
+export function parseIdleTimeout(arg: string | undefined): number {
+  if (arg === undefined) return DEFAULT_IDLE_TIMEOUT_MS;
+  const s = Number(arg);
+  if (!/^\d+(\.\d+)?$/.test(arg) || !(s >= 0.01 && s <= 86_400)) throw new Error(`--api-idle-timeout takes seconds from 0.01 to 86400, got "${arg}"`);
+  return Math.round(s * 1000);
+}
+
+export interface ApiServerOptions {
+  /**
+   * Close a connection with no request in flight once it has been silent this long
+   * (default DEFAULT_IDLE_TIMEOUT_MS). A request being answered, however slowly, keeps it.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Most connections open at once (default DEFAULT_MAX_CONNECTIONS). A new one past it
+   * closes the connection that has been idle longest; when every one has a request in
+   * flight, the new one is answered 503 and closed.
+   */
+  maxConnections?: number;
+  /**
+   * Time a client has to send a whole request (default 30 s; its headers: 10 s or this if
+   * less). Past it the request is answered 408.
+   */
+  requestTimeoutMs?: number;
+}
+
+/** The HTTP layer's refusals (Node's parser errors), as Node itself would answer them, with a reason. */
+function clientErrorAnswer(err: NodeJS.ErrnoException): { status: number; message: string } {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW': return { status: 431, message: `The request headers are larger than the server accepts (${maxHeaderSize} bytes).` };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW': return { status: 413, message: 'The chunk extensions are larger than the server accepts.' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT': return { status: 408, message: 'The request was not received in time.' };
+    case 'HPE_INVALID_METHOD': return { status: 400, message: 'Invalid HTTP method.' };
+    case 'HPE_INVALID_URL': return { status: 400, message: 'Invalid request path: only letters, digits, "_", "-" and "/" are allowed.' };
+    case 'HPE_INVALID_VERSION': return { status: 400, message: 'Unsupported HTTP version: the API speaks HTTP/1.1 (and HTTP/1.0).' };
+    default: return { status: 400, message: `Malformed HTTP request (${err.message.replace(/^Parse Error: /, '')}).` };
+  }
+}
+
+/** A whole HTTP/1.1 answer with Firecracker's error body, for a socket the HTTP layer no longer answers on. */
+function rawFaultResponse(status: number, message: string): string {
+  const body = JSON.stringify({ fault_message: message });
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
 export class ApiServer {
   readonly server: Server;
   private socketPath: string | null = null;
   /** Requests answered, by status, for tests and metrics. */
   readonly answered = new Map<number, number>();
   private readonly target: ApiTarget;
+  private readonly maxConnections: number;
+  private readonly conns: Connections;
 
-  constructor(target: Vmm | ApiTarget) {
+  constructor(target: Vmm | ApiTarget, options: ApiServerOptions = {}) {
     this.target = target instanceof Vmm
       ? { answer: (m, p, t) => answerVmRequest(target, m, p, t), log: (l, msg) => target.log(l, msg) }
       : target;
-    this.server = createServer((req, res) => { void this.handle(req, res); });
-    this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 30_000;
+    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.conns = new Connections(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, this.maxConnections);
+    const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    // No Host header needed (Firecracker asks none; on a Unix socket it names nothing):
+    // Node would refuse its absence with an empty 400.
+    this.server = createServer({
+      requireHostHeader: false,
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(10_000, requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs / 4), // how late a timeout may be noticed
+    }, (req, res) => { void this.handle(req, res); });
+    this.server.on('connection', (socket: Socket) => { if (!this.conns.admit(socket)) this.refuse(socket); });
+    // Everything Node's HTTP layer would refuse with an empty body (or by closing the
+    // connection) gets Firecracker's error body instead.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable || this.conns.answering(socket)) {
+        socket.destroy(); // nothing to answer on, or an answer is already being written there
+        return;
+      }
+      const a = clientErrorAnswer(err);
+      this.rawFault(socket, a.status, a.message);
+    });
+    this.server.on('connect', (req: IncomingMessage, socket: Socket) => this.rawFault(socket, 400, `${req.method ?? 'CONNECT'} is not supported: the API takes GET, PUT and PATCH requests.`));
+    this.server.on('upgrade', (_req: IncomingMessage, socket: Socket) => this.rawFault(socket, 400, 'Protocol upgrades are not supported: the API speaks HTTP/1.1.'));
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      if (!this.conns.begin(req, res)) return;
+      res.setHeader('Connection', 'close');
+      this.fault(res, 417, `Expect: ${String(req.headers.expect)} is not supported (only 100-continue).`);
+    });
   }
 
   /** Listen on a Unix socket path (see listenUnix: a stale socket is replaced, a live one or any other file refused). */
   async listen(path: string): Promise<void> {
     await listenUnix(this.server, path);
     this.socketPath = path;
+    this.conns.start();
   }
 
   async close(): Promise<void> {
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeAllConnections(); // keep-alive clients must not hold the server open
+    this.conns.stop();
     await closed;
     if (this.socketPath !== null && existsSync(this.socketPath)) {
       try { unlinkSync(this.socketPath); } catch { /* gone already */ }
     }
   }
 
-  private send(res: ServerResponse, status: number, body?: unknown): void {
+  /** Connections open now (tests). */
+  get connectionCount(): number { return this.conns.size; }
+
+  /** Over the cap with every connection busy: 503, then closed once the request is read (or after a second). */
+  private refuse(socket: Socket): void {
+    const message = `The server has ${this.maxConnections} connections with requests in flight, its limit: try again shortly.`;
+    this.count(503);
+    this.target.log('Warning', `connection refused (503): ${message}`);
+    socket.on('error', () => socket.destroy());
+    // Closed once its request has been read (handle), which spares the client a reset in
+    // place of the answer, or after a second.
+    socket.end(rawFaultResponse(503, message));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private count(status: number): void {
     this.answered.set(status, (this.answered.get(status) ?? 0) + 1);
+  }
+
+  /** Answer on a socket the HTTP layer has given up (parse errors, CONNECT, upgrades), then close it. */
+  private rawFault(socket: Socket, status: number, message: string): void {
+    this.count(status);
+    this.target.log('Warning', `request refused (${status}): ${message}`);
+    socket.on('error', () => socket.destroy());
+    if (!socket.writable) { socket.destroy(); return; }
+    socket.end(rawFaultResponse(status, message), () => socket.destroy());
+  }
+
+  private send(res: ServerResponse, status: number, body?: unknown): void {
+    this.count(status);
     if (body === undefined) {
       res.writeHead(status);
       res.end();
@@ -233,9 +345,16 @@ export class ApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.conns.begin(req, res)) return;
     const method = req.method ?? '';
     const rawUrl = req.url ?? '';
     try {
+      // Node's parser also takes HTTP/0.9 and HTTP/2.0 request lines; Firecracker speaks 1.x only.
+      if (req.httpVersionMajor !== 1) {
+        res.setHeader('Connection', 'close');
+        req.resume();
+        throw new ApiError(400, `Unsupported HTTP version ${req.httpVersion}: the API speaks HTTP/1.1 (and HTTP/1.0).`);
+      }
       let text: string;
       try {
         text = await this.readBody(req);
@@ -255,4 +374,5 @@ export class ApiServer {
       if (e instanceof ApiError) this.fault(res, e.status, e.message);
       else this.fault(res, 500, `Internal error: ${(e as Error).message}`);
     }
-  }}
+  }
+}
