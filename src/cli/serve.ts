@@ -83,6 +83,8 @@ async function serveInner(argv: string[]): Promise<number> {
   const finished = new Promise<number>((r) => { done = r; });
   const vmm = new Vmm({
     ...(values.id !== undefined ? { id: values.id } : {}),
+    // Stdin is read only as fast as the guest takes it (a piped file must not fill host memory).
+    onSerialInputDrain: () => process.stdin.resume(),
     pacing: values.fast ? 'fast' : 'realtime',
     onVmExit: (e) => {
       process.stderr.write(`typevisor: ${e.reason}\n`);
@@ -102,12 +104,11 @@ async function serveInner(argv: string[]): Promise<number> {
   const tty = process.stdin.isTTY === true;
   const escape = new ConsoleEscape();
   const onStdin = (chunk: Buffer): void => {
-    if (!tty) { vmm.serialInput(chunk); return; }
-    const bytes = escape.feed(chunk, (a) => {
+    const bytes = !tty ? chunk : escape.feed(chunk, (a) => {
       if (a === 'quit') void vmm.shutdown().then(() => done(0));
       else process.stderr.write(ESCAPE_HELP);
     });
-    if (bytes.length > 0) vmm.serialInput(bytes);
+    if (bytes.length > 0 && !vmm.serialInput(bytes)) process.stdin.pause();
   };
   if (tty) process.stdin.setRawMode(true);
   process.stdin.on('data', onStdin);

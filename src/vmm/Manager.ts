@@ -170,9 +170,10 @@ export class Manager implements ApiTarget {
     this.busy.add(id);
     try {
       let vmm: Vmm | null = null;
-      const con = new ManagerConsole(join(this.options.consoleDir, `${id}.console`), (b) => vmm?.serialInput(b));
+      const con = new ManagerConsole(join(this.options.consoleDir, `${id}.console`), (b) => vmm?.serialInput(b) ?? true);
       vmm = new Vmm({
         id, cpuShare,
+        onSerialInputDrain: () => con.drain(),
         pacing: this.options.pacing ?? 'realtime',
         serialOut: (b) => con.output(b),
         onVmExit: (e) => this.log(e.kind === 'poweroff' || e.kind === 'stopped' ? 'Info' : 'Error', `VM ${id} ended: ${e.reason}`),

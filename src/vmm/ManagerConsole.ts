@@ -53,14 +53,23 @@ export class ManagerConsole {
   readonly ring = new SerialRing();
   private server: Server | null = null;
   private readonly clients = new Set<Socket>();
+  /** The VM has as much unread input as it may hold: clients are not read until drain(). */
+  private held = false;
 
-  constructor(readonly path: string, private readonly input: (bytes: Uint8Array) => void) {}
+  /** `input` takes what clients write, and returns false (as a stream's write) when the VM holds enough: see drain(). */
+  constructor(readonly path: string, private readonly input: (bytes: Uint8Array) => boolean) {}
 
   /** Listen on the console socket (listenUnix: too long a path, a live server there or another kind of file is refused; a stale socket replaced). */
   async listen(): Promise<void> {
     const server = createServer((c) => {
       this.clients.add(c);
-      c.on('data', (b: Buffer) => this.input(new Uint8Array(b)));
+      if (this.held) c.pause();
+      c.on('data', (b: Buffer) => {
+        if (this.input(new Uint8Array(b))) return;
+        // A client that writes faster than the guest reads waits, in its own socket buffer.
+        this.held = true;
+        for (const x of this.clients) x.pause();
+      });
       c.on('error', () => c.destroy());
       c.on('close', () => this.clients.delete(c));
     });
@@ -75,6 +84,13 @@ export class ManagerConsole {
       if (c.writableLength > CLIENT_BACKLOG_BYTES) continue; // a client that does not read loses output
       c.write(bytes);
     }
+  }
+
+  /** The VM has taken enough of its input: read the clients again. */
+  drain(): void {
+    if (!this.held) return;
+    this.held = false;
+    for (const c of this.clients) c.resume();
   }
 
   async close(): Promise<void> {

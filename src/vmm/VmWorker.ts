@@ -48,6 +48,8 @@ export type FromWorker =
   | { type: 'resumed' }
   /** The counters were just written to the shared stats buffer (answers 'publish-stats'). */
   | { type: 'stats-published' }
+  /** Serial input bytes the guest has taken since the start (from the UART's queue), in total. */
+  | { type: 'input-taken'; total: number }
   | { type: 'drive-swapped'; seq: number; error: string | null }
   | { type: 'snapshot-done'; seq: number; error: string | null }
   | { type: 'exit'; reason: string; kind: string };
@@ -81,6 +83,15 @@ export const STATS_SLOTS = STAT_NAMES.length + POST_COUNTER_SLOTS;
 export const STATS_MS = 1000;
 
 /**
+ * Serial input flow control: input sent to a VM and not yet taken by its guest is held
+ * below this (the sender stops reading its source: a console socket, stdin), so a client
+ * that writes faster than the guest reads cannot grow host memory. Reading resumes once
+ * the backlog is down to INPUT_LOW_WATER.
+ */
+export const INPUT_HIGH_WATER = 64 * 1024;
+export const INPUT_LOW_WATER = 16 * 1024;
+
+/**
  * What the VMM holds of a running VM, whether it runs in a worker thread (VmWorker) or
  * in a child process (ProcessVm, --process-per-vm).
  */
@@ -97,6 +108,10 @@ export interface VmHandle {
   /** Fresh counters (a round trip for a child process). */
   readStats(): Promise<VmStats>;
   serialInput(bytes: Uint8Array): void;
+  /** Serial input sent (serialInput) that the guest has not taken yet, in bytes. */
+  readonly inputBacklog: number;
+  /** Called when the guest has taken serial input (inputBacklog fell). */
+  onInputTaken: () => void;
   sendCtrlAltDel(): void;
   pressPowerButton(): void;
   pause(): Promise<void>;
@@ -128,6 +143,10 @@ export class VmWorker implements VmHandle {
   private readonly exitPromise: Promise<VmExit>;
   onSerialOutput: (bytes: Uint8Array) => void = () => {};
   onExit: (exit: VmExit) => void = () => {};
+  onInputTaken: () => void = () => {};
+  /** Serial input bytes sent to the worker, and taken by the guest, since the start. */
+  private inputSent = 0;
+  inputTaken = 0;
 
   private constructor(spec: VmSpec, private readonly startResult: { resolve: () => void; reject: (e: Error) => void }) {
     if (spec.startPaused) Atomics.store(this.ctl, 0, CTL_PAUSE);
@@ -155,6 +174,7 @@ export class VmWorker implements VmHandle {
         case 'started': startResult.resolve(); break;
         case 'start-failed': startResult.reject(new Error(m.message)); break;
         case 'serial': this.onSerialOutput(m.bytes); break;
+        case 'input-taken': this.inputTaken = m.total; this.onInputTaken(); break;
         case 'paused': case 'resumed': case 'stats-published': this.ack(m.type); break;
         case 'drive-swapped': case 'snapshot-done': {
           const w = this.requests.get(m.seq);
@@ -243,8 +263,12 @@ export class VmWorker implements VmHandle {
   }
 
   serialInput(bytes: Uint8Array): void {
+    if (this.exited) return;
+    this.inputSent += bytes.length;
     this.send({ type: 'input', bytes });
   }
+
+  get inputBacklog(): number { return this.inputSent - this.inputTaken; }
 
   /** Ctrl-Alt-Del on the i8042 keyboard, as Firecracker's SendCtrlAltDel. */
   sendCtrlAltDel(): void {

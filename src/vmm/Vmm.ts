@@ -10,7 +10,7 @@ import type { Pacing } from '../machine/RunLoop.js';
 import { typevisorVersion } from '../version.js';
 import { parseMac } from '../devices/virtio/VirtioNet.js';
 import { tapProblem } from '../net/TapBackend.js';
-import { VmWorker, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
+import { INPUT_HIGH_WATER, INPUT_LOW_WATER, VmWorker, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
 import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
 import { readStateFile } from '../snapshot/StateFile.js';
 import type { SnapshotPayload } from '../snapshot/MachineSnapshot.js';
@@ -46,6 +46,8 @@ export interface VmmOptions {
   launch?: (spec: VmSpec) => Promise<VmHandle>;
   /** Share of one host core the VM may use (default 1: no cap). */
   cpuShare?: number;
+  /** After serialInput returned false: the guest has taken enough of its input to send more. */
+  onSerialInputDrain?: () => void;
 }
 
 /** Live readout of one VM (manager's GET /vms/{id}/stats, typevisor's own shape). */
@@ -56,6 +58,8 @@ export interface VmReadout {
   mem_size_mib: number;
   cpu_share: number;
   serial_bytes: number;
+  /** Serial input sent to the VM and not yet taken by the guest (held below INPUT_HIGH_WATER plus one chunk). */
+  serial_input_backlog: number;
   exit: VmExit | null;
   counters: VmStats | null;
 }
@@ -155,6 +159,8 @@ export class Vmm {
   private vmEndedAt = 0;
   /** shutdown() ran: a VM still being launched is stopped as soon as it is up. */
   private shutDown = false;
+  /** serialInput returned false: the sender waits for onSerialInputDrain. */
+  private inputHeld = false;
 
   constructor(private readonly options: VmmOptions = {}) {
     this.id = options.id ?? 'anonymous-instance';
@@ -183,6 +189,7 @@ export class Vmm {
       id: this.id, state: this.state,
       uptime_ms: this.vmStartedAt === 0 ? 0 : (this.vmEndedAt || Date.now()) - this.vmStartedAt,
       mem_size_mib: this.machine.mem_size_mib, cpu_share: this.cpuShare, serial_bytes: this.serialBytes,
+      serial_input_backlog: this.vm?.running ? this.vm.inputBacklog : 0,
       exit: this.vm?.exit ?? null, counters: this.vm?.stats() ?? null,
     };
   }
@@ -403,8 +410,12 @@ export class Vmm {
         out(bytes);
       }
     };
+    vm.onInputTaken = () => {
+      if (this.inputHeld && vm.inputBacklog <= INPUT_LOW_WATER) this.releaseInput();
+    };
     vm.onExit = (e) => {
       this.vmEndedAt = Date.now();
+      if (this.inputHeld) this.releaseInput(); // input now goes nowhere: let the sender go on
       this.log(e.kind === 'poweroff' || e.kind === 'stopped' ? 'Info' : 'Error', `VM ended: ${e.reason}`);
       this.options.onVmExit?.(e);
     };
@@ -497,9 +508,23 @@ export class Vmm {
     this.log('Info', `snapshot loaded from ${p.snapshot_path}${p.resume_vm === true ? ', VM resumed' : ', VM paused'}`);
   }
 
-  /** Serial input to the guest (the process's stdin in `typevisor serve`). */
-  serialInput(bytes: Uint8Array): void {
-    this.vm?.serialInput(bytes);
+  /**
+   * Serial input to the guest (the process's stdin in `typevisor serve`, a console
+   * socket in the manager). Like a stream's write(): false when the guest has
+   * INPUT_HIGH_WATER bytes it has not taken yet, and the sender should stop reading its
+   * source until onSerialInputDrain. Input before start or after the end is dropped.
+   */
+  serialInput(bytes: Uint8Array): boolean {
+    const vm = this.vm;
+    if (vm === null || !vm.running) return true;
+    vm.serialInput(bytes);
+    if (vm.inputBacklog >= INPUT_HIGH_WATER) this.inputHeld = true;
+    return !this.inputHeld;
+  }
+
+  private releaseInput(): void {
+    this.inputHeld = false;
+    this.options.onSerialInputDrain?.();
   }
 
   /** Stop the VM, then close the files PUT /serial, /logger and /metrics opened. */

@@ -7,7 +7,8 @@
 // Protocol (structured clone over IPC): to the child {type:'start', spec} then
 // {type:'call', seq, method, args} for VmHandle methods; from the child 'started',
 // 'start-failed', 'serial', 'exit' (as VmWorker's FromWorker) and {type:'reply', seq,
-// error, value}.
+// error, value, stats}: every reply carries the counters as last published (at pause, for
+// one), so they outlive a VM process that is killed.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { STAT_NAMES, STATS_SLOTS, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
@@ -25,13 +26,16 @@ export type FromChild =
   | { type: 'started' }
   | { type: 'start-failed'; message: string }
   | { type: 'serial'; bytes: Uint8Array }
+  /** As VmWorker's FromWorker: serial input the guest has taken, in total. */
+  | { type: 'input-taken'; total: number }
   | { type: 'exit'; kind: string; reason: string; stats: VmStats }
-  | { type: 'reply'; seq: number; error: string | null; value: unknown };
+  /** stats: the counters as the VM last published them, so a VM killed later still reads back its last ones. */
+  | { type: 'reply'; seq: number; error: string | null; value: unknown; stats: VmStats };
 
 /** How long a stopping child gets past the VM's own grace time before SIGKILL. */
 const KILL_AFTER_MS = 1000;
 
-function zeroStats(): VmStats {
+export function zeroStats(): VmStats {
   const s = {} as VmStats;
   for (const n of STAT_NAMES) s[n] = 0;
   return Object.assign(s, readPostCounters(new Float64Array(STATS_SLOTS), STAT_NAMES.length));
@@ -47,6 +51,9 @@ export class ProcessVm implements VmHandle {
   private lastStats = zeroStats();
   onSerialOutput: (bytes: Uint8Array) => void = () => {};
   onExit: (exit: VmExit) => void = () => {};
+  onInputTaken: () => void = () => {};
+  private inputSent = 0;
+  private inputTaken = 0;
 
   /** Start a VM in a new process; resolves once it runs, rejects if it could not start. */
   static start(spec: VmSpec): Promise<ProcessVm> {
@@ -82,8 +89,10 @@ export class ProcessVm implements VmHandle {
         case 'started': started(null); break;
         case 'start-failed': started(new Error(m.message)); break;
         case 'serial': this.onSerialOutput(m.bytes); break;
+        case 'input-taken': this.inputTaken = m.total; this.onInputTaken(); break;
         case 'exit': this.lastStats = m.stats; finish({ kind: m.kind, reason: m.reason }); break;
         case 'reply': {
+          this.lastStats = m.stats;
           const c = this.calls.get(m.seq);
           this.calls.delete(m.seq);
           if (m.error === null) c?.resolve(m.value); else c?.reject(new Error(m.error));
@@ -129,7 +138,13 @@ export class ProcessVm implements VmHandle {
     return this.stats();
   }
 
-  serialInput(bytes: Uint8Array): void { this.fire('serialInput', bytes); }
+  serialInput(bytes: Uint8Array): void {
+    if (this.exited) return;
+    this.inputSent += bytes.length;
+    this.fire('serialInput', bytes);
+  }
+
+  get inputBacklog(): number { return this.inputSent - this.inputTaken; }
   sendCtrlAltDel(): void { this.fire('sendCtrlAltDel'); }
   pressPowerButton(): void { this.fire('pressPowerButton'); }
   setCpuShare(share: number): void { this.fire('setCpuShare', share); }

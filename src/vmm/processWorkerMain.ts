@@ -3,10 +3,27 @@
 // away (the channel closes), the VM is stopped and the process ends too.
 
 import { VmWorker } from './VmWorker.js';
-import { RELAYED, type FromChild, type ToChild } from './processWorker.js';
+import { RELAYED, zeroStats, type FromChild, type ToChild } from './processWorker.js';
 
-function send(m: FromChild): void {
-  if (process.connected) process.send!(m);
+/** Bytes handed to the IPC channel that it has not written out yet. */
+let unsent = 0;
+
+function send(m: FromChild, size = 0): void {
+  if (!process.connected) return;
+  unsent += size;
+  process.send!(m, undefined, {}, () => { unsent -= size; });
+}
+
+/**
+ * Serial output is dropped, rather than queued without limit in this process, while
+ * OUTPUT_BACKLOG_BYTES have not gone out yet (a manager too busy to read): as a console
+ * client that does not read loses output beyond its backlog (ManagerConsole).
+ */
+const OUTPUT_BACKLOG_BYTES = 1 << 20;
+
+function sendOutput(bytes: Uint8Array): void {
+  if (unsent > OUTPUT_BACKLOG_BYTES) return;
+  send({ type: 'serial', bytes }, bytes.length);
 }
 
 let vm: VmWorker | null = null;
@@ -16,7 +33,8 @@ process.on('message', (m: ToChild) => {
     if (vm !== null) return;
     VmWorker.start(m.spec).then((w) => {
       vm = w;
-      w.onSerialOutput = (bytes) => send({ type: 'serial', bytes });
+      w.onSerialOutput = (bytes) => sendOutput(bytes);
+      w.onInputTaken = () => send({ type: 'input-taken', total: w.inputTaken });
       w.onExit = (e) => {
         send({ type: 'exit', kind: e.kind, reason: e.reason, stats: w.stats() });
         end(0);
@@ -30,8 +48,8 @@ process.on('message', (m: ToChild) => {
   }
   const w = vm;
   if (m.type !== 'call' || !(RELAYED as readonly string[]).includes(m.method)) return;
-  const reply = (error: string | null, value: unknown = null): void => send({ type: 'reply', seq: m.seq, error, value });
-  if (w === null) { reply('the VM has not started'); return; }
+  if (w === null) { send({ type: 'reply', seq: m.seq, error: 'the VM has not started', value: null, stats: zeroStats() }); return; }
+  const reply = (error: string | null, value: unknown = null): void => send({ type: 'reply', seq: m.seq, error, value, stats: w.stats() });
   const fn = w[m.method] as (...a: unknown[]) => unknown;
   let result: unknown;
   try {

@@ -13,6 +13,9 @@ import { writePostCounters } from '../machine/postCodeCounters.js';
 import { CTL_PAUSE, STAT_NAMES, STATS_MS, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
 
 const port = parentPort!;
+/** How often the guest's progress on serial input is checked while input waits (backing off to the max). */
+const INPUT_POLL_MIN_MS = 5;
+const INPUT_POLL_MAX_MS = 500;
 const { spec, control, stats } = workerData as { spec: VmSpec; control: SharedArrayBuffer; stats: SharedArrayBuffer };
 const ctl = new Int32Array(control);
 const statsOut = new Float64Array(stats);
@@ -98,9 +101,35 @@ async function main(): Promise<void> {
   };
   syncPause(); // a restored VM may start paused
 
+  // Serial input flow control (INPUT_HIGH_WATER): how much of the input the guest has
+  // taken is reported back, so the sender can hold the rest. Polled only while input
+  // waits, backing off while the guest takes none (an idle VM must not wake for it).
+  let inputGiven = 0;
+  let inputReported = 0;
+  let inputPoll: ReturnType<typeof setTimeout> | null = null;
+  let inputPollMs = INPUT_POLL_MIN_MS;
+  const reportInput = (): void => {
+    inputPoll = null;
+    // FIFO order: bytes queued before ours (a restored UART's) leave first, so ours taken
+    // are what was given less what still waits, never below zero.
+    const taken = Math.max(0, inputGiven - machine.platform.com1.pendingInput);
+    if (taken !== inputReported) {
+      inputReported = taken;
+      inputPollMs = INPUT_POLL_MIN_MS;
+      post({ type: 'input-taken', total: taken });
+    } else {
+      inputPollMs = Math.min(inputPollMs * 2, INPUT_POLL_MAX_MS);
+    }
+    if (taken < inputGiven) inputPoll = setTimeout(reportInput, inputPollMs);
+  };
+
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
-      case 'input': machine.serialInput(m.bytes); break;
+      case 'input':
+        machine.serialInput(m.bytes);
+        inputGiven += m.bytes.length;
+        if (inputPoll === null) { inputPollMs = INPUT_POLL_MIN_MS; inputPoll = setTimeout(reportInput, inputPollMs); }
+        break;
       case 'publish-stats': publishStats(); post({ type: 'stats-published' }); break;
       case 'wake': syncPause(); machine.loop.wake(); break;
       case 'stop': machine.stop('stopped by the API'); break;
