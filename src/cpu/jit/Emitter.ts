@@ -96,7 +96,7 @@ export const not = (a: X): X => eqz(a);
 
 export class Emitter {
   /** The function body being written. */
-  readonly code = new Bytes();
+  readonly code = new Bytes(1 << 16);
   /** Read/write TLB masks for the region's privilege level (see Cpu.tlbReadMask). */
   readonly rmask: number;
   readonly wmask: number;

@@ -191,7 +191,7 @@ export class Translator implements ExecutionEngine {
       codeMapAt: this.mem.codeMapBase,
       table: this.table,
       tableMax: TABLE_MAX,
-      imports: {
+      instanceImports: { rt: {
         ...slow,
         ...helpers,
         segLin: (seg: number, off: number, size: number, write: number, n: number) => { sync(n); return c.segLin(seg, off, size, write !== 0); },
@@ -201,7 +201,9 @@ export class Translator implements ExecutionEngine {
         pin: (off: number, next: number, p: number, sz: number) => { port = p; size = sz as 1 | 2 | 4; return onCpu(off, next, inOp); },
         pout: (off: number, next: number, p: number, sz: number) => { port = p; size = sz as 1 | 2 | 4; return onCpu(off, next, outOp); },
         ...flagImports(c),
-      },
+        mem: this.mem.wasmMemory,
+        tab: this.table,
+      } as Record<string, WebAssembly.ImportValue> },
     };
   }
 
@@ -283,7 +285,7 @@ export class Translator implements ExecutionEngine {
       if ((e & c.tlbReadMask) !== TLB_VALID) { key = -1; continue; }
       key = ((e >>> 12) << 1) | c.jitMode;
       if (regionAt[key] !== undefined || heat[key]! >= threshold) return;
-      if (heat[key]! >= threshold >> 2) this.noteEntry(key, eip);
+      if (heat[key]! >= threshold >> 3) this.noteEntry(key, eip);
     }
     if (key >= 0) heat[key] += c.instructions - from;
   }

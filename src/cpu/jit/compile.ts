@@ -53,8 +53,9 @@ export interface RegionTarget {
   codeMapAt: number;
   table: WebAssembly.Table;
   tableMax: number;
-  /** The JS imports (IMPORTS) and the memory helpers (HELPERS) by name. */
-  imports: Record<string, unknown>;
+  /** What a region module is instantiated with: the JS imports (IMPORTS), the memory helpers
+   *  (HELPERS), the memory and the table, under "rt". */
+  instanceImports: WebAssembly.Imports;
 }
 
 let sourceHook: ((bytes: Uint8Array, blocks: Block[]) => void) | null = null;
@@ -75,14 +76,12 @@ function usesStack(i: Insn): boolean {
     op === 0xc9 || op === 0xe8 || (op === 0xff && (i.reg === 2 || i.reg === 6));
 }
 
-/** Can the instruction be emitted inline? (Its template accepts it; tried on a scratch emitter.) */
-function translatable(i: Insn, scratch: Emitter): boolean {
+/** Can the instruction be emitted inline? (A template accepts it, with 32-bit addressing for a memory operand.) */
+function translatable(i: Insn): boolean {
   const t = TEMPLATES[opcodeOf(i)];
   if (t === undefined) return false;
-  if (!i.a32 && (hasMemOperand(i) || (opcodeOf(i) >= 0xa0 && opcodeOf(i) <= 0xa3))) return false; // 16-bit addressing
-  scratch.code.length = 0;
-  scratch.begin(i, 0, F_ALL);
-  return t(scratch);
+  if (!i.a32 && hasMemOperand(i)) return false;
+  return t.accepts === undefined || t.accepts(i);
 }
 
 /** Flags the instruction must write (so they are dead before it) and must see (live before it). */
@@ -132,7 +131,6 @@ function loadRegsBody(regsAt: number): Bytes {
 export function compileRegion(blocks: Block[], mode: number, target: RegionTarget): CompiledRegion {
   const startSet = new Set(blocks.map((b) => b.start));
   const e = new Emitter(mode === 1, startSet, target.hostBase, target.regsOffset, target.slotsOffset);
-  const scratch = new Emitter(mode === 1, startSet, target.hostBase, target.regsOffset, target.slotsOffset);
   const N = blocks.length;
   let insns = 0, fallbacks = 0;
 
@@ -148,13 +146,14 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   for (let k = N - 1; k >= 0; k--) caseLabel[k] = e.open(Op.block);
   // Dispatch on the page offset: a br_table over the span of block starts, the rest out.
   const first = blocks[0]?.start ?? 0, span = N === 0 ? 0 : blocks[N - 1]!.start - first + 1;
-  const caseOf = new Map(blocks.map((b, k) => [b.start, k]));
+  const caseOf = new Int16Array(4096).fill(-1);
+  blocks.forEach((b, k) => { caseOf[b.start] = k; });
   e.get(L_OFF); e.i32(first); e.op(Op.i32Sub);
   e.op(Op.brTable);
   uleb(e.code, span);
   for (let off = first; off < first + span; off++) {
-    const k = caseOf.get(off);
-    uleb(e.code, e.depth - 1 - (k === undefined ? unknown : caseLabel[k]!));
+    const k = caseOf[off]!;
+    uleb(e.code, e.depth - 1 - (k < 0 ? unknown : caseLabel[k]!));
   }
   uleb(e.code, e.depth - 1 - unknown);
 
@@ -165,7 +164,7 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
     const n = block.insns.length;
     insns += n;
     // Which instructions go inline, then flag liveness backwards from the block's end.
-    const inline = block.insns.map((i) => translatable(i, scratch));
+    const inline = block.insns.map(translatable);
     const liveOut = new Array<number>(n);
     let live = F_ALL;
     for (let k = n - 1; k >= 0; k--) {
@@ -255,7 +254,7 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
     funcs: [
       {
         type: RUN_TYPE,
-        locals: [{ count: FIXED_LOCALS, type: I32 }, { count: 1, type: I64 }, { count: Math.max(e.maxTemps, scratch.maxTemps, 2), type: I32 }],
+        locals: [{ count: FIXED_LOCALS, type: I32 }, { count: 1, type: I64 }, { count: Math.max(e.maxTemps, 2), type: I32 }],
         body: e.code,
       },
       { type: SPILL_TYPE, locals: [], body: spillBody(e.regsAt, e.slotsAt) },
@@ -263,7 +262,7 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
     ],
   });
   sourceHook?.(bytes, blocks);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { rt: { ...(target.imports as Record<string, WebAssembly.ImportValue>), mem: target.memory, tab: target.table } });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), target.instanceImports);
   const starts = new Uint8Array(4096);
   for (const b of blocks) starts[b.start] = 1;
   return { run: instance.exports['run'] as RegionFn, starts, bytes: bytes.length, insns, blocks: N, fallbacks };

@@ -83,10 +83,12 @@ export function scanInsn(c: Cpu, linPage: number, physPage: number, off: number)
 }
 
 /**
- * The blocks of a page reachable from `entries` (offsets), following fall-through and
- * direct jumps inside the page, at most `maxInsns` instructions in all.
+ * The blocks of a page reachable from `entries` (offsets), at most `maxInsns` instructions
+ * in all: runs of code are followed to their end and past conditional jumps (the way on
+ * is as likely taken as not), but a jump's target joins only when the page's profile saw
+ * control arrive there (it is in `entries`): code no run reached stays out of the region.
  */
-export function scanRegion(c: Cpu, linPage: number, physPage: number, entries: Iterable<number>, maxInsns: number): Block[] {
+export function scanRegion(c: Cpu, linPage: number, physPage: number, entries: Set<number>, maxInsns: number): Block[] {
   const decoded = new Map<number, Insn | null>();
   const at = (off: number): Insn | null => {
     let i = decoded.get(off);
@@ -99,6 +101,7 @@ export function scanRegion(c: Cpu, linPage: number, physPage: number, entries: I
     if (off >= 0 && off < 4096 && !starts.has(off) && decoded.size < maxInsns) { starts.add(off); work.push(off); }
   };
   for (const e of entries) addStart(e);
+  const seen = (off: number): void => { if (entries.has(off)) addStart(off); };
   // Discover block starts: walk each run of code until it leaves by a jump or ends.
   while (work.length > 0) {
     let off = work.pop()!;
@@ -107,8 +110,8 @@ export function scanRegion(c: Cpu, linPage: number, physPage: number, entries: I
       const i = at(off);
       if (i === null) break;
       const next = off + i.len;
-      if (i.flow === FLOW_JMP) { addStart(relTarget(i)); break; }
-      if (i.flow === FLOW_JCC || i.flow === FLOW_CALL) { addStart(relTarget(i)); addStart(next); break; }
+      if (i.flow === FLOW_JMP) { seen(relTarget(i)); break; }
+      if (i.flow === FLOW_JCC || i.flow === FLOW_CALL) { seen(relTarget(i)); addStart(next); break; }
       if (i.flow !== FLOW_NEXT || next >= 4096 || starts.has(next)) break;
       off = next;
     }

@@ -28,8 +28,9 @@ export const VOID = 0x40;
 
 /** A growable byte buffer (code and module bytes are written into one). */
 export class Bytes {
-  buf = new Uint8Array(4096);
+  buf: Uint8Array;
   length = 0;
+  constructor(capacity = 256) { this.buf = new Uint8Array(capacity); }
   push(b: number): void {
     if (this.length === this.buf.length) this.grow(1);
     this.buf[this.length++] = b;

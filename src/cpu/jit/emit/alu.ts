@@ -10,7 +10,7 @@ import {
   L_R0, add, and, cst, eq, loc, mul, ne, or, sel, shl, shrS, sub, xor,
 } from '../Emitter.js';
 import { Op } from '../wasmModule.js';
-import { immOf, simm8, type TemplateTable } from './types.js';
+import { immOf, simm8, when, type Template, type TemplateTable } from './types.js';
 
 /** Emit ALU op `op` on values a, b of `size`; returns the result temp (CMP: the difference). */
 export function alu(e: Emitter, op: number, size: number, a: X, b: X): number {
@@ -33,57 +33,55 @@ export function alu(e: Emitter, op: number, size: number, a: X, b: X): number {
 }
 
 /** op r/m, value: register or read-modify-write memory (CMP only reads). */
-function aluRm(e: Emitter, op: number, size: number, b: X): boolean {
+function aluRm(e: Emitter, op: number, size: number, b: X): void {
   if (!e.isMem) {
     const r = alu(e, op, size, e.reg(size, e.rm), b);
     if (op !== ALU_CMP) e.setReg(size, e.rm, loc(r));
-    return true;
+    return;
   }
   if (op === ALU_CMP) {
     alu(e, op, size, loc(e.load(size, e.linear(size, false))), b);
-    return true;
+    return;
   }
   const [old, commit] = e.rmw(size, e.linear(size, true));
   commit(loc(alu(e, op, size, loc(old), b)));
-  return true;
 }
 
-function aluRow(op: number, form: number): (e: Emitter) => boolean {
+function aluRow(op: number, form: number): Template {
   return (e) => {
     const i = e.i;
     const size = (form & 1) === 0 ? 1 : e.osize;
     switch (form) {
       case 0: case 1: // E, G: the source register is read before the destination changes
-        return aluRm(e, op, size, loc(e.val(e.reg(size, i.reg))));
+        aluRm(e, op, size, loc(e.val(e.reg(size, i.reg))));
+        return;
       case 2: case 3: { // G, E
         const b = e.readRm(size);
         const r = alu(e, op, size, e.reg(size, i.reg), b);
         if (op !== ALU_CMP) e.setReg(size, i.reg, loc(r));
-        return true;
+        return;
       }
       default: { // AL/eAX, imm
         const r = alu(e, op, size, e.reg(size, 0), immOf(size, i.imm));
         if (op !== ALU_CMP) e.setReg(size, 0, loc(r));
-        return true;
       }
     }
   };
 }
 
 /** Group 1 (80 81 82 83): op from ModRM.reg, an immediate of the opcode's kind. */
-function group1(opcode: number): (e: Emitter) => boolean {
+function group1(opcode: number): Template {
   return (e) => {
     const i = e.i;
     const size = opcode === 0x80 || opcode === 0x82 ? 1 : e.osize;
-    return aluRm(e, i.reg, size, opcode === 0x83 ? simm8(size, i.imm) : immOf(size, i.imm));
+    aluRm(e, i.reg, size, opcode === 0x83 ? simm8(size, i.imm) : immOf(size, i.imm));
   };
 }
 
 /** TEST a, b: AND for the flags only. */
-function test(e: Emitter, size: number, a: X, b: X): boolean {
+function test(e: Emitter, size: number, a: X, b: X): void {
   const r = e.val(and(a, b));
   if (e.flagsLive(F_ALL)) e.produce(FK_LOGIC, size, cst(0), cst(0), loc(r));
-  return true;
 }
 
 /** INC/DEC of a value: CF is kept, so the producer carries the CF before it. */
@@ -97,11 +95,10 @@ function incDec(e: Emitter, size: number, a: X, dec: boolean): number {
   return r;
 }
 
-export function incDecRm(e: Emitter, size: number, dec: boolean): boolean {
-  if (!e.isMem) { e.setReg(size, e.rm, loc(incDec(e, size, e.reg(size, e.rm), dec))); return true; }
+export function incDecRm(e: Emitter, size: number, dec: boolean): void {
+  if (!e.isMem) { e.setReg(size, e.rm, loc(incDec(e, size, e.reg(size, e.rm), dec))); return; }
   const [old, commit] = e.rmw(size, e.linear(size, true));
   commit(loc(incDec(e, size, loc(old), dec)));
-  return true;
 }
 
 const sx16 = (x: X): X => shrS(shl(x, cst(16)), cst(16));
@@ -117,13 +114,13 @@ function mul64(e: Emitter, a: X, b: X, signed: boolean): [number, number] {
   return [lo, hi];
 }
 
-/** Group 3 (F6/F7): TEST NOT NEG MUL IMUL; DIV/IDIV stay with the interpreter (#DE). */
-function group3(opcode: number): (e: Emitter) => boolean {
-  return (e) => {
+/** Group 3 (F6/F7): TEST NOT NEG MUL IMUL; DIV/IDIV stay with the interpreter (#DE), so does 8/16-bit MUL. */
+function group3(opcode: number): Template {
+  return when((i) => i.reg < 4 || (i.reg < 6 && opcode === 0xf7 && i.o32), (e) => {
     const i = e.i;
     const size = opcode === 0xf6 ? 1 : e.osize;
     switch (i.reg) {
-      case 0: case 1: return test(e, size, e.readRm(size), immOf(size, i.imm));
+      case 0: case 1: test(e, size, e.readRm(size), immOf(size, i.imm)); return;
       case 2: case 3: {
         const neg = i.reg === 3;
         const op = (v: X): X => {
@@ -132,13 +129,12 @@ function group3(opcode: number): (e: Emitter) => boolean {
           if (neg && e.flagsLive(F_ALL)) e.produce(FK_SUB, size, cst(0), loc(tv), loc(r));
           return loc(r);
         };
-        if (!e.isMem) { e.setReg(size, e.rm, op(e.reg(size, e.rm))); return true; }
+        if (!e.isMem) { e.setReg(size, e.rm, op(e.reg(size, e.rm))); return; }
         const [old, commit] = e.rmw(size, e.linear(size, true));
         commit(op(loc(old)));
-        return true;
+        return;
       }
-      case 4: case 5: {
-        if (size !== 4) return false;
+      default: {
         const v = e.readRm(4);
         const signed = i.reg === 5;
         const [lo, hi] = mul64(e, loc(L_R0), v, signed); // EDX:EAX = EAX * r/m
@@ -148,15 +144,13 @@ function group3(opcode: number): (e: Emitter) => boolean {
         }
         e.setReg(4, 0, loc(lo));
         e.setReg(4, 2, loc(hi));
-        return true;
       }
-      default: return false;
     }
-  };
+  });
 }
 
 /** IMUL r, r/m (, imm): the truncated signed product; CF = OF = it did not fit. */
-function imul(e: Emitter, b: (size: number) => X): boolean {
+function imul(e: Emitter, b: (size: number) => X): void {
   const i = e.i, size = e.osize;
   const a = e.val(e.readRm(size));
   let r: number, over: X;
@@ -171,11 +165,10 @@ function imul(e: Emitter, b: (size: number) => X): boolean {
   }
   if (e.flagsLive(F_ALL)) e.produce(FK_RCO, size, cst(0), cst(0), loc(r), sel(over, cst(3), cst(0)));
   e.setReg(size, i.reg, loc(r));
-  return true;
 }
 
 /** XADD r/m, r: the sum to r/m, the old r/m to r (the sum wins when both are one register). */
-function xadd(e: Emitter): boolean {
+function xadd(e: Emitter): void {
   const i = e.i;
   const size = (i.op & 1) === 0 ? 1 : e.osize;
   const s = e.val(e.reg(size, i.reg));
@@ -184,17 +177,16 @@ function xadd(e: Emitter): boolean {
     const sum = alu(e, ALU_ADD, size, loc(d), loc(s));
     e.setReg(size, i.reg, loc(d));
     e.setReg(size, e.rm, loc(sum));
-    return true;
+    return;
   }
   const [old, commit] = e.rmw(size, e.linear(size, true));
   const sum = alu(e, ALU_ADD, size, loc(old), loc(s));
   e.setReg(size, i.reg, loc(old));
   commit(loc(sum));
-  return true;
 }
 
 /** CMPXCHG r/m, r: compare with the accumulator; the destination is written either way. */
-function cmpxchg(e: Emitter): boolean {
+function cmpxchg(e: Emitter): void {
   const i = e.i;
   const size = (i.op & 1) === 0 ? 1 : e.osize;
   const acc = e.val(e.reg(size, 0)), src = e.val(e.reg(size, i.reg));
@@ -202,14 +194,13 @@ function cmpxchg(e: Emitter): boolean {
     const d = e.val(e.reg(size, e.rm));
     alu(e, ALU_CMP, size, loc(acc), loc(d));
     e.if_(eq(loc(acc), loc(d)), () => e.setReg(size, e.rm, loc(src)), () => e.setReg(size, 0, loc(d)));
-    return true;
+    return;
   }
   const [old, commit] = e.rmw(size, e.linear(size, true));
   alu(e, ALU_CMP, size, loc(acc), loc(old));
   const same = e.val(eq(loc(acc), loc(old)));
   commit(sel(loc(same), loc(src), loc(old)));
   e.if_(eq(loc(same), cst(0)), () => e.setReg(size, 0, loc(old)));
-  return true;
 }
 
 export function installAlu(t: TemplateTable): void {
@@ -220,10 +211,10 @@ export function installAlu(t: TemplateTable): void {
   t[0xa8] = (e) => test(e, 1, e.reg(1, 0), immOf(1, e.i.imm));
   t[0xa9] = (e) => test(e, e.osize, e.reg(e.osize, 0), immOf(e.osize, e.i.imm));
   for (let r = 0; r < 8; r++) {
-    t[0x40 + r] = (e) => { e.setReg(e.osize, r, loc(incDec(e, e.osize, e.reg(e.osize, r), false))); return true; };
-    t[0x48 + r] = (e) => { e.setReg(e.osize, r, loc(incDec(e, e.osize, e.reg(e.osize, r), true))); return true; };
+    t[0x40 + r] = (e) => e.setReg(e.osize, r, loc(incDec(e, e.osize, e.reg(e.osize, r), false)));
+    t[0x48 + r] = (e) => e.setReg(e.osize, r, loc(incDec(e, e.osize, e.reg(e.osize, r), true)));
   }
-  t[0xfe] = (e) => (e.i.reg <= 1 ? incDecRm(e, 1, e.i.reg === 1) : false);
+  t[0xfe] = when((i) => i.reg <= 1, (e) => incDecRm(e, 1, e.i.reg === 1));
   t[0xf6] = group3(0xf6);
   t[0xf7] = group3(0xf7);
   t[0x1af] = (e) => imul(e, (size) => e.reg(size, e.i.reg));

@@ -5,11 +5,10 @@
 
 import { F_C } from '../../opcodeInfo.js';
 import { type Emitter, type X, L_R0, add, and, cst, loc, or, shl, shrS, shrU, xor } from '../Emitter.js';
-import type { TemplateTable } from './types.js';
+import { o32, when, type TemplateTable } from './types.js';
 
 /** op 0 BT, 1 BTS, 2 BTR, 3 BTC on the r/m32 operand, bit offset `bit` (a register value or an immediate). */
-function bitTest(e: Emitter, op: number, bitOff: X, registerOffset: boolean): boolean {
-  if (!e.i.o32) return false;
+function bitTest(e: Emitter, op: number, bitOff: X, registerOffset: boolean): void {
   const b = e.val(and(bitOff, cst(31)));
   const mask = shl(cst(1), loc(b));
   const apply = (v: X): X => (op === 1 ? or(v, mask) : op === 2 ? and(v, xor(mask, cst(-1))) : xor(v, mask));
@@ -33,10 +32,9 @@ function bitTest(e: Emitter, op: number, bitOff: X, registerOffset: boolean): bo
     e.flagsToCpu();
     e.get(cf); e.rt('setCf');
   }
-  return true;
 }
 
 export function installBit(t: TemplateTable): void {
-  [0x1a3, 0x1ab, 0x1b3, 0x1bb].forEach((opc, op) => { t[opc] = (e) => bitTest(e, op, loc(L_R0 + e.i.reg), true); });
-  t[0x1ba] = (e) => (e.i.reg >= 4 ? bitTest(e, e.i.reg - 4, cst(e.i.imm), false) : false);
+  [0x1a3, 0x1ab, 0x1b3, 0x1bb].forEach((opc, op) => { t[opc] = when(o32, (e) => bitTest(e, op, loc(L_R0 + e.i.reg), true)); });
+  t[0x1ba] = when((i) => i.o32 && i.reg >= 4, (e) => bitTest(e, e.i.reg - 4, cst(e.i.imm), false));
 }

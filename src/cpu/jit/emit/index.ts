@@ -4,11 +4,11 @@
 
 import { incDecRm, installAlu } from './alu.js';
 import { installBit } from './bit.js';
-import { groupFFControl, installControl } from './control.js';
+import { groupFFControl, groupFFControlAccepts, installControl } from './control.js';
 import { installMove } from './move.js';
 import { installShift } from './shift.js';
 import { installSystem } from './system.js';
-import type { TemplateTable } from './types.js';
+import { when, type TemplateTable } from './types.js';
 
 export const TEMPLATES: TemplateTable = new Array(512);
 installAlu(TEMPLATES);
@@ -17,4 +17,6 @@ installControl(TEMPLATES);
 installShift(TEMPLATES);
 installBit(TEMPLATES);
 installSystem(TEMPLATES);
-TEMPLATES[0xff] = (e) => (e.i.reg <= 1 ? incDecRm(e, e.osize, e.i.reg === 1) : groupFFControl(e));
+TEMPLATES[0xff] = when((i) => i.reg <= 1 || groupFFControlAccepts(i), (e) => {
+  if (e.i.reg <= 1) incDecRm(e, e.osize, e.i.reg === 1); else groupFFControl(e);
+});

@@ -6,7 +6,8 @@
 import { F_ALL, F_C, F_O } from '../../opcodeInfo.js';
 import { FLAG_DF } from '../../constants.js';
 import { type Emitter, type X, FK_RCO, L_R0, and, cst, loc, ne, or, rotl, rotr, shl, shrS, shrU, sub, xor, FLAGS_DYNAMIC } from '../Emitter.js';
-import type { TemplateTable } from './types.js';
+import { when, type Template, type TemplateTable } from './types.js';
+import type { Insn } from '../scan.js';
 
 /** Emit group-2 op `op` on `v` by count `n` (1-31) into a new temp, recording flags as far as they are live. */
 function emitShift(e: Emitter, op: number, v: X, n: X): number {
@@ -49,26 +50,23 @@ function emitShift(e: Emitter, op: number, v: X, n: X): number {
 /** The translatable group-2 ops: not RCL/RCR. */
 const shiftable = (op: number): boolean => op !== 2 && op !== 3;
 
-/** C1 /r ib and D1 /r: a count known now. */
-function shiftImm(count: (e: Emitter) => number): (e: Emitter) => boolean {
-  return (e) => {
+/** C1 /r ib and D1 /r: a count known now (zero counts stay with the interpreter). */
+function shiftImm(count: (i: Insn) => number): Template {
+  return when((i) => i.o32 && (count(i) & 31) !== 0 && shiftable(i.reg), (e) => {
     const i = e.i;
-    const n = count(e) & 31;
-    if (!i.o32 || n === 0 || !shiftable(i.reg)) return false;
-    if (!e.isMem) { e.setReg(4, e.rm, loc(emitShift(e, i.reg, loc(L_R0 + e.rm), cst(n)))); return true; }
+    const n = count(i) & 31;
+    if (!e.isMem) { e.setReg(4, e.rm, loc(emitShift(e, i.reg, loc(L_R0 + e.rm), cst(n)))); return; }
     const [old, commit] = e.rmw(4, e.linear(4, true));
     commit(loc(emitShift(e, i.reg, loc(old), cst(n))));
-    return true;
-  };
+  });
 }
 
 /**
  * D3 /r: a zero count changes nothing, flags included; a memory operand is still checked
  * for writing (the interpreter's rmwLin) but not read.
  */
-function shiftCl(e: Emitter): boolean {
+const shiftCl = when((i) => i.o32 && shiftable(i.reg), (e) => {
   const i = e.i;
-  if (!i.o32 || !shiftable(i.reg)) return false;
   const n = e.val(and(loc(L_R0 + 1), cst(31)));
   if (!e.isMem) {
     e.if_(ne(loc(n), cst(0)), () => e.setReg(4, e.rm, loc(emitShift(e, i.reg, loc(L_R0 + e.rm), loc(n)))));
@@ -81,25 +79,23 @@ function shiftCl(e: Emitter): boolean {
   }
   // Which producer holds the flags now depends on the count.
   e.flagKind = FLAGS_DYNAMIC;
-  return true;
-}
+});
 
 export function installShift(t: TemplateTable): void {
-  t[0xc1] = shiftImm((e) => e.i.imm);
+  t[0xc1] = shiftImm((i) => i.imm);
   t[0xd1] = shiftImm(() => 1);
   t[0xd3] = shiftCl;
   // CLC STC CMC: CF alone, once the flag state is in the CPU; nothing when CF is dead.
-  const cfOp = (v: (e: Emitter) => X) => (e: Emitter): boolean => {
-    if ((e.liveOut & F_C) === 0) return true;
+  const cfOp = (v: (e: Emitter) => X): Template => (e) => {
+    if ((e.liveOut & F_C) === 0) return;
     const x = e.val(v(e));
     e.flagsToCpu();
     e.get(x); e.rt('setCf');
-    return true;
   };
   t[0xf8] = cfOp(() => cst(0));
   t[0xf9] = cfOp(() => cst(1));
   t[0xf5] = cfOp((e) => xor(e.carry(), cst(1)));
   // CLD/STD: DF lives in the CPU's flags, never in the flag locals.
-  t[0xfc] = (e) => { e.cpuFlags(0, FLAG_DF); return true; };
-  t[0xfd] = (e) => { e.cpuFlags(FLAG_DF, FLAG_DF); return true; };
+  t[0xfc] = (e) => e.cpuFlags(0, FLAG_DF);
+  t[0xfd] = (e) => e.cpuFlags(FLAG_DF, FLAG_DF);
 }

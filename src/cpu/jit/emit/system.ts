@@ -8,12 +8,11 @@ import { type Emitter, L_R0, and, cst, loc } from '../Emitter.js';
 import type { TemplateTable } from './types.js';
 
 export function installSystem(t: TemplateTable): void {
-  t[0x131] = (e) => { e.cpuCall('rdtsc'); return true; };
+  t[0x131] = (e) => e.cpuCall('rdtsc');
   // Port I/O (io.ts): the port from the immediate or DX, the size from the opcode.
-  const io = (name: string, fromDx: boolean, byte: boolean) => (e: Emitter): boolean => {
+  const io = (name: string, fromDx: boolean, byte: boolean) => (e: Emitter): void => {
     const size = byte ? 1 : e.osize;
     e.cpuCall(name, [fromDx ? and(loc(L_R0 + 2), cst(0xffff)) : cst(e.i.imm & 0xff), cst(size)]);
-    return true;
   };
   t[0xe4] = io('pin', false, true); t[0xe5] = io('pin', false, false);
   t[0xe6] = io('pout', false, true); t[0xe7] = io('pout', false, false);
