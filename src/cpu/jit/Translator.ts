@@ -24,6 +24,7 @@ import { rdtsc } from '../system.js';
 import { portIn, portOut } from '../io.js';
 import { scanRegion } from './scan.js';
 import { buildMemoryHelpers } from './memoryHelpers.js';
+import { preferBaselineWasm } from './wasmTiering.js';
 
 /** Thrown by a memory slow path of translated code for an access only the interpreter may make. */
 const NEEDS_INTERPRETER: { readonly needsInterpreter: true } = Object.freeze({ needsInterpreter: true });
@@ -103,6 +104,7 @@ export class Translator implements ExecutionEngine {
   private mode = 0;
 
   constructor(private readonly mem: PhysicalMemory, opts: TranslatorOptions = {}) {
+    preferBaselineWasm();
     this.cap = opts.cacheBytes ?? 64 << 20;
     this.threshold = opts.threshold ?? 50_000;
     this.maxInsns = opts.maxRegionInsns ?? 1500;
