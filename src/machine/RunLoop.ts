@@ -51,6 +51,8 @@ export class RunLoop {
   private capIdleMs = 0;
   /** Host ms slept to honour the cap, for stats and tests. */
   cappedMs = 0;
+  /** Host ms slept waiting for an idle guest's next event (HLT, host I/O), for tests. */
+  idleSleptMs = 0;
 
   constructor(private readonly host: RunLoopHost, readonly pacing: Pacing) {}
 
@@ -80,7 +82,9 @@ export class RunLoop {
       const t = setTimeout(() => { this.wakeResolve = null; resolve(); }, Math.max(0, Math.min(ms, 1000)));
       this.wakeResolve = () => { clearTimeout(t); resolve(); };
     });
-    this.capIdleMs += performance.now() - t0;
+    const slept = performance.now() - t0;
+    this.capIdleMs += slept;
+    this.idleSleptMs += slept;
   }
 
   /**
