@@ -74,8 +74,12 @@ export type ToWorker =
  * (readStats), at pause and exit, and every STATS_MS besides. Each timer wake of an idle
  * VM's thread costs host CPU (at 100 ms, 1 % of a core: more than the idle guest itself).
  */
-/** heap_bytes: the VM thread's own JavaScript heap (V8 total_heap_size), besides its guest RAM. */
-export const STAT_NAMES = ['instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms', 'heap_bytes'] as const;
+/**
+ * active_ms: the VM thread's busy host time; throttled_ms: host time it slept to hold its
+ * cpu_share (RunLoop.cappedMs); heap_bytes: its own JavaScript heap (V8 total_heap_size),
+ * besides its guest RAM.
+ */
+export const STAT_NAMES = ['instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms', 'throttled_ms', 'heap_bytes'] as const;
 /** The numbers, then port 0x80's POST codes (after STAT_NAMES in the shared buffer). */
 export type VmStats = Record<(typeof STAT_NAMES)[number], number> & PostCodeCounters;
 /** Float64 slots of the shared counter buffer. */

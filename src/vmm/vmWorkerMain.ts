@@ -81,7 +81,8 @@ async function main(): Promise<void> {
     statsOut[4] = sum(cpu.intCounts);
     statsOut[5] = machine.clock.now();
     statsOut[6] = performance.eventLoopUtilization(elu0).active;
-    statsOut[7] = getHeapStatistics().total_heap_size;
+    statsOut[7] = machine.loop.cappedMs;
+    statsOut[8] = getHeapStatistics().total_heap_size;
     writePostCounters(machine.platform.post, statsOut, STAT_NAMES.length);
   };
   setInterval(publishStats, STATS_MS).unref();
