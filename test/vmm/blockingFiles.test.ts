@@ -18,7 +18,7 @@ import { Vmm } from '../../src/vmm/Vmm.js';
 import { MAX_STATE_BYTES, STATE_FORMAT_VERSION, STATE_HEADER_BYTES, STATE_MAGIC } from '../../src/snapshot/StateFile.js';
 import { api, faultOf } from './apiClient.js';
 import { busyKernel } from './managerSupport.js';
-import { startServe, waitForSocket } from './serveProcess.js';
+import { startServe, TEST_GUARD_MS, waitForSocket } from './serveProcess.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'typevisor-fifo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,11 +31,11 @@ function fifo(name: string): string {
   return p;
 }
 
-test('typevisor serve: FIFOs with no reader as log, serial or metrics file are refused at once; one with a reader is written; SIGTERM still ends it', { skip: haveMkfifo ? false : 'no mkfifo', timeout: 90_000 }, async (t) => {
+test('typevisor serve: FIFOs with no reader as log, serial or metrics file are refused at once; one with a reader is written; SIGTERM still ends it', { skip: haveMkfifo ? false : 'no mkfifo', timeout: TEST_GUARD_MS }, async (t) => {
   const sock = join(dir, 'serve.sock');
   const s = startServe(['--api-sock', sock, '--fast']);
   t.after(() => { s.child.kill('SIGKILL'); }); // also when the test times out
-  await waitForSocket(sock, 30_000);
+  await waitForSocket(sock, s.exit);
   for (const [path, body] of [
     ['/logger', { log_path: fifo('log.fifo') }],
     ['/serial', { serial_out_path: fifo('serial.fifo') }],
@@ -69,7 +69,7 @@ test('typevisor serve: FIFOs with no reader as log, serial or metrics file are r
   assert.equal(await s.exit, 0, s.stderr());
 });
 
-test('typevisor serve: a FIFO as snapshot mem_file_path or snapshot_path is refused; the VM then resumes and runs', { skip: haveMkfifo ? false : 'no mkfifo', timeout: 90_000 }, async (t) => {
+test('typevisor serve: a FIFO as snapshot mem_file_path or snapshot_path is refused; the VM then resumes and runs', { skip: haveMkfifo ? false : 'no mkfifo', timeout: TEST_GUARD_MS }, async (t) => {
   const sock = join(dir, 'snap.sock');
   const kernel = join(dir, 'busy.bin');
   writeFileSync(kernel, busyKernel());
@@ -79,7 +79,7 @@ test('typevisor serve: a FIFO as snapshot mem_file_path or snapshot_path is refu
     const r = await api(sock, method, path, body);
     assert.equal(r.status, 204, `${method} ${path}: ${r.text}`);
   };
-  await waitForSocket(sock, 30_000);
+  await waitForSocket(sock, s.exit);
   await ok('PUT', '/boot-source', { kernel_image_path: kernel });
   await ok('PUT', '/machine-config', { vcpu_count: 1, mem_size_mib: 8 });
   await ok('PUT', '/actions', { action_type: 'InstanceStart' });

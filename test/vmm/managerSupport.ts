@@ -1,5 +1,7 @@
 // Helpers of the manager tests: tiny multiboot kernels (one that triple-faults, one that
-// spins), `typevisor manage` as a child process, and a client of a VM's console socket.
+// spins), `typevisor manage` as a child process, a client of a VM's console socket, and a
+// watch that fails the console waits of a VM that ends. Waits are event-driven with hang
+// guards only (serveProcess.ts says why).
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,9 +9,9 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { SerialSession } from '../machine/serialSession.js';
 import { api } from './apiClient.js';
-import { CLI, ROOT, waitForSocket } from './serveProcess.js';
+import { BOOT_GUARD_MS, CLI, ROOT, STEP_GUARD_MS, TEST_GUARD_MS, waitForSocket, waitUntil } from './serveProcess.js';
 
-export { CLI, ROOT, waitForSocket };
+export { BOOT_GUARD_MS, CLI, ROOT, STEP_GUARD_MS, TEST_GUARD_MS, waitForSocket, waitUntil };
 export const KERNEL = join(ROOT, 'guest/bzImage');
 export const INITRD = join(ROOT, 'guest/initramfs.cpio.gz');
 export const haveGuest = existsSync(KERNEL) && existsSync(INITRD);
@@ -45,16 +47,25 @@ export async function startManager(sock: string, args: string[] = []): Promise<{
   let err = '';
   child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  await Promise.race([waitForSocket(sock, 15_000), exit.then((c) => { throw new Error(`manage exited (${c}): ${err}`); })]);
+  try {
+    await waitForSocket(sock, exit);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw new Error(`typevisor manage: ${(e as Error).message}: ${err}`);
+  }
   return { child, stderr: () => err, exit };
 }
 
-/** A client of a VM's console socket: its output in a SerialSession, lines typed in. */
+/**
+ * A client of a VM's console socket: its output in a SerialSession (whose waits fail once
+ * the socket closes: the VM deleted, the manager gone), lines typed in.
+ */
 export class ConsoleClient {
   readonly serial = new SerialSession();
   private constructor(private readonly socket: Socket) {
     socket.on('data', (b: Buffer) => this.serial.push(b));
     socket.on('error', () => {});
+    socket.on('close', () => this.serial.end('the console socket closed'));
   }
 
   static open(path: string): Promise<ConsoleClient> {
@@ -71,6 +82,24 @@ export class ConsoleClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/**
+ * Until stopped, polls GET /vms and ends the console session of each listed VM that has
+ * exited, so a wait on a guest that crashed, reset or faulted fails at once, naming how it
+ * ended, rather than at its hang guard.
+ */
+export function endSessionsOnExit(sock: string, consoles: ReadonlyMap<string, ConsoleClient>): { stop: () => void } {
+  let stopped = false;
+  const timer = setInterval(() => {
+    api(sock, 'GET', '/vms').then((r) => {
+      if (stopped || r.status !== 200) return;
+      for (const vm of (r.body as { vms: { id: string; state: string; exit: { kind: string; reason: string } | null }[] }).vms) {
+        if (vm.state === 'Exited') consoles.get(vm.id)?.serial.end(`VM ${vm.id} exited: ${vm.exit?.kind} (${vm.exit?.reason})`);
+      }
+    }, () => { /* the manager is gone: the console sockets close */ });
+  }, 500);
+  return { stop: () => { stopped = true; clearInterval(timer); } };
 }
 
 /** PUT/PATCH/DELETE that must answer 204. */

@@ -15,7 +15,7 @@ import { ApiServer } from '../../src/vmm/api/ApiServer.js';
 import { Manager } from '../../src/vmm/Manager.js';
 import { INPUT_HIGH_WATER } from '../../src/vmm/VmWorker.js';
 import { api } from './apiClient.js';
-import { busyKernel, multiboot, ok, startManager } from './managerSupport.js';
+import { busyKernel, multiboot, ok, startManager, TEST_GUARD_MS } from './managerSupport.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'typevisor-flow-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,7 +74,7 @@ async function floodPausedGuest(sock: string, consoleDir: string, id: string): P
   }
 }
 
-test('manager (worker threads): console input is held at the high-water mark while the guest does not read, then all arrives', { timeout: 120_000 }, async () => {
+test('manager (worker threads): console input is held at the high-water mark while the guest does not read, then all arrives', { timeout: TEST_GUARD_MS }, async () => {
   const manager = new Manager({ consoleDir: dir, pacing: 'fast' });
   const server = new ApiServer(manager);
   const sock = join(dir, 'thread.sock');
@@ -87,7 +87,7 @@ test('manager (worker threads): console input is held at the high-water mark whi
   }
 });
 
-test('manage --process-per-vm: console input held the same way; a VM process killed while paused keeps its counters', { timeout: 120_000 }, async (t) => {
+test('manage --process-per-vm: console input held the same way; a VM process killed while paused keeps its counters', { timeout: TEST_GUARD_MS }, async (t) => {
   const sock = join(dir, 'proc.sock');
   const { child, stderr } = await startManager(sock, ['--process-per-vm', '--fast']);
   t.after(() => { child.kill('SIGKILL'); }); // also when the test times out

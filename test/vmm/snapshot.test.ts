@@ -12,6 +12,8 @@
 // MAC, as on another host); loading without network_overrides is refused naming the
 // missing tap, loading with {eth0 -> B} works, and the restored guest's network does
 // both again through B, its httpd still up from before the snapshot.
+//
+// Waits end on events; their bounds are hang guards (serveProcess.ts).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,13 +22,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROMPT } from '../machine/serialSession.js';
 import { api } from './apiClient.js';
-import { ROOT, startServe, waitForSocket } from './serveProcess.js';
+import { BOOT_GUARD_MS, ROOT, startServe, STEP_GUARD_MS, TEST_GUARD_MS, waitForSocket } from './serveProcess.js';
 import { haveGuest } from '../devices/virtio/guestBoot.js';
 import { makeTap, removeTap, tapSkip } from '../net/hostTap.js';
 import { fetchText } from '../net/fetchText.js';
 
 const skip = haveGuest ? false : 'the default guest (guest/bzImage) is not built';
-const BOOT_MS = 120_000;
 /** Unique per run: tests of other files may make taps at the same time. */
 const TAP_A = `tvsnA${process.pid % 1_000_000}`;
 const TAP_B = `tvsnB${process.pid % 1_000_000}`;
@@ -35,7 +36,7 @@ const GUEST = '10.77.6.2';
 const HOST_MAC = '02:77:06:00:00:01';
 const net = tapSkip === false;
 
-test('API: boot, pause, resume, pause, snapshot/create, kill, snapshot/load into a fresh serve, resume: the guest continues', { skip, timeout: 240_000 }, async () => {
+test('API: boot, pause, resume, pause, snapshot/create, kill, snapshot/load into a fresh serve, resume: the guest continues', { skip, timeout: TEST_GUARD_MS }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'typevisor-apisnap-'));
   const disk = join(dir, 'disk.img');
   const img = Buffer.alloc(1 << 20);
@@ -56,7 +57,7 @@ test('API: boot, pause, resume, pause, snapshot/create, kill, snapshot/load into
   if (!net) console.log(`# snapshot API test without a network interface: ${String(tapSkip)}`);
   try {
     if (net) makeTap(TAP_A, `${HOST}/24`, HOST_MAC);
-    await waitForSocket(sock1, 10_000);
+    await waitForSocket(sock1, first.exit);
     await call(sock1, 'PUT', '/snapshot/create', { snapshot_path: state, mem_file_path: mem }, 400, /not supported before starting/);
     await call(sock1, 'PUT', '/boot-source', {
       kernel_image_path: join(ROOT, 'guest/bzImage'), initrd_path: join(ROOT, 'guest/initramfs.cpio.gz'),
@@ -67,15 +68,15 @@ test('API: boot, pause, resume, pause, snapshot/create, kill, snapshot/load into
     if (net) await call(sock1, 'PUT', '/network-interfaces/eth0', { iface_id: 'eth0', host_dev_name: TAP_A, guest_mac: '06:00:0a:4d:06:02' }, 204);
     await call(sock1, 'PUT', '/snapshot/load', { snapshot_path: state, mem_file_path: mem }, 400, /not allowed after configuring boot-specific resources/);
     await call(sock1, 'PUT', '/actions', { action_type: 'InstanceStart' }, 204);
-    await first.serial.waitFor(PROMPT, BOOT_MS);
+    await first.serial.waitFor(PROMPT, BOOT_GUARD_MS);
     first.child.stdin.write('echo first-$((6*7))\n');
-    await first.serial.waitFor(/first-42/, 30_000);
-    await first.serial.waitFor(PROMPT, 30_000);
+    await first.serial.waitFor(/first-42/, STEP_GUARD_MS);
+    await first.serial.waitFor(PROMPT, STEP_GUARD_MS);
     if (net) {
       first.child.stdin.write(`ip link set eth0 up && ip addr add ${GUEST}/24 dev eth0 && mkdir -p /tmp/www && echo snap-net > /tmp/www/index.html && httpd -p 8080 -h /tmp/www; ping -c 1 -W 5 ${HOST}; echo ping-before-rc=$?\n`);
-      const rc = await first.serial.waitFor(/ping-before-rc=(\d+)/, 30_000);
+      const rc = await first.serial.waitFor(/ping-before-rc=(\d+)/, STEP_GUARD_MS);
       assert.equal(rc[1], '0', `the guest pinged the host through ${TAP_A}\n${first.serial.output.slice(-600)}`);
-      assert.equal(await fetchText(`http://${GUEST}:8080/index.html`, 20_000), 'snap-net\n', 'the host fetched from the guest before the snapshot');
+      assert.equal(await fetchText(`http://${GUEST}:8080/index.html`, STEP_GUARD_MS), 'snap-net\n', 'the host fetched from the guest before the snapshot');
     }
 
     await call(sock1, 'PUT', '/snapshot/create', { snapshot_path: state, mem_file_path: mem }, 400, /must be Paused first/);
@@ -96,7 +97,7 @@ test('API: boot, pause, resume, pause, snapshot/create, kill, snapshot/load into
     }
 
     second = startServe(['--api-sock', sock2, '--fast']);
-    await waitForSocket(sock2, 10_000);
+    await waitForSocket(sock2, second.exit);
     await call(sock2, 'PUT', '/snapshot/load', { snapshot_path: state, mem_backend: { backend_type: 'Uffd', backend_path: mem } }, 400, /Uffd memory backend is not supported/);
     await call(sock2, 'PUT', '/snapshot/load', { snapshot_path: state, mem_backend: { backend_type: 'File', backend_path: mem }, mem_file_path: mem }, 400, /Exactly one of mem_backend and mem_file_path/);
     await call(sock2, 'PUT', '/snapshot/load', { snapshot_path: mem, mem_file_path: mem }, 400, /not a typevisor snapshot state file/);
@@ -115,14 +116,14 @@ test('API: boot, pause, resume, pause, snapshot/create, kill, snapshot/load into
     await call(sock2, 'PATCH', '/vm', { state: 'Resumed' }, 204);
     assert.equal(await stateOf(sock2), 'Running');
     second.child.stdin.write('echo second-$((6*7)); head -c 15 /dev/vda; echo\n');
-    await second.serial.waitFor(/second-42/, 30_000);
-    await second.serial.waitFor(/api-disk-marker/, 30_000);
+    await second.serial.waitFor(/second-42/, STEP_GUARD_MS);
+    await second.serial.waitFor(/api-disk-marker/, STEP_GUARD_MS);
     if (net) {
       const nets = ((await api(sock2, 'GET', '/vm/config')).body as { 'network-interfaces': unknown[] })['network-interfaces'];
       assert.deepEqual(nets, [{ iface_id: 'eth0', host_dev_name: TAP_B, guest_mac: '06:00:0a:4d:06:02' }]);
-      assert.equal(await fetchText(`http://${GUEST}:8080/index.html`, 20_000), 'snap-net\n', `the host fetched from the restored guest through ${TAP_B}`);
+      assert.equal(await fetchText(`http://${GUEST}:8080/index.html`, STEP_GUARD_MS), 'snap-net\n', `the host fetched from the restored guest through ${TAP_B}`);
       second.child.stdin.write(`ping -c 1 -W 5 ${HOST}; echo ping-after-rc=$?\n`);
-      const rc = await second.serial.waitFor(/ping-after-rc=(\d+)/, 30_000);
+      const rc = await second.serial.waitFor(/ping-after-rc=(\d+)/, STEP_GUARD_MS);
       assert.equal(rc[1], '0', `the restored guest pinged the host through ${TAP_B}\n${second.serial.output.slice(-600)}`);
     }
     // A snapshot of the restored VM works too.

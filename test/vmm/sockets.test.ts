@@ -16,7 +16,7 @@ import { Vmm } from '../../src/vmm/Vmm.js';
 import { parseVsockOption } from '../../src/devices/virtio/options.js';
 import { MAX_UNIX_PATH_BYTES } from '../../src/net/unixSocket.js';
 import { api, faultOf } from './apiClient.js';
-import { startServe, waitForSocket } from './serveProcess.js';
+import { startServe, TEST_GUARD_MS, waitForSocket } from './serveProcess.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'typevisor-sock-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,7 +61,7 @@ test('a live API socket is not taken over; a stale one is replaced; any other fi
   await assert.rejects(new ApiServer(new Vmm({ serialOut: () => {} })).listen(file), /exists and is not a socket/);
 });
 
-test('typevisor serve: a second serve on a live --api-sock is refused and the first keeps answering', { timeout: 60_000 }, async (t) => {
+test('typevisor serve: a second serve on a live --api-sock is refused and the first keeps answering', { timeout: TEST_GUARD_MS }, async (t) => {
   const sock = join(dir, 'serve.sock');
   const started: ReturnType<typeof startServe>[] = [];
   t.after(() => { for (const s of started) s.child.kill('SIGKILL'); }); // also when the test times out
@@ -71,7 +71,7 @@ test('typevisor serve: a second serve on a live --api-sock is refused and the fi
     return s;
   };
   const first = serve(['--api-sock', sock]);
-  await waitForSocket(sock, 30_000);
+  await waitForSocket(sock, first.exit);
   const second = serve(['--api-sock', sock]);
   assert.equal(await second.exit, 1, second.stderr());
   assert.match(second.stderr(), /--api-sock .*serve\.sock: a server is already listening/);
