@@ -9,7 +9,7 @@ import { attachX87 } from '../cpu/attachX87.js';
 import { PhysicalMemory } from '../memory/PhysicalMemory.js';
 import { IoBus } from './IoBus.js';
 import { VirtualClock } from './VirtualClock.js';
-import { RunLoop, type Pacing } from './RunLoop.js';
+import { PAUSE_IO_GUARD_MS, RunLoop, type Pacing } from './RunLoop.js';
 import { applyBootEntry } from './applyBootEntry.js';
 import { Platform } from './Platform.js';
 import { ByteBatcher } from './ByteBatcher.js';
@@ -196,9 +196,9 @@ export class Machine {
         this.loop.wake();
       });
     }
-    const end = performance.now() + 30_000;
+    const end = performance.now() + PAUSE_IO_GUARD_MS;
     while (this.ioSources.some((s) => s.pendingIo() > 0)) {
-      if (performance.now() > end) throw new Error('pause: host I/O did not complete within 30 s');
+      if (performance.now() > end) throw new Error(`pause: host I/O did not complete within ${PAUSE_IO_GUARD_MS / 1000} s`);
       await new Promise((r) => setTimeout(r, 1));
     }
   }

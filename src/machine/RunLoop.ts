@@ -16,6 +16,8 @@ const YIELD_MS = 15;
 const CAP_WINDOW_MS = 1000;
 /** Smallest share a cap may give (below it a VM barely runs its timer tick). */
 export const MIN_CPU_SHARE = 0.01;
+/** How long Machine.pause waits for host I/O in flight (disk requests) to complete before it gives up. */
+export const PAUSE_IO_GUARD_MS = 30_000;
 
 export type Pacing = 'realtime' | 'fast';
 

@@ -8,7 +8,7 @@
 // loop stays free to finish host I/O and write snapshots.
 
 import { Worker } from 'node:worker_threads';
-import type { Pacing } from '../machine/RunLoop.js';
+import { PAUSE_IO_GUARD_MS, type Pacing } from '../machine/RunLoop.js';
 import { POST_COUNTER_SLOTS, readPostCounters, type PostCodeCounters } from '../machine/postCodeCounters.js';
 
 /** What a VM is made from (the API's pre-boot configuration, resolved). */
@@ -85,6 +85,16 @@ export type VmStats = Record<(typeof STAT_NAMES)[number], number> & PostCodeCoun
 /** Float64 slots of the shared counter buffer. */
 export const STATS_SLOTS = STAT_NAMES.length + POST_COUNTER_SLOTS;
 export const STATS_MS = 1000;
+
+/**
+ * How long a request the VM thread answers between CPU slices (pause, resume, fresh
+ * counters) may wait for that answer. A VM that ended answers at once (its waits end with
+ * it); this bounds only a thread that is alive but stuck. It is long because a healthy VM
+ * can be slow to answer: a pause waits for host I/O in flight (up to PAUSE_IO_GUARD_MS,
+ * a disk request behind a busy host's thread pool), and a loaded host may not run the
+ * thread for a while. Failing sooner would fail a pause the VM then carries out anyway.
+ */
+export const VM_ANSWER_GUARD_MS = 2 * PAUSE_IO_GUARD_MS;
 
 /**
  * Serial input flow control: input sent to a VM and not yet taken by its guest is held
@@ -237,9 +247,9 @@ export class VmWorker implements VmHandle {
   /** The counters fresh from the worker (it publishes on request, between CPU slices). */
   async readStats(): Promise<VmStats> {
     if (!this.exited) {
-      const published = this.waitAck('stats-published', 2000);
+      const published = this.waitAck('stats-published', VM_ANSWER_GUARD_MS);
       this.send({ type: 'publish-stats' });
-      try { await published; } catch { /* a worker stuck in a slice: the last counters stand */ }
+      try { await published; } catch { /* a stuck worker: the last counters stand */ }
     }
     return this.stats();
   }
@@ -286,7 +296,7 @@ export class VmWorker implements VmHandle {
   /** Stop the vCPU between slices; resolves when it has stopped. */
   async pause(): Promise<void> {
     if (this.exited || this.paused) return;
-    const acked = this.waitAck('paused', 5000);
+    const acked = this.waitAck('paused', VM_ANSWER_GUARD_MS);
     Atomics.store(this.ctl, 0, CTL_PAUSE);
     this.send({ type: 'wake' }); // an idle guest sleeping in HLT reaches the check at once
     await acked;
@@ -294,7 +304,7 @@ export class VmWorker implements VmHandle {
 
   async resume(): Promise<void> {
     if (this.exited || !this.paused) return;
-    const acked = this.waitAck('resumed', 5000);
+    const acked = this.waitAck('resumed', VM_ANSWER_GUARD_MS);
     Atomics.store(this.ctl, 0, CTL_RUN);
     Atomics.notify(this.ctl, 0);
     this.send({ type: 'wake' });
