@@ -40,6 +40,11 @@ export interface MachineConfig {
   nsPerInstruction?: number;
   /** CPU engine: the binary translator over the interpreter ('jit'), or the interpreter alone. */
   cpu?: CpuEngine;
+  /**
+   * Time of day the RTC starts from, ms since the Unix epoch (as QEMU's -rtc base=); by
+   * default the host's clock at power-on. Fixing it makes a fast-paced run reproducible.
+   */
+  rtcBaseMs?: number;
 }
 
 export type CpuEngine = 'jit' | 'interp';
@@ -58,12 +63,14 @@ export class Machine {
   readonly mem: PhysicalMemory;
   readonly io = new IoBus();
   readonly clock = new VirtualClock();
+  /** See MachineConfig.rtcBaseMs (read by the Platform's RTC). */
+  readonly rtcBaseMs: number | undefined;
   readonly cpu: Cpu;
   /** The binary translator when the engine is 'jit'. */
   readonly translator: Translator | null;
   readonly platform: Platform;
   readonly loop: RunLoop;
-  readonly config: Required<Omit<MachineConfig, 'kernel' | 'initrd' | 'bios'>> & MachineConfig;
+  readonly config: Required<Omit<MachineConfig, 'kernel' | 'initrd' | 'bios' | 'rtcBaseMs'>> & MachineConfig;
   private exit: ExitReason | null = null;
   /** Serial (COM1) bytes out of the guest. */
   onSerialOutput: (bytes: Uint8Array) => void = () => {};
@@ -95,6 +102,7 @@ export class Machine {
     }
     this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: 'interp', ...config };
     if (!CPU_ENGINES.includes(this.config.cpu)) throw new RangeError(`cpu engine must be one of ${CPU_ENGINES.join(', ')}, got ${String(this.config.cpu)}`);
+    this.rtcBaseMs = this.config.rtcBaseMs;
     this.mem = new PhysicalMemory(mib * 1024 * 1024);
     this.cpu = new Cpu(this.mem, this.io);
     attachX87(this.cpu);

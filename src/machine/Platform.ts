@@ -34,6 +34,8 @@ export interface PlatformHost {
   readonly io: IoBus;
   readonly clock: VirtualClock;
   readonly mem: PhysicalMemory;
+  /** RTC time of day at power-on, ms since the Unix epoch (default: the host's clock). */
+  readonly rtcBaseMs?: number | undefined;
 }
 
 export class Platform {
@@ -68,7 +70,7 @@ export class Platform {
     this.pit.attach(io);
     this.portB = new SystemControlPortB(this.pit);
     this.portB.attach(io);
-    this.rtc = new Rtc146818(clock, this.hpet.rtcLine, { ramSize: host.mem.ramSize });
+    this.rtc = new Rtc146818(clock, this.hpet.rtcLine, { ramSize: host.mem.ramSize, ...(host.rtcBaseMs !== undefined ? { startTimeMs: host.rtcBaseMs } : {}) });
     this.rtc.attach(io);
     this.com = [
       new Uart16550('com1', 0x3f8, pic.irqLine(4), clock),

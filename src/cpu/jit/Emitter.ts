@@ -8,22 +8,21 @@
 // interpreter's group files keep them. Templates build values as small expression trees
 // (X, below) that push one i32 when emitted.
 //
-// Precise faults: a memory access that misses the TLB's fast path records its site (the
-// instruction's page offset and index in the block) in a local and calls the CPU's
-// accessor, which throws the CPU's fault on a fault; the region catches it (a wasm
-// catch_all around its body) and leaves at the faulting instruction with everything as it
-// was before it, for the interpreter to run it again and deliver the fault exactly as
-// after an interpreted instruction. (Templates therefore change nothing before their last
+// Precise faults: every memory access passes its site (the instruction's page offset and
+// index in the block) to its helper; when the TLB's fast path misses, the CPU's accessor
+// records the site in a slot and throws the CPU's fault on a fault; the region catches it
+// (a wasm catch_all around its body) and leaves at the faulting instruction with
+// everything as it was before it, for the interpreter to run it again and deliver the
+// fault exactly as after an interpreted instruction. (Templates therefore change nothing before their last
 // access that can fault, as the interpreter's handlers do; the accessors find a fault
 // before any side effect.) Calls that run a whole instruction's semantics on the CPU (the
 // interpreter's fallback, RDTSC) spill the registers and flags into the host area and
 // deliver their own faults.
 
 import { DS, ES, SS } from '../constants.js';
-import { SLOT_EXITREQ } from '../Cpu.js';
 import { TLB_MMIO, TLB_NOUSER, TLB_VALID, TLB_CODE, TLB_NOWRITE_SUP, TLB_NOWRITE_USER } from '../mmu.js';
-import { FK_IN_C, FK_ADC, FK_ADD, FK_DEC, FK_INC, FK_LOGIC, FK_SBB, FK_SUB } from './runtime.js';
-import { Bytes, I32, Op, VOID, sleb, uleb } from './wasmModule.js';
+import { FK_IN_C, FK_ADC, FK_ADD, FK_DEC, FK_INC, FK_LOGIC, FK_RCO, FK_SBB, FK_SUB } from './runtime.js';
+import { Bytes, I32, Op, VOID, sleb, uleb, type FuncType } from './wasmModule.js';
 import { HELPERS, SLOW_IMPORTS } from './memoryHelpers.js';
 import type { Insn } from './scan.js';
 
@@ -32,15 +31,16 @@ import type { Insn } from './scan.js';
 // regions that chain into each other.
 export const L_OFF = 0, L_BASE = 1, L_LEFT = 2, L_N = 3;
 export const L_R0 = 4, L_FK = 12, L_FA = 13, L_FB = 14, L_FR = 15, L_FX = 16;
-export const L_STATUS = 17, L_EIP = 18, L_SITE = 19, L_Q0 = 20, L_TEMP0 = 21;
-/** Number of fixed i32 locals after the parameters (L_R0 .. L_SITE); then one i64 (L_Q0), then the i32 temps. */
+export const L_STATUS = 17, L_EIP = 18, L_Q0 = 19, L_TEMP0 = 20;
+/** Number of fixed i32 locals after the parameters (L_R0 .. L_EIP); then one i64 (L_Q0), then the i32 temps. */
 export const FIXED_LOCALS = L_Q0 - 4;
 
-// ---- Imported functions (module "rt"), in index order; the region is IMPORTS.length, the spill helper after it.
-export const IMPORTS = [
-  // Memory slow paths behind the inline fast paths: (linear address[, value], count retired)
-  // → value (the same as the memory helpers' own, see memoryHelpers.ts); they throw.
-  ...SLOW_IMPORTS.map((f) => ({ name: f.name as string, params: f.type.params.length, result: f.type.results.length > 0 })),
+// ---- Functions a region may import (module "rt"). A region imports only those it calls,
+// numbered in the order it first calls them (fewer imports: a cheaper instantiation).
+const JS_IMPORTS: { name: string; params: number; result: boolean }[] = [
+  // Memory slow paths behind the inline fast paths: (linear address[, value], site) → value
+  // (the same as the memory helpers' own, see memoryHelpers.ts); they throw.
+  ...SLOW_IMPORTS.map((f) => ({ name: f.name, params: f.type.params.length, result: f.type.results.length > 0 })),
   { name: 'segLin', params: 5, result: true },
   { name: 'step', params: 2, result: true }, { name: 'flags', params: 5, result: false },
   { name: 'cond', params: 6, result: true }, { name: 'carry', params: 5, result: true },
@@ -48,15 +48,14 @@ export const IMPORTS = [
   { name: 'cpuFlags', params: 2, result: false }, { name: 'rdtsc', params: 2, result: true },
   // Port I/O on the CPU: (offset, next offset, port, size) → 1 when the region must leave.
   { name: 'pin', params: 4, result: true }, { name: 'pout', params: 4, result: true },
-] as const;
+];
+/** Every importable function: the JS imports, then the helpers (memoryHelpers.ts). */
+export const IMPORTABLE: { name: string; type: FuncType }[] = [
+  ...JS_IMPORTS.map((f) => ({ name: f.name, type: { params: new Array<number>(f.params).fill(I32), results: f.result ? [I32] : [] } })),
+  ...HELPERS,
+];
 export type ImportName = string;
-/** Function index of an import: the JS imports, then the memory helpers (memoryHelpers.ts). */
-const FN: Record<string, number> = Object.fromEntries([...IMPORTS.map((f) => f.name), ...HELPERS.map((h) => h.name)].map((n, i) => [n, i]));
-const N_IMPORTS = IMPORTS.length + HELPERS.length;
-export const FN_RUN = N_IMPORTS, FN_SPILL = N_IMPORTS + 1, FN_LOAD_REGS = N_IMPORTS + 2;
-
-/** Slots (int32 indices into Cpu.jitSlots) the region and the dispatcher exchange values through. */
-export const S_FK = 0, S_FA = 1, S_FB = 2, S_FR = 3, S_FX = 4, S_EIP = 5, S_N = 6, S_EXITREQ = SLOT_EXITREQ, S_BASE = 9;
+const IMPORT_ID = new Map<string, number>(IMPORTABLE.map((f, i) => [f.name, i]));
 
 /** Region status (the return value of run): how the region was left. EIP in the slot, EIP in
  *  the CPU (after the interpreter ran an instruction), or EIP in the slot at a page offset the
@@ -79,7 +78,12 @@ export const FLAGS_DYNAMIC = -1;
 
 /** An expression: pushes one i32. */
 export type X = (e: Emitter) => void;
-export const loc = (l: number): X => (e) => e.get(l);
+/** Reads of the fixed locals and the first temps, made once (templates use them all the time). */
+const LOCS: X[] = Array.from({ length: 64 }, (_, l) => (e: Emitter) => e.get(l));
+const LOCAL_OF = new Map<X, number>(LOCS.map((x, l) => [x, l]));
+export const loc = (l: number): X => LOCS[l] ?? ((e) => e.get(l));
+/** The local `x` reads, or -1 when it is not a plain local read. */
+export const localOf = (x: X): number => LOCAL_OF.get(x) ?? -1;
 export const cst = (v: number): X => (e) => e.i32(v);
 const bin = (op: number) => (a: X, b: X): X => (e) => { a(e); b(e); e.op(op); };
 export const add = bin(Op.i32Add), sub = bin(Op.i32Sub), and = bin(Op.i32And), or = bin(Op.i32Or), xor = bin(Op.i32Xor);
@@ -97,6 +101,9 @@ export const not = (a: X): X => eqz(a);
 export class Emitter {
   /** The function body being written. */
   readonly code = new Bytes(1 << 16);
+  /** The region's imports (IMPORTABLE ids) in index order, and each id's index (-1: not imported yet). */
+  readonly imports: number[] = [];
+  private readonly importIndex = new Int16Array(IMPORTABLE.length).fill(-1);
   /** Read/write TLB masks for the region's privilege level (see Cpu.tlbReadMask). */
   readonly rmask: number;
   readonly wmask: number;
@@ -111,6 +118,8 @@ export class Emitter {
   depth = 0;
   labelTop = -1;
   labelExit = -1;
+  /** Left with the block's offset in `off` when its instructions do not fit in the budget. */
+  labelBudget = -1;
 
   // ---- The instruction being emitted.
   i!: Insn;
@@ -155,8 +164,13 @@ export class Emitter {
   set(l: number): void { this.code.push(Op.localSet); uleb(this.code, l); }
   tee(l: number): void { this.code.push(Op.localTee); uleb(this.code, l); }
   call(f: number): void { this.code.push(Op.call); uleb(this.code, f); }
-  /** Call an imported runtime function (its arguments already pushed). */
-  rt(name: ImportName): void { this.call(FN[name]); }
+  /** Call an imported function (its arguments already pushed). */
+  rt(name: ImportName): void {
+    const id = IMPORT_ID.get(name)!;
+    let k = this.importIndex[id]!;
+    if (k < 0) { k = this.imports.length; this.imports.push(id); this.importIndex[id] = k; }
+    this.call(k);
+  }
   i64(v: number): void { this.code.push(Op.i64Const); sleb(this.code, v); }
   /** The i64 scratch local (wide multiplies). */
   tmp64(): number { return L_Q0; }
@@ -192,11 +206,20 @@ export class Emitter {
     return L_TEMP0 + n;
   }
 
-  /** x into a new temp (so it can be used twice). */
+  /** x into a new temp (so it can be used twice, and keeps its value when registers change). */
   val(x: X): number {
     const t = this.tmp();
     this.let(t, x);
     return t;
+  }
+
+  /**
+   * A local holding x's value, for uses that all come before any local x reads is written:
+   * the local itself when x is a plain local read, else a new temp.
+   */
+  use(x: X): number {
+    const l = localOf(x);
+    return l >= 0 ? l : this.val(x);
   }
 
   // ==================================================================================
@@ -233,14 +256,11 @@ export class Emitter {
     for (let l = L_FK; l <= L_FX; l++) this.get(l);
     this.get(L_N); this.i32(this.idx); this.op(Op.i32Add);
     this.get(L_BASE);
-    this.call(FN_SPILL);
+    this.rt('spill');
   }
 
-  /** Record this instruction as the site of a memory access that may throw (see the region's catch). */
-  private site(): void { this.i32((this.idx << 12) | this.i.off); this.set(L_SITE); }
-
-  /** The count retired before this instruction (for the clock devices read). */
-  private count(): void { this.get(L_N); this.i32(this.idx); this.op(Op.i32Add); }
+  /** This instruction as the site of a memory access (the argument its slow path records when it throws). */
+  private site(): void { this.i32((this.idx << 12) | this.i.off); }
 
   /**
    * Run an instruction's semantics in the CPU (the interpreter's step, an import such as
@@ -249,7 +269,6 @@ export class Emitter {
    */
   private onCpu(call: () => void, exit: boolean): void {
     this.spill(); // (arguments computed by `call` read locals only: still current)
-    this.i32(-1); this.set(L_SITE); // not a memory fault: the region's catch passes it on
     call();
     this.i32(0); this.set(L_FK);
     this.flagKind = FK_IN_C;
@@ -262,7 +281,7 @@ export class Emitter {
 
   /** Registers back from the host area (after the interpreter ran). */
   reload(): void {
-    this.call(FN_LOAD_REGS);
+    this.rt('loadRegs');
     for (let r = 7; r >= 0; r--) this.set(L_R0 + r);
   }
 
@@ -285,19 +304,21 @@ export class Emitter {
     return i.eaDisp !== 0 ? add(x, cst(i.eaDisp | 0)) : x;
   }
 
-  /** Linear address of `off` in segment `seg` into a temp: DS/ES/SS are flat in the region's mode. */
-  linearOf(seg: number, off: X, size: number, write: boolean): number {
-    const t = this.val(off);
-    if (seg !== DS && seg !== ES && seg !== SS) {
-      // FS, GS, CS: base and checks at run time (the interpreter's segLin).
-      this.site(); this.i32(seg); this.get(t); this.i32(size); this.i32(write ? 1 : 0); this.count(); this.rt('segLin');
-      this.set(t);
-    }
-    return t;
+  /**
+   * Linear address of `off` in segment `seg`: `off` itself where the segment is flat in the
+   * region's mode (DS/ES/SS), else a temp with the interpreter's segLin of it (FS, GS, CS:
+   * base and checks at run time). Its uses must come before any register it reads changes.
+   */
+  linearOf(seg: number, off: X, size: number, write: boolean): X {
+    if (seg === DS || seg === ES || seg === SS) return off;
+    const t = this.tmp();
+    this.i32(seg); off(this); this.i32(size); this.i32(write ? 1 : 0); this.site(); this.rt('segLin');
+    this.set(t);
+    return loc(t);
   }
 
-  /** Linear address of the memory operand into a temp. */
-  linear(size: number, write: boolean): number {
+  /** Linear address of the memory operand (see linearOf). */
+  linear(size: number, write: boolean): X {
     return this.linearOf(this.i.eaSeg, this.offset(), size, write);
   }
 
@@ -334,41 +355,40 @@ export class Emitter {
   private helper(kind: string, size: number): string { return `${kind}${size * 8}${this.user ? 'u' : 's'}`; }
 
   /**
-   * Load `size` bytes at linear address (temp) `lin` into a new temp: the fast path inline
-   * in loops, else through the memory helper; the slow path through the CPU's accessor.
+   * Load `size` bytes at linear address `lin` into a new temp: the fast path inline in
+   * loops, else through the memory helper; the slow path through the CPU's accessor.
    */
-  load(size: number, lin: number): number {
+  load(size: number, lin: X): number {
     const v = this.tmp();
-    this.site();
     if (this.inlineMemory) {
-      const e = this.tlbEntry(lin);
-      this.fastTest(e, lin, this.rmask, size);
+      const l = this.use(lin);
+      const e = this.tlbEntry(l);
+      this.fastTest(e, l, this.rmask, size);
       this.open(Op.if, I32);
-      this.phys(e, lin); this.mem(Emitter.LOAD[size]!, 0, Emitter.ALIGN[size]!);
+      this.phys(e, l); this.mem(Emitter.LOAD[size]!, 0, Emitter.ALIGN[size]!);
       this.else_();
-      this.get(lin); this.count(); this.rt(`rd${size * 8}`);
+      this.get(l); this.site(); this.rt(`rd${size * 8}`);
       this.close();
     } else {
-      this.get(lin); this.count(); this.rt(this.helper('ld', size));
+      lin(this); this.site(); this.rt(this.helper('ld', size));
     }
     this.set(v);
     return v;
   }
 
-  /** Store `v` (truncated to `size`) at linear address (temp) `lin`. */
-  store(size: number, lin: number, v: X): void {
-    const val = this.val(v);
-    this.site();
+  /** Store `v` (truncated to `size`) at linear address `lin`. */
+  store(size: number, lin: X, v: X): void {
     if (this.inlineMemory) {
-      const e = this.tlbEntry(lin);
-      this.fastTest(e, lin, this.wmask, size);
+      const l = this.use(lin), val = this.use(v);
+      const e = this.tlbEntry(l);
+      this.fastTest(e, l, this.wmask, size);
       this.open(Op.if);
-      this.phys(e, lin); this.get(val); this.mem(Emitter.STORE[size]!, 0, Emitter.ALIGN[size]!);
+      this.phys(e, l); this.get(val); this.mem(Emitter.STORE[size]!, 0, Emitter.ALIGN[size]!);
       this.else_();
-      this.get(lin); this.get(val); this.count(); this.rt(`wr${size * 8}`);
+      this.get(l); this.get(val); this.site(); this.rt(`wr${size * 8}`);
       this.close();
     } else {
-      this.get(lin); this.get(val); this.count(); this.rt(this.helper('st', size));
+      lin(this); v(this); this.site(); this.rt(this.helper('st', size));
     }
   }
 
@@ -376,33 +396,32 @@ export class Emitter {
    * Start a read-modify-write of `size` bytes at `lin`: checks the write first (as rmwLin),
    * returns [old value temp, commit(newValue)].
    */
-  rmw(size: number, lin: number): [number, (v: X) => void] {
+  rmw(size: number, lin: X): [number, (v: X) => void] {
     const old = this.tmp();
-    this.site();
+    const l = this.use(lin);
     if (!this.inlineMemory) {
-      this.get(lin); this.count(); this.rt(this.helper('rmw', size)); this.set(old);
-      return [old, (v: X) => { const nv = this.val(v); this.get(lin); this.get(nv); this.count(); this.rt(this.helper('st', size)); }];
+      this.get(l); this.site(); this.rt(this.helper('rmw', size)); this.set(old);
+      // The write was checked: the store's slow path cannot fault.
+      return [old, (v: X) => { this.get(l); v(this); this.site(); this.rt(this.helper('st', size)); }];
     }
-    const e = this.tlbEntry(lin), p = this.tmp();
-    this.fastTest(e, lin, this.wmask, size);
+    const e = this.tlbEntry(l), p = this.tmp();
+    this.fastTest(e, l, this.wmask, size);
     this.open(Op.if);
-    this.phys(e, lin); this.tee(p); this.mem(Emitter.LOAD[size]!, 0, Emitter.ALIGN[size]!); this.set(old);
+    this.phys(e, l); this.tee(p); this.mem(Emitter.LOAD[size]!, 0, Emitter.ALIGN[size]!); this.set(old);
     this.else_();
-    this.get(lin); this.count(); this.rt(`rmw${size * 8}`); this.set(old);
+    this.get(l); this.site(); this.rt(`rmw${size * 8}`); this.set(old);
     this.i32(-1); this.set(p);
     this.close();
     return [old, (v: X) => {
-      const nv = this.val(v);
-      // The write was checked: its slow path cannot fault.
+      const nv = this.use(v);
       this.if_(ne(loc(p), cst(-1)), () => { this.get(p); this.get(nv); this.mem(Emitter.STORE[size]!, 0, Emitter.ALIGN[size]!); },
-        () => { this.get(lin); this.get(nv); this.count(); this.rt(`wr${size * 8}`); });
+        () => { this.get(l); this.get(nv); this.site(); this.rt(`wr${size * 8}`); });
     }];
   }
 
   /** Check `size` bytes at `lin` for writing without accessing them (the interpreter's probeWrite). */
-  probe(lin: number, size: number): void {
-    this.site();
-    this.get(lin); this.i32(size); this.count(); this.rt(this.user ? 'probeu' : 'probes');
+  probe(lin: X, size: number): void {
+    lin(this); this.i32(size); this.site(); this.rt(this.user ? 'probeu' : 'probes');
   }
 
   /** Read the r/m operand of `size` (register or memory). */
@@ -414,24 +433,21 @@ export class Emitter {
   /** Write the r/m operand. */
   writeRm(size: number, v: X): void {
     if (!this.isMem) { this.setReg(size, this.rm, v); return; }
-    const val = this.val(v);
-    this.store(size, this.linear(size, true), loc(val));
+    this.store(size, this.linear(size, true), v);
   }
 
   // ==================================================================================
   // Stack (the region's mode guarantees a flat 32-bit SS)
 
   push(size: number, v: X): void {
-    const val = this.val(v);
     const t = this.val(sub(loc(L_R0 + 4), cst(size)));
-    this.store(size, t, loc(val));
+    this.store(size, loc(t), v);
     this.let(L_R0 + 4, loc(t));
   }
 
   /** Pop `size` bytes into a new temp; ESP moves after the read (a fault leaves it). */
   pop(size: number): number {
-    const sp = this.val(loc(L_R0 + 4));
-    const v = this.load(size, sp);
+    const v = this.load(size, loc(L_R0 + 4));
     this.let(L_R0 + 4, add(loc(L_R0 + 4), cst(size)));
     return v;
   }
@@ -445,10 +461,12 @@ export class Emitter {
   /** Record an arithmetic result as the flag producer (kind FK_*, operands as values of `size`). */
   produce(kind: number, size: number, a: X, b: X, r: X, x: X = cst(0)): void {
     const szi = sizeIndex(size);
-    // fx first: it may be the carry of the state being replaced (INC/DEC, ADC/SBB).
-    this.let(L_FX, x);
-    this.let(L_FA, a);
-    this.let(L_FB, b);
+    // Only the locals the kind reads (see flagsOut, cf, of): fx first, it may be the carry
+    // of the state being replaced (INC/DEC, ADC/SBB).
+    const arith = kind !== FK_LOGIC && kind !== FK_RCO;
+    if (kind !== FK_ADD && kind !== FK_SUB && kind !== FK_LOGIC) this.let(L_FX, x);
+    if (arith) this.let(L_FA, a);
+    if (arith && kind !== FK_INC && kind !== FK_DEC) this.let(L_FB, b);
     this.let(L_FR, r);
     this.let(L_FK, cst((kind << 2) | szi));
     this.flagKind = kind;
@@ -460,7 +478,7 @@ export class Emitter {
   /** Put the flag state into the CPU (before code that reads or edits the CPU's flags). */
   flagsToCpu(): void {
     if (this.flagKind === FK_IN_C) return;
-    this.flagArgs(); this.call(FN.flags);
+    this.flagArgs(); this.rt('flags');
     this.i32(0); this.set(L_FK);
     this.flagKind = FK_IN_C;
   }
@@ -473,7 +491,7 @@ export class Emitter {
   /** CF as 0/1. */
   carry(): X {
     if (this.flagKind === FLAGS_DYNAMIC || this.flagKind === FK_IN_C) {
-      return (e) => { e.flagArgs(); e.call(FN.carry); };
+      return (e) => { e.flagArgs(); e.rt('carry'); };
     }
     return this.cf();
   }
@@ -494,8 +512,10 @@ export class Emitter {
   private of(): X {
     const fa = loc(L_FA), fb = loc(L_FB), fr = loc(L_FR), fx = loc(L_FX);
     switch (this.flagKind) {
-      case FK_ADD: case FK_ADC: case FK_INC: return this.sign(and(xor(fa, fr), xor(fb, fr)));
-      case FK_SUB: case FK_SBB: case FK_DEC: return this.sign(and(xor(fa, fb), xor(fa, fr)));
+      case FK_ADD: case FK_ADC: return this.sign(and(xor(fa, fr), xor(fb, fr)));
+      case FK_INC: return this.sign(and(xor(fa, fr), xor(cst(1), fr))); // (fb is not kept for INC/DEC: 1)
+      case FK_SUB: case FK_SBB: return this.sign(and(xor(fa, fb), xor(fa, fr)));
+      case FK_DEC: return this.sign(and(xor(fa, cst(1)), xor(fa, fr)));
       case FK_LOGIC: return cst(0);
       default: return shrU(and(fx, cst(2)), cst(1));
     }
@@ -504,7 +524,7 @@ export class Emitter {
   /** Condition code cc (Jcc/SETcc/CMOVcc low nibble) as a 0/1 value. */
   cond(cc: number): X {
     if (this.flagKind === FLAGS_DYNAMIC || this.flagKind === FK_IN_C) {
-      return (e) => { e.flagArgs(); e.i32(cc); e.call(FN.cond); };
+      return (e) => { e.flagArgs(); e.i32(cc); e.rt('cond'); };
     }
     const r = this.condTrue(cc >> 1);
     return (cc & 1) === 0 ? r : eqz(r);
@@ -553,7 +573,7 @@ export class Emitter {
 
   /** Leave the region: EIP `eip` (or the CPU's own EIP), after `retired` more instructions. */
   exit(eip: X | null, retired: number, status = EXIT_EIP): void {
-    this.let(L_N, add(loc(L_N), cst(retired)));
+    if (retired !== 0) this.let(L_N, add(loc(L_N), cst(retired)));
     if (eip === null) this.let(L_STATUS, cst(EXIT_CPU_EIP));
     else { this.let(L_EIP, eip); this.let(L_STATUS, cst(status)); }
     this.br(this.labelExit);
@@ -589,7 +609,7 @@ export class Emitter {
   /** Run the current instruction in the interpreter (the step import puts the spilled flags in the CPU first). */
   fallback(exit: boolean): void {
     const i = this.i;
-    this.onCpu(() => { this.i32(i.off); this.i32(i.off + i.len); this.call(FN.step); }, exit);
+    this.onCpu(() => { this.i32(i.off); this.i32(i.off + i.len); this.rt('step'); }, exit);
   }
 }
 

@@ -18,7 +18,8 @@ import { FAULT, HOST_REGS, HOST_SLOTS, HOST_TLB, type Cpu, type ExecutionEngine 
 import { TLB_CODE, TLB_VALID, translateSlow } from '../mmu.js';
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
 import { type CompiledRegion, type RegionTarget, compileRegion } from './compile.js';
-import { EXIT_CPU_EIP, EXIT_FAULT, S_BASE, S_EIP, S_FA, S_FB, S_FK, S_FR, S_FX, S_N } from './Emitter.js';
+import { EXIT_CPU_EIP, EXIT_FAULT } from './Emitter.js';
+import { S_BASE, S_EIP, S_FA, S_FB, S_FK, S_FR, S_FX, S_N, S_SITE } from './slots.js';
 import { flagImports, flagsOut } from './runtime.js';
 import { rdtsc } from '../system.js';
 import { portIn, portOut } from '../io.js';
@@ -121,6 +122,7 @@ export class Translator implements ExecutionEngine {
     c.engine = this;
     this.mem.onCodeWrite = (page) => this.invalidatePage(page);
     const s = c.jitSlots;
+    s[S_SITE] = -1;
     const sync = (n: number): void => { c.instructions = this.ins0 + n; };
     // Run an instruction's semantics on the CPU for translated code (everything spilled):
     // its fault is delivered here, as after an interpreted instruction; 1 when the region
@@ -155,13 +157,14 @@ export class Translator implements ExecutionEngine {
       portOut(cpu, port, size, size === 4 ? cpu.regs[0]! : size === 2 ? cpu.r16[0]! : cpu.r8[0]!);
       cpu.eip = next;
     };
-    // The memory slow paths: the instruction count first (devices read the clock), the page
-    // walk (a fault is thrown on to the region, which leaves at the faulting instruction),
-    // and an access only the interpreter may make (MMIO, ROM, a write to translated code:
-    // interrupts and invalidation are seen at its instruction boundary) leaves the same way.
+    // The memory slow paths: the page walk (a fault is thrown on to the region, which
+    // leaves at the faulting instruction), and an access only the interpreter may make
+    // (MMIO, ROM, a write to translated code: interrupts and invalidation are seen at its
+    // instruction boundary) leaves the same way. The access's site is in the slot while
+    // either may throw; neither needs the instruction count (no device is reached here).
     const mem = this.mem;
-    const walk = (lin: number, size: number, write: boolean, n: number): void => {
-      c.instructions = this.ins0 + n;
+    const walk = (lin: number, size: number, write: boolean, site: number): void => {
+      s[S_SITE] = site;
       const user = c.cpl === 3;
       let p = translateSlow(c, lin, write, user, false);
       if (!mem.isRamPage(p) || (write && mem.codePages[p >>> 12] !== 0)) throw NEEDS_INTERPRETER;
@@ -169,21 +172,23 @@ export class Translator implements ExecutionEngine {
         p = translateSlow(c, (lin & ~0xfff) + 0x1000, write, user, false);
         if (!mem.isRamPage(p) || (write && mem.codePages[p >>> 12] !== 0)) throw NEEDS_INTERPRETER;
       }
+      s[S_SITE] = -1;
     };
     const slow = {
-      rd8: (lin: number, n: number) => { walk(lin, 1, false, n); return c.rd8(lin); },
-      rd16: (lin: number, n: number) => { walk(lin, 2, false, n); return c.rd16(lin); },
-      rd32: (lin: number, n: number) => { walk(lin, 4, false, n); return c.rd32(lin); },
-      wr8: (lin: number, v: number, n: number) => { walk(lin, 1, true, n); c.wr8(lin, v); },
-      wr16: (lin: number, v: number, n: number) => { walk(lin, 2, true, n); c.wr16(lin, v); },
-      wr32: (lin: number, v: number, n: number) => { walk(lin, 4, true, n); c.wr32(lin, v); },
-      rmw8: (lin: number, n: number) => { walk(lin, 1, true, n); return c.rd8(lin); },
-      rmw16: (lin: number, n: number) => { walk(lin, 2, true, n); return c.rd16(lin); },
-      rmw32: (lin: number, n: number) => { walk(lin, 4, true, n); return c.rd32(lin); },
-      probe: (lin: number, size: number, n: number) => { walk(lin, size, true, n); },
+      rd8: (lin: number, site: number) => { walk(lin, 1, false, site); return c.rd8(lin); },
+      rd16: (lin: number, site: number) => { walk(lin, 2, false, site); return c.rd16(lin); },
+      rd32: (lin: number, site: number) => { walk(lin, 4, false, site); return c.rd32(lin); },
+      wr8: (lin: number, v: number, site: number) => { walk(lin, 1, true, site); c.wr8(lin, v); },
+      wr16: (lin: number, v: number, site: number) => { walk(lin, 2, true, site); c.wr16(lin, v); },
+      wr32: (lin: number, v: number, site: number) => { walk(lin, 4, true, site); c.wr32(lin, v); },
+      rmw8: (lin: number, site: number) => { walk(lin, 1, true, site); return c.rd8(lin); },
+      rmw16: (lin: number, site: number) => { walk(lin, 2, true, site); return c.rd16(lin); },
+      rmw32: (lin: number, site: number) => { walk(lin, 4, true, site); return c.rd32(lin); },
+      probe: (lin: number, size: number, site: number) => { walk(lin, size, true, site); },
     };
     const memoryPages = this.mem.buffer.byteLength / 65536;
-    const helpers = buildMemoryHelpers(this.mem.wasmMemory, memoryPages, this.mem.hostBase + HOST_TLB, slow);
+    const helpers = buildMemoryHelpers(this.mem.wasmMemory, memoryPages,
+      { tlbAt: this.mem.hostBase + HOST_TLB, regsAt: this.mem.hostBase + HOST_REGS, slotsAt: this.mem.hostBase + HOST_SLOTS }, slow);
     this.target = {
       memory: this.mem.wasmMemory,
       memoryPages,
@@ -196,7 +201,12 @@ export class Translator implements ExecutionEngine {
       instanceImports: { rt: {
         ...slow,
         ...helpers,
-        segLin: (seg: number, off: number, size: number, write: number, n: number) => { sync(n); return c.segLin(seg, off, size, write !== 0); },
+        segLin: (seg: number, off: number, size: number, write: number, site: number) => {
+          s[S_SITE] = site;
+          const lin = c.segLin(seg, off, size, write !== 0);
+          s[S_SITE] = -1;
+          return lin;
+        },
         // An instruction the region leaves to the interpreter.
         step: (off: number, next: number) => onCpu(off, next, stepOp),
         rdtsc: (off: number, next: number) => onCpu(off, next, rdtscOp),
@@ -230,7 +240,14 @@ export class Translator implements ExecutionEngine {
         c.stepBlock(64); // too little budget left for the block
         continue;
       }
-      if (this.heat[key]! >= this.threshold && this.translate(c, key, eip, e & ~0xfff)) continue;
+      let due = this.threshold;
+      if (r !== undefined) {
+        // A way into a translated page that its region lacks: noted for the next translation,
+        // which comes sooner than a cold page's first (the page has proved hot).
+        this.noteEntry(key, eip);
+        due >>= 2;
+      }
+      if (this.heat[key]! >= due && this.translate(c, key, eip, e & ~0xfff)) continue;
       this.interpret(c, key);
     }
   }

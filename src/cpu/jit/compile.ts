@@ -20,13 +20,13 @@ import {
   F_ALL, F_C, F_O, FLOW_EXIT, FLOW_JCC, FLOW_JMP, FLOW_UD, FMT_MODRM, FMT_REG_ONLY, OP_FLAGS_READ, OP_FLAGS_WRITTEN, OP_FORMAT, infoIndex,
 } from '../opcodeInfo.js';
 import {
-  EXIT_BUDGET, EXIT_FAULT, EXIT_UNKNOWN, Emitter, FIXED_LOCALS, FN_SPILL, IMPORTS, L_BASE, L_EIP, L_FK, L_LEFT, L_N, L_OFF, L_R0,
-  L_SITE, L_STATUS, S_BASE, S_EIP, S_EXITREQ, S_FK, S_N, type X, add, and, cst, eq, eqz, gtS, loc, ltS, shrU,
+  EXIT_BUDGET, EXIT_FAULT, EXIT_UNKNOWN, Emitter, FIXED_LOCALS, IMPORTABLE, L_BASE, L_EIP, L_FK, L_LEFT, L_N, L_OFF, L_R0,
+  L_STATUS, type X, add, and, cst, eq, eqz, gtS, loc, ltS, shrU,
 } from './Emitter.js';
 import { TEMPLATES } from './emit/index.js';
-import { HELPERS } from './memoryHelpers.js';
+import { S_EIP, S_EXITREQ, S_FK, S_SITE } from './slots.js';
 import { type Block, type Insn, opcodeOf, relTarget } from './scan.js';
-import { Bytes, I32, I64, Op, assemble, uleb, type FuncType } from './wasmModule.js';
+import { I32, I64, Op, assemble, uleb, type FuncType } from './wasmModule.js';
 
 export type RegionFn = (off: number, base: number, left: number, n: number) => number;
 
@@ -53,8 +53,8 @@ export interface RegionTarget {
   codeMapAt: number;
   table: WebAssembly.Table;
   tableMax: number;
-  /** What a region module is instantiated with: the JS imports (IMPORTS), the memory helpers
-   *  (HELPERS), the memory and the table, under "rt". */
+  /** What a region module is instantiated with, under "rt": every importable function
+   *  (IMPORTABLE: the JS imports and the helpers), the memory and the table. */
   instanceImports: WebAssembly.Imports;
 }
 
@@ -99,33 +99,7 @@ function flagUse(i: Insn, inline: boolean): [read: number, written: number] {
   return [read, written];
 }
 
-const SPILL_TYPE: FuncType = { params: new Array<number>(15).fill(I32), results: [] };
-
-/** The spill helper: registers, flag locals, retired count and page base into the host area. */
-function spillBody(regsAt: number, slotsAt: number): Bytes {
-  const b = new Bytes();
-  const store = (param: number, at: number): void => {
-    b.push2(Op.i32Const, 0); b.push(Op.localGet); uleb(b, param);
-    b.push2(Op.i32Store, 2); uleb(b, at);
-  };
-  for (let r = 0; r < 8; r++) store(r, regsAt + 4 * r);
-  for (let f = 0; f < 5; f++) store(8 + f, slotsAt + 4 * (S_FK + f));
-  store(13, slotsAt + 4 * S_N);
-  store(14, slotsAt + 4 * S_BASE);
-  b.push(Op.end);
-  return b;
-}
-
 const RUN_TYPE: FuncType = { params: [I32, I32, I32, I32], results: [I32] };
-const LOAD_REGS_TYPE: FuncType = { params: [], results: new Array<number>(8).fill(I32) };
-
-/** The register loader: the eight registers from the host area, as results. */
-function loadRegsBody(regsAt: number): Bytes {
-  const b = new Bytes();
-  for (let r = 0; r < 8; r++) { b.push2(Op.i32Const, 0); b.push2(Op.i32Load, 2); uleb(b, regsAt + 4 * r); }
-  b.push(Op.end);
-  return b;
-}
 
 /** Compile the blocks of a page into a region for mode `mode` (Cpu.jitMode). */
 export function compileRegion(blocks: Block[], mode: number, target: RegionTarget): CompiledRegion {
@@ -140,6 +114,7 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   e.labelExit = e.open(Op.block);
   // A memory access that faults throws out of its import: caught below, around everything.
   e.open(Op.try);
+  e.labelBudget = e.open(Op.block);
   e.labelTop = e.open(Op.loop);
   const unknown = e.open(Op.block);
   const caseLabel = new Array<number>(N);
@@ -180,7 +155,7 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
     // fault): out to the interpreter, never chained on (it would come straight back).
     if (n === 0) { e.exit(e.eipOf(block.start), 0, EXIT_UNKNOWN); continue; }
     // Budget: the whole block must fit.
-    e.if_(gtS(add(loc(L_N), cst(n)), loc(L_LEFT)), () => e.exit(e.eipOf(block.start), 0, EXIT_BUDGET));
+    e.if_(gtS(add(loc(L_N), cst(n)), loc(L_LEFT)), () => { e.let(L_OFF, cst(block.start)); e.br(e.labelBudget); });
     let ended = false;
     for (let k = 0; k < n; k++) {
       const i = block.insns[k]!;
@@ -208,12 +183,19 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   e.let(L_STATUS, cst(EXIT_UNKNOWN));
   e.br(e.labelExit);
   e.close(); // loop $top
+  e.close(); // block $budget: a block that did not fit in the budget, at `off`
+  e.let(L_EIP, add(loc(L_BASE), loc(L_OFF)));
+  e.let(L_STATUS, cst(EXIT_BUDGET));
   e.op(Op.catchAll);
-  // The site of the faulting access: its instruction's page offset and index in the block.
-  // A site of -1 means the exception did not come from a memory access: pass it on.
-  e.if_(ltS(loc(L_SITE), cst(0)), () => { e.op(Op.rethrow); uleb(e.code, 1); });
-  e.let(L_N, add(loc(L_N), shrU(loc(L_SITE), cst(12))));
-  e.let(L_EIP, add(loc(L_BASE), and(loc(L_SITE), cst(4095))));
+  // The site of the faulting access, which its slow path recorded: its instruction's page
+  // offset and index in the block. None (-1): the exception did not come from a memory
+  // access, pass it on.
+  const site = e.tmp();
+  e.let(site, loadSlot(e, S_SITE));
+  e.if_(ltS(loc(site), cst(0)), () => { e.op(Op.rethrow); uleb(e.code, 1); });
+  e.i32(0); e.i32(-1); e.mem(Op.i32Store, e.slotsAt + 4 * S_SITE, 2);
+  e.let(L_N, add(loc(L_N), shrU(loc(site), cst(12))));
+  e.let(L_EIP, add(loc(L_BASE), and(loc(site), cst(4095))));
   e.let(L_STATUS, cst(EXIT_FAULT));
   e.close(); // try
   e.close(); // block $exit
@@ -223,7 +205,7 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   for (let l = L_FK; l < L_FK + 5; l++) e.get(l);
   e.get(L_N);
   e.get(L_BASE);
-  e.call(FN_SPILL);
+  e.rt('spill');
   e.if_(and(eqz(loc(L_STATUS)), and(eqz(loadSlot(e, S_EXITREQ)), ltS(loc(L_N), loc(L_LEFT)))), () => {
     const te = e.tmp(), slot = e.tmp();
     e.get(L_EIP); e.i32(12); e.op(Op.i32ShrU); e.i32(2); e.op(Op.i32Shl); e.mem(Op.i32Load, e.tlbAt, 2); e.set(te);
@@ -245,21 +227,14 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   e.op(Op.end);
 
   const bytes = assemble({
-    imports: [
-      ...IMPORTS.map((f) => ({ name: f.name, type: { params: new Array<number>(f.params).fill(I32), results: f.result ? [I32] : [] } })),
-      ...HELPERS,
-    ],
+    imports: e.imports.map((id) => IMPORTABLE[id]!),
     memoryPages: target.memoryPages,
     tableMax: target.tableMax,
-    funcs: [
-      {
-        type: RUN_TYPE,
-        locals: [{ count: FIXED_LOCALS, type: I32 }, { count: 1, type: I64 }, { count: Math.max(e.maxTemps, 2), type: I32 }],
-        body: e.code,
-      },
-      { type: SPILL_TYPE, locals: [], body: spillBody(e.regsAt, e.slotsAt) },
-      { type: LOAD_REGS_TYPE, locals: [], body: loadRegsBody(e.regsAt) },
-    ],
+    funcs: [{
+      type: RUN_TYPE,
+      locals: [{ count: FIXED_LOCALS, type: I32 }, { count: 1, type: I64 }, { count: Math.max(e.maxTemps, 2), type: I32 }],
+      body: e.code,
+    }],
   });
   sourceHook?.(bytes, blocks);
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), target.instanceImports);

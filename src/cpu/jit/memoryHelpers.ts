@@ -1,18 +1,22 @@
-// The memory accessors translated code calls (one small WebAssembly module per machine):
-// the software TLB's fast path, and the CPU's own accessor (an import) when it misses.
+// The helpers translated code calls (one small WebAssembly module per machine): memory
+// accessors, the software TLB's fast path and the CPU's own accessor (an import) when it
+// misses; and spill/loadRegs, which move a region's registers and flag state to and from
+// the host area around calls into the CPU.
 // Regions call these for accesses outside loops, which keeps their code small (Liftoff
 // compiles it faster); inside loops they inline the same fast path (Emitter).
 //
-//   ld{8,16,32}{s,u}(lin, n) → value     st{8,16,32}{s,u}(lin, value, n)
-//   rmw{8,16,32}{s,u}(lin, n) → value    (the write checked first, then the read)
-//   probe{s,u}(lin, size, n)             (the write checked, nothing accessed)
+//   ld{8,16,32}{s,u}(lin, site) → value     st{8,16,32}{s,u}(lin, value, site)
+//   rmw{8,16,32}{s,u}(lin, site) → value    (the write checked first, then the read)
+//   probe{s,u}(lin, size, site)             (the write checked, nothing accessed)
 //
-// s/u: supervisor or user privilege (the TLB masks of Cpu.updateMode); n: the count of
-// instructions retired, for the clock devices read. The slow paths throw the CPU's fault,
-// or NEEDS_INTERPRETER where only the interpreter may do the access (see Translator).
+// s/u: supervisor or user privilege (the TLB masks of Cpu.updateMode); site: the access's
+// instruction in its region (see Emitter), passed on to the slow path. The slow paths
+// throw the CPU's fault, or NEEDS_INTERPRETER where only the interpreter may do the access
+// (see Translator), having recorded the site where the region finds it.
 
 import { TLB_CODE, TLB_MMIO, TLB_NOUSER, TLB_NOWRITE_SUP, TLB_NOWRITE_USER, TLB_VALID } from '../mmu.js';
 import { Bytes, I32, Op, assemble, sleb, uleb, type FuncDef, type FuncType } from './wasmModule.js';
+import { S_BASE, S_FK, S_N } from './slots.js';
 
 export const SIZES = [1, 2, 4] as const;
 const LOAD: Record<number, number> = { 1: Op.i32Load8U, 2: Op.i32Load16U, 4: Op.i32Load };
@@ -44,6 +48,14 @@ for (const p of ['s', 'u']) {
   for (const s of SIZES) HELPERS.push({ name: `rmw${s * 8}${p}`, type: { params: [I32, I32], results: [I32] } });
   HELPERS.push({ name: `probe${p}`, type: { params: [I32, I32, I32], results: [] } });
 }
+/** spill(r0..r7, fk, fa, fb, fr, fx, n, base): the region's state into the host area. */
+const SPILL_TYPE: FuncType = { params: new Array<number>(15).fill(I32), results: [] };
+/** loadRegs() → r0..r7: the registers from the host area. */
+const LOAD_REGS_TYPE: FuncType = { params: [], results: new Array<number>(8).fill(I32) };
+HELPERS.push({ name: 'spill', type: SPILL_TYPE }, { name: 'loadRegs', type: LOAD_REGS_TYPE });
+
+/** Where the helpers find the CPU's state: absolute addresses in the memory's host area. */
+export interface HostLayout { tlbAt: number; regsAt: number; slotsAt: number }
 
 /**
  * Code of the fast-path test: TLB entry of `lin` (param 0) into local `e`, then 1 when the
@@ -73,41 +85,63 @@ function helperBody(kind: string, size: number, tlbAt: number, mask: number): Fu
   const e = params; // the one local after the parameters: the TLB entry
   const sizeLocal = kind === 'probe' ? 1 : -1;
   fastTest(b, tlbAt, mask, size, sizeLocal, e);
-  const nParam = kind === 'st' || kind === 'probe' ? 2 : 1;
+  const siteParam = kind === 'st' || kind === 'probe' ? 2 : 1;
   const call = (name: string): void => { b.push(Op.call); uleb(b, slowIndex(name)); };
   if (kind === 'ld' || kind === 'rmw') {
     b.push2(Op.if, I32);
     phys(b, e); b.push2(LOAD[size]!, ALIGN[size]!); uleb(b, 0);
     b.push(Op.else);
-    b.push2(Op.localGet, 0); b.push2(Op.localGet, nParam); call(`${kind === 'ld' ? 'rd' : 'rmw'}${size * 8}`);
+    b.push2(Op.localGet, 0); b.push2(Op.localGet, siteParam); call(`${kind === 'ld' ? 'rd' : 'rmw'}${size * 8}`);
     b.push(Op.end);
   } else if (kind === 'st') {
     b.push2(Op.if, 0x40);
     phys(b, e); b.push2(Op.localGet, 1); b.push2(STORE[size]!, ALIGN[size]!); uleb(b, 0);
     b.push(Op.else);
-    b.push2(Op.localGet, 0); b.push2(Op.localGet, 1); b.push2(Op.localGet, nParam); call(`wr${size * 8}`);
+    b.push2(Op.localGet, 0); b.push2(Op.localGet, 1); b.push2(Op.localGet, siteParam); call(`wr${size * 8}`);
     b.push(Op.end);
   } else {
     b.push(Op.i32Eqz);
     b.push2(Op.if, 0x40);
-    b.push2(Op.localGet, 0); b.push2(Op.localGet, 1); b.push2(Op.localGet, nParam); call('probe');
+    b.push2(Op.localGet, 0); b.push2(Op.localGet, 1); b.push2(Op.localGet, siteParam); call('probe');
     b.push(Op.end);
   }
   b.push(Op.end);
   return { type: HELPERS.find((h) => h.name.startsWith(kind))!.type, locals: [{ count: 1, type: I32 }], body: b };
 }
 
+function spillBody(at: HostLayout): FuncDef {
+  const b = new Bytes();
+  const store = (param: number, addr: number): void => {
+    b.push2(Op.i32Const, 0); b.push(Op.localGet); uleb(b, param);
+    b.push2(Op.i32Store, 2); uleb(b, addr);
+  };
+  for (let r = 0; r < 8; r++) store(r, at.regsAt + 4 * r);
+  for (let f = 0; f < 5; f++) store(8 + f, at.slotsAt + 4 * (S_FK + f));
+  store(13, at.slotsAt + 4 * S_N);
+  store(14, at.slotsAt + 4 * S_BASE);
+  b.push(Op.end);
+  return { type: SPILL_TYPE, locals: [], body: b };
+}
+
+function loadRegsBody(at: HostLayout): FuncDef {
+  const b = new Bytes();
+  for (let r = 0; r < 8; r++) { b.push2(Op.i32Const, 0); b.push2(Op.i32Load, 2); uleb(b, at.regsAt + 4 * r); }
+  b.push(Op.end);
+  return { type: LOAD_REGS_TYPE, locals: [], body: b };
+}
+
 /** Build and instantiate the helper module; returns its exports by name. */
-export function buildMemoryHelpers(memory: WebAssembly.Memory, memoryPages: number, tlbAt: number,
+export function buildMemoryHelpers(memory: WebAssembly.Memory, memoryPages: number, at: HostLayout,
   slow: Record<string, (...args: never[]) => unknown>): Record<string, unknown> {
   const funcs: FuncDef[] = [];
   for (const p of ['s', 'u']) {
     const { read, write } = tlbMasks(p === 'u');
-    for (const s of SIZES) funcs.push(helperBody('ld', s, tlbAt, read));
-    for (const s of SIZES) funcs.push(helperBody('st', s, tlbAt, write));
-    for (const s of SIZES) funcs.push(helperBody('rmw', s, tlbAt, write));
-    funcs.push(helperBody('probe', 1, tlbAt, write));
+    for (const s of SIZES) funcs.push(helperBody('ld', s, at.tlbAt, read));
+    for (const s of SIZES) funcs.push(helperBody('st', s, at.tlbAt, write));
+    for (const s of SIZES) funcs.push(helperBody('rmw', s, at.tlbAt, write));
+    funcs.push(helperBody('probe', 1, at.tlbAt, write));
   }
+  funcs.push(spillBody(at), loadRegsBody(at));
   const bytes = assemble({
     imports: SLOW_IMPORTS,
     memoryPages,

@@ -15,8 +15,8 @@ import { immOf, simm8, when, type Template, type TemplateTable } from './types.j
 /** Emit ALU op `op` on values a, b of `size`; returns the result temp (CMP: the difference). */
 export function alu(e: Emitter, op: number, size: number, a: X, b: X): number {
   const live = e.flagsLive(F_ALL);
-  const ta = e.val(a), tb = e.val(b);
-  const A = loc(ta), B = loc(tb);
+  // (a and b are read before anything is written: registers as they are)
+  const A = loc(e.use(a)), B = loc(e.use(b));
   let cin: X = cst(0);
   if (op === ALU_ADC || op === ALU_SBB) cin = loc(e.val(e.carry()));
   let r: number;
@@ -86,7 +86,7 @@ function test(e: Emitter, size: number, a: X, b: X): void {
 
 /** INC/DEC of a value: CF is kept, so the producer carries the CF before it. */
 function incDec(e: Emitter, size: number, a: X, dec: boolean): number {
-  const ta = e.val(a);
+  const ta = e.use(a);
   const r = e.val(e.trunc(size, dec ? sub(loc(ta), cst(1)) : add(loc(ta), cst(1))));
   if (e.flagsLive(F_ALL & ~F_C)) {
     const x = (e.liveOut & F_C) !== 0 ? loc(e.val(e.carry())) : cst(0);
@@ -181,8 +181,8 @@ function xadd(e: Emitter): void {
   }
   const [old, commit] = e.rmw(size, e.linear(size, true));
   const sum = alu(e, ALU_ADD, size, loc(old), loc(s));
+  commit(loc(sum)); // before the register changes: it may be in the address
   e.setReg(size, i.reg, loc(old));
-  commit(loc(sum));
 }
 
 /** CMPXCHG r/m, r: compare with the accumulator; the destination is written either way. */

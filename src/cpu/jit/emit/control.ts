@@ -33,7 +33,7 @@ export function installControl(t: TemplateTable): void {
   });
   t[0xc3] = when(o32, (e) => e.jumpDyn(loc(e.pop(4))));
   t[0xc2] = when(o32, (e) => {
-    const target = e.load(4, e.val(loc(L_R0 + 4)));
+    const target = e.load(4, loc(L_R0 + 4));
     e.setReg(4, 4, add(loc(L_R0 + 4), cst(4 + e.i.imm)));
     e.jumpDyn(loc(target));
   });

@@ -2,12 +2,12 @@
 // moffs forms, LEA, MOVZX/MOVSX, XCHG, PUSH/POP, LEAVE, CBW/CWDE, CWD/CDQ, BSWAP, NOPs.
 
 import { DS } from '../../constants.js';
-import { type Emitter, L_R0, add, and, cst, loc, or, shl, shrS, shrU, sel, ne } from '../Emitter.js';
+import { type Emitter, type X, L_R0, add, and, cst, loc, or, shl, shrS, shrU, sel, ne } from '../Emitter.js';
 import { immOf, simm8, when, type TemplateTable } from './types.js';
 import type { Insn } from '../scan.js';
 
 /** A moffs operand (A0-A3, 32-bit address size): the immediate offset in the default or overridden segment. */
-function moffs(e: Emitter, size: number, write: boolean): number {
+function moffs(e: Emitter, size: number, write: boolean): X {
   const i = e.i;
   return e.linearOf(i.segOverride >= 0 ? i.segOverride : DS, cst(i.imm | 0), size, write);
 }
@@ -72,7 +72,7 @@ export function installMove(t: TemplateTable): void {
   t[0x8f] = when((i) => i.reg === 0 && i.modrm >= 0xc0, (e) => e.setReg(e.osize, e.rm, loc(e.pop(e.osize))));
   // LEAVE: ESP = EBP, then pop EBP (read first: a fault leaves both).
   t[0xc9] = when((i) => i.o32, (e) => {
-    const v = e.load(4, e.val(loc(L_R0 + 5)));
+    const v = e.load(4, loc(L_R0 + 5));
     e.setReg(4, 4, add(loc(L_R0 + 5), cst(4)));
     e.setReg(4, 5, loc(v));
   });
