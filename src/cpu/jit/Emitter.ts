@@ -165,11 +165,14 @@ export class Emitter {
   tee(l: number): void { this.code.push(Op.localTee); uleb(this.code, l); }
   call(f: number): void { this.code.push(Op.call); uleb(this.code, f); }
   /** Call an imported function (its arguments already pushed). */
-  rt(name: ImportName): void {
+  rt(name: ImportName): void { this.call(this.importOf(name)); }
+  /** Tail-call an imported function (the region's own result type). */
+  rtTail(name: ImportName): void { this.code.push(Op.returnCall); uleb(this.code, this.importOf(name)); }
+  private importOf(name: ImportName): number {
     const id = IMPORT_ID.get(name)!;
     let k = this.importIndex[id]!;
     if (k < 0) { k = this.imports.length; this.imports.push(id); this.importIndex[id] = k; }
-    this.call(k);
+    return k;
   }
   i64(v: number): void { this.code.push(Op.i64Const); sleb(this.code, v); }
   /** The i64 scratch local (wide multiplies). */

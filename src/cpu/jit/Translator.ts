@@ -188,7 +188,8 @@ export class Translator implements ExecutionEngine {
     };
     const memoryPages = this.mem.buffer.byteLength / 65536;
     const helpers = buildMemoryHelpers(this.mem.wasmMemory, memoryPages,
-      { tlbAt: this.mem.hostBase + HOST_TLB, regsAt: this.mem.hostBase + HOST_REGS, slotsAt: this.mem.hostBase + HOST_SLOTS }, slow);
+      { tlbAt: this.mem.hostBase + HOST_TLB, regsAt: this.mem.hostBase + HOST_REGS, slotsAt: this.mem.hostBase + HOST_SLOTS },
+      this.table, TABLE_MAX, slow);
     this.target = {
       memory: this.mem.wasmMemory,
       memoryPages,
@@ -196,8 +197,6 @@ export class Translator implements ExecutionEngine {
       regsOffset: HOST_REGS,
       slotsOffset: HOST_SLOTS,
       codeMapAt: this.mem.codeMapBase,
-      table: this.table,
-      tableMax: TABLE_MAX,
       instanceImports: { rt: {
         ...slow,
         ...helpers,
@@ -214,7 +213,6 @@ export class Translator implements ExecutionEngine {
         pout: (off: number, next: number, p: number, sz: number) => { port = p; size = sz as 1 | 2 | 4; return onCpu(off, next, outOp); },
         ...flagImports(c),
         mem: this.mem.wasmMemory,
-        tab: this.table,
       } as Record<string, WebAssembly.ImportValue> },
     };
   }

@@ -3,8 +3,9 @@
 // around a br_table over the page offsets of its blocks, where a jump to another block of
 // the region is `off = target; br top` and a block falls through into the next when that
 // is where it goes. When control leaves for another page that has a region too, the
-// region tail-calls it through the shared function table (the code map in the host area
-// says which slot), so code moving between translated pages stays in WebAssembly.
+// region tail-calls it through the helpers' chain and the table of regions (the code map
+// in the host area says which slot), so code moving between translated pages stays in
+// WebAssembly.
 //
 //   run(off, base, left, n) → EXIT_EIP | EXIT_CPU_EIP; EIP and the count retired in slots
 //
@@ -24,6 +25,7 @@ import {
   L_STATUS, type X, add, and, cst, eq, eqz, gtS, loc, ltS, shrU,
 } from './Emitter.js';
 import { TEMPLATES } from './emit/index.js';
+import { RUN_TYPE } from './memoryHelpers.js';
 import { S_EIP, S_EXITREQ, S_FK, S_SITE } from './slots.js';
 import { type Block, type Insn, opcodeOf, relTarget } from './scan.js';
 import { I32, I64, Op, assemble, uleb, type FuncType } from './wasmModule.js';
@@ -51,10 +53,8 @@ export interface RegionTarget {
   slotsOffset: number;
   /** Absolute address of the code map (key → table slot + 1, 0 for none). */
   codeMapAt: number;
-  table: WebAssembly.Table;
-  tableMax: number;
   /** What a region module is instantiated with, under "rt": every importable function
-   *  (IMPORTABLE: the JS imports and the helpers), the memory and the table. */
+   *  (IMPORTABLE: the JS imports and the helpers) and the memory. */
   instanceImports: WebAssembly.Imports;
 }
 
@@ -98,8 +98,6 @@ function flagUse(i: Insn, inline: boolean): [read: number, written: number] {
   if (!inline || hasMemOperand(i) || usesStack(i) || (op >= 0xa0 && op <= 0xa3)) read = F_ALL;
   return [read, written];
 }
-
-const RUN_TYPE: FuncType = { params: [I32, I32, I32, I32], results: [I32] };
 
 /** Compile the blocks of a page into a region for mode `mode` (Cpu.jitMode). */
 export function compileRegion(blocks: Block[], mode: number, target: RegionTarget): CompiledRegion {
@@ -218,7 +216,7 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
         e.get(L_LEFT);
         e.get(L_N);
         e.get(slot); e.i32(1); e.op(Op.i32Sub);
-        e.op(Op.returnCallIndirect); uleb(e.code, 0); uleb(e.code, 0);
+        e.rtTail('chain');
       });
     });
   });
@@ -229,7 +227,6 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   const bytes = assemble({
     imports: e.imports.map((id) => IMPORTABLE[id]!),
     memoryPages: target.memoryPages,
-    tableMax: target.tableMax,
     funcs: [{
       type: RUN_TYPE,
       locals: [{ count: FIXED_LOCALS, type: I32 }, { count: 1, type: I64 }, { count: Math.max(e.maxTemps, 2), type: I32 }],

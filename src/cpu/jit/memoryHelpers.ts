@@ -52,7 +52,11 @@ for (const p of ['s', 'u']) {
 const SPILL_TYPE: FuncType = { params: new Array<number>(15).fill(I32), results: [] };
 /** loadRegs() → r0..r7: the registers from the host area. */
 const LOAD_REGS_TYPE: FuncType = { params: [], results: new Array<number>(8).fill(I32) };
-HELPERS.push({ name: 'spill', type: SPILL_TYPE }, { name: 'loadRegs', type: LOAD_REGS_TYPE });
+/** A region: run(off, base, left, n) → status (compile.ts). */
+export const RUN_TYPE: FuncType = { params: [I32, I32, I32, I32], results: [I32] };
+/** chain(off, base, left, n, slot): tail-call the region in table slot `slot`. */
+const CHAIN_TYPE: FuncType = { params: [I32, I32, I32, I32, I32], results: [I32] };
+HELPERS.push({ name: 'spill', type: SPILL_TYPE }, { name: 'loadRegs', type: LOAD_REGS_TYPE }, { name: 'chain', type: CHAIN_TYPE });
 
 /** Where the helpers find the CPU's state: absolute addresses in the memory's host area. */
 export interface HostLayout { tlbAt: number; regsAt: number; slotsAt: number }
@@ -130,9 +134,21 @@ function loadRegsBody(at: HostLayout): FuncDef {
   return { type: LOAD_REGS_TYPE, locals: [], body: b };
 }
 
+// Regions go on to each other through this one function: the table of regions is imported
+// by this module alone, as V8 keeps a copy of an imported table per importing instance
+// (instantiating a region that imported it copied the table, and each table.set updated
+// every region: 1 ms per region at a hundred).
+function chainBody(): FuncDef {
+  const b = new Bytes();
+  for (let p = 0; p < 5; p++) b.push2(Op.localGet, p);
+  b.push(Op.returnCallIndirect); uleb(b, 0); uleb(b, 0); // type 0 (RUN_TYPE), table 0
+  b.push(Op.end);
+  return { type: CHAIN_TYPE, locals: [], body: b };
+}
+
 /** Build and instantiate the helper module; returns its exports by name. */
 export function buildMemoryHelpers(memory: WebAssembly.Memory, memoryPages: number, at: HostLayout,
-  slow: Record<string, (...args: never[]) => unknown>): Record<string, unknown> {
+  table: WebAssembly.Table, tableMax: number, slow: Record<string, (...args: never[]) => unknown>): Record<string, unknown> {
   const funcs: FuncDef[] = [];
   for (const p of ['s', 'u']) {
     const { read, write } = tlbMasks(p === 'u');
@@ -141,12 +157,14 @@ export function buildMemoryHelpers(memory: WebAssembly.Memory, memoryPages: numb
     for (const s of SIZES) funcs.push(helperBody('rmw', s, at.tlbAt, write));
     funcs.push(helperBody('probe', 1, at.tlbAt, write));
   }
-  funcs.push(spillBody(at), loadRegsBody(at));
+  funcs.push(spillBody(at), loadRegsBody(at), chainBody());
   const bytes = assemble({
     imports: SLOW_IMPORTS,
     memoryPages,
+    tableMax,
+    types: [RUN_TYPE],
     funcs,
     exports: HELPERS.map((h, i) => ({ name: h.name, func: SLOW_IMPORTS.length + i })),
   });
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes), { rt: { ...slow, mem: memory } }).exports;
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes), { rt: { ...slow, mem: memory, tab: table } }).exports;
 }

@@ -8,7 +8,7 @@ export const I32 = 0x7f, I64 = 0x7e;
 /** Opcodes used by the code generator. */
 export const Op = {
   unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, try: 0x06, rethrow: 0x09, catchAll: 0x19, end: 0x0b, br: 0x0c, brIf: 0x0d, brTable: 0x0e,
-  return: 0x0f, call: 0x10, returnCallIndirect: 0x13, drop: 0x1a, select: 0x1b,
+  return: 0x0f, call: 0x10, returnCall: 0x12, returnCallIndirect: 0x13, drop: 0x1a, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i32Load8U: 0x2d, i32Load16U: 0x2f, i32Store: 0x36, i32Store8: 0x3a, i32Store16: 0x3b,
   i32Const: 0x41, i64Const: 0x42,
@@ -93,6 +93,8 @@ export interface ModuleSpec {
   funcs: FuncDef[];
   /** Exported functions by index; by default the first defined function as "run". */
   exports?: { name: string; func: number }[];
+  /** Types the code names by index (call_indirect): they come first, from type 0. */
+  types?: FuncType[];
 }
 
 export interface FuncDef { type: FuncType; locals: { count: number; type: number }[]; body: Bytes }
@@ -106,7 +108,7 @@ export function assemble(spec: ModuleSpec): Uint8Array {
     types.push(t);
     return types.length - 1;
   };
-  // The first defined function's type is type 0 (code may name it: return_call_indirect).
+  for (const t of spec.types ?? []) typeIndex(t);
   const funcTypes = spec.funcs.map((f) => typeIndex(f.type));
   const importTypes = spec.imports.map((i) => typeIndex(i.type));
   const out = new Bytes();
