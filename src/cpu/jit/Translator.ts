@@ -80,7 +80,7 @@ export class Translator implements ExecutionEngine {
    */
   private readonly heat: Int32Array;
   /** Entry offsets seen in warm pages (heat past a quarter of the threshold). */
-  private readonly entries = new Map<number, Set<number>>();
+  private readonly entries = new Map<number, Int32Array>();
   /** Times each page's translations were dropped by writes. */
   private readonly rewrites = new Map<number, number>();
   /** Keys with a region, oldest first (eviction order). */
@@ -307,18 +307,24 @@ export class Translator implements ExecutionEngine {
     if (key >= 0) heat[key] += c.instructions - from;
   }
 
+  /** Note an entry offset of a warm page (a bitmap of its 4096 offsets). */
   private noteEntry(key: number, eip: number): void {
-    let set = this.entries.get(key);
-    if (set === undefined) { set = new Set(); this.entries.set(key, set); }
-    if (set.size < 256) set.add(eip & 0xfff);
+    let bits = this.entries.get(key);
+    if (bits === undefined) { bits = new Int32Array(128); this.entries.set(key, bits); }
+    const off = eip & 0xfff;
+    bits[off >> 5] |= 1 << (off & 31);
   }
 
   /** Translate the page of `key` with the entry points seen (and `eip`). Returns false if nothing came of it. */
   private translate(c: Cpu, key: number, eip: number, phys: number): boolean {
     this.heat[key] = 0;
     const t0 = performance.now();
-    const entries = this.entries.get(key) ?? new Set<number>();
+    const entries = new Set<number>();
+    const bits = this.entries.get(key);
     this.entries.delete(key);
+    if (bits !== undefined) {
+      for (let w = 0; w < 128; w++) for (let m = bits[w]!; m !== 0; m &= m - 1) entries.add((w << 5) | (31 - Math.clz32(m & -m)));
+    }
     entries.add(eip & 0xfff);
     const old = this.regionAt[key];
     if (old !== undefined) for (const x of old.entries) entries.add(x);
