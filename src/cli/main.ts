@@ -16,6 +16,7 @@ import {
 } from '../devices/virtio/options.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
+import { parseCpuEngine, type CpuEngine } from '../machine/cpuEngine.js';
 import { ByteBatcher } from '../machine/ByteBatcher.js';
 
 /** The kernel command line when --append is not given. */
@@ -54,6 +55,8 @@ options:
   --realtime        pace virtual time by the host clock (default on a terminal)
   --fast            run as fast as possible; idle time is skipped (default when piped)
   --reboot          a guest reset restarts the machine instead of ending the run
+  --cpu ENGINE      jit (default): the binary translator, hot code compiled to
+                    WebAssembly; interp: the interpreter alone
   --cpu-share S     cap the VM's host CPU time at S (0.01-1) of one core
   --drive SPEC      virtio-blk disk: file=PATH[,readonly][,id=NAME] (repeatable)
   --net SPEC        virtio-net: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=M] (needs passt),
@@ -139,6 +142,7 @@ async function run(argv: string[]): Promise<number> {
       realtime: { type: 'boolean' },
       fast: { type: 'boolean' },
       reboot: { type: 'boolean' },
+      cpu: { type: 'string' },
       'cpu-share': { type: 'string' },
       drive: { type: 'string', multiple: true },
       net: { type: 'string', multiple: true },
@@ -157,6 +161,12 @@ async function run(argv: string[]): Promise<number> {
   if (values.timeout !== undefined) {
     timeoutS = Number(values.timeout);
     if (!(timeoutS > 0)) throw new UsageError(`--timeout takes a positive number of seconds, got "${values.timeout}"`);
+  }
+  let cpu: CpuEngine;
+  try {
+    cpu = parseCpuEngine(values.cpu);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
   const cpuShare = values['cpu-share'] === undefined ? 1 : Number(values['cpu-share']);
   if (!(cpuShare >= MIN_CPU_SHARE && cpuShare <= 1)) throw new UsageError(`--cpu-share takes a share of one core from ${MIN_CPU_SHARE} to 1, got "${values['cpu-share']}"`);
@@ -208,6 +218,7 @@ async function run(argv: string[]): Promise<number> {
       cmdline: transport === 'mmio' ? mmioDiscoveryCmdline(values.append ?? DEFAULT_APPEND, virtioCount) : values.append ?? DEFAULT_APPEND,
       pacing,
       reboot: values.reboot ?? false,
+      cpu,
     });
   } catch (e) {
     if (e instanceof BootError || e instanceof RangeError) throw new UsageError(e.message);

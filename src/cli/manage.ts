@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { ApiServer, DEFAULT_IDLE_TIMEOUT_MS, parseIdleTimeout } from '../vmm/api/ApiServer.js';
 import { DEFAULT_MAX_VMS, Manager } from '../vmm/Manager.js';
 import { ProcessVm } from '../vmm/processWorker.js';
+import { parseCpuEngine, type CpuEngine } from '../machine/cpuEngine.js';
 
 export const MANAGE_HELP = `usage: typevisor manage --api-sock PATH [options]
 
@@ -26,6 +27,7 @@ options:
   --api-idle-timeout S close API connections silent for S seconds with no request
                        in flight (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000})
   --fast               run guests flat out, skipping idle time (default: real time)
+  --cpu ENGINE         jit (default): the binary translator; interp: the interpreter alone
   --log                log VM creation, deletion and exits on stderr
   -h, --help           this text
 `;
@@ -45,6 +47,7 @@ export async function manage(argv: string[]): Promise<number> {
         'max-vms': { type: 'string' },
         'api-idle-timeout': { type: 'string' },
         fast: { type: 'boolean' },
+        cpu: { type: 'string' },
         log: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -65,22 +68,24 @@ export async function manage(argv: string[]): Promise<number> {
   }
 }
 
-async function run(values: { 'api-sock'?: string; 'console-dir'?: string; 'process-per-vm'?: boolean; 'max-vms'?: string; 'api-idle-timeout'?: string; fast?: boolean; log?: boolean }): Promise<number> {
+async function run(values: { 'api-sock'?: string; 'console-dir'?: string; 'process-per-vm'?: boolean; 'max-vms'?: string; 'api-idle-timeout'?: string; fast?: boolean; cpu?: string; log?: boolean }): Promise<number> {
   const sock = values['api-sock'];
   if (sock === undefined) throw new ManageError('manage needs --api-sock PATH (see typevisor manage --help)');
   const consoleDir = resolve(values['console-dir'] ?? dirname(resolve(sock)));
   if (!existsSync(consoleDir) || !statSync(consoleDir).isDirectory()) throw new ManageError(`--console-dir ${consoleDir} is not a directory`);
   const maxVms = values['max-vms'] === undefined ? DEFAULT_MAX_VMS : Number(values['max-vms']);
   if (!Number.isInteger(maxVms) || maxVms < 1) throw new ManageError(`--max-vms takes a positive whole number, got "${values['max-vms']}"`);
-  let idleTimeoutMs: number;
+  let idleTimeoutMs: number, cpu: CpuEngine;
   try {
     idleTimeoutMs = parseIdleTimeout(values['api-idle-timeout']);
+    cpu = parseCpuEngine(values.cpu);
   } catch (e) {
     throw new ManageError((e as Error).message);
   }
   const manager = new Manager({
     consoleDir, maxVms,
     pacing: values.fast ? 'fast' : 'realtime',
+    cpu,
     ...(values['process-per-vm'] ? { launch: (spec) => ProcessVm.start(spec) } : {}),
     ...(values.log ? { log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) } : {}),
   });

@@ -10,6 +10,7 @@ import { ApiError, Vmm } from '../vmm/Vmm.js';
 import { applyConfigFile } from '../vmm/configFile.js';
 import type { VmExit } from '../vmm/VmWorker.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
+import { parseCpuEngine, type CpuEngine } from '../machine/cpuEngine.js';
 
 export const SERVE_HELP = `usage: typevisor serve --api-sock PATH [options]
 
@@ -26,6 +27,7 @@ options:
                       close API connections silent for S seconds with no request
                       in flight (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000})
   --fast              run the guest flat out, skipping idle time (default: real time)
+  --cpu ENGINE        jit (default): the binary translator; interp: the interpreter alone
   -h, --help          this text
 `;
 
@@ -62,6 +64,7 @@ async function serveInner(argv: string[]): Promise<number> {
       id: { type: 'string' },
       'api-idle-timeout': { type: 'string' },
       fast: { type: 'boolean' },
+      cpu: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -72,9 +75,10 @@ async function serveInner(argv: string[]): Promise<number> {
   if (values['no-api'] && values['config-file'] === undefined) throw new ServeError('--no-api needs --config-file');
   if (sock === undefined && !values['no-api']) throw new ServeError('serve needs --api-sock PATH (see typevisor serve --help)');
   if (values.id !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(values.id)) throw new ServeError('--id takes 1 to 64 letters, digits or "-"');
-  let idleTimeoutMs: number;
+  let idleTimeoutMs: number, cpu: CpuEngine;
   try {
     idleTimeoutMs = parseIdleTimeout(values['api-idle-timeout']);
+    cpu = parseCpuEngine(values.cpu);
   } catch (e) {
     throw new ServeError((e as Error).message);
   }
@@ -86,6 +90,7 @@ async function serveInner(argv: string[]): Promise<number> {
     // Stdin is read only as fast as the guest takes it (a piped file must not fill host memory).
     onSerialInputDrain: () => process.stdin.resume(),
     pacing: values.fast ? 'fast' : 'realtime',
+    cpu,
     onVmExit: (e) => {
       process.stderr.write(`typevisor: ${e.reason}\n`);
       done(exitCode(e));

@@ -1,6 +1,6 @@
 // `--stats`: the run's trap-and-emulate story — exits by kind (port I/O by port, MMIO
 // by device, HLT), exceptions and interrupts by vector, #UD by opcode, instructions,
-// MIPS, boot milestones and the POST codes written to port 0x80.
+// MIPS, the translator's work, boot milestones and the POST codes written to port 0x80.
 
 import type { Machine, ExitReason } from '../machine/Machine.js';
 import type { PostCode } from '../devices/PostCode.js';
@@ -27,6 +27,19 @@ function postCodeLines(post: PostCode): string[] {
   return lines;
 }
 
+/** The binary translator's work: how much ran translated, what compiling cost, the code cache. */
+function translatorLines(m: Machine): string[] {
+  const t = m.translator;
+  if (t === null) return ['cpu engine: interpreter'];
+  const s = t.stats;
+  const share = m.cpu.instructions > 0 ? (100 * s.translatedInsns / m.cpu.instructions).toFixed(1) : '0.0';
+  return [
+    `cpu engine: binary translator, ${share}% of instructions ran translated (${s.cacheHits} region entries)`,
+    `  compiled: ${s.regionsCompiled} regions, ${s.blocksCompiled} blocks, ${s.insnsCompiled} instructions in ${s.compileMs.toFixed(0)} ms`,
+    `  code cache: ${s.regions} regions, ${(s.cacheBytes / 1024).toFixed(0)} KiB; dropped: ${s.invalidations} by writes to their code, ${s.evictions} to keep the cap`,
+  ];
+}
+
 export function formatStats(m: Machine, reason: ExitReason): string {
   const cpu = m.cpu;
   const wallMs = m.uptimeMs();
@@ -34,6 +47,7 @@ export function formatStats(m: Machine, reason: ExitReason): string {
   lines.push(`exit: ${reason.kind}${'detail' in reason ? ` (${reason.detail})` : ''}`);
   lines.push(`wall time: ${(wallMs / 1000).toFixed(3)} s, virtual time: ${(m.clock.now() / 1e9).toFixed(3)} s`);
   lines.push(`guest instructions: ${cpu.instructions}, ${(cpu.instructions / wallMs / 1000).toFixed(1)} MIPS`);
+  lines.push(...translatorLines(m));
   lines.push(`HLT exits: ${m.loop.halts}`);
   const ports: [number, number][] = [];
   cpu.io.counts.forEach((v, p) => { if (v > 0) ports.push([p, v]); });

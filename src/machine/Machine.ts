@@ -38,7 +38,7 @@ export interface MachineConfig {
   reboot?: boolean;
   /** Virtual ns per guest instruction (default 10: the guest sees a ~100 MIPS CPU). */
   nsPerInstruction?: number;
-  /** CPU engine: the binary translator over the interpreter ('jit'), or the interpreter alone. */
+  /** CPU engine: the binary translator over the interpreter ('jit', the default), or the interpreter alone. */
   cpu?: CpuEngine;
   /**
    * Time of day the RTC starts from, ms since the Unix epoch (as QEMU's -rtc base=); by
@@ -47,8 +47,8 @@ export interface MachineConfig {
   rtcBaseMs?: number;
 }
 
-export type CpuEngine = 'jit' | 'interp';
-export const CPU_ENGINES: readonly CpuEngine[] = ['jit', 'interp'];
+import { type CpuEngine, CPU_ENGINES } from './cpuEngine.js';
+export { type CpuEngine, CPU_ENGINES };
 
 export type ExitReason =
   | { kind: 'poweroff' }
@@ -100,7 +100,7 @@ export class Machine {
     if (!Number.isInteger(mib) || mib < MIN_MEMORY_MIB || mib > MAX_MEMORY_MIB) {
       throw new RangeError(`memory must be a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}, got ${mib}`);
     }
-    this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: 'interp', ...config };
+    this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: 'jit', ...config };
     if (!CPU_ENGINES.includes(this.config.cpu)) throw new RangeError(`cpu engine must be one of ${CPU_ENGINES.join(', ')}, got ${String(this.config.cpu)}`);
     this.rtcBaseMs = this.config.rtcBaseMs;
     this.mem = new PhysicalMemory(mib * 1024 * 1024);

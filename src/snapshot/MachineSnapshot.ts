@@ -16,6 +16,7 @@ import { PAGE_RAM, PAGE_SHIFT } from '../memory/PhysicalMemory.js';
 import { Machine, MAX_MEMORY_MIB, MIN_MEMORY_MIB } from '../machine/Machine.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import type { Pacing } from '../machine/RunLoop.js';
+import type { CpuEngine } from '../machine/cpuEngine.js';
 import type { NetOption, VirtioOptions } from '../devices/virtio/options.js';
 import type { VirtioDevice } from '../devices/virtio/VirtioDevice.js';
 import { SnapshotError } from './SnapshotError.js';
@@ -27,6 +28,8 @@ import { closeSync } from 'node:fs';
 export interface RestoreOptions {
   /** Pacing of the restored machine (default: the snapshot's). */
   pacing?: Pacing;
+  /** CPU engine of the restored machine (default: the machine's default; not part of the guest's state). */
+  cpu?: CpuEngine;
   /** Listen for vsock connections on this path instead of the snapshot's (Firecracker's vsock_override). */
   vsockPath?: string;
   /**
@@ -183,6 +186,7 @@ export async function restoreMachine(statePath: string, memPath: string, o: Rest
     m = new Machine({
       memoryMiB: pm.memoryMiB, cmdline: pm.cmdline, nsPerInstruction: pm.nsPerInstruction, reboot: pm.reboot,
       pacing: o.pacing ?? pm.pacing, bios: pm.bios !== null ? new Uint8Array(Buffer.from(pm.bios, 'base64')) : null,
+      ...(o.cpu !== undefined ? { cpu: o.cpu } : {}),
     }, true);
     const ours = m.platform.devices.map((d) => d.name).join(', ');
     const theirs = p.devices.map((d) => d.name).join(', ');

@@ -23,6 +23,7 @@ import { typevisorVersion } from '../version.js';
 import { answerVmRequest, parseBody, type ApiAnswer, type ApiTarget } from './api/ApiServer.js';
 import type { Definitions } from './api/schema.js';
 import type { Pacing } from '../machine/RunLoop.js';
+import type { CpuEngine } from '../machine/cpuEngine.js';
 import type { VmHandle, VmSpec } from './VmWorker.js';
 import { ManagerConsole } from './ManagerConsole.js';
 
@@ -50,6 +51,8 @@ export interface ManagerOptions {
   /** Directory of the per-VM console sockets ({id}.console). */
   consoleDir: string;
   pacing?: Pacing;
+  /** CPU engine of every VM (default: the machine's, the translator). */
+  cpu?: CpuEngine;
   /** How each VM is run (default: a worker thread; ProcessVm.start for --process-per-vm). */
   launch?: (spec: VmSpec) => Promise<VmHandle>;
   maxVms?: number;
@@ -175,6 +178,7 @@ export class Manager implements ApiTarget {
         id, cpuShare,
         onSerialInputDrain: () => con.drain(),
         pacing: this.options.pacing ?? 'realtime',
+        ...(this.options.cpu !== undefined ? { cpu: this.options.cpu } : {}),
         serialOut: (b) => con.output(b),
         onVmExit: (e) => this.log(e.kind === 'poweroff' || e.kind === 'stopped' ? 'Info' : 'Error', `VM ${id} ended: ${e.reason}`),
         ...(this.options.launch ? { launch: this.options.launch } : {}),

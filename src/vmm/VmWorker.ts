@@ -9,6 +9,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { PAUSE_IO_GUARD_MS, type Pacing } from '../machine/RunLoop.js';
+import type { CpuEngine } from '../machine/cpuEngine.js';
 import { POST_COUNTER_SLOTS, readPostCounters, type PostCodeCounters } from '../machine/postCodeCounters.js';
 
 /** What a VM is made from (the API's pre-boot configuration, resolved). */
@@ -25,6 +26,8 @@ export interface VmSpec {
   /** virtio-vsock, Firecracker's host side: connections through the Unix socket at path. */
   vsock: { cid: number; path: string } | null;
   pacing: Pacing;
+  /** CPU engine (default: the machine's, the translator). */
+  cpu?: CpuEngine;
   /** Share of one host core the VM may use (RunLoop.cpuShare; default 1, no cap). */
   cpuShare?: number;
   /** Build the VM from a snapshot instead (PUT /snapshot/load); the boot fields are then unused. */

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from '../machine/memoryLimits.js';
 import type { Pacing } from '../machine/RunLoop.js';
+import type { CpuEngine } from '../machine/cpuEngine.js';
 import { typevisorVersion } from '../version.js';
 import { parseMac } from '../devices/virtio/VirtioNet.js';
 import { tapProblem } from '../net/TapBackend.js';
@@ -38,6 +39,8 @@ export interface VmmOptions {
   /** Instance id reported by GET / (Firecracker's --id; default "anonymous-instance"). */
   id?: string;
   pacing?: Pacing;
+  /** CPU engine of the VM (default: the machine's, the translator). */
+  cpu?: CpuEngine;
   /** Guest serial output when PUT /serial named no file (default: stdout). */
   serialOut?: (bytes: Uint8Array) => void;
   /** Called once when the VM ends, however it ended. */
@@ -351,6 +354,7 @@ export class Vmm {
         rng: this.rng,
         vsock: this.vsock,
         pacing: this.options.pacing ?? 'realtime',
+        ...(this.options.cpu !== undefined ? { cpu: this.options.cpu } : {}),
         cpuShare: this.cpuShare,
       });
       this.adopt(vm, serialFile, out);
@@ -486,6 +490,7 @@ export class Vmm {
       const vm = await launch({
         kernelPath: '', initrdPath: null, cmdline: '', memoryMiB: 0, drives: [], nets: [], rng: false, vsock: null,
         pacing: this.options.pacing ?? 'realtime', cpuShare: this.cpuShare,
+        ...(this.options.cpu !== undefined ? { cpu: this.options.cpu } : {}),
         restore: {
           statePath: p.snapshot_path, memPath, ...(vsockPath !== undefined ? { vsockPath } : {}),
           ...(p.network_overrides?.length ? { netOverrides: Object.fromEntries(netOverrides.overrides) } : {}),

@@ -31,7 +31,8 @@ async function main(): Promise<void> {
     if (spec.restore) {
       const r = spec.restore;
       machine = await Machine.restore(r.statePath, r.memPath, {
-        pacing: spec.pacing, ...(r.vsockPath !== undefined ? { vsockPath: r.vsockPath } : {}),
+        pacing: spec.pacing, ...(spec.cpu !== undefined ? { cpu: spec.cpu } : {}),
+        ...(r.vsockPath !== undefined ? { vsockPath: r.vsockPath } : {}),
         ...(r.netOverrides !== undefined ? { netOverrides: r.netOverrides } : {}),
         log: (msg) => process.stderr.write(`typevisor: ${msg}\n`),
       });
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
         kernel, initrd,
         cmdline: mmioDiscoveryCmdline(spec.cmdline, count), // DSDT, or virtio_mmio.device= with acpi=off
         pacing: spec.pacing,
+        ...(spec.cpu !== undefined ? { cpu: spec.cpu } : {}),
       });
       if (count > 0) {
         virtio = await attachVirtioTo(machine, opts, { log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) });
