@@ -753,8 +753,9 @@ export class Cpu {
 
   /** Deliver a pending external interrupt if one is there; returns true if taken. */
   takeInterrupt(): boolean {
-    if ((this.flags & FLAG_IF) === 0 || this.pic === null) return false;
-    if (!this.pic.hasInterrupt()) {
+    if ((this.flags & FLAG_IF) === 0) return false;
+    // No controller, or nothing in it: the request is stale (callers loop while it is set).
+    if (this.pic === null || !this.pic.hasInterrupt()) {
       this.irqPending = false;
       return false;
     }

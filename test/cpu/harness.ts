@@ -11,6 +11,7 @@ import {
   FLAGS_VALID, FS, GS, SS, STOP_HALT, STOP_SHUTDOWN,
 } from '../../src/cpu/constants.js';
 import { TLB_MMIO } from '../../src/cpu/mmu.js';
+import { Translator, type TranslatorOptions } from '../../src/cpu/jit/Translator.js';
 import { Descriptor, loadCs, loadSeg, readDescriptor } from '../../src/cpu/segments.js';
 import { IoBus } from '../../src/machine/IoBus.js';
 import { PhysicalMemory } from '../../src/memory/PhysicalMemory.js';
@@ -23,6 +24,8 @@ export interface RunResult {
   /** 'exit' | 'halt' | 'shutdown' | 'budget' */
   stop: string;
   cpu: Cpu;
+  /** The binary translator the program ran on (RunOptions.jit), or null. */
+  translator: Translator | null;
 }
 
 export function makeCpu(ramBytes = 2 << 20): { cpu: Cpu; mem: PhysicalMemory; io: IoBus } {
@@ -38,12 +41,31 @@ export interface RunOptions {
   ram?: number;
   /** Called with the fresh CPU before the program is loaded (attach an FPU, hooks...). */
   setup?: (cpu: Cpu) => void;
+  /** Run on the binary translator with these options (a low threshold gets loops translated), not the interpreter alone. */
+  jit?: TranslatorOptions;
 }
 
-/** Run `code` loaded at physical `loadAt`, entered in real mode at segment loadAt>>4, offset 0. */
-export function runFlat(code: Uint8Array, opts: RunOptions = {}): RunResult {
+/** A flat program loaded and ready to run (loadFlat): run it with cpu.run, read what it reported. */
+export interface FlatMachine {
+  cpu: Cpu;
+  mem: PhysicalMemory;
+  io: IoBus;
+  translator: Translator | null;
+  /** Value written to port 0xF4 so far, or -1. */
+  readonly exitCode: number;
+  /** Text written to port 0xE9 so far. */
+  readonly output: string;
+}
+
+/** Load `code` at physical `loadAt`, to be entered in real mode at segment loadAt>>4, offset 0. */
+export function loadFlat(code: Uint8Array, opts: RunOptions = {}): FlatMachine {
   const loadAt = opts.loadAt ?? 0x10000;
   const { cpu, mem, io } = makeCpu(opts.ram);
+  let translator: Translator | null = null;
+  if (opts.jit !== undefined) {
+    translator = new Translator(mem, opts.jit);
+    translator.attach(cpu);
+  }
   opts.setup?.(cpu);
   mem.load(loadAt, code);
   let exitCode = -1;
@@ -52,10 +74,15 @@ export function runFlat(code: Uint8Array, opts: RunOptions = {}): RunResult {
   io.register(0xf4, 1, 'exit', { read: () => 0xff, write: (_p, _s, v) => { exitCode = v & 0xff; cpu.requestStop(); } });
   cpu.loadRealSeg(CS, loadAt >>> 4);
   cpu.eip = 0;
-  const budget = opts.budget ?? 50_000_000;
-  const stop = cpu.run(budget);
-  const name = exitCode >= 0 ? 'exit' : stop === STOP_HALT ? 'halt' : stop === STOP_SHUTDOWN ? 'shutdown' : 'budget';
-  return { exitCode, output, stop: name, cpu };
+  return { cpu, mem, io, translator, get exitCode() { return exitCode; }, get output() { return output; } };
+}
+
+/** Run `code` loaded at physical `loadAt`, entered in real mode at segment loadAt>>4, offset 0. */
+export function runFlat(code: Uint8Array, opts: RunOptions = {}): RunResult {
+  const f = loadFlat(code, opts);
+  const stop = f.cpu.run(opts.budget ?? 50_000_000);
+  const name = f.exitCode >= 0 ? 'exit' : stop === STOP_HALT ? 'halt' : stop === STOP_SHUTDOWN ? 'shutdown' : 'budget';
+  return { exitCode: f.exitCode, output: f.output, stop: name, cpu: f.cpu, translator: f.translator };
 }
 
 /** The repository root (works from test/ under tsx and from dist/test/ after tsc). */

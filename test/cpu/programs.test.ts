@@ -2,6 +2,10 @@
 // checks a part of the architecture and reports through port 0xF4 (0 = every check
 // passed, otherwise the number of the first failed check) with text on port 0xE9.
 // The committed .bin files are what runs; scripts/build-asm.sh rebuilds them.
+//
+// Each program runs on the interpreter, and again on the binary translator in lockstep
+// with the interpreter (test/cpu/lockstep.ts): a low translation threshold (100) gets
+// its loops translated; both engines must pass, with the same state after every step.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cpu } from '../../src/cpu/Cpu.js';
 import { attachX87 } from '../../src/cpu/attachX87.js';
-import { describeRun, repoRoot, runProgram, type RunOptions } from './harness.js';
+import { describeRun, loadFlat, programPath, repoRoot, runProgram, type RunOptions } from './harness.js';
+import { flatSide, lockstep } from './lockstep.js';
 
 /** The x87 unit lives apart from the core (src/cpu/attachX87); the FPU programs attach it. */
 function withX87(cpu: Cpu): void {
@@ -52,17 +57,45 @@ const PROGRAMS: Program[] = [
   { name: 'ring3', expect: ['ring3: iret to ring 3', 'ring3: user I/O', 'ring3: ok'] },
 ];
 
+const BUDGET = 20_000_000;
+
+function checkOutput(p: Program, output: string): void {
+  let at = 0;
+  for (const line of p.expect) {
+    const i = output.indexOf(line + '\n', at);
+    assert.ok(i >= 0, `${p.name}: expected "${line}" in the output (in order):\n${output}`);
+    at = i + line.length + 1;
+  }
+}
+
 for (const p of PROGRAMS) {
   const todo = p.todo?.();
   test(`program ${p.name}.asm passes its checks`, todo !== undefined ? { todo } : {}, () => {
-    const r = runProgram(p.name, { ram: p.ram ?? 4 << 20, budget: 20_000_000, ...(p.setup ? { setup: p.setup } : {}) });
+    const r = runProgram(p.name, { ram: p.ram ?? 4 << 20, budget: BUDGET, ...(p.setup ? { setup: p.setup } : {}) });
     assert.equal(r.exitCode, 0, `${p.name} failed: ${describeRun(r)}`);
-    let at = 0;
-    for (const line of p.expect) {
-      const i = r.output.indexOf(line + '\n', at);
-      assert.ok(i >= 0, `${p.name}: expected "${line}" in the output (in order):\n${r.output}`);
-      at = i + line.length + 1;
-    }
+    checkOutput(p, r.output);
+  });
+}
+
+// On the translator, after the interpreter's runs: V8 tiers the translated code up in
+// background threads, which slows what runs next. flags.asm, which translates the most
+// code, goes last.
+for (const p of [...PROGRAMS].sort((a, b) => Number(a.name === 'flags') - Number(b.name === 'flags'))) {
+  const todo = p.todo?.();
+  test(`program ${p.name}.asm passes on the translator, in lockstep with the interpreter`, todo !== undefined ? { todo } : {}, (t) => {
+    const bin = new Uint8Array(readFileSync(programPath(p.name)));
+    const opts: RunOptions = { ram: p.ram ?? 4 << 20, ...(p.setup ? { setup: p.setup } : {}) };
+    const interp = loadFlat(bin, opts);
+    const jit = loadFlat(bin, { ...opts, jit: { threshold: 100 } });
+    const r = lockstep(flatSide(interp), flatSide(jit), {
+      budget: BUDGET, step: { min: 100, max: 8000, seed: p.name.length }, memoryEvery: 64, label: `${p.name}.asm`,
+      until: () => interp.exitCode >= 0,
+    });
+    const st = jit.translator!.stats;
+    t.diagnostic(`${r.instructions} instructions in ${r.steps} steps; translator: ${st.regionsCompiled} regions compiled, ` +
+      `${st.translatedInsns} instructions translated, ${st.invalidations} invalidations`);
+    assert.equal(jit.exitCode, 0, `${p.name} failed on the translator: exit ${jit.exitCode}\n${jit.output}`);
+    checkOutput(p, jit.output);
   });
 }
 

@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cpu } from '../../src/cpu/Cpu.js';
+import type { TranslatorOptions } from '../../src/cpu/jit/Translator.js';
 import { runFlat, type RunResult } from './harness.js';
 
 export const HAVE_NASM = spawnSync('nasm', ['-v']).status === 0;
@@ -352,10 +353,10 @@ export interface SysRun extends RunResult {
   d(addr: number): number;
 }
 
-/** Assemble and run a system test program; `setup` runs on the fresh CPU. */
-export function runSys(p: SysProgram, opts: { setup?: (cpu: Cpu) => void; budget?: number } = {}): SysRun {
+/** Assemble and run a system test program; `setup` runs on the fresh CPU; `jit`: on the translator. */
+export function runSys(p: SysProgram, opts: { setup?: (cpu: Cpu) => void; budget?: number; jit?: TranslatorOptions } = {}): SysRun {
   const bin = nasm(sysSource(p));
-  const r = runFlat(bin, { ram: 4 << 20, budget: opts.budget ?? 2_000_000, setup: opts.setup });
+  const r = runFlat(bin, { ram: 4 << 20, budget: opts.budget ?? 2_000_000, setup: opts.setup, ...(opts.jit ? { jit: opts.jit } : {}) });
   const mem = r.cpu.mem;
   return Object.assign(r, {
     slot: (i: number) => mem.read32(SLOTS + 4 * i) >>> 0,
