@@ -565,7 +565,8 @@ export class Emitter {
       case 2: return zf;
       case 3: return lor(this.cf(), zf);
       case 4: return sf;
-      case 5: return (e) => { e.get(L_FR); e.op(Op.i32Popcnt); e.i32(1); e.op(Op.i32And); e.op(Op.i32Eqz); };
+      // PF: even parity of the low byte of the result only.
+      case 5: return (e) => { e.get(L_FR); e.i32(0xff); e.op(Op.i32And); e.op(Op.i32Popcnt); e.i32(1); e.op(Op.i32And); e.op(Op.i32Eqz); };
       case 6: return ne(sf, this.of());
       default: return lor(zf, ne(sf, this.of()));
     }

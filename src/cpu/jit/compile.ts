@@ -76,6 +76,12 @@ function usesStack(i: Insn): boolean {
     op === 0xc9 || op === 0xe8 || (op === 0xff && (i.reg === 2 || i.reg === 6));
 }
 
+/** The template runs the instruction on the CPU (port I/O, RDTSC: emit/system.ts), where it may fault (#GP). */
+function runsOnCpu(i: Insn): boolean {
+  const op = opcodeOf(i);
+  return (op >= 0xe4 && op <= 0xe7) || (op >= 0xec && op <= 0xef) || op === 0x131;
+}
+
 /** Can the instruction be emitted inline? (A template accepts it, with 32-bit addressing for a memory operand.) */
 function translatable(i: Insn): boolean {
   const t = TEMPLATES[opcodeOf(i)];
@@ -95,7 +101,7 @@ function flagUse(i: Insn, inline: boolean): [read: number, written: number] {
     if (n !== 0) written = i.reg <= 1 ? F_C | F_O : F_ALL;
   }
   // Anything that can fault or calls the interpreter needs every flag as it stands.
-  if (!inline || hasMemOperand(i) || usesStack(i) || (op >= 0xa0 && op <= 0xa3)) read = F_ALL;
+  if (!inline || hasMemOperand(i) || usesStack(i) || runsOnCpu(i) || (op >= 0xa0 && op <= 0xa3)) read = F_ALL;
   return [read, written];
 }
 
