@@ -546,6 +546,31 @@ test('translator: PF is the parity of the low byte of the result only (JP/JNP/SE
   assert.equal(e.slot(0), 1200);
 });
 
+test('translator: LEA with 16-bit addressing (0x67) wraps its offset at 64 KiB', NEEDS_NASM, () => {
+  const e = runBoth({
+    body: `
+  mov ebp, 0x55264889
+  mov edi, 0x00000767
+  xor ebx, ebx
+  mov ecx, 400
+.loop:
+  lea eax, [bp + di - 0x5e] ; (0x4889 + 0x767 - 0x5e) & 0xffff
+  add ebx, eax
+  lea edx, [bp + di + 0xc000]
+  add ebx, edx
+  dec ecx
+  jnz .loop
+  SAVE 0, eax
+  SAVE 1, edx
+  SAVE 2, ebx
+  DONE
+`,
+  }, 'lea-a16');
+  assert.equal(hex(e.slot(0)), hex(0x4f92));
+  assert.equal(hex(e.slot(1)), hex((0x4889 + 0x767 + 0xc000) & 0xffff));
+  assert.equal(e.slot(2), (400 * (0x4f92 + ((0x4889 + 0x767 + 0xc000) & 0xffff))) >>> 0);
+});
+
 test('translator: a port access that faults at ring 3 pushes the flags of the instruction before it', NEEDS_NASM, () => {
   // The flags of INC are overwritten by XOR after the OUT, but the OUT's #GP (IOPL 0, port
   // denied by the I/O bitmap) must see them.
