@@ -5,11 +5,16 @@
 //
 //   npx tsx scripts/fuzz-cpu.ts [--iterations N] [--seed S] [--budget I] [--mode real|ring0|ring3]
 //   npx tsx scripts/fuzz-cpu.ts --seed S --mode M --stream K     replay one stream
+//   npx tsx scripts/fuzz-cpu.ts --jit [--threshold T] ...         the protected-mode streams on
+//                                 the binary translator in lockstep with the interpreter
+//                                 (test/cpu/lockstep.ts): every outcome must be the same
 //
 // --iterations is the number of streams per mode (default 20000); the seed defaults to
-// a random one and is printed first, so any failure can be replayed.
+// a random one and is printed first, so any failure can be replayed. With --jit each
+// stream's budget is its own (fuzzLockstepBudget) and --budget is not used.
 
 import { CpuFuzzer, FUZZ_MODES, FuzzFailure, fuzzCpu, type FuzzMode } from '../test/cpu/harness.js';
+import { fuzzLockstep } from '../test/cpu/lockstep.js';
 import { attachX87 } from '../src/cpu/attachX87.js';
 
 function arg(name: string): string | undefined {
@@ -27,10 +32,24 @@ if (modeArg !== undefined && !FUZZ_MODES.includes(modeArg as FuzzMode)) {
 }
 const modes: readonly FuzzMode[] = modeArg !== undefined ? [modeArg as FuzzMode] : FUZZ_MODES;
 const stream = arg('stream');
+const jit = process.argv.includes('--jit');
+const threshold = Number(arg('threshold') ?? 4);
 
 console.log(`cpu fuzz: seed ${seed}, ${stream !== undefined ? `stream ${stream}` : `${iterations} streams per mode`}, budget ${budget} instructions, modes ${modes.join(' ')}, x87 unit attached`);
 try {
-  if (stream !== undefined) {
+  if (jit) {
+    const jitModes = modes.filter((m) => m !== 'real'); // the translator runs flat protected mode only
+    const chunk = 500;
+    const n = stream !== undefined ? 1 : iterations;
+    const from = stream !== undefined ? Number(stream) : 0;
+    let total = 0, instructions = 0, translated = 0, ms = 0;
+    for (let first = from; first < from + n; first += chunk) {
+      const r = fuzzLockstep({ seed, streams: Math.min(chunk, from + n - first), modes: jitModes, threshold, first, setup: attachX87 });
+      total += r.streams; instructions += r.instructions; translated += r.translated; ms += r.ms;
+      console.log(`  ${total} streams, ${(instructions / 1e6).toFixed(1)} M instructions (${(translated / 1e6).toFixed(1)} M translated), ${(ms / 1000).toFixed(1)} s`);
+    }
+    console.log(`ok: ${total} streams ran identically on the translator (threshold ${threshold}) and the interpreter`);
+  } else if (stream !== undefined) {
     const fz = new CpuFuzzer(attachX87);
     for (const mode of modes) {
       const s = CpuFuzzer.stream(seed, mode, Number(stream));

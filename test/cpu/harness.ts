@@ -355,14 +355,15 @@ export function checkCpuSanity(cpu: Cpu, mem: PhysicalMemory): string {
 }
 
 export class FuzzFailure extends Error {
-  constructor(readonly stream: FuzzStream, cpu: Cpu, what: string) {
+  /** @param replayFlags more flags for the replay command line (e.g. --jit). */
+  constructor(readonly stream: FuzzStream, cpu: Cpu, what: string, replayFlags = '') {
     const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
     const at = (cpu.startEip >>> 0) - FZ.code;
     const near = at >= 0 && at < stream.bytes.length ? ` bytes at the last instruction (+${at}): ${hex(stream.bytes.subarray(at, at + 16))}` : '';
     super(`CPU fuzz failure, mode ${stream.mode}, seed ${stream.seed}, stream ${stream.index}: ${what}\n` +
       `  eip=${(cpu.eip >>> 0).toString(16)} startEip=${(cpu.startEip >>> 0).toString(16)} cs=${cpu.segSel[CS]!.toString(16)} cpl=${cpu.cpl} cr0=${(cpu.cr0 >>> 0).toString(16)}${near}\n` +
       `  stream bytes: ${hex(stream.bytes)}\n` +
-      `  replay: npx tsx scripts/fuzz-cpu.ts --seed ${stream.seed} --mode ${stream.mode} --stream ${stream.index}`);
+      `  replay: npx tsx scripts/fuzz-cpu.ts --seed ${stream.seed} --mode ${stream.mode} --stream ${stream.index}${replayFlags}`);
     this.name = 'FuzzFailure';
   }
 }

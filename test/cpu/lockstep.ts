@@ -10,8 +10,9 @@
 import { AssertionError } from 'node:assert';
 import type { Cpu } from '../../src/cpu/Cpu.js';
 import { STOP_HALT, STOP_SHUTDOWN } from '../../src/cpu/constants.js';
+import { Translator } from '../../src/cpu/jit/Translator.js';
 import type { PhysicalMemory } from '../../src/memory/PhysicalMemory.js';
-import { prng, type FlatMachine } from './harness.js';
+import { CpuFuzzer, FuzzFailure, prng, type FlatMachine, type FuzzMode } from './harness.js';
 
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 const SEG_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'];
@@ -166,4 +167,62 @@ export function firstMemoryDifference(a: PhysicalMemory, b: PhysicalMemory): str
     if (x[i] !== y[i]) return `first at physical ${hex(i)}: ${hex(x[i]!)} / ${hex(y[i]!)}`;
   }
   return x.length === y.length ? 'same bytes' : 'sizes differ';
+}
+
+// ==========================================================================
+// The fuzzer's random byte streams (harness.ts) on both engines.
+
+export interface FuzzLockstepReport {
+  streams: number;
+  instructions: number;
+  /** Of those, retired in translated code. */
+  translated: number;
+  regionsCompiled: number;
+  ms: number;
+}
+
+/** The budget of stream `index`: varied, so it runs out at many places inside translated blocks. */
+export function fuzzLockstepBudget(index: number): number {
+  return 500 + ((index * 97) % 1500);
+}
+
+/**
+ * Run streams of the protected modes on the interpreter and on the translator (translating
+ * after `threshold` instructions in a page, so the streams' code and the fault handlers get
+ * translated) and compare every outcome: how the run stopped, the instruction count, the
+ * state digest (the exception counts among it) and the fingerprint (RAM included). Throws a
+ * FuzzFailure at the first difference.
+ */
+export function fuzzLockstep(opts: {
+  seed: number; streams: number; modes?: readonly FuzzMode[]; threshold?: number; first?: number; setup?: (cpu: Cpu) => void;
+}): FuzzLockstepReport {
+  const modes = opts.modes ?? (['ring0', 'ring3'] as const);
+  const interp = new CpuFuzzer(opts.setup);
+  let translator: Translator | null = null;
+  const jit = new CpuFuzzer((c) => {
+    opts.setup?.(c);
+    translator = new Translator(c.mem, { threshold: opts.threshold ?? 4 });
+    translator.attach(c);
+  });
+  const t0 = performance.now();
+  let streams = 0, instructions = 0;
+  const first = opts.first ?? 0;
+  for (const mode of modes) {
+    for (let i = first; i < first + opts.streams; i++) {
+      const s = CpuFuzzer.stream(opts.seed, mode, i);
+      const budget = fuzzLockstepBudget(i);
+      const a = interp.run(s, budget), b = jit.run(s, budget);
+      const fail = (what: string): never => { throw new FuzzFailure(s, jit.cpu, `the translator diverged from the interpreter (budget ${budget}): ${what}`, ' --jit'); };
+      if (a.stop !== b.stop || a.instructions !== b.instructions) {
+        fail(`stop ${STOP_NAMES[a.stop]}/${STOP_NAMES[b.stop]} after ${a.instructions}/${b.instructions} instructions`);
+      }
+      const diff = digestDiff(cpuDigest(interp.cpu), cpuDigest(jit.cpu));
+      if (diff !== '') fail(`state differs:\n${diff}`);
+      if (interp.fingerprint() !== jit.fingerprint()) fail(`memory differs (${firstMemoryDifference(interp.mem, jit.mem)})`);
+      streams++;
+      instructions += a.instructions;
+    }
+  }
+  const st = (translator as Translator | null)!.stats;
+  return { streams, instructions, translated: st.translatedInsns, regionsCompiled: st.regionsCompiled, ms: performance.now() - t0 };
 }
