@@ -80,7 +80,11 @@ export function loadFlat(code: Uint8Array, opts: RunOptions = {}): FlatMachine {
 /** Run `code` loaded at physical `loadAt`, entered in real mode at segment loadAt>>4, offset 0. */
 export function runFlat(code: Uint8Array, opts: RunOptions = {}): RunResult {
   const f = loadFlat(code, opts);
-  const stop = f.cpu.run(opts.budget ?? 50_000_000);
+  return flatResult(f, f.cpu.run(opts.budget ?? 50_000_000));
+}
+
+/** The result of a flat program's run that ended with `stop` (STOP_*). */
+export function flatResult(f: FlatMachine, stop: number): RunResult {
   const name = f.exitCode >= 0 ? 'exit' : stop === STOP_HALT ? 'halt' : stop === STOP_SHUTDOWN ? 'shutdown' : 'budget';
   return { exitCode: f.exitCode, output: f.output, stop: name, cpu: f.cpu, translator: f.translator };
 }

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cpu } from '../../src/cpu/Cpu.js';
 import type { TranslatorOptions } from '../../src/cpu/jit/Translator.js';
-import { runFlat, type RunResult } from './harness.js';
+import { flatResult, loadFlat, runFlat, type RunResult } from './harness.js';
+import { flatSide, lockstep } from './lockstep.js';
 
 export const HAVE_NASM = spawnSync('nasm', ['-v']).status === 0;
 /** `{ skip }` option for node:test when nasm is missing. */
@@ -353,10 +354,29 @@ export interface SysRun extends RunResult {
   d(addr: number): number;
 }
 
-/** Assemble and run a system test program; `setup` runs on the fresh CPU; `jit`: on the translator. */
+/** Translation threshold of runSys's translator run: everything hot at once. */
+const SYS_JIT_THRESHOLD = 1;
+
+/**
+ * Assemble and run a system test program; `setup` runs on the fresh CPU; `jit`: on the
+ * translator. Without either, the program runs on the interpreter and on the translator
+ * in lockstep (lockstep.ts), which must agree throughout; the interpreter's run is returned.
+ */
 export function runSys(p: SysProgram, opts: { setup?: (cpu: Cpu) => void; budget?: number; jit?: TranslatorOptions } = {}): SysRun {
   const bin = nasm(sysSource(p));
-  const r = runFlat(bin, { ram: 4 << 20, budget: opts.budget ?? 2_000_000, setup: opts.setup, ...(opts.jit ? { jit: opts.jit } : {}) });
+  const budget = opts.budget ?? 2_000_000;
+  let r: RunResult;
+  if (opts.setup === undefined && opts.jit === undefined) {
+    // (A setup may keep state of its own: it is not run on two CPUs.)
+    const interp = loadFlat(bin, { ram: 4 << 20 });
+    const jit = loadFlat(bin, { ram: 4 << 20, jit: { threshold: SYS_JIT_THRESHOLD } });
+    const ls = lockstep(flatSide(interp), flatSide(jit), {
+      budget, step: { min: 1, max: 400, seed: bin.length }, label: 'system program', until: () => interp.exitCode >= 0,
+    });
+    r = flatResult(interp, ls.stop);
+  } else {
+    r = runFlat(bin, { ram: 4 << 20, budget, setup: opts.setup, ...(opts.jit ? { jit: opts.jit } : {}) });
+  }
   const mem = r.cpu.mem;
   return Object.assign(r, {
     slot: (i: number) => mem.read32(SLOTS + 4 * i) >>> 0,
