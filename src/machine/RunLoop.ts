@@ -21,6 +21,14 @@ export const PAUSE_IO_GUARD_MS = 30_000;
 
 export type Pacing = 'realtime' | 'fast';
 
+/** Instructions the next slice may run: up to the next timer deadline (at least one), at most MAX_SLICE. */
+export function sliceBudget(clock: VirtualClock): number {
+  const deadline = clock.nextDeadline();
+  if (deadline === Infinity) return MAX_SLICE;
+  const insns = Math.ceil((deadline - clock.now()) / clock.nsPerInstruction);
+  return insns < 1 ? 1 : insns < MAX_SLICE ? insns : MAX_SLICE;
+}
+
 export interface RunLoopHost {
   readonly cpu: Cpu;
   readonly clock: VirtualClock;
@@ -126,14 +134,7 @@ export class RunLoop {
         lastYield = performance.now();
         continue;
       }
-      const now = clock.now();
-      const deadline = clock.nextDeadline();
-      let budget = MAX_SLICE;
-      if (deadline !== Infinity) {
-        const insns = Math.ceil((deadline - now) / clock.nsPerInstruction);
-        budget = insns < 1 ? 1 : insns < MAX_SLICE ? insns : MAX_SLICE;
-      }
-      const stop = cpu.run(budget);
+      const stop = cpu.run(sliceBudget(clock));
       clock.sync();
       if (realtime) clock.advanceTo(this.wallNs());
       clock.runDue();

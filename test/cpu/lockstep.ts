@@ -77,7 +77,7 @@ export function digestDiff(a: Digest, b: Digest, names = ['interpreter', 'transl
 }
 
 function hex(v: number): string {
-  return '0x' + (v >>> 0).toString(16);
+  return Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff ? '0x' + (v >>> 0).toString(16) : String(v);
 }
 
 /** A short account of a CPU's state for failure messages. */

@@ -1,8 +1,8 @@
 // The default guest (guest/bzImage + guest/initramfs.cpio.gz) booted for real: a Linux
 // kernel runs to its init and a busybox shell, answers commands typed on the serial
 // port, and powers off through ACPI. Once through the `typevisor` command, as a user
-// would (with a disk on the virtio-pci transport), and twice through the library with
-// other memory sizes.
+// would (with a disk on the virtio-pci transport), and through the library with other
+// memory sizes and on the binary translator.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import { Machine } from '../../src/machine/Machine.js';
+import { Machine, type CpuEngine } from '../../src/machine/Machine.js';
 import { afterVirtualTime, attachSerial, SerialSession, PROMPT } from './serialSession.js';
 import { DEFAULT_GUEST_MIN_MIB } from '../../src/cli/main.js';
 
@@ -60,9 +60,10 @@ test('typevisor run boots the default guest to a shell, runs a command, reads a 
 const BOOT_VIRTUAL_MS = 20_000;
 const COMMAND_VIRTUAL_MS = 10_000;
 
-function defaultGuest(memoryMiB: number): Machine {
+function defaultGuest(memoryMiB: number, cpu: CpuEngine = 'interp'): Machine {
   return new Machine({
     memoryMiB,
+    cpu,
     pacing: 'fast',
     kernel: new Uint8Array(readFileSync(resolve(root, 'guest/bzImage'))),
     initrd: new Uint8Array(readFileSync(resolve(root, 'guest/initramfs.cpio.gz'))),
@@ -70,8 +71,8 @@ function defaultGuest(memoryMiB: number): Machine {
   });
 }
 
-async function bootAndCheck(memoryMiB: number, checkIdle = false): Promise<void> {
-  const m = defaultGuest(memoryMiB);
+async function bootAndCheck(memoryMiB: number, checkIdle = false, cpu: CpuEngine = 'interp'): Promise<void> {
+  const m = defaultGuest(memoryMiB, cpu);
   const { serial: s, send, run } = attachSerial(m);
   const done = run();
   try {
@@ -98,6 +99,7 @@ async function bootAndCheck(memoryMiB: number, checkIdle = false): Promise<void>
     const r = await done;
     assert.deepEqual(r, { kind: 'poweroff' });
     assert.ok(m.milestones.has('init started'), 'init milestone');
+    if (cpu === 'jit') assert.ok(m.translator!.stats.translatedInsns > m.cpu.instructions / 2, 'most of the guest ran translated');
   } finally {
     m.stop('test ended');
     await done;
@@ -121,3 +123,6 @@ test(`the default guest does not reach its shell with ${DEFAULT_GUEST_MIN_MIB - 
   }
 });
 test('the default guest boots with 512 MiB of RAM', { timeout: HANG_GUARD_MS }, () => bootAndCheck(512));
+// The same through Machine.run on the binary translator (one boot: jitGuest.test.ts runs the
+// guest on it in lockstep with the interpreter).
+test('the default guest boots on the binary translator (cpu: jit)', { timeout: HANG_GUARD_MS }, () => bootAndCheck(64, false, 'jit'));
