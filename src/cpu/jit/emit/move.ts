@@ -44,8 +44,8 @@ export function installMove(t: TemplateTable): void {
   t[0xa1] = when(a32, (e) => e.setReg(e.osize, 0, loc(e.load(e.osize, moffs(e, e.osize, false)))));
   t[0xa2] = when(a32, (e) => e.store(1, moffs(e, 1, true), e.reg(1, 0)));
   t[0xa3] = when(a32, (e) => e.store(e.osize, moffs(e, e.osize, true), e.reg(e.osize, 0)));
-  // LEA: the offset alone, no segment and no access.
-  t[0x8d] = when((i) => i.modrm < 0xc0, (e) => e.setReg(e.osize, e.i.reg, e.offset()));
+  // LEA: the offset alone, no segment and no access (32-bit addressing only: a 16-bit one wraps at 64 KiB).
+  t[0x8d] = when((i) => i.modrm < 0xc0 && i.a32, (e) => e.setReg(e.osize, e.i.reg, e.offset()));
   t[0x1b6] = (e) => e.setReg(e.osize, e.i.reg, e.readRm(1));
   t[0x1b7] = (e) => e.setReg(e.osize, e.i.reg, e.readRm(2));
   t[0x1be] = (e) => e.setReg(e.osize, e.i.reg, sx8(e.readRm(1)));
