@@ -9,18 +9,9 @@ import { Machine, type MachineConfig } from '../../src/machine/Machine.js';
 import { sliceBudget } from '../../src/machine/RunLoop.js';
 import { cpuDigest, memoryHash, type Digest } from '../cpu/lockstep.js';
 
-/**
- * A machine whose RTC starts at `epochMs` (the RTC reads the host's time of day once, at
- * construction): two machines made with the same config and time run identically.
- */
+/** A machine whose RTC starts at `epochMs`: two made with the same config and time run identically. */
 export function machineAt(config: MachineConfig, epochMs: number): Machine {
-  const now = Date.now;
-  Date.now = () => epochMs;
-  try {
-    return new Machine(config);
-  } finally {
-    Date.now = now;
-  }
+  return new Machine({ ...config, rtcBaseMs: epochMs });
 }
 
 /** Why runTo stopped before its target: the machine ended, shut down, or halted with nothing to wake it. */
