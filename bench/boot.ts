@@ -1,9 +1,12 @@
 // Boot benchmark: wall time from start to the default guest's init banner
 // ("typevisor guest: Linux ... up N.NNs", the first line /init prints) on three VMMs
+// (or, with `kernel: 'debian-686'`, the same initramfs under Debian's stock
+// linux-image-686, crypto self-tests on, fetched by `scripts/setup-debian.sh --bench`)
 // in the same run, several repetitions each, interleaved (one boot of each VMM per
 // round) so that a change in host load hits all of them alike:
-//   - typevisor: an in-process Machine (fast pacing: idle time is skipped), timed from
-//     construction;
+//   - typevisor: a Machine (fast pacing: idle time is skipped) in a fresh Node process
+//     (bench/child.ts), timed from construction; 'typevisor' is the default engine (the
+//     binary translator), 'typevisor-interp' the interpreter alone;
 //   - v86 (npm package v86, with Debian's SeaBIOS and VGA BIOS): its bzimage boot runs
 //     SeaBIOS first and then the kernel through v86's own loader; timed from `new V86`
 //     (so wasm start-up and the firmware are part of it, as they are for a user);
@@ -26,7 +29,9 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Machine } from '../src/machine/Machine.js';
+import type { CpuEngine } from '../src/machine/cpuEngine.js';
 import { BenchArgs, isMain } from './args.js';
+import { inFreshProcess } from './child.js';
 import { hostLine, hostLoad, loadText, median, ratioText, type HostLoad } from './report.js';
 
 export const CMDLINE = 'console=ttyS0 panic=-1 tsc=reliable';
@@ -42,8 +47,10 @@ export const INSTALL_QEMU = 'sudo scripts/setup-debian.sh --bench (Debian packag
 const INSTALL_SEABIOS = 'sudo scripts/setup-debian.sh --bench (Debian package seabios)';
 const INSTALL_V86 = 'npm install (v86 is a dev dependency)';
 
-export type VmmName = 'typevisor' | 'v86' | 'qemu-tcg';
-export const VMMS: readonly VmmName[] = ['typevisor', 'v86', 'qemu-tcg'];
+export type VmmName = 'typevisor' | 'typevisor-interp' | 'v86' | 'qemu-tcg';
+export const VMMS: readonly VmmName[] = ['typevisor', 'typevisor-interp', 'v86', 'qemu-tcg'];
+/** typevisor's engines, each compared with the peers. */
+const OWN: readonly VmmName[] = ['typevisor', 'typevisor-interp'];
 
 /** One boot. Times are seconds from start; null when the milestone was not seen. */
 export interface BootRun {
@@ -76,6 +83,7 @@ export interface VmmResult {
 
 export interface BootBenchReport {
   benchmark: 'boot';
+  kernel: BootKernel;
   reps: number;
   timeoutSeconds: number;
   cmdline: string;
@@ -98,8 +106,10 @@ export interface BootBenchOptions {
   reps?: number;
   /** Seconds a boot may take to reach the banner (default 120). */
   timeoutSeconds?: number;
-  /** VMMs to run (default all three). */
+  /** VMMs to run (default all). */
   only?: VmmName[];
+  /** The kernel booted (default: the default guest's). */
+  kernel?: BootKernel;
   log?: (line: string) => void;
 }
 
@@ -168,6 +178,9 @@ class ConsoleWatch {
   }
 }
 
+/** A boot that produced no figures (its process failed). */
+const NO_RUN: BootRun = { status: 'failed', banner: null, runInit: null, prompt: null, guestUptime: null, cpuBanner: null };
+
 /** CPU seconds of this process since `from` (a process.cpuUsage() reading). */
 function processCpuSince(from: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(from);
@@ -189,20 +202,38 @@ function childCpuSeconds(pid: number | undefined): number | null {
     return null;
   }
 }
-/** The guest images, read once; each boot gets its own copies (a VMM may write to them). */
-interface Images { kernel: Uint8Array; initrd: Uint8Array; kernelPath: string; initrdPath: string }
+const KERNEL_TEXT: Record<BootKernel, string> = { 'default': 'default guest', 'debian-686': "Debian's linux-image-686 with the default initramfs" };
 
-function loadImages(): Images {
+/** Which kernel boots: the default guest's, or Debian's stock i686 one. */
+export type BootKernel = 'default' | 'debian-686';
+export const BOOT_KERNELS: readonly BootKernel[] = ['default', 'debian-686'];
+
+/** Where `scripts/setup-debian.sh --bench` puts Debian's linux-image-686 kernel (or TYPEVISOR_DISTRO_KERNEL). */
+export function debianKernelPath(): string {
+  return process.env['TYPEVISOR_DISTRO_KERNEL'] ?? join(repoRoot(), 'bench', '.cache', 'vmlinuz-686');
+}
+
+/** The guest images, read once; each boot gets its own copies (a VMM may write to them). */
+interface Images { kernel: Uint8Array; initrd: Uint8Array; kernelPath: string; initrdPath: string; memoryMiB: number }
+
+function loadImages(which: BootKernel): Images {
   const root = repoRoot();
-  const kernelPath = join(root, 'guest', 'bzImage');
+  const kernelPath = which === 'default' ? join(root, 'guest', 'bzImage') : debianKernelPath();
   const initrdPath = join(root, 'guest', 'initramfs.cpio.gz');
-  return { kernel: new Uint8Array(readFileSync(kernelPath)), initrd: new Uint8Array(readFileSync(initrdPath)), kernelPath, initrdPath };
+  if (!existsSync(kernelPath)) {
+    throw new Error(`${kernelPath} is missing; fetch Debian's linux-image-686 with: sudo scripts/setup-debian.sh --bench`);
+  }
+  // A distribution kernel's page tables and caches want more than the tiny default kernel.
+  const memoryMiB = which === 'default' ? MEMORY_MIB : 256;
+  return { kernel: new Uint8Array(readFileSync(kernelPath)), initrd: new Uint8Array(readFileSync(initrdPath)), kernelPath, initrdPath, memoryMiB };
 }
 
 // ---------------------------------------------------------------------------
 // typevisor
 
-async function bootTypevisor(img: Images, timeoutMs: number): Promise<BootRun> {
+/** One boot on `engine`, in this process; run through inFreshProcess (bench/child.ts). */
+export async function bootTypevisor(engine: CpuEngine, timeoutMs: number, which: BootKernel): Promise<BootRun> {
+  const img = loadImages(which);
   const kernel = img.kernel.slice(), initrd = img.initrd.slice();
   const decoder = new TextDecoder('latin1');
   const cpu0 = process.cpuUsage();
@@ -212,7 +243,7 @@ async function bootTypevisor(img: Images, timeoutMs: number): Promise<BootRun> {
   let timedOut = false;
   const timer = setTimeout(() => { timedOut = true; machine?.stop('timeout'); }, timeoutMs);
   try {
-    machine = new Machine({ memoryMiB: MEMORY_MIB, kernel, initrd, cmdline: CMDLINE, pacing: 'fast' });
+    machine = new Machine({ memoryMiB: img.memoryMiB, kernel, initrd, cmdline: CMDLINE, pacing: 'fast', cpu: engine });
     machine.externalInputOpen = true; // as under `typevisor run` with stdin open
     machine.onSerialOutput = (bytes) => watch.feed(decoder.decode(bytes));
     const exit = await machine.run();
@@ -291,7 +322,7 @@ function bootV86(s: V86Setup, img: Images, timeoutMs: number): Promise<BootRun> 
         bzimage: { buffer: kernel },
         initrd: { buffer: initrd },
         cmdline: CMDLINE,
-        memory_size: MEMORY_MIB << 20,
+        memory_size: img.memoryMiB << 20,
         autostart: true,
         disable_keyboard: true,
         disable_mouse: true,
@@ -310,7 +341,7 @@ function bootV86(s: V86Setup, img: Images, timeoutMs: number): Promise<BootRun> 
 
 function qemuArgs(img: Images): string[] {
   return [
-    '-accel', 'tcg', '-cpu', 'pentium2', '-m', String(MEMORY_MIB),
+    '-accel', 'tcg', '-cpu', 'pentium2', '-m', String(img.memoryMiB),
     '-kernel', img.kernelPath, '-initrd', img.initrdPath, '-append', CMDLINE,
     // -nographic puts COM1 on stdio; -monitor none keeps the monitor off it.
     '-nographic', '-no-reboot', '-monitor', 'none',
@@ -365,7 +396,8 @@ export async function benchBoot(opts: BootBenchOptions = {}): Promise<BootBenchR
   const timeoutSeconds = opts.timeoutSeconds ?? 120;
   const timeoutMs = timeoutSeconds * 1000;
   const wanted = opts.only ?? [...VMMS];
-  const img = loadImages();
+  const which = opts.kernel ?? 'default';
+  const img = loadImages(which);
   const loadAvgBefore = loadavg();
 
   const results = new Map<VmmName, VmmResult>();
@@ -375,13 +407,15 @@ export async function benchBoot(opts: BootBenchOptions = {}): Promise<BootBenchR
     if (!wanted.includes(name)) continue;
     const r: VmmResult = { name, status: 'ok', runs: [], median: empty() };
     results.set(name, r);
-    if (name === 'typevisor') {
-      r.setup = `in-process Machine, pacing 'fast', ${MEMORY_MIB} MiB, direct bzImage boot`;
-      boots.set(name, () => bootTypevisor(img, timeoutMs));
+    if (name === 'typevisor' || name === 'typevisor-interp') {
+      const engine: CpuEngine = name === 'typevisor' ? 'jit' : 'interp';
+      r.setup = `Machine (cpu '${engine}') in a fresh Node process, pacing 'fast', ${img.memoryMiB} MiB, direct bzImage boot`;
+      boots.set(name, () => inFreshProcess<BootRun>(import.meta.url, 'bootTypevisor', [engine, timeoutMs, which], () => {})
+        .catch((e: unknown) => ({ ...NO_RUN, status: 'failed' as const, note: e instanceof Error ? e.message : String(e) })));
     } else if (name === 'v86') {
       const s = await setUpV86();
       if (typeof s === 'string') { r.status = 'skipped'; r.note = s; continue; }
-      r.setup = `v86 ${s.version} in-process (wasm JIT), ${MEMORY_MIB} MiB, bios ${s.biosPath}, vga_bios ${s.vgaPath}, ` +
+      r.setup = `v86 ${s.version} in-process (wasm JIT), ${img.memoryMiB} MiB, bios ${s.biosPath}, vga_bios ${s.vgaPath}, ` +
         'bzimage+initrd (SeaBIOS runs first, then v86 loads the kernel)';
       boots.set(name, () => bootV86(s, img, timeoutMs));
     } else {
@@ -392,7 +426,7 @@ export async function benchBoot(opts: BootBenchOptions = {}): Promise<BootBenchR
     }
   }
 
-  log(`boot: default guest to its init banner, ${reps} boots per VMM (interleaved), timeout ${timeoutSeconds} s; ` +
+  log(`boot: ${KERNEL_TEXT[which]} to its init banner, ${reps} boots per VMM (interleaved), timeout ${timeoutSeconds} s; ` +
     `host ${cpus().length} CPUs, load average ${loadText(loadAvgBefore)}`);
   for (let rep = 1; rep <= reps; rep++) {
     for (const [name, boot] of boots) {
@@ -417,26 +451,30 @@ export async function benchBoot(opts: BootBenchOptions = {}): Promise<BootBenchR
     }
   }
 
-  const tv = results.get('typevisor');
   const ratios: Record<string, number | null> = {};
   const cpuRatios: Record<string, number | null> = {};
   const pairedRatios: Record<string, number | null> = {};
-  for (const r of results.values()) {
-    if (r.name === 'typevisor' || tv === undefined) continue;
-    // Ratios only from VMMs whose every boot reached the banner.
-    const both = tv.status === 'ok' && r.status === 'ok';
-    const ratio = (a: number | null, b: number | null): number | null => (both && a !== null && b !== null && b > 0 ? a / b : null);
-    ratios[`typevisor/${r.name}`] = ratio(tv.median.banner, r.median.banner);
-    cpuRatios[`typevisor/${r.name}`] = ratio(tv.median.cpuBanner, r.median.cpuBanner);
-    pairedRatios[`typevisor/${r.name}`] = both
-      ? median(tv.runs.flatMap((t, i) => {
-        const p = r.runs[i];
-        return t.banner !== null && p !== undefined && p.banner !== null && p.banner > 0 ? [t.banner / p.banner] : [];
-      }))
-      : null;
+  for (const own of OWN) {
+    const tv = results.get(own);
+    if (tv === undefined) continue;
+    for (const r of results.values()) {
+      if (OWN.includes(r.name)) continue;
+      // Ratios only from VMMs whose every boot reached the banner.
+      const both = tv.status === 'ok' && r.status === 'ok';
+      const ratio = (a: number | null, b: number | null): number | null => (both && a !== null && b !== null && b > 0 ? a / b : null);
+      const key = `${own}/${r.name}`;
+      ratios[key] = ratio(tv.median.banner, r.median.banner);
+      cpuRatios[key] = ratio(tv.median.cpuBanner, r.median.cpuBanner);
+      pairedRatios[key] = both
+        ? median(tv.runs.flatMap((t, i) => {
+          const p = r.runs[i];
+          return t.banner !== null && p !== undefined && p.banner !== null && p.banner > 0 ? [t.banner / p.banner] : [];
+        }))
+        : null;
+    }
   }
   return {
-    benchmark: 'boot', reps, timeoutSeconds, cmdline: CMDLINE, memoryMiB: MEMORY_MIB,
+    benchmark: 'boot', kernel: which, reps, timeoutSeconds, cmdline: CMDLINE, memoryMiB: img.memoryMiB,
     host: hostLoad(loadAvgBefore),
     vmms: [...results.values()], ratios, pairedRatios, cpuRatios,
   };
@@ -445,17 +483,17 @@ export async function benchBoot(opts: BootBenchOptions = {}): Promise<BootBenchR
 /** Human-readable lines for a report. */
 export function formatBootReport(r: BootBenchReport): string[] {
   const lines = [
-    `boot benchmark: default guest, ${r.memoryMiB} MiB, "${r.cmdline}", median of ${r.reps} boots, wall time from start to`,
+    `boot benchmark: ${KERNEL_TEXT[r.kernel]}, ${r.memoryMiB} MiB, "${r.cmdline}", median of ${r.reps} boots, wall time from start to`,
     `  the init banner (and to "Run /init", the shell prompt; guest uptime is what the banner printed)`,
   ];
   for (const v of r.vmms) {
-    const name = v.name.padEnd(10);
+    const name = v.name.padEnd(16);
     if (v.status === 'skipped') { lines.push(`  ${name} skipped: ${v.note}`); continue; }
     const m = v.median;
     lines.push(`  ${name} banner ${fmt(m.banner).padStart(8)}   Run /init ${fmt(m.runInit).padStart(8)}   prompt ${fmt(m.prompt).padStart(8)}` +
       `   guest uptime ${m.guestUptime === null ? '-' : `${m.guestUptime.toFixed(2)} s`}   CPU to banner ${fmt(m.cpuBanner)}` +
       `   runs ${v.runs.map((x) => (x.banner === null ? x.status : x.banner.toFixed(2))).join(' ')}`);
-    if (v.status !== 'ok') lines.push(`  ${''.padEnd(10)} ${v.status}: ${v.note}`);
+    if (v.status !== 'ok') lines.push(`  ${''.padEnd(16)} ${v.status}: ${v.note}`);
   }
   const times = (v: number | null): string => ratioText(v, 'the peer', 'slower');
   for (const [k, v] of Object.entries(r.ratios)) {
@@ -471,13 +509,20 @@ export function formatBootReport(r: BootBenchReport): string[] {
   return lines;
 }
 
-// Run directly: node dist/bench/boot.js [--json] [--reps N] [--timeout S] [--only typevisor,v86,qemu-tcg]
+// Run directly: node dist/bench/boot.js [--json] [--reps N] [--timeout S] [--kernel default|debian-686] [--only typevisor,typevisor-interp,v86,qemu-tcg]
 if (isMain(import.meta.url)) {
-  const a = new BenchArgs('node dist/bench/boot.js [--json] [--reps N] [--timeout S] [--only typevisor,v86,qemu-tcg]', ['reps', 'timeout', 'only']);
+  const a = new BenchArgs('node dist/bench/boot.js [--json] [--reps N] [--timeout S] [--kernel default|debian-686] [--only typevisor,typevisor-interp,v86,qemu-tcg]',
+    ['reps', 'timeout', 'only', 'kernel']);
   const opts: BootBenchOptions = { log: a.log };
   const reps = a.count('reps'), timeout = a.number('timeout', (n) => n > 0, 'a positive number of seconds'), only = a.only(VMMS);
+  const kernel = a.value('kernel');
+  if (kernel !== undefined && !(BOOT_KERNELS as readonly string[]).includes(kernel)) {
+    console.error(`--kernel takes ${BOOT_KERNELS.join(' or ')}, got "${kernel}"`);
+    process.exit(2);
+  }
   if (reps !== undefined) opts.reps = reps;
   if (timeout !== undefined) opts.timeoutSeconds = timeout;
   if (only !== undefined) opts.only = only;
+  if (kernel !== undefined) opts.kernel = kernel as BootKernel;
   a.report(benchBoot(opts), formatBootReport);
 }

@@ -1,8 +1,9 @@
 // CPU micro-benchmark: one guest compute loop (bench/asm/cpuloop.asm: 32-bit protected
 // mode with paging on, a checksum over a 64 KiB buffer, nested loops over a matrix in
 // memory, calls with stack frames) run on typevisor's software CPU for a fixed number
-// of guest instructions, reported as guest MIPS (median of several runs), and the same
-// binary run in the same session on the peers:
+// of guest instructions, reported as guest MIPS (median of several runs) for each of its
+// engines (the binary translator, the default, and the interpreter alone; a translator
+// run includes its compile time), and the same binary run in the same session on the peers:
 //   - QEMU TCG (qemu-system-i386 -accel tcg, the binary as a multiboot -kernel, exit
 //     through isa-debug-exit on port 0xF4), timed by wall clock minus QEMU's start-up
 //     (a run with zero iterations);
@@ -17,10 +18,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Cpu } from '../src/cpu/Cpu.js';
+import { Translator } from '../src/cpu/jit/Translator.js';
+import type { CpuEngine } from '../src/machine/cpuEngine.js';
 import { CS } from '../src/cpu/constants.js';
 import { IoBus } from '../src/machine/IoBus.js';
 import { PhysicalMemory } from '../src/memory/PhysicalMemory.js';
 import { BenchArgs, isMain } from './args.js';
+import { inFreshProcess } from './child.js';
 import { repoRoot } from './boot.js';
 import { median, ratioText } from './report.js';
 
@@ -42,11 +46,16 @@ export interface CpuBenchReport {
   benchmark: 'cpu';
   /** Guest instructions per loop iteration. */
   instructionsPerIteration: number;
-  typevisor: PeerResult & { runs: number[] };
+  /** The default engine (the binary translator). */
+  typevisor: EngineResult;
+  /** The interpreter alone. */
+  interpreter: EngineResult;
   peers: PeerResult[];
-  /** typevisor MIPS / peer MIPS (1.0 = as fast as the peer). */
+  /** typevisor MIPS / peer MIPS (1.0 = as fast as the peer), for each engine. */
   ratios: Record<string, number | null>;
 }
+
+export type EngineResult = PeerResult & { runs: number[] };
 
 export interface CpuBenchOptions {
   /** Guest instructions per typevisor run (default 30 million). */
@@ -77,10 +86,11 @@ export interface TypevisorRun {
 }
 
 /** Run the loop on the software CPU; the timed part is from the 0xF5 marker to exit. */
-export function runTypevisor(iterations: number): TypevisorRun {
+export function runTypevisor(iterations: number, engine: CpuEngine): TypevisorRun {
   const mem = new PhysicalMemory(16 << 20);
   const io = new IoBus();
   const cpu = new Cpu(mem, io);
+  if (engine === 'jit') new Translator(mem).attach(cpu);
   let out = '';
   let startInsn = -1, startT = 0, endInsn = -1, endT = 0;
   io.register(0xe9, 1, 'debugcon', { read: () => 0xe9, write: (_p, _s, v) => { out += String.fromCharCode(v & 0xff); } });
@@ -272,45 +282,60 @@ async function benchV86(iterations: number, perIteration: number, expectChecksum
 
 // ---------------------------------------------------------------------------
 
+/**
+ * Median MIPS of `nRuns` runs of one engine (after a warm-up run that lets V8 optimize it).
+ * Run through inFreshProcess (bench/child.ts): each engine in a process of its own.
+ */
+export function benchEngine(engine: CpuEngine, iterations: number, nRuns: number, log: (l: string) => void): EngineResult {
+  const name = engine === 'jit' ? 'typevisor' : 'typevisor-interp';
+  runTypevisor(Math.max(1, iterations >> 3), engine);
+  const runs: TypevisorRun[] = [];
+  for (let i = 0; i < nRuns; i++) {
+    const r = runTypevisor(iterations, engine);
+    runs.push(r);
+    log(`  ${name} run ${i + 1}: ${(r.instructions / r.seconds / 1e6).toFixed(2)} MIPS (${r.instructions} instructions, ${r.seconds.toFixed(3)} s)`);
+    if (r.checksum !== runs[0]!.checksum) throw new Error(`${name} checksums differ between runs: ${r.checksum} vs ${runs[0]!.checksum}`);
+  }
+  const mipsRuns = runs.map((r) => r.instructions / r.seconds / 1e6);
+  return {
+    name, status: 'ok', iterations, instructions: runs[0]!.instructions,
+    seconds: median(runs.map((r) => r.seconds))!, mips: median(mipsRuns)!, checksum: runs[0]!.checksum, runs: mipsRuns,
+  };
+}
+
 export async function benchCpu(opts: CpuBenchOptions = {}): Promise<CpuBenchReport> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const target = opts.instructions ?? 30_000_000;
   const nRuns = opts.runs ?? 5;
   // Instructions per iteration from the difference of two short runs (set-up cancels).
-  const a = runTypevisor(1), b = runTypevisor(3);
+  const a = runTypevisor(1, 'interp'), b = runTypevisor(3, 'interp');
   const perIteration = (b.instructions - a.instructions) / 2;
   const iterations = Math.max(1, Math.round(target / perIteration));
   log(`cpu: ${perIteration} guest instructions per iteration, ${iterations} iterations per run`);
-  runTypevisor(Math.max(1, iterations >> 3)); // warm-up: let V8 optimize the interpreter
-  const runs: TypevisorRun[] = [];
-  for (let i = 0; i < nRuns; i++) {
-    const r = runTypevisor(iterations);
-    runs.push(r);
-    log(`  typevisor run ${i + 1}: ${(r.instructions / r.seconds / 1e6).toFixed(2)} MIPS (${r.instructions} instructions, ${r.seconds.toFixed(3)} s)`);
-    if (r.checksum !== runs[0]!.checksum) throw new Error(`typevisor checksums differ between runs: ${r.checksum} vs ${runs[0]!.checksum}`);
-  }
-  const mipsRuns = runs.map((r) => r.instructions / r.seconds / 1e6);
-  const tv: CpuBenchReport['typevisor'] = {
-    name: 'typevisor', status: 'ok', iterations, instructions: runs[0]!.instructions,
-    seconds: median(runs.map((r) => r.seconds))!, mips: median(mipsRuns)!, checksum: runs[0]!.checksum, runs: mipsRuns,
-  };
+  const interpreter = await inFreshProcess<EngineResult>(import.meta.url, 'benchEngine', ['interp', iterations, nRuns], log);
+  // The translator's runs are longer (as the peers' are), so that its compile time is not most of what is timed.
+  const tv = await inFreshProcess<EngineResult>(import.meta.url, 'benchEngine', ['jit', iterations * 16, nRuns], log);
+  const same = (await inFreshProcess<EngineResult>(import.meta.url, 'benchEngine', ['jit', iterations, 1], () => {})).checksum;
+  if (same !== interpreter.checksum) throw new Error(`the translator's checksum ${same} differs from the interpreter's ${interpreter.checksum}`);
   const peerSeconds = opts.peerSeconds ?? 2;
   const peers = [
-    benchQemu(iterations, perIteration, tv.checksum!, peerSeconds, log),
-    await benchV86(iterations, perIteration, tv.checksum!, peerSeconds, log),
+    benchQemu(iterations, perIteration, interpreter.checksum!, peerSeconds, log),
+    await benchV86(iterations, perIteration, interpreter.checksum!, peerSeconds, log),
   ];
   const ratios: Record<string, number | null> = {};
-  for (const p of peers) ratios[`typevisor/${p.name}`] = p.status === 'ok' ? tv.mips! / p.mips! : null;
-  return { benchmark: 'cpu', instructionsPerIteration: perIteration, typevisor: tv, peers, ratios };
+  for (const e of [tv, interpreter]) {
+    for (const p of peers) ratios[`${e.name}/${p.name}`] = p.status === 'ok' ? e.mips! / p.mips! : null;
+  }
+  return { benchmark: 'cpu', instructionsPerIteration: perIteration, typevisor: tv, interpreter, peers, ratios };
 }
 
 /** Human-readable lines for a report. */
 export function formatCpuReport(r: CpuBenchReport): string[] {
   const lines = [`cpu micro-benchmark (guest loop: checksum + nested loops + calls, 32-bit, paging on)`];
   const row = (p: PeerResult): string => p.status === 'ok'
-    ? `  ${p.name.padEnd(10)} ${p.mips!.toFixed(2).padStart(9)} MIPS  (${p.instructions} instructions in ${p.seconds!.toFixed(3)} s, checksum ${p.checksum})`
-    : `  ${p.name.padEnd(10)} ${p.status}: ${p.note}`;
-  lines.push(row(r.typevisor) + `  median of ${r.typevisor.runs.length}: ${r.typevisor.runs.map((m) => m.toFixed(2)).join(' ')}`);
+    ? `  ${p.name.padEnd(16)} ${p.mips!.toFixed(2).padStart(9)} MIPS  (${p.instructions} instructions in ${p.seconds!.toFixed(3)} s, checksum ${p.checksum})`
+    : `  ${p.name.padEnd(16)} ${p.status}: ${p.note}`;
+  for (const e of [r.typevisor, r.interpreter]) lines.push(row(e) + `  median of ${e.runs.length}: ${e.runs.map((m) => m.toFixed(2)).join(' ')}`);
   for (const p of r.peers) lines.push(row(p));
   for (const [k, v] of Object.entries(r.ratios)) {
     lines.push(`  ${k} = ${ratioText(v, 'the peer', 'faster', 4)}`);

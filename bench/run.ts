@@ -26,6 +26,12 @@ const BENCHMARKS: Benchmark[] = [
     format: (r) => formatCpuReport(r as Awaited<ReturnType<typeof benchCpu>>),
   },
   { name: 'boot', run: (log) => benchBoot({ log }), format: (r) => formatBootReport(r as Awaited<ReturnType<typeof benchBoot>>) },
+  // Debian's stock kernel: slow on the interpreter (minutes), so the translator and the peers only, one boot each.
+  {
+    name: 'distro',
+    run: (log) => benchBoot({ log, kernel: 'debian-686', reps: 1, timeoutSeconds: 600, only: ['typevisor', 'v86', 'qemu-tcg'] }),
+    format: (r) => formatBootReport(r as Awaited<ReturnType<typeof benchBoot>>),
+  },
   { name: 'blk', run: (log) => benchBlk({ log }), format: (r) => formatBlkReport(r as Awaited<ReturnType<typeof benchBlk>>) },
   { name: 'manager', run: (log) => benchManager({ log }), format: (r) => formatManagerReport(r as Awaited<ReturnType<typeof benchManager>>) },
   { name: 'snapshot', run: (log) => benchSnapshot({ log }), format: (r) => formatSnapshotReport(r as Awaited<ReturnType<typeof benchSnapshot>>) },
