@@ -16,7 +16,7 @@ import {
 } from './fpuConst.js';
 import { classOfImage } from './fpuFormats.js';
 import { W, precOf, roundToReg } from './fpuRound.js';
-import { OP, addSig, divSig, mulSig } from './fpuSig.js';
+import { OP, addSig, divSig, mulSig, normalizeSig } from './fpuSig.js';
 import { fastArith } from './fpuFast.js';
 
 export const OP_ADD = 0;
@@ -32,20 +32,11 @@ export const OP_DIVR = 7;
  *  into OP[k], OP[k+1], normalized; returns the unbiased exponent of its leading bit. */
 export function loadSig(f: Fpu, p: number, k: number): number {
   const r = f.regs, b = 3 * p;
-  let e = r[b]! & 0x7fff, h = r[b + 1]!, l = r[b + 2]!;
-  if (e === 0) {
-    // (pseudo-)denormal: significand × 2^(1 - BIAS - 63)
-    e = 1;
-    if (h === 0) { h = l; l = 0; e -= 32; }
-    const n = Math.clz32(h);
-    if (n !== 0) {
-      h = ((h << n) | (l >>> (32 - n))) >>> 0;
-      l = (l << n) >>> 0;
-      e -= n;
-    }
-  }
-  OP[k] = h;
-  OP[k + 1] = l;
+  const e = r[b]! & 0x7fff;
+  // A (pseudo-)denormal is significand × 2^(1 - BIAS - 63).
+  if (e === 0) return normalizeSig(r[b + 1]!, r[b + 2]!, 1, OP, k) - BIAS;
+  OP[k] = r[b + 1]!;
+  OP[k + 1] = r[b + 2]!;
   return e - BIAS;
 }
 

@@ -9,27 +9,20 @@ import {
   CLS_DENORMAL, CLS_INF, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED, CLS_ZERO, SW_C0, SW_C1, SW_C2, SW_C3,
 } from './fpuConst.js';
 import { W, roundToReg } from './fpuRound.js';
-import { OP, remSig } from './fpuSig.js';
+import { OP, normalizeSig, remSig } from './fpuSig.js';
 import { invalidResult, loadSig, nanResult } from './fpuArith.js';
 
 const B32 = 4294967296;
 
 /** Write ±R × 2^(scale - 63) (R = OP[0]:OP[1], exact) to ST(0), or ±0. */
 function putRemainder(f: Fpu, p: number, sign: number, scale: number): void {
-  let h = OP[0]!, l = OP[1]!;
+  const h = OP[0]!, l = OP[1]!;
   if ((h | l) === 0) {
     f.setZero(p, sign);
     return;
   }
-  let e = scale;
-  if (h === 0) { h = l; l = 0; e -= 32; }
-  const n = Math.clz32(h);
-  if (n !== 0) {
-    h = ((h << n) | (l >>> (32 - n))) >>> 0;
-    l = (l << n) >>> 0;
-    e -= n;
-  }
-  W[0] = h; W[1] = l; W[2] = 0; W[3] = 0;
+  const e = normalizeSig(h, l, scale, W, 0);
+  W[2] = 0; W[3] = 0;
   roundToReg(f, p, sign, e, 64); // exact; only a tiny remainder needs the underflow rules
 }
 

@@ -11,6 +11,23 @@ import { W } from './fpuRound.js';
 /** Operand significands: A = OP[0] (high) : OP[1] (low), B = OP[2] : OP[3]. */
 export const OP = new Uint32Array(4);
 
+/**
+ * Shift the non-zero 64-bit significand h:l left until bit 63 is set, into out[k] (high) and
+ * out[k+1] (low); returns exponent `e` less the shift.
+ */
+export function normalizeSig(h: number, l: number, e: number, out: Uint32Array, k: number): number {
+  if (h === 0) { h = l; l = 0; e -= 32; }
+  const n = Math.clz32(h);
+  if (n !== 0) {
+    h = ((h << n) | (l >>> (32 - n))) >>> 0;
+    l = (l << n) >>> 0;
+    e -= n;
+  }
+  out[k] = h;
+  out[k + 1] = l;
+  return e;
+}
+
 const B16 = 65536;
 const B32 = 4294967296;
 
