@@ -168,6 +168,12 @@ export class Cpu {
   /** Interrupts are inhibited at the boundary where instructions === inhibitAt (STI, MOV SS). */
   inhibitAt = -1;
   /**
+   * An EIP reached without a jump to it: where IRET returned (after an interrupt or an
+   * exception, often inside a block of the interrupted code) or where a slice ended inside
+   * a block. Entering translated code there is no new entry point (Translator).
+   */
+  resumeEip = -1;
+  /**
    * Set when something outside the instruction stream needs translated code to return to
    * the dispatcher at the next instruction boundary: an interrupt request, a stop request,
    * an MMIO access (devices may have raised one), a write to a page holding translated code.

@@ -83,7 +83,7 @@ export function installControl(t: OpTable): void {
   t.def(0xcc, (c) => softInt(c, EXC_BP));
   t.def(0xcd, (c) => softInt(c, c.imm));
   t.def(0xce, (c) => { if (getOF(c)) softInt(c, EXC_OF); });
-  t.def(0xcf, iret);
+  t.def(0xcf, (c) => { iret(c); c.resumeEip = c.eip; });
   t.def(0xf1, (c) => deliverInterrupt(c, 1, false, -1, c.eip)); // INT1 / ICEBP
   t.def(0xff, group5);
 }

@@ -236,9 +236,18 @@ export class Translator implements ExecutionEngine {
       if (r !== undefined && r.starts[eip & 0xfff] !== 0) {
         if (this.runRegion(c, r, eip)) { this.stats.cacheHits++; continue; }
         c.stepBlock(64); // too little budget left for the block
+        c.resumeEip = c.eip;
         continue;
       }
       let due = this.threshold;
+      if (r !== undefined && eip === c.resumeEip) {
+        // Back inside a block (IRET, or the slice before ended there): interpreted to the
+        // block's end, not noted as an entry, which would split the region's blocks at
+        // every instruction interrupts land on.
+        c.resumeEip = -1;
+        this.interpret(c, -1);
+        continue;
+      }
       if (r !== undefined) {
         // A way into a translated page that its region lacks: noted for the next translation,
         // which comes sooner than a cold page's first (the page has proved hot).
