@@ -1,7 +1,8 @@
-// Templates for 32-bit shifts and rotates by an immediate or by CL (shift.ts), and the
-// flag instructions CLC STC CMC CLD STD. Results and CF/OF follow the interpreter's
-// formulas (the P6 values of the architecturally undefined OF); other sizes and the
-// rotates through carry stay with the interpreter.
+// Templates for 32-bit shifts and rotates by an immediate or by CL (shift.ts), 8- and
+// 16-bit SHL/SHR/SAR by an immediate less than the operand's width, and the flag
+// instructions CLC STC CMC CLD STD. Results and CF/OF follow the interpreter's formulas
+// (the P6 values of the architecturally undefined OF); other forms and the rotates
+// through carry stay with the interpreter.
 
 import { F_ALL, F_C, F_O } from '../../opcodeInfo.js';
 import { FLAG_DF } from '../../constants.js';
@@ -47,6 +48,52 @@ function emitShift(e: Emitter, op: number, v: X, n: X): number {
   }
 }
 
+/**
+ * 8/16-bit SHL, SHR or SAR of `v` (masked to the size) by a constant 1..width-1, into a new
+ * temp: the same results and flags as shiftOp in the interpreter.
+ */
+function emitSmallShift(e: Emitter, op: number, size: number, v: X, n: number): number {
+  const bits = size * 8, top = bits - 1;
+  const V = loc(e.val(v));
+  const one = cst(1);
+  if (op === 4 || op === 6) {
+    const r = e.val(e.trunc(size, shl(V, cst(n))));
+    if (e.flagsLive(F_ALL)) {
+      const cf = e.val(and(shrU(V, cst(bits - n)), one));
+      e.produce(FK_RCO, size, cst(0), cst(0), loc(r), or(loc(cf), shl(xor(and(shrU(loc(r), cst(top)), one), loc(cf)), one)));
+    }
+    return r;
+  }
+  if (op === 5) {
+    const r = e.val(shrU(V, cst(n)));
+    if (e.flagsLive(F_ALL)) e.produce(FK_RCO, size, cst(0), cst(0), loc(r), or(and(shrU(V, cst(n - 1)), one), shl(shrU(V, cst(top)), one)));
+    return r;
+  }
+  const sv = e.val(shrS(shl(V, cst(32 - bits)), cst(32 - bits))); // SAR: sign-extended first
+  const r = e.val(e.trunc(size, shrS(loc(sv), cst(n))));
+  if (e.flagsLive(F_ALL)) e.produce(FK_RCO, size, cst(0), cst(0), loc(r), and(shrS(loc(sv), cst(n - 1)), one));
+  return r;
+}
+
+/** C0 /r ib, D0 /r, and C1/D1 with a 16-bit operand: SHL/SHR/SAR by a count below the width. */
+function smallShiftImm(byte: boolean, count: (i: Insn) => number): Template {
+  return when((i) => {
+    const n = count(i) & 31;
+    return (byte || !i.o32) && i.reg >= 4 && n !== 0 && n < (byte ? 8 : 16);
+  }, (e) => {
+    const i = e.i, size = byte ? 1 : 2;
+    const n = count(i) & 31;
+    if (!e.isMem) { e.setReg(size, e.rm, loc(emitSmallShift(e, i.reg, size, e.reg(size, e.rm), n))); return; }
+    const [old, commit] = e.rmw(size, e.linear(size, true));
+    commit(loc(emitSmallShift(e, i.reg, size, loc(old), n)));
+  });
+}
+
+/** The 32-bit form where it takes it, else the 8/16-bit one. */
+function eitherShift(wide: Template, small: Template): Template {
+  return when((i) => wide.accepts!(i) || small.accepts!(i), (e) => { if (e.i.o32) wide(e); else small(e); });
+}
+
 /** The translatable group-2 ops: not RCL/RCR. */
 const shiftable = (op: number): boolean => op !== 2 && op !== 3;
 
@@ -82,8 +129,10 @@ const shiftCl = when((i) => i.o32 && shiftable(i.reg), (e) => {
 });
 
 export function installShift(t: TemplateTable): void {
-  t[0xc1] = shiftImm((i) => i.imm);
-  t[0xd1] = shiftImm(() => 1);
+  t[0xc0] = smallShiftImm(true, (i) => i.imm);
+  t[0xd0] = smallShiftImm(true, () => 1);
+  t[0xc1] = eitherShift(shiftImm((i) => i.imm), smallShiftImm(false, (i) => i.imm));
+  t[0xd1] = eitherShift(shiftImm(() => 1), smallShiftImm(false, () => 1));
   t[0xd3] = shiftCl;
   // CLC STC CMC: CF alone, once the flag state is in the CPU; nothing when CF is dead.
   const cfOp = (v: (e: Emitter) => X): Template => (e) => {
