@@ -94,6 +94,20 @@ export const gtS = bin(Op.i32GtS);
 export const eqz = (a: X): X => (e) => { a(e); e.op(Op.i32Eqz); };
 /** cond ? a : b (both evaluated). */
 export const sel = (cond: X, a: X, b: X): X => (e) => { a(e); b(e); cond(e); e.op(Op.select); };
+
+/** CF of the flag state in the locals, by the kind in fk (not FK_IN_C): cf() decided at run time. */
+function dynamicCf(): X {
+  const fa = loc(L_FA), fb = loc(L_FB), fr = loc(L_FR), fx = loc(L_FX);
+  const k = shrU(loc(L_FK), cst(2));
+  const is = (kind: number): X => eq(k, cst(kind));
+  return sel(is(FK_ADD), ltU(fr, fa),
+    sel(is(FK_SUB), ltU(fa, fb),
+      sel(is(FK_ADC), sel(fx, leU(fr, fa), ltU(fr, fa)),
+        sel(is(FK_SBB), sel(fx, leU(fa, fb), ltU(fa, fb)),
+          sel(is(FK_LOGIC), cst(0),
+            // INC/DEC keep the CF before them in fx; RCO keeps CF in bit 0 of fx.
+            sel(ltU(sub(k, cst(FK_INC)), cst(2)), fx, and(fx, cst(1))))))));
+}
 /** Logical or of two booleans (0/1 values). */
 export const lor = (a: X, b: X): X => or(a, b);
 export const not = (a: X): X => eqz(a);
@@ -493,8 +507,15 @@ export class Emitter {
 
   /** CF as 0/1. */
   carry(): X {
-    if (this.flagKind === FLAGS_DYNAMIC || this.flagKind === FK_IN_C) {
-      return (e) => { e.flagArgs(); e.rt('carry'); };
+    if (this.flagKind === FK_IN_C) return (e) => { e.flagArgs(); e.rt('carry'); };
+    if (this.flagKind === FLAGS_DYNAMIC) {
+      // The producer's kind is known only at run time (a block's first reader): CF from the
+      // locals by kind, without leaving WebAssembly; only a state in the CPU (fk 0) asks it.
+      return (e) => {
+        const t = e.tmp();
+        e.if_(eqz(loc(L_FK)), () => { e.flagArgs(); e.rt('carry'); e.set(t); }, () => e.let(t, dynamicCf()));
+        e.get(t);
+      };
     }
     return this.cf();
   }
