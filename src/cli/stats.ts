@@ -35,7 +35,8 @@ function translatorLines(m: Machine): string[] {
   const share = m.cpu.instructions > 0 ? (100 * s.translatedInsns / m.cpu.instructions).toFixed(1) : '0.0';
   return [
     `cpu engine: binary translator, ${share}% of instructions ran translated (${s.cacheHits} region entries)`,
-    `  compiled: ${s.regionsCompiled} regions, ${s.blocksCompiled} blocks, ${s.insnsCompiled} instructions in ${s.compileMs.toFixed(0)} ms`,
+    `  compiled: ${s.regionsCompiled} regions (${s.regionsOptimized} again by the optimizing compiler), ${s.blocksCompiled} blocks, ` +
+      `${s.insnsCompiled} instructions in ${s.compileMs.toFixed(0)} ms`,
     `  code cache: ${s.regions} regions, ${(s.cacheBytes / 1024).toFixed(0)} KiB; dropped: ${s.invalidations} by writes to their code, ${s.evictions} to keep the cap`,
   ];
 }

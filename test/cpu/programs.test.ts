@@ -77,8 +77,7 @@ for (const p of PROGRAMS) {
   });
 }
 
-// On the translator, after the interpreter's runs: V8 tiers the translated code up in
-// background threads, which slows what runs next. flags.asm, which translates the most
+// On the translator, after the interpreter's runs. flags.asm, which translates the most
 // code, goes last.
 for (const p of [...PROGRAMS].sort((a, b) => Number(a.name === 'flags') - Number(b.name === 'flags'))) {
   const todo = p.todo?.();
@@ -95,6 +94,27 @@ for (const p of [...PROGRAMS].sort((a, b) => Number(a.name === 'flags') - Number
     t.diagnostic(`${r.instructions} instructions in ${r.steps} steps; translator: ${st.regionsCompiled} regions compiled, ` +
       `${st.translatedInsns} instructions translated, ${st.invalidations} invalidations`);
     assert.equal(jit.exitCode, 0, `${p.name} failed on the translator: exit ${jit.exitCode}\n${jit.output}`);
+    checkOutput(p, jit.output);
+  });
+}
+
+// The optimizing tier: regions recompiled by TurboFan as soon as they have run a little
+// (Translator's tierUpInsnsPerByte) and swapped in while the program runs, in lockstep.
+for (const name of ['arith', 'strings', 'paging']) {
+  test(`program ${name}.asm passes on the translator with its regions recompiled by the optimizing compiler, in lockstep`, (t) => {
+    const p = PROGRAMS.find((x) => x.name === name)!;
+    const bin = new Uint8Array(readFileSync(programPath(name)));
+    const opts: RunOptions = { ram: p.ram ?? 4 << 20, ...(p.setup ? { setup: p.setup } : {}) };
+    const interp = loadFlat(bin, opts);
+    const jit = loadFlat(bin, { ...opts, jit: { threshold: 100, tierUpInsnsPerByte: 0.5 } });
+    lockstep(flatSide(interp), flatSide(jit), {
+      budget: BUDGET, step: { min: 100, max: 8000, seed: name.length }, memoryEvery: 64, label: `${name}.asm (optimized)`,
+      until: () => interp.exitCode >= 0,
+    });
+    const st = jit.translator!.stats;
+    t.diagnostic(`${st.regionsOptimized} of ${st.regionsCompiled} regions recompiled by the optimizing compiler`);
+    assert.ok(st.regionsOptimized > 0, 'some region was recompiled by the optimizing compiler');
+    assert.equal(jit.exitCode, 0, `${name} failed on the translator: exit ${jit.exitCode}\n${jit.output}`);
     checkOutput(p, jit.output);
   });
 }

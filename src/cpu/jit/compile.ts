@@ -29,6 +29,7 @@ import { RUN_TYPE } from './memoryHelpers.js';
 import { S_EIP, S_EXITREQ, S_FK, S_SITE } from './slots.js';
 import { type Block, type Insn, opcodeOf, relTarget } from './scan.js';
 import { I32, I64, Op, assemble, uleb, type FuncType } from './wasmModule.js';
+import { compileOptimized } from './wasmTiering.js';
 
 export type RegionFn = (off: number, base: number, left: number, n: number) => number;
 
@@ -106,7 +107,7 @@ function flagUse(i: Insn, inline: boolean): [read: number, written: number] {
 }
 
 /** Compile the blocks of a page into a region for mode `mode` (Cpu.jitMode). */
-export function compileRegion(blocks: Block[], mode: number, target: RegionTarget): CompiledRegion {
+export function compileRegion(blocks: Block[], mode: number, target: RegionTarget, optimize = false): CompiledRegion {
   const startSet = new Set(blocks.map((b) => b.start));
   const e = new Emitter(mode === 1, startSet, target.hostBase, target.regsOffset, target.slotsOffset);
   const N = blocks.length;
@@ -233,6 +234,7 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   const bytes = assemble({
     imports: e.imports.map((id) => IMPORTABLE[id]!),
     memoryPages: target.memoryPages,
+    ...(optimize ? { tag: 'optimized' } : {}),
     funcs: [{
       type: RUN_TYPE,
       locals: [{ count: FIXED_LOCALS, type: I32 }, { count: 1, type: I64 }, { count: Math.max(e.maxTemps, 2), type: I32 }],
@@ -240,7 +242,8 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
     }],
   });
   sourceHook?.(bytes, blocks);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), target.instanceImports);
+  const module = optimize ? compileOptimized(() => new WebAssembly.Module(bytes)) : new WebAssembly.Module(bytes);
+  const instance = new WebAssembly.Instance(module, target.instanceImports);
   const starts = new Uint8Array(4096);
   for (const b of blocks) starts[b.start] = 1;
   return { run: instance.exports['run'] as RegionFn, starts, bytes: bytes.length, insns, blocks: N, fallbacks };

@@ -95,6 +95,12 @@ export interface ModuleSpec {
   exports?: { name: string; func: number }[];
   /** Types the code names by index (call_indirect): they come first, from type 0. */
   types?: FuncType[];
+  /**
+   * A custom section "typevisor" holding this text. It changes nothing the code does, but
+   * V8 caches compiled modules by their bytes: a module compiled again with other flags
+   * (wasmTiering.compileOptimized) must not be served the first compilation.
+   */
+  tag?: string;
 }
 
 export interface FuncDef { type: FuncType; locals: { count: number; type: number }[]; body: Bytes }
@@ -147,5 +153,11 @@ export function assemble(spec: ModuleSpec): Uint8Array {
     code.append(f.body);
   }
   section(out, 10, code);
+  if (spec.tag !== undefined) {
+    const custom = new Bytes();
+    name(custom, 'typevisor');
+    name(custom, spec.tag);
+    section(out, 0, custom);
+  }
   return out.bytes();
 }

@@ -16,3 +16,24 @@ export function preferBaselineWasm(): void {
   done = true;
   v8.setFlagsFromString('--liftoff-only');
 }
+
+/**
+ * Compile with V8's optimizing compiler (TurboFan) instead, synchronously: for the few
+ * regions that run long enough to repay it (the module's bytes must differ from any
+ * compiled before, see ModuleSpec.tag; Liftoff only would otherwise come back from V8's cache). Where flags cannot be set (a browser) the engine's
+ * own tiering decides and this is `compile()` as it is.
+ */
+export function compileOptimized<T>(compile: () => T): T {
+  if (v8 === null) return compile();
+  // Eagerly: V8 compiles a function lazily, at its first call, with the flags of that moment.
+  v8.setFlagsFromString('--no-liftoff-only');
+  v8.setFlagsFromString('--no-liftoff');
+  v8.setFlagsFromString('--no-wasm-lazy-compilation');
+  try {
+    return compile();
+  } finally {
+    v8.setFlagsFromString('--wasm-lazy-compilation');
+    v8.setFlagsFromString('--liftoff');
+    v8.setFlagsFromString('--liftoff-only');
+  }
+}
