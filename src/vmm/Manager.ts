@@ -5,7 +5,8 @@
 //
 //   GET    /                 {app_name, vmm_version, vm_count}
 //   GET    /vms              {vms: [VmSummary...]}
-//   PUT    /vms/{id}         create (body optional: {"cpu_share": 0.25}) → 204; 409 if it exists
+//   PUT    /vms/{id}         create (body optional: {"cpu_share": 0.25, "cpu_engine": "jit" | "interp"}) → 204;
+//                            409 if it exists (cpu_engine: the CPU engine, default the manager's --cpu)
 //   GET    /vms/{id}         VmSummary: Firecracker's InstanceInfo (= GET /vms/{id}/) and the manager's fields
 //   PATCH  /vms/{id}         {"cpu_share": S}: change the cap, also while running
 //   DELETE /vms/{id}         stop the VM, close its console, forget it → 204
@@ -23,7 +24,7 @@ import { typevisorVersion } from '../version.js';
 import { answerVmRequest, parseBody, type ApiAnswer, type ApiTarget } from './api/ApiServer.js';
 import type { Definitions } from './api/schema.js';
 import type { Pacing } from '../machine/RunLoop.js';
-import type { CpuEngine } from '../machine/cpuEngine.js';
+import { CPU_ENGINES, type CpuEngine } from '../machine/cpuEngine.js';
 import type { VmHandle, VmSpec } from './VmWorker.js';
 import { ManagerConsole } from './ManagerConsole.js';
 
@@ -33,7 +34,10 @@ export const VM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 export const DEFAULT_MAX_VMS = 1024;
 
 const MANAGER_SCHEMAS: Definitions = {
-  VmCreate: { type: 'object', additionalProperties: false, properties: { cpu_share: { type: 'number' } } },
+  VmCreate: {
+    type: 'object', additionalProperties: false,
+    properties: { cpu_share: { type: 'number' }, cpu_engine: { type: 'string', enum: [...CPU_ENGINES] } },
+  },
   VmUpdate: { type: 'object', additionalProperties: false, required: ['cpu_share'], properties: { cpu_share: { type: 'number' } } },
 };
 
@@ -51,7 +55,7 @@ export interface ManagerOptions {
   /** Directory of the per-VM console sockets ({id}.console). */
   consoleDir: string;
   pacing?: Pacing;
-  /** CPU engine of every VM (default: the machine's, the translator). */
+  /** CPU engine of a VM created without cpu_engine (default 'jit', the translator). */
   cpu?: CpuEngine;
   /** How each VM is run (default: a worker thread; ProcessVm.start for --process-per-vm). */
   launch?: (spec: VmSpec) => Promise<VmHandle>;
@@ -65,6 +69,8 @@ export interface VmSummary {
   vmm_version: string;
   app_name: string;
   cpu_share: number;
+  /** The CPU engine it runs on. */
+  cpu_engine: CpuEngine;
   mem_size_mib: number;
   console_socket: string;
   /** The VM's own process (--process-per-vm). */
@@ -128,8 +134,8 @@ export class Manager implements ApiTarget {
     const path = `/vms/${id}`;
     switch (method) {
       case 'PUT': {
-        const body = parseBody(method, '/vms/{id}', text.trim() === '' ? '{}' : text, 'VmCreate', MANAGER_SCHEMAS) as { cpu_share?: number };
-        await this.create(id, body.cpu_share ?? 1);
+        const body = parseBody(method, '/vms/{id}', text.trim() === '' ? '{}' : text, 'VmCreate', MANAGER_SCHEMAS) as { cpu_share?: number; cpu_engine?: CpuEngine };
+        await this.create(id, body.cpu_share ?? 1, body.cpu_engine);
         return { status: 204 };
       }
       case 'GET':
@@ -160,11 +166,11 @@ export class Manager implements ApiTarget {
     const { vmm, console: con } = this.get(id);
     const r = vmm.readoutNow();
     const pid = vmm.worker?.pid;
-    return { ...vmm.instanceInfo(), cpu_share: r.cpu_share, mem_size_mib: r.mem_size_mib, console_socket: con.path, ...(pid !== undefined ? { pid } : {}), exit: r.exit };
+    return { ...vmm.instanceInfo(), cpu_share: r.cpu_share, cpu_engine: vmm.cpuEngine, mem_size_mib: r.mem_size_mib, console_socket: con.path, ...(pid !== undefined ? { pid } : {}), exit: r.exit };
   }
 
   /** Create VM `id` (configured next through /vms/{id}/..., started by InstanceStart). */
-  async create(id: string, cpuShare = 1): Promise<void> {
+  async create(id: string, cpuShare = 1, engine: CpuEngine = this.options.cpu ?? 'jit'): Promise<void> {
     if (this.vms.has(id) || this.busy.has(id)) throw new ApiError(409, `A VM with id ${JSON.stringify(id)} already exists.`);
     if (this.vms.size + this.busy.size >= (this.options.maxVms ?? DEFAULT_MAX_VMS)) {
       throw new ApiError(400, `The manager holds its limit of ${this.options.maxVms ?? DEFAULT_MAX_VMS} VMs: delete one first.`);
@@ -178,7 +184,7 @@ export class Manager implements ApiTarget {
         id, cpuShare,
         onSerialInputDrain: () => con.drain(),
         pacing: this.options.pacing ?? 'realtime',
-        ...(this.options.cpu !== undefined ? { cpu: this.options.cpu } : {}),
+        cpu: engine,
         serialOut: (b) => con.output(b),
         onVmExit: (e) => this.log(e.kind === 'poweroff' || e.kind === 'stopped' ? 'Info' : 'Error', `VM ${id} ended: ${e.reason}`),
         ...(this.options.launch ? { launch: this.options.launch } : {}),

@@ -80,9 +80,17 @@ export type ToWorker =
 /**
  * active_ms: the VM thread's busy host time; throttled_ms: host time it slept to hold its
  * cpu_share (RunLoop.cappedMs); heap_bytes: its own JavaScript heap (V8 total_heap_size),
- * besides its guest RAM.
+ * besides its guest RAM. The jit_* counters are the binary translator's (TranslatorStats;
+ * 0 on the interpreter): instructions that ran translated, regions compiled (and of those
+ * by the optimizing compiler), blocks compiled, host ms compiling, region entries (cache
+ * hits), regions dropped by writes to their code and to keep the cache cap, and the
+ * cache's size in bytes of WebAssembly.
  */
-export const STAT_NAMES = ['instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms', 'throttled_ms', 'heap_bytes'] as const;
+export const STAT_NAMES = [
+  'instructions', 'halts', 'io_exits', 'exceptions', 'interrupts', 'virtual_ns', 'active_ms', 'throttled_ms', 'heap_bytes',
+  'jit_translated_insns', 'jit_regions_compiled', 'jit_regions_optimized', 'jit_blocks_compiled', 'jit_compile_ms',
+  'jit_cache_hits', 'jit_invalidations', 'jit_evictions', 'jit_cache_bytes',
+] as const;
 /** The numbers, then port 0x80's POST codes (after STAT_NAMES in the shared buffer). */
 export type VmStats = Record<(typeof STAT_NAMES)[number], number> & PostCodeCounters;
 /** Float64 slots of the shared counter buffer. */

@@ -165,6 +165,9 @@ export class Vmm {
   /** serialInput returned false: the sender waits for onSerialInputDrain. */
   private inputHeld = false;
 
+  /** The CPU engine the VM runs on. */
+  get cpuEngine(): CpuEngine { return this.options.cpu ?? 'jit'; }
+
   constructor(private readonly options: VmmOptions = {}) {
     this.id = options.id ?? 'anonymous-instance';
     this.cpuShare = options.cpuShare ?? 1;

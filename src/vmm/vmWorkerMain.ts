@@ -85,6 +85,18 @@ async function main(): Promise<void> {
     statsOut[6] = performance.eventLoopUtilization(elu0).active;
     statsOut[7] = machine.loop.cappedMs;
     statsOut[8] = getHeapStatistics().total_heap_size;
+    const jit = machine.translator?.stats;
+    if (jit !== undefined) {
+      statsOut[9] = jit.translatedInsns;
+      statsOut[10] = jit.regionsCompiled;
+      statsOut[11] = jit.regionsOptimized;
+      statsOut[12] = jit.blocksCompiled;
+      statsOut[13] = jit.compileMs;
+      statsOut[14] = jit.cacheHits;
+      statsOut[15] = jit.invalidations;
+      statsOut[16] = jit.evictions;
+      statsOut[17] = jit.cacheBytes;
+    }
     writePostCounters(machine.platform.post, statsOut, STAT_NAMES.length);
   };
   setInterval(publishStats, STATS_MS).unref();

@@ -44,6 +44,7 @@ const CASES: Case[] = [
   { name: 'create: unknown field', method: 'PUT', path: '/vms/x1', body: { memory: 1 }, status: 400, fault: /unknown field "memory"/ },
   { name: 'create: share out of range', method: 'PUT', path: '/vms/x1', body: { cpu_share: 2 }, status: 400, fault: /cpu_share must be from 0.01 to 1/ },
   { name: 'create: share of the wrong type', method: 'PUT', path: '/vms/x1', body: { cpu_share: 'half' }, status: 400, fault: /cpu_share must be a number/ },
+  { name: 'create: an unknown CPU engine', method: 'PUT', path: '/vms/x1', body: { cpu_engine: 'kvm' }, status: 400, fault: /cpu_engine must be one of "jit", "interp", got "kvm"/ },
   { name: 'update without a share', method: 'PATCH', path: '/vms/vm1', body: {}, status: 400, fault: /missing required field "cpu_share"/ },
   { name: 'list with a body', method: 'GET', path: '/vms', body: { a: 1 }, status: 400, fault: /takes no body/ },
   { name: 'delete the list', method: 'DELETE', path: '/vms', status: 400, fault: /Invalid request method/ },
@@ -74,9 +75,10 @@ test('manager API: create, list, per-VM endpoints, update, delete; every malform
     // GET /vms/{id} (= GET /vms/{id}/) is Firecracker's InstanceInfo with the manager's fields.
     assert.deepEqual((await api(sock, 'GET', '/vms/vm1/')).body, {
       id: 'vm1', state: 'Not started', vmm_version: info.vmm_version, app_name: 'typevisor',
-      cpu_share: 1, mem_size_mib: 32, console_socket: join(dir, 'vm1.console'), exit: null,
+      cpu_share: 1, cpu_engine: 'jit', mem_size_mib: 32, console_socket: join(dir, 'vm1.console'), exit: null,
     });
-    await ok(sock, 'PUT', '/vms/vm2', { cpu_share: 0.5 });
+    await ok(sock, 'PUT', '/vms/vm2', { cpu_share: 0.5, cpu_engine: 'interp' });
+    assert.equal(((await api(sock, 'GET', '/vms/vm2')).body as { cpu_engine: string }).cpu_engine, 'interp');
     await ok(sock, 'PATCH', '/vms/vm1', { cpu_share: 0.3 });
     const list = ((await api(sock, 'GET', '/vms')).body as { vms: { id: string; state: string; cpu_share: number; console_socket: string }[] }).vms;
     assert.deepEqual(list.map((v) => [v.id, v.state, v.cpu_share, v.console_socket]), [

@@ -69,9 +69,13 @@ test('typevisor manage --process-per-vm: PATCH /drives swaps a running guest\'s 
     assert.match((missing.body as { fault_message: string }).fault_message, /does not exist/);
 
     // Kill the spinning guest's process: the manager lists it as ended and carries on.
-    const st = (await api(sock, 'GET', '/vms/spin/stats')).body as { state: string; host_rss_mib: number; counters: { instructions: number; heap_bytes: number } };
+    const st = (await api(sock, 'GET', '/vms/spin/stats')).body as {
+      state: string; host_rss_mib: number; counters: { instructions: number; heap_bytes: number; jit_translated_insns: number; jit_regions_compiled: number };
+    };
     assert.equal(st.state, 'Running');
     assert.ok(st.counters.instructions > 0 && st.counters.heap_bytes > 1e6, JSON.stringify(st));
+    // The spinning loop runs translated (the default engine), and the counters say so.
+    assert.ok(st.counters.jit_regions_compiled >= 1 && st.counters.jit_translated_insns > 0, JSON.stringify(st.counters));
     assert.ok(st.host_rss_mib > 20 && st.host_rss_mib < 500, `the VM process's RSS: ${st.host_rss_mib} MiB`);
     process.kill(pids.get('spin')!, 'SIGKILL');
     await waitUntil('the killed VM listed as Exited', async () => ((await api(sock, 'GET', '/vms/spin')).body as { state: string }).state === 'Exited', { exit });
