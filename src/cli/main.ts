@@ -12,7 +12,7 @@ import { formatStats } from './stats.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
 import {
-  mmioDiscoveryCmdline, parseDriveOption, parseNetOption, parseVsockOption, virtioDeviceCount, type AttachedVirtio, type VirtioOptions,
+  deterministicProblem, mmioDiscoveryCmdline, parseDriveOption, parseNetOption, parseVsockOption, virtioDeviceCount, type AttachedVirtio, type VirtioOptions,
 } from '../devices/virtio/options.js';
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
@@ -54,6 +54,12 @@ options:
   --timeout SECONDS end the run (exit code 4) after this much wall time
   --realtime        pace virtual time by the host clock (default on a terminal)
   --fast            run as fast as possible; idle time is skipped (default when piped)
+  --deterministic   every run of the same guest with the same input is the same: fast
+                    pacing, the RTC from 2024-01-01T00:00:00Z, virtio-rng from a seeded
+                    generator, disk completions at set virtual times; piped stdin is
+                    read to its end first and given to the guest at power-on; no --net
+                    or --vsock
+  --seed N          the deterministic run's random seed (0-4294967295, default 0)
   --reboot          a guest reset restarts the machine instead of ending the run
   --cpu ENGINE      jit (default): the binary translator, hot code compiled to
                     WebAssembly; interp: the interpreter alone
@@ -142,6 +148,8 @@ async function run(argv: string[]): Promise<number> {
       realtime: { type: 'boolean' },
       fast: { type: 'boolean' },
       reboot: { type: 'boolean' },
+      deterministic: { type: 'boolean' },
+      seed: { type: 'string' },
       cpu: { type: 'string' },
       'cpu-share': { type: 'string' },
       drive: { type: 'string', multiple: true },
@@ -156,6 +164,13 @@ async function run(argv: string[]): Promise<number> {
   });
   if (values.help) { process.stdout.write(HELP); return EXIT_OK; }
   if (values.realtime && values.fast) throw new UsageError('--realtime and --fast exclude each other');
+  const deterministic = values.deterministic ?? false;
+  if (deterministic && values.realtime) throw new UsageError('--deterministic and --realtime exclude each other (a deterministic run paces virtual time by its instructions)');
+  if (values.seed !== undefined && !deterministic) throw new UsageError('--seed needs --deterministic');
+  if (values.seed !== undefined && (!/^[0-9]+$/.test(values.seed) || Number(values.seed) > 0xffffffff)) {
+    throw new UsageError(`--seed takes a whole number from 0 to 4294967295 in decimal digits, got "${values.seed}"`);
+  }
+  const seed = values.seed === undefined ? 0 : Number(values.seed);
   const memory = values.memory === undefined ? 128 : wholeNumber('--memory', values.memory, 'MiB');
   let timeoutS = 0;
   if (values.timeout !== undefined) {
@@ -204,10 +219,14 @@ async function run(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  if (deterministic) {
+    const problem = deterministicProblem(virtioOpts);
+    if (problem !== null) throw new UsageError(problem);
+  }
   const virtioCount = virtioDeviceCount(virtioOpts);
   if (virtioCount > 0 && bios !== null) throw new UsageError('virtio devices need a kernel: --bios boots only the legacy platform');
   const interactive = process.stdin.isTTY === true;
-  const pacing = values.fast ? 'fast' : values.realtime ? 'realtime' : interactive ? 'realtime' : 'fast';
+  const pacing = values.fast || deterministic ? 'fast' : values.realtime ? 'realtime' : interactive ? 'realtime' : 'fast';
   // Loaded here, not at the top: `serve` and `manage` answer their socket sooner without it.
   const { Machine } = await import('../machine/Machine.js');
   let machine: Machine;
@@ -219,6 +238,8 @@ async function run(argv: string[]): Promise<number> {
       pacing,
       reboot: values.reboot ?? false,
       cpu,
+      deterministic,
+      seed,
     });
   } catch (e) {
     if (e instanceof BootError || e instanceof RangeError) throw new UsageError(e.message);
@@ -237,7 +258,10 @@ async function run(argv: string[]): Promise<number> {
   // Port 0xE9 bytes go to stderr as they are, as QEMU's isa-debugcon hands them to its chardev.
   const debugOut = new ByteBatcher((bytes) => { process.stderr.write(bytes); });
   machine.onDebugOutput = (b) => debugOut.push(b);
-  const detachConsole = attachConsole(machine, interactive);
+  // A deterministic run takes piped input whole, at power-on (the UART holds it until the
+  // guest's tty raises RTS): input arriving at host times would make each run different.
+  // Typed input (a terminal) still arrives as it is typed.
+  const detachConsole = deterministic && !interactive ? feedWholeInput(machine, await readAllStdin()) : attachConsole(machine, interactive);
   let timer: NodeJS.Timeout | undefined;
   if (timeoutS > 0) timer = setTimeout(() => machine.stop(`timeout after ${timeoutS} s`), timeoutS * 1000);
   let reason: ExitReason;
@@ -253,6 +277,22 @@ async function run(argv: string[]): Promise<number> {
   if (code !== EXIT_OK || interactive) process.stderr.write(`\r\ntypevisor: ${describe(reason)}\n`);
   if (values.stats) process.stderr.write(formatStats(machine, reason));
   return code;
+}
+
+function readAllStdin(): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.once('end', () => resolve(Buffer.concat(chunks)));
+    process.stdin.once('error', reject);
+  });
+}
+
+/** Input given to COM1 before the first instruction, no more to come. Returns a no-op undo (attachConsole's shape). */
+function feedWholeInput(machine: Machine, input: Uint8Array): () => void {
+  machine.serialInput(input);
+  machine.externalInputOpen = false;
+  return () => {};
 }
 
 /** Wire the terminal (or a pipe) to COM1. Returns a function that undoes it. */

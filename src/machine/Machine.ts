@@ -45,7 +45,21 @@ export interface MachineConfig {
    * default the host's clock at power-on. Fixing it makes a fast-paced run reproducible.
    */
   rtcBaseMs?: number;
+  /**
+   * A deterministic run: the same guest with the same inputs gives the same instruction
+   * stream on any host, however loaded. Forces fast pacing (virtual time from the
+   * instruction count alone, idle time skipped), fixes the RTC's start (rtcBaseMs, else
+   * DETERMINISTIC_EPOCH_MS), feeds virtio-rng from a seeded generator, delivers disk
+   * completions at virtual times set by a rule (ScheduledCompletions), and refuses
+   * network and vsock devices. Serial input is the caller's to time.
+   */
+  deterministic?: boolean;
+  /** Seed of a deterministic run's random generator (0 to 2^32 - 1, default 0). */
+  seed?: number;
 }
+
+/** A deterministic run's RTC start when rtcBaseMs is not given: 2024-01-01T00:00:00Z. */
+export const DETERMINISTIC_EPOCH_MS = Date.UTC(2024, 0, 1);
 
 import { type CpuEngine, CPU_ENGINES } from './cpuEngine.js';
 export { type CpuEngine, CPU_ENGINES };
@@ -79,7 +93,7 @@ export class Machine {
   /** True while the host may still send serial input (keeps an idle guest waiting). */
   externalInputOpen = false;
   /** Sources of asynchronous host I/O (virtio devices); counted before skipping idle time. */
-  readonly ioSources: { pendingIo(): number; hostActive?(): boolean }[] = [];
+  readonly ioSources: { pendingIo(): number; hostActive?(): boolean; ioBarrier?(): Promise<void> | null }[] = [];
   /** Wall-clock ms (performance.now) at construction, and milestones in ms since then. */
   readonly startedAt = performance.now();
   readonly milestones = new Map<string, number>();
@@ -100,7 +114,14 @@ export class Machine {
     if (!Number.isInteger(mib) || mib < MIN_MEMORY_MIB || mib > MAX_MEMORY_MIB) {
       throw new RangeError(`memory must be a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}, got ${mib}`);
     }
-    this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: 'jit', ...config };
+    if (config.deterministic === true && config.pacing === 'realtime') throw new RangeError('a deterministic run is paced by its instructions: realtime pacing cannot be deterministic');
+    const seed = config.seed ?? 0;
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be a whole number from 0 to 4294967295, got ${seed}`);
+    this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: 'jit', deterministic: false, seed: 0, ...config };
+    if (this.config.deterministic) {
+      this.config.pacing = 'fast';
+      this.config.rtcBaseMs ??= DETERMINISTIC_EPOCH_MS;
+    }
     if (!CPU_ENGINES.includes(this.config.cpu)) throw new RangeError(`cpu engine must be one of ${CPU_ENGINES.join(', ')}, got ${String(this.config.cpu)}`);
     this.rtcBaseMs = this.config.rtcBaseMs;
     this.mem = new PhysicalMemory(mib * 1024 * 1024);
@@ -126,8 +147,17 @@ export class Machine {
       onShutdown: (reason) => this.resetRequested(`triple fault: ${reason}`),
       onDeadHalt: (detail) => this.requestExit({ kind: 'dead-halt', detail }),
       hasExternalWakeSources: () => this.externalInputOpen,
-      hasPendingIo: () => this.ioSources.some((s) => s.pendingIo() > 0 || s.hostActive?.() === true),
+      // A deterministic run never waits on the host for an idle guest (its virtual time
+      // would then follow host time): its devices deliver at scheduled times (ioBarrier).
+      hasPendingIo: () => !this.config.deterministic && this.ioSources.some((s) => s.pendingIo() > 0 || s.hostActive?.() === true),
       parkIfPaused: () => this.parkIfPaused(),
+      ioBarrier: () => {
+        for (const s of this.ioSources) {
+          const b = s.ioBarrier?.() ?? null;
+          if (b !== null) return b;
+        }
+        return null;
+      },
     }, this.config.pacing);
     if (!restoring || this.config.bios) this.load(); // firmware ROMs are mapped, not saved
   }

@@ -47,6 +47,13 @@ export interface RunLoopHost {
    * it, its event loop free for host I/O and snapshots), null to run.
    */
   parkIfPaused?(): Promise<void> | null;
+  /**
+   * Checked before each slice (deterministic runs): a promise while a device's completion
+   * is due by its rule but the host has not finished it. The loop waits for it in host
+   * time, virtual time stopped, then fires due timers (the completion) before the next
+   * instruction; null to run.
+   */
+  ioBarrier?(): Promise<void> | null;
 }
 
 export class RunLoop {
@@ -131,6 +138,15 @@ export class RunLoop {
         await park;
         this.wallStart += performance.now() - t0; // paused time is not guest time
         this.capIdleMs += performance.now() - t0; // nor busy time for the CPU cap
+        lastYield = performance.now();
+        continue;
+      }
+      const io = this.host.ioBarrier?.() ?? null;
+      if (io !== null) {
+        const t0 = performance.now();
+        await io;
+        this.capIdleMs += performance.now() - t0; // waiting on the host is not busy time
+        clock.runDue();
         lastYield = performance.now();
         continue;
       }

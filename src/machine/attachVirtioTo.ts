@@ -19,6 +19,7 @@ export async function attachVirtioTo(
   const virtio = await attachVirtio({
     memory: machine.mem, pci: machine.platform.pci, pic: machine.platform.pic, clock: machine.clock,
     transport: how.transport ?? 'mmio', wake: () => machine.loop.wake(), ...(how.log ? { log: how.log } : {}),
+    deterministic: machine.config.deterministic, seed: machine.config.seed,
   }, options);
   // A kernel machine (not firmware, not a snapshot being restored, whose memory has its own).
   if (virtio.mmioWindows.length > 0 && machine.config.kernel) {

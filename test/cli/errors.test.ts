@@ -54,6 +54,17 @@ test('bad numbers and unknown flags are usage errors', () => {
   expectError(['run', '--virtio-transport', 'isa'], /--virtio-transport takes mmio or pci, got "isa"/);
 });
 
+test('--deterministic refuses what cannot be deterministic, and --seed is checked', () => {
+  expectError(['run', '--deterministic', '--realtime'], /--deterministic and --realtime exclude each other/);
+  expectError(['run', '--seed', '3'], /--seed needs --deterministic/);
+  expectError(['run', '--deterministic', '--seed', '0x10'], /--seed takes a whole number from 0 to 4294967295 in decimal digits, got "0x10"/);
+  expectError(['run', '--deterministic', '--seed', '4294967296'], /--seed takes a whole number/);
+  expectError(['run', '--deterministic', '--net', 'user'], /--net user: a deterministic run cannot take network frames/);
+  expectError(['run', '--deterministic', '--net', 'tap,ifname=tv0'], /--net tap: a deterministic run cannot/);
+  expectError(['run', '--deterministic', '--net', `switch,path=${join(dir, 'sw')}`], /--net switch: a deterministic run cannot/);
+  expectError(['run', '--deterministic', '--vsock', `cid=3,path=${join(dir, 'v.sock')}`], /--vsock: a deterministic run cannot/);
+});
+
 test('--help prints usage and exits 0', () => {
   const r = spawnSync(process.execPath, [cli, 'run', '--help'], { encoding: 'utf8' });
   assert.equal(r.status, 0);

@@ -12,6 +12,11 @@
 // and either VIRTIO_BLK_F_RO (read-only drive) or VIRTIO_BLK_F_DISCARD +
 // VIRTIO_BLK_F_WRITE_ZEROES; plus the ring features and VERSION_1 from the base.
 //
+// Deterministic runs (options.schedule): the host I/O runs the same way, but its result
+// reaches the guest at a virtual time set by ScheduledCompletions' rule (request made at
+// T, completed at T + schedule.delayNs, the vCPU waiting for the host if need be), never
+// when the host happens to finish.
+//
 // Media swap (Firecracker's PATCH /drives path_on_host): swapMedium() opens the new
 // image, serves every later request from it, updates the capacity in config space and
 // raises a configuration-change interrupt (§2.5.1, §4.2.2.1), so the driver re-reads the
@@ -25,6 +30,7 @@ import { stateRecord } from '../support.js';
 import { DEVICE_ID_BLOCK } from './constants.js';
 import { DescChain, POP_ERROR, POP_OK, type Virtqueue } from './Virtqueue.js';
 import { Features, VirtioDevice, type VirtioDeviceOptions } from './VirtioDevice.js';
+import type { ScheduledCompletions } from './ScheduledCompletions.js';
 
 // Feature bits (§5.2.3)
 export const BLK_F_SIZE_MAX = 1;
@@ -79,6 +85,8 @@ export interface BlkOptions extends VirtioDeviceOptions {
   readonly?: boolean;
   /** Serial reported by GET_ID (at most 20 bytes); default: the file's base name. */
   id?: string;
+  /** Deterministic runs: completions are delivered by this schedule's rule, not as the host finishes them. */
+  schedule?: ScheduledCompletions;
 }
 
 let zeroChunk: Buffer | null = null;
@@ -102,6 +110,10 @@ export class VirtioBlk extends VirtioDevice {
   private readonly headerView = new DataView(this.header.buffer);
   private readonly idle: (() => void)[] = [];
   private closed = false;
+  /** Deterministic runs: settles when the last host operation started has finished (see submit). */
+  private hostOrder: Promise<void> = Promise.resolve();
+  /** See BlkOptions.schedule. */
+  readonly schedule: ScheduledCompletions | null;
   /** Host operations running, including ones a reset orphaned. */
   private running = 0;
   /** Requests served, for stats and tests. */
@@ -121,6 +133,7 @@ export class VirtioBlk extends VirtioDevice {
     super(`virtio-blk${opts.id !== undefined ? `-${opts.id}` : ''}`, DEVICE_ID_BLOCK, memory, 1, f, opts);
     this.readonly = ro;
     this.imagePath = opts.path;
+    this.schedule = opts.schedule ?? null;
     this.capacity = Math.floor(sizeBytes / SECTOR_SIZE);
     const id = new TextEncoder().encode(opts.id ?? basename(opts.path));
     this.idBytes = id.subarray(0, BLK_ID_BYTES);
@@ -200,11 +213,25 @@ export class VirtioBlk extends VirtioDevice {
     this.inflight.add(chain.head);
     this.running++;
     const gen = this.generation;
-    this.run(type, sector, chain).then(
-      (r) => this.complete(q, chain, gen, r.status, r.data),
+    const scheduled = this.schedule?.start() ?? null;
+    const done = (status: number, data: Uint8Array | null): void => {
+      if (scheduled !== null) this.schedule!.finish(scheduled, () => this.complete(q, chain, gen, status, data));
+      else this.complete(q, chain, gen, status, data);
+      this.settle();
+    };
+    // Deterministic runs: one host operation at a time, in request order, so a read that
+    // overlaps an earlier write sees the same bytes whatever the thread pool does.
+    let after: Promise<void> | null = null;
+    let release = (): void => {};
+    if (scheduled !== null) {
+      after = this.hostOrder;
+      this.hostOrder = new Promise<void>((r) => { release = r; });
+    }
+    this.run(type, sector, chain, after).finally(() => release()).then(
+      (r) => done(r.status, r.data),
       (e: unknown) => {
         this.log(`${this.name}: host I/O error: ${(e as Error).message}`);
-        this.complete(q, chain, gen, BLK_S_IOERR, null);
+        done(BLK_S_IOERR, null);
       },
     );
     return true;
@@ -214,7 +241,7 @@ export class VirtioBlk extends VirtioDevice {
    * Do request `type` on the host; resolves with the status and the data for the guest
    * (copied into guest memory by complete(), only if the device was not reset meanwhile).
    */
-  private async run(type: number, sector: number, chain: DescChain): Promise<{ status: number; data: Uint8Array | null }> {
+  private async run(type: number, sector: number, chain: DescChain, after: Promise<void> | null): Promise<{ status: number; data: Uint8Array | null }> {
     const file = this.file; // a media swap mid-request must not mix two images
     const dataIn = chain.writeLen - 1;
     const dataOut = chain.readLen - 16;
@@ -226,6 +253,7 @@ export class VirtioBlk extends VirtioDevice {
         if (!this.rangeOk(sector, dataIn)) return ioerr;
         this.counts.read++;
         const buf = Buffer.allocUnsafe(dataIn);
+        if (after) await after;
         let got = 0;
         while (got < dataIn) {
           const { bytesRead } = await file.read(buf, got, dataIn - got, sector * SECTOR_SIZE + got);
@@ -240,6 +268,7 @@ export class VirtioBlk extends VirtioDevice {
         this.counts.write++;
         const buf = Buffer.allocUnsafe(dataOut);
         chain.read(this.ram, 16, buf);
+        if (after) await after;
         let put = 0;
         while (put < dataOut) {
           const { bytesWritten } = await file.write(buf, put, dataOut - put, sector * SECTOR_SIZE + put);
@@ -249,6 +278,7 @@ export class VirtioBlk extends VirtioDevice {
       }
       case BLK_T_FLUSH:
         this.counts.flush++;
+        if (after) await after;
         if (!this.readonly) await file.sync();
         return ok;
       case BLK_T_GET_ID: {
@@ -265,6 +295,7 @@ export class VirtioBlk extends VirtioDevice {
         const seg = new Uint8Array(dataOut);
         chain.read(this.ram, 16, seg);
         const v = new DataView(seg.buffer);
+        if (after) await after;
         for (let off = 0; off < dataOut; off += 16) {
           const s = v.getUint32(off, true) + v.getUint32(off + 4, true) * 0x100000000;
           const n = v.getUint32(off + 8, true);
@@ -311,7 +342,6 @@ export class VirtioBlk extends VirtioDevice {
     if (gen !== this.generation || this.closed) {
       // The device was reset (or its state replaced) while the host worked: drop it.
       this.free.push(chain);
-      this.settle();
       return;
     }
     this.inflight.delete(chain.head);
@@ -322,7 +352,6 @@ export class VirtioBlk extends VirtioDevice {
     q.push(chain.head, written + 1);
     this.free.push(chain);
     this.asyncDone(q);
-    this.settle();
   }
 
   private settle(): void {
@@ -332,6 +361,10 @@ export class VirtioBlk extends VirtioDevice {
 
   override pendingIo(): number {
     return this.running;
+  }
+
+  override ioBarrier(): Promise<void> | null {
+    return this.schedule?.barrier() ?? null;
   }
 
   /** Resolves when no host operation is running (before a snapshot, or at exit). */
@@ -350,6 +383,7 @@ export class VirtioBlk extends VirtioDevice {
   protected resetDevice(): void {
     this.generation++;
     this.inflight.clear();
+    this.schedule?.clear();
   }
 
   protected saveDeviceState(): unknown {
@@ -362,6 +396,7 @@ export class VirtioBlk extends VirtioDevice {
     if (!Array.isArray(heads)) throw new TypeError(`${this.name}: saved inflight is not an array`);
     this.generation++;
     this.inflight.clear();
+    this.schedule?.clear();
     // Requests that were in flight when the state was saved run again: their chains are
     // still in guest memory, untouched by the driver until it sees them used.
     const q = this.queues[0]!;

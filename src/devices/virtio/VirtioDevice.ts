@@ -255,6 +255,14 @@ export abstract class VirtioDevice implements Device {
     return false;
   }
 
+  /**
+   * Deterministic runs: a promise while a completion is due by the device's schedule
+   * but the host has not finished it (the vCPU must not run on); null otherwise.
+   */
+  ioBarrier(): Promise<void> | null {
+    return null;
+  }
+
   /** Release host resources (files, sockets, child processes). */
   async close(): Promise<void> {}
 

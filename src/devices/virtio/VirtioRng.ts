@@ -1,9 +1,13 @@
-// virtio 1.2 §5.4 (entropy device): one request queue filled from the host's cryptographic random source.
+// virtio 1.2 §5.4 (entropy device): one request queue filled from the host's cryptographic
+// random source, or, in a deterministic run, from a seeded generator (the same bytes on
+// every run and host; its state is saved with the device).
 //
 // Offered features: none beyond VERSION_1 and the ring features.
 
 import { randomFillSync } from 'node:crypto';
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
+import type { SeededRandom } from '../../machine/SeededRandom.js';
+import { stateRecord } from '../support.js';
 import { DEVICE_ID_ENTROPY } from './constants.js';
 import { DescChain, POP_ERROR, POP_OK, type Virtqueue } from './Virtqueue.js';
 import { Features, VirtioDevice, type VirtioDeviceOptions } from './VirtioDevice.js';
@@ -18,8 +22,12 @@ export class VirtioRng extends VirtioDevice {
   /** Bytes handed to the guest. */
   bytesServed = 0;
 
-  constructor(memory: PhysicalMemory, opts: VirtioDeviceOptions = {}) {
+  private readonly seeded: SeededRandom | null;
+
+  /** @param opts.random a seeded generator to draw from instead of the host (deterministic runs) */
+  constructor(memory: PhysicalMemory, opts: VirtioDeviceOptions & { random?: SeededRandom } = {}) {
     super('virtio-rng', DEVICE_ID_ENTROPY, memory, 1, new Features(), opts);
+    this.seeded = opts.random ?? null;
   }
 
   protected queueNotify(q: Virtqueue): void {
@@ -30,7 +38,8 @@ export class VirtioRng extends VirtioDevice {
       if (r !== POP_OK) break;
       const n = Math.min(chain.writeLen, RNG_MAX_REQUEST);
       const bytes = this.buf.subarray(0, n);
-      randomFillSync(bytes);
+      if (this.seeded !== null) this.seeded.fill(bytes);
+      else randomFillSync(bytes);
       const written = chain.write(this.ram, 0, bytes);
       this.bytesServed += written;
       q.push(chain.head, written);
@@ -40,7 +49,10 @@ export class VirtioRng extends VirtioDevice {
 
   protected resetDevice(): void {}
   protected saveDeviceState(): unknown {
-    return {};
+    return this.seeded !== null ? { random: this.seeded.saveState() } : {};
   }
-  protected loadDeviceState(): void {}
+  protected loadDeviceState(state: unknown): void {
+    const s = stateRecord(state, this.name);
+    if (this.seeded !== null && s['random'] !== undefined) this.seeded.loadState(s['random']);
+  }
 }

@@ -23,7 +23,10 @@
 //                  host.mmioBase (default 0xD0000000, Firecracker's), one 4 KiB window each.
 //   host.pic       anything with irqLine(n) (Pic8259): MMIO interrupt lines, host.mmioIrqs in order
 //                  (default 5, 6, 7, 12, 15, 14, 3; shared round-robin when there are more devices).
-//   host.clock     VirtualClock (kept for devices that will pace themselves; unused today)
+//   host.clock     VirtualClock (deterministic runs schedule disk completions on it)
+//   host.deterministic  a deterministic run (MachineConfig.deterministic; needs host.clock): disk
+//                  completions at virtual times set by ScheduledCompletions' rule, virtio-rng
+//                  from SeededRandom(host.seed ?? 0), network and vsock devices refused
 //   host.wake      called when a device completed work asynchronously (host I/O done, frame in)
 //   host.log       one-line messages (default: stderr)
 // Device order: drives, then nets, then console, rng, vsock. Errors (a missing image, passt
@@ -216,6 +219,8 @@ export interface VirtioHost {
   pciSlot?: number;
   wake?: () => void;
   log?: (message: string) => void;
+  deterministic?: boolean;
+  seed?: number;
 }
 
 export interface VirtioOptions {
@@ -254,6 +259,8 @@ export interface AttachedVirtio {
   pendingIo(): number;
   /** Any device expects host work soon (VirtioDevice.hostActive). */
   hostActive(): boolean;
+  /** Deterministic runs: a promise while a device's completion is due and the host has not finished it (VirtioDevice.ioBarrier). */
+  ioBarrier(): Promise<void> | null;
   close(): Promise<void>;
 }
 
@@ -316,8 +323,22 @@ export class SharedIrq {
   }
 }
 
+/** Why `options` cannot be part of a deterministic run, or null. */
+export function deterministicProblem(options: VirtioOptions): string | null {
+  const net = options.nets?.[0];
+  if (net !== undefined) return `--net ${net.kind}: a deterministic run cannot take network frames, which arrive at host times (leave out --net or --deterministic)`;
+  if (options.vsock) return '--vsock: a deterministic run cannot take vsock connections, which arrive at host times (leave out --vsock or --deterministic)';
+  return null;
+}
+
 export async function attachVirtio(host: VirtioHost, options: VirtioOptions): Promise<AttachedVirtio> {
   const { memory } = host;
+  const deterministic = host.deterministic === true;
+  if (deterministic) {
+    const problem = deterministicProblem(options);
+    if (problem !== null) throw new Error(problem);
+    if (!host.clock) throw new Error('virtio: a deterministic run needs the machine clock');
+  }
   const log = host.log ?? ((m: string) => process.stderr.write(`typevisor: ${m}\n`));
   const devOpts = { log, ...(options.queueSize !== undefined ? { queueSize: options.queueSize } : {}) };
   const devices: VirtioDevice[] = [];
@@ -326,8 +347,10 @@ export async function attachVirtio(host: VirtioHost, options: VirtioOptions): Pr
   try {
     if ((options.drives ?? []).length > 0) {
       const { VirtioBlk } = await import('./VirtioBlk.js');
+      const { ScheduledCompletions, DETERMINISTIC_DISK_DELAY_NS } = await import('./ScheduledCompletions.js');
       for (const d of options.drives ?? []) {
-        devices.push(await VirtioBlk.open(memory, { ...devOpts, path: d.file, readonly: d.readonly, ...(d.id !== undefined ? { id: d.id } : {}) }));
+        const schedule = deterministic ? new ScheduledCompletions(host.clock!, DETERMINISTIC_DISK_DELAY_NS, `virtio-blk ${d.file}`) : undefined;
+        devices.push(await VirtioBlk.open(memory, { ...devOpts, path: d.file, readonly: d.readonly, ...(d.id !== undefined ? { id: d.id } : {}), ...(schedule ? { schedule } : {}) }));
       }
     }
     if ((options.nets ?? []).length > 0) {
@@ -356,7 +379,12 @@ export async function attachVirtio(host: VirtioHost, options: VirtioOptions): Pr
     }
     if (options.rng) {
       const { VirtioRng } = await import('./VirtioRng.js');
-      devices.push(new VirtioRng(memory, devOpts));
+      if (deterministic) {
+        const { SeededRandom } = await import('../../machine/SeededRandom.js');
+        devices.push(new VirtioRng(memory, { ...devOpts, random: new SeededRandom(host.seed ?? 0) }));
+      } else {
+        devices.push(new VirtioRng(memory, devOpts));
+      }
     }
     if (options.vsock) {
       const { VirtioVsock } = await import('./VirtioVsock.js');
@@ -420,6 +448,13 @@ export async function attachVirtio(host: VirtioHost, options: VirtioOptions): Pr
     levelIrqs: [...levelIrqs].sort((a, b) => a - b),
     pendingIo: () => devices.reduce((n, d) => n + d.pendingIo(), 0),
     hostActive: () => devices.some((d) => d.hostActive()),
+    ioBarrier: () => {
+      for (const d of devices) {
+        const b = d.ioBarrier();
+        if (b !== null) return b;
+      }
+      return null;
+    },
     close: async () => {
       for (const d of devices) await d.close().catch(() => {});
     },
