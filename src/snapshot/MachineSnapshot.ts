@@ -26,7 +26,11 @@ import { typevisorVersion } from '../version.js';
 import { closeSync } from 'node:fs';
 
 export interface RestoreOptions {
-  /** Pacing of the restored machine (default: the snapshot's). */
+  /**
+   * Pacing of the restored machine (default: the snapshot's). A deterministic machine's
+   * snapshot restores deterministic (its seeded generator where it was) unless this
+   * asks for 'realtime', which runs it normally.
+   */
   pacing?: Pacing;
   /** CPU engine of the restored machine (default: the machine's default; not part of the guest's state). */
   cpu?: CpuEngine;
@@ -60,7 +64,8 @@ interface SavedVirtio { options: VirtioOptions; transport: 'pci' | 'mmio'; devic
 export interface SnapshotPayload {
   typevisor: string;
   created: string;
-  machine: { memoryMiB: number; cmdline: string; nsPerInstruction: number; reboot: boolean; pacing: Pacing; bios: string | null };
+  /** deterministic and seed: absent in snapshots of normal runs (and those of versions before them). */
+  machine: { memoryMiB: number; cmdline: string; nsPerInstruction: number; reboot: boolean; pacing: Pacing; bios: string | null; deterministic?: boolean; seed?: number };
   cpu: unknown;
   clock: { ns: number };
   /** Pages that are not plain RAM: [firstPage, count, kind] triples (ROM shadows, MMIO holes). */
@@ -101,6 +106,7 @@ export function writeSnapshot(m: Machine, statePath: string, memPath: string): S
     machine: {
       memoryMiB: c.memoryMiB, cmdline: c.cmdline, nsPerInstruction: c.nsPerInstruction, reboot: c.reboot, pacing: c.pacing,
       bios: c.bios ? Buffer.from(c.bios).toString('base64') : null,
+      ...(c.deterministic ? { deterministic: true, seed: c.seed } : {}),
     },
     cpu: saveCpuState(m.cpu),
     clock: m.clock.saveState(),
@@ -143,6 +149,9 @@ function checkPayload(raw: unknown, where: string): SnapshotPayload {
   if (typeof m['cmdline'] !== 'string' || typeof m['reboot'] !== 'boolean') fail(where, 'machine configuration malformed');
   if (m['pacing'] !== 'fast' && m['pacing'] !== 'realtime') fail(where, 'pacing malformed');
   if (m['bios'] !== null && typeof m['bios'] !== 'string') fail(where, 'bios image malformed');
+  if (m['deterministic'] !== undefined && typeof m['deterministic'] !== 'boolean') fail(where, 'deterministic flag malformed');
+  const seed = m['seed'];
+  if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) fail(where, 'seed malformed');
   if (!isObj(raw['cpu'])) fail(where, 'CPU state missing');
   if (!isObj(raw['clock']) || typeof raw['clock']['ns'] !== 'number' || !(raw['clock']['ns'] >= 0)) fail(where, 'clock state missing');
   const kinds = raw['pageKinds'];
@@ -187,6 +196,7 @@ export async function restoreMachine(statePath: string, memPath: string, o: Rest
       memoryMiB: pm.memoryMiB, cmdline: pm.cmdline, nsPerInstruction: pm.nsPerInstruction, reboot: pm.reboot,
       pacing: o.pacing ?? pm.pacing, bios: pm.bios !== null ? new Uint8Array(Buffer.from(pm.bios, 'base64')) : null,
       ...(o.cpu !== undefined ? { cpu: o.cpu } : {}),
+      ...(pm.deterministic === true && o.pacing !== 'realtime' ? { deterministic: true, seed: pm.seed ?? 0 } : {}),
     }, true);
     const ours = m.platform.devices.map((d) => d.name).join(', ');
     const theirs = p.devices.map((d) => d.name).join(', ');

@@ -11,6 +11,11 @@ import { ScheduledCompletions } from '../../src/devices/virtio/ScheduledCompleti
 import { attachVirtio } from '../../src/devices/virtio/options.js';
 import { PhysicalMemory } from '../../src/memory/PhysicalMemory.js';
 import { jmpSelf, multibootKernel } from '../boot/images.js';
+import { attachVirtioTo } from '../../src/machine/attachVirtioTo.js';
+import type { SeededRandom } from '../../src/machine/SeededRandom.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 test('deterministic: fast pacing, the RTC from the fixed epoch or rtcBaseMs, a checked seed; realtime refused', () => {
   const kernel = multibootKernel([...jmpSelf]);
@@ -21,6 +26,30 @@ test('deterministic: fast pacing, the RTC from the fixed epoch or rtcBaseMs, a c
   assert.equal(new Machine({ memoryMiB: 16, kernel, deterministic: true, rtcBaseMs: 5000 }).rtcBaseMs, 5000);
   assert.throws(() => new Machine({ memoryMiB: 16, kernel, deterministic: true, pacing: 'realtime' }), /realtime pacing cannot be deterministic/);
   assert.throws(() => new Machine({ memoryMiB: 16, kernel, deterministic: true, seed: 1.5 }), /seed must be a whole number/);
+});
+
+test('a deterministic machine\'s snapshot restores deterministic, with its seed and virtio-rng\'s generator where it was; realtime pacing restores it as a normal run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tv-determ-snap-'));
+  try {
+    const m = new Machine({ memoryMiB: 16, kernel: multibootKernel([...jmpSelf]), deterministic: true, seed: 5 });
+    const v = await attachVirtioTo(m, { rng: true }, { log: () => {} });
+    const generator = (v.devices[0] as unknown as { seeded: SeededRandom }).seeded;
+    for (let i = 0; i < 3; i++) generator.nextU32(); // as if the guest had read 12 bytes
+    const state = join(dir, 'vm.state'), mem = join(dir, 'vm.mem');
+    await m.saveSnapshot(state, mem);
+    const r = await Machine.restore(state, mem, { log: () => {} });
+    assert.equal(r.config.deterministic, true);
+    assert.equal(r.config.seed, 5);
+    assert.equal(r.config.pacing, 'fast');
+    const restored = (r.virtio[0]!.attached.devices[0] as unknown as { seeded: SeededRandom | null }).seeded;
+    assert.ok(restored !== null, 'virtio-rng seeded again');
+    assert.deepEqual(restored.saveState(), generator.saveState());
+    const normal = await Machine.restore(state, mem, { log: () => {}, pacing: 'realtime' });
+    assert.equal(normal.config.deterministic, false);
+    for (const x of [m, r, normal]) for (const a of x.virtio) await a.attached.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('attachVirtio refuses network and vsock devices in a deterministic run', async () => {
