@@ -15,6 +15,7 @@ import { Platform } from './Platform.js';
 import { ByteBatcher } from './ByteBatcher.js';
 import { virtioAcpiOptions } from './virtioAcpi.js';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from './memoryLimits.js';
+import { checkSeed } from './SeededRandom.js';
 import type { AttachedVirtio, VirtioOptions } from '../devices/virtio/options.js';
 import { restoreMachine, writeSnapshot, type RestoreOptions, type SnapshotInfo } from '../snapshot/MachineSnapshot.js';
 
@@ -115,8 +116,7 @@ export class Machine {
       throw new RangeError(`memory must be a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}, got ${mib}`);
     }
     if (config.deterministic === true && config.pacing === 'realtime') throw new RangeError('a deterministic run is paced by its instructions: realtime pacing cannot be deterministic');
-    const seed = config.seed ?? 0;
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be a whole number from 0 to 4294967295, got ${seed}`);
+    checkSeed(config.seed ?? 0);
     this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: 'jit', deterministic: false, seed: 0, ...config };
     if (this.config.deterministic) {
       this.config.pacing = 'fast';

@@ -11,12 +11,17 @@ function splitmix32(s: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/** Throws a RangeError unless `seed` is a whole number from 0 to 2^32 - 1. */
+export function checkSeed(seed: number): void {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be a whole number from 0 to 4294967295, got ${seed}`);
+}
+
 export class SeededRandom {
   private readonly s = new Uint32Array(4);
 
   /** @param seed a whole number from 0 to 2^32 - 1 */
   constructor(seed: number) {
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be a whole number from 0 to 4294967295, got ${seed}`);
+    checkSeed(seed);
     let x = seed | 0;
     for (let i = 0; i < 4; i++) {
       this.s[i] = splitmix32(x);
