@@ -2,13 +2,14 @@
 # Installs the Debian packages typevisor's tests and benchmarks use where no npm
 # package serves: nasm (assembles the CPU test programs), SeaBIOS (booted by the
 # firmware test and used by the bench peers), acpica-tools (iasl checks the DSDT),
-# iproute2 (the tap test makes a tap device with `ip tuntap`),
+# iproute2 (the tap test makes a tap device with `ip tuntap`), gdb and binutils (the GDB stub
+# test drives Debian's gdb against a kernel linked with ld),
 # and for the peers measured by `npm run bench`, QEMU (qemu-system-x86); with --bench it
 # also fetches Debian's stock linux-image-686 kernel (apt-get download, i386) into
 # bench/.cache/vmlinuz-686 for the distro boot benchmark. Safe to run again.
 # Usage: sudo scripts/setup-debian.sh [--bench]
 set -euo pipefail
-pkgs=(nasm passt e2fsprogs seabios acpica-tools iproute2)
+pkgs=(nasm passt e2fsprogs seabios acpica-tools iproute2 gdb binutils)
 if [[ "${1:-}" == "--bench" ]]; then pkgs+=(qemu-system-x86); fi
 missing=()
 for p in "${pkgs[@]}"; do

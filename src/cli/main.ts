@@ -18,6 +18,7 @@ import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
 import { parseCpuEngine, type CpuEngine } from '../machine/cpuEngine.js';
 import { ByteBatcher } from '../machine/ByteBatcher.js';
+import type { GdbStub } from '../debug/GdbStub.js';
 
 /** The kernel command line when --append is not given. */
 const DEFAULT_APPEND = 'console=ttyS0 panic=-1';
@@ -72,6 +73,10 @@ options:
   --virtio-transport mmio|pci
                     mmio (default): virtio-mmio windows the guest finds in the ACPI DSDT
                     (or on the command line with acpi=off); pci: virtio-pci functions
+  --gdb tcp::PORT   serve the GDB remote protocol on 127.0.0.1:PORT (tcp:HOST:PORT for
+                    another address); the VM stops while gdb holds it
+  -s                the same as --gdb tcp::1234
+  -S                do not start the guest until gdb continues it (with --gdb or -s)
   -h, --help        this text
 `;
 
@@ -157,6 +162,9 @@ async function run(argv: string[]): Promise<number> {
       vsock: { type: 'string' },
       rng: { type: 'boolean' },
       'virtio-transport': { type: 'string' },
+      gdb: { type: 'string' },
+      'gdb-default': { type: 'boolean', short: 's' },
+      'wait-for-gdb': { type: 'boolean', short: 'S' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -225,6 +233,9 @@ async function run(argv: string[]): Promise<number> {
   }
   const virtioCount = virtioDeviceCount(virtioOpts);
   if (virtioCount > 0 && bios !== null) throw new UsageError('virtio devices need a kernel: --bios boots only the legacy platform');
+  const gdbSpec = values.gdb ?? (values['gdb-default'] ? 'tcp::1234' : undefined);
+  if (values.gdb !== undefined && values['gdb-default']) throw new UsageError('--gdb and -s exclude each other (-s is --gdb tcp::1234)');
+  if (values['wait-for-gdb'] && gdbSpec === undefined) throw new UsageError('-S waits for gdb: give --gdb tcp::PORT or -s too');
   const interactive = process.stdin.isTTY === true;
   const pacing = values.fast || deterministic ? 'fast' : values.realtime ? 'realtime' : interactive ? 'realtime' : 'fast';
   // Loaded here, not at the top: `serve` and `manage` answer their socket sooner without it.
@@ -254,6 +265,25 @@ async function run(argv: string[]): Promise<number> {
       throw new UsageError((e as Error).message);
     }
   }
+  let gdb: GdbStub | null = null;
+  if (gdbSpec !== undefined) {
+    const { GdbStub, parseGdbAddress } = await import('../debug/GdbStub.js');
+    let addr: { host: string; port: number };
+    try {
+      addr = parseGdbAddress(gdbSpec);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    gdb = new GdbStub(machine);
+    try {
+      await gdb.listen(addr.host, addr.port);
+    } catch (e) {
+      await virtio?.close();
+      throw new UsageError(`--gdb: cannot listen on ${addr.host}:${addr.port}: ${(e as Error).message}`);
+    }
+    process.stderr.write(`typevisor: waiting for gdb on ${addr.host}:${gdb.port}${values['wait-for-gdb'] ? ' (the guest starts when gdb continues it)' : ''}\n`);
+    if (values['wait-for-gdb']) await machine.pause();
+  }
   machine.onSerialOutput = (bytes) => { process.stdout.write(bytes); };
   // Port 0xE9 bytes go to stderr as they are, as QEMU's isa-debugcon hands them to its chardev.
   const debugOut = new ByteBatcher((bytes) => { process.stderr.write(bytes); });
@@ -269,6 +299,7 @@ async function run(argv: string[]): Promise<number> {
     reason = await machine.run();
   } finally {
     debugOut.flush();
+    gdb?.machineEnded();
     if (timer) clearTimeout(timer);
     detachConsole();
     await virtio?.close();

@@ -691,7 +691,8 @@ export class Cpu {
         continue;
       }
       try {
-        if (this.engine !== null && this.jitMode >= 0 && (this.flags & FLAG_TF) === 0) this.engine.execute(this);
+        if (this.debug !== null) this.debug.execute(this);
+        else if (this.engine !== null && this.jitMode >= 0 && (this.flags & FLAG_TF) === 0) this.engine.execute(this);
         else this.runInner();
       } catch (e) {
         if (e !== FAULT) throw e;
@@ -706,6 +707,12 @@ export class Cpu {
     }
     return this.halted ? STOP_HALT : STOP_BUDGET;
   }
+
+  /**
+   * A debugger's engine (GdbStub): while set, it runs every instruction, in every mode, in
+   * place of the translator and the interpreter's loop (breakpoints, watchpoints, steps).
+   */
+  debug: ExecutionEngine | null = null;
 
   /** A device asked the CPU to return to the machine at the next instruction boundary. */
   stopRequested = false;

@@ -65,6 +65,21 @@ test('--deterministic refuses what cannot be deterministic, and --seed is checke
   expectError(['run', '--deterministic', '--vsock', `cid=3,path=${join(dir, 'v.sock')}`], /--vsock: a deterministic run cannot/);
 });
 
+test('--gdb: a bad address, -S without a stub, a port in use are usage errors', async () => {
+  expectError(['run', '--gdb', 'tcp:1234'], /--gdb takes tcp::PORT or tcp:HOST:PORT/);
+  expectError(['run', '--gdb', 'tcp::99999'], /--gdb takes tcp::PORT/);
+  expectError(['run', '-S'], /-S waits for gdb: give --gdb tcp::PORT or -s too/);
+  expectError(['run', '-s', '--gdb', 'tcp::1235'], /--gdb and -s exclude each other/);
+  const held = createServer();
+  await new Promise<void>((r) => held.listen(0, '127.0.0.1', r));
+  try {
+    const port = (held.address() as AddressInfo).port;
+    expectError(['run', '--gdb', `tcp::${port}`], new RegExp(`--gdb: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+  } finally {
+    held.close();
+  }
+});
+
 test('--help prints usage and exits 0', () => {
   const r = spawnSync(process.execPath, [cli, 'run', '--help'], { encoding: 'utf8' });
   assert.equal(r.status, 0);

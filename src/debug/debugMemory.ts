@@ -1,0 +1,53 @@
+// Guest memory as a debugger sees it: linear addresses through the guest's page tables
+// (SDM vol. 3A §4.3, 32-bit paging with 4 KiB and, under CR4.PSE, 4 MiB pages), without
+// the side effects a CPU access has: no fault, no accessed or dirty bits, no TLB fill.
+// Only RAM (and ROM, for reading) is reached; MMIO, whose reads can change a device, is refused.
+
+import type { Cpu } from '../cpu/Cpu.js';
+import { CR0_PG, CR4_PSE } from '../cpu/constants.js';
+
+/** The physical address of linear `lin`, or -1 when no page maps it. */
+export function debugLinearToPhysical(c: Cpu, lin: number): number {
+  if ((c.cr0 & CR0_PG) === 0) return lin >>> 0;
+  const mem = c.mem;
+  const pdeAt = ((c.cr3 & ~0xfff) + ((lin >>> 22) << 2)) >>> 0;
+  if (pdeAt + 4 > mem.ramSize) return -1;
+  const pde = word(mem.u8, pdeAt);
+  if ((pde & 1) === 0) return -1;
+  if ((pde & 0x80) !== 0 && (c.cr4 & CR4_PSE) !== 0) return ((pde & 0xffc00000) | (lin & 0x3fffff)) >>> 0;
+  const pteAt = ((pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2)) >>> 0;
+  if (pteAt + 4 > mem.ramSize) return -1;
+  const pte = word(mem.u8, pteAt);
+  if ((pte & 1) === 0) return -1;
+  return ((pte & ~0xfff) | (lin & 0xfff)) >>> 0;
+}
+
+function word(u8: Uint8Array, at: number): number {
+  return (u8[at]! | (u8[at + 1]! << 8) | (u8[at + 2]! << 16) | (u8[at + 3]! << 24)) >>> 0;
+}
+
+/** `len` bytes at linear `lin`, or null if any of them is not mapped RAM. */
+export function debugRead(c: Cpu, lin: number, len: number): Uint8Array | null {
+  const out = new Uint8Array(len);
+  for (let i = 0; i < len; i++) {
+    const p = debugLinearToPhysical(c, (lin + i) >>> 0);
+    if (p < 0 || p >= c.mem.ramSize) return null;
+    out[i] = c.mem.u8[p]!;
+  }
+  return out;
+}
+
+/**
+ * Write `data` at linear `lin`; false (nothing written) if any byte is not mapped RAM.
+ * Writes go through PhysicalMemory, so translated code on those pages is dropped.
+ */
+export function debugWrite(c: Cpu, lin: number, data: Uint8Array): boolean {
+  const phys: number[] = [];
+  for (let i = 0; i < data.length; i++) {
+    const p = debugLinearToPhysical(c, (lin + i) >>> 0);
+    if (p < 0 || p >= c.mem.ramSize) return false;
+    phys.push(p);
+  }
+  phys.forEach((p, i) => c.mem.write8(p, data[i]!));
+  return true;
+}

@@ -1,0 +1,110 @@
+// The GDB stub driven by Debian's gdb: a small ELF kernel with symbols (nasm + ld) runs on
+// a Machine with the stub; gdb attaches, breaks at a function, reads registers and memory,
+// steps one instruction, sets a write watchpoint and continues to it, then kills the VM.
+// Waits end on gdb's and the machine's own ends; the test's timeout is a hang guard only.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Machine } from '../../src/machine/Machine.js';
+import { GdbStub, parseGdbAddress } from '../../src/debug/GdbStub.js';
+
+const HANG_GUARD_MS = 300_000;
+
+function have(cmd: string, args: string[]): boolean {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const skip = !have('gdb', ['--version']) ? 'gdb not installed (scripts/setup-debian.sh installs it)'
+  : !have('nasm', ['-v']) || !have('ld', ['--version']) ? 'nasm and ld (binutils) are needed to build the test kernel' : false;
+
+const PROGRAM = `
+bits 32
+global _start, work, counter
+section .text
+_start:
+    mov esp, 0x90000
+    xor eax, eax
+    mov ecx, 5
+.again:
+    call work
+    dec ecx
+    jnz .again
+    cli
+    hlt
+work:
+    add dword [counter], 1
+    add eax, 2
+    ret
+section .data
+counter: dd 0
+`;
+
+function buildKernel(dir: string): string {
+  writeFileSync(join(dir, 'k.asm'), PROGRAM);
+  execFileSync('nasm', ['-f', 'elf32', '-g', '-o', join(dir, 'k.o'), join(dir, 'k.asm')]);
+  execFileSync('ld', ['-m', 'elf_i386', '-N', '-Ttext', '0x100000', '-e', '_start', '-o', join(dir, 'k.elf'), join(dir, 'k.o')]);
+  return join(dir, 'k.elf');
+}
+
+test('parseGdbAddress: QEMU\'s tcp::PORT on 127.0.0.1, tcp:HOST:PORT, and refusals', () => {
+  assert.deepEqual(parseGdbAddress('tcp::1234'), { host: '127.0.0.1', port: 1234 });
+  assert.deepEqual(parseGdbAddress('tcp:0.0.0.0:5000'), { host: '0.0.0.0', port: 5000 });
+  assert.throws(() => parseGdbAddress('1234'), /tcp::PORT/);
+  assert.throws(() => parseGdbAddress('tcp::0'), /port 1-65535/);
+});
+
+test('gdb breaks at a symbol, reads registers and memory, steps, watches a write and kills the VM', { skip, timeout: HANG_GUARD_MS }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tv-gdb-'));
+  const elf = buildKernel(dir);
+  const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: new Uint8Array(readFileSync(elf)), cmdline: '' });
+  const stub = new GdbStub(m);
+  await stub.listen('127.0.0.1', 0);
+  await m.pause(); // as -S: nothing runs before gdb says so
+  // The stub tells a waiting gdb when the machine ends (the CLI does the same).
+  const run = m.run().then((exit) => { stub.machineEnded(); return exit; });
+  const gdb = new Promise<string>((resolve, reject) => {
+    execFile('gdb', ['-nx', '-batch',
+      '-ex', 'set pagination off', '-ex', 'set confirm off',
+      '-ex', `file ${elf}`,
+      '-ex', `target remote 127.0.0.1:${stub.port}`,
+      '-ex', 'info registers eip',
+      '-ex', 'break work',
+      '-ex', 'continue',
+      '-ex', 'printf "EAX=%x ECX=%x\\n", $eax, $ecx',
+      '-ex', 'printf "COUNTER=%d\\n", *(int *)&counter',
+      '-ex', 'stepi',
+      '-ex', 'printf "AFTERSTEP=%d EIP=%x\\n", *(int *)&counter, $eip',
+      '-ex', 'delete 1',
+      '-ex', 'watch *(int *)&counter',
+      '-ex', 'continue',
+      '-ex', 'printf "WATCHED=%d EAX=%x\\n", *(int *)&counter, $eax',
+      '-ex', 'set var *(int *)&counter = 40',
+      '-ex', 'printf "SET=%d\\n", *(int *)&counter',
+      '-ex', 'kill',
+    ], { encoding: 'utf8' }, (err, stdout, stderr) => (err && !stdout ? reject(err) : resolve(stdout + stderr)));
+  });
+  const out = await gdb;
+  const exit = await run;
+  stub.close();
+  // Attached at the entry point (EIP 0x100000, _start), stopped until gdb continued.
+  assert.match(out, /eip\s+0x100000\s+0x100000 <_start>/, out);
+  assert.match(out, /Breakpoint 1, work \(\) at .*k\.asm:\d+/, out);
+  assert.match(out, /EAX=0 ECX=5/, out); // the first call
+  assert.match(out, /COUNTER=0/, out);
+  // stepi ran `add dword [counter], 1` (7 bytes) and nothing more.
+  const work = Number(/Breakpoint 1 at (0x[0-9a-f]+): file .*k\.asm/.exec(out)![1]);
+  assert.match(out, new RegExp(`AFTERSTEP=1 EIP=${(work + 7).toString(16)}`), out);
+  // The watchpoint stops at the second call's write, after the first call's `add eax, 2`.
+  assert.match(out, /Hardware watchpoint 2: \*\(int \*\)&counter\s+Old value = 1\s+New value = 2/, out);
+  assert.match(out, /WATCHED=2 EAX=2/, out);
+  assert.match(out, /SET=40/, out); // memory written through the stub
+  assert.deepEqual(exit, { kind: 'stopped', detail: 'killed by gdb' });
+});
