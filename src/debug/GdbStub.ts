@@ -72,6 +72,12 @@ export function parseGdbAddress(spec: string): { host: string; port: number } {
   return { host: m[1] === '' ? '127.0.0.1' : m[1]!, port };
 }
 
+/** A hex number of a packet; a malformed one throws (the packet is answered E01). */
+function hexArg(s: string | undefined): number {
+  if (s === undefined || !/^[0-9a-fA-F]{1,8}$/.test(s)) throw new RangeError(`not a hex number: ${s}`);
+  return parseInt(s, 16);
+}
+
 const hex32 = (v: number): string => {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(v >>> 0);
@@ -184,25 +190,30 @@ export class GdbStub {
         case '?': send(this.lastStop); return;
         case 'g': send(this.registers()); return;
         case 'G': this.writeRegisters(s.slice(1)); send('OK'); return;
-        case 'p': send(this.register(parseInt(s.slice(1), 16))); return;
-        case 'P': { const [n, v] = s.slice(1).split('='); send(this.writeRegister(parseInt(n!, 16), v!) ? 'OK' : 'E01'); return; }
-        case 'm': { const [a, l] = s.slice(1).split(','); send(this.readMemory(parseInt(a!, 16), parseInt(l!, 16))); return; }
+        case 'p': send(this.register(hexArg(s.slice(1)))); return;
+        case 'P': { const [n, v] = s.slice(1).split('='); send(this.writeRegister(hexArg(n), v ?? '') ? 'OK' : 'E01'); return; }
+        case 'm': { const [a, l] = s.slice(1).split(','); send(this.readMemory(hexArg(a), hexArg(l))); return; }
         case 'M': {
           const [head, data] = s.slice(1).split(':');
-          const [a] = head!.split(',');
-          send(debugWrite(this.cpu, parseInt(a!, 16), Buffer.from(data!, 'hex')) ? 'OK' : 'E14');
+          const [a, l] = (head ?? '').split(',');
+          const bytes = Buffer.from(data ?? '', 'hex');
+          if (bytes.length !== hexArg(l)) throw new RangeError('length and data differ');
+          send(debugWrite(this.cpu, hexArg(a), bytes) ? 'OK' : 'E14');
           return;
         }
         case 'X': {
           const colon = p.indexOf(0x3a);
-          const [a] = p.subarray(1, colon).toString('latin1').split(',');
-          send(debugWrite(this.cpu, parseInt(a!, 16), p.subarray(colon + 1)) ? 'OK' : 'E14');
+          if (colon < 0) throw new RangeError('no data');
+          const [a, l] = p.subarray(1, colon).toString('latin1').split(',');
+          const bytes = p.subarray(colon + 1);
+          if (bytes.length !== hexArg(l)) throw new RangeError('length and data differ');
+          send(debugWrite(this.cpu, hexArg(a), bytes) ? 'OK' : 'E14');
           return;
         }
         case 'Z': case 'z': send(this.point(s[0] === 'Z', s.slice(1))); return;
         case 'c': case 'C': case 's': case 'S': {
           const addr = s[0] === 'c' || s[0] === 's' ? s.slice(1) : s.slice(1).split(';')[1] ?? '';
-          if (addr !== '') this.cpu.eip = parseInt(addr, 16) | 0;
+          if (addr !== '') this.cpu.eip = hexArg(addr) | 0;
           this.go(s[0] === 's' || s[0] === 'S');
           return;
         }
@@ -240,7 +251,7 @@ export class GdbStub {
     if (s === 'QStartNoAckMode') { send('OK'); conn.startNoAck(); return; }
     const xfer = /^qXfer:features:read:target\.xml:([0-9a-f]+),([0-9a-f]+)$/.exec(s);
     if (xfer) {
-      const off = parseInt(xfer[1]!, 16), len = parseInt(xfer[2]!, 16);
+      const off = hexArg(xfer[1]), len = Math.min(hexArg(xfer[2]), MAX_PACKET / 2);
       const chunk = TARGET_XML.slice(off, off + len);
       send((off + len >= TARGET_XML.length ? 'l' : 'm') + chunk);
       return;
@@ -255,7 +266,7 @@ export class GdbStub {
 
   private point(insert: boolean, args: string): string {
     const [type, a, k] = args.split(',');
-    const addr = parseInt(a!, 16) >>> 0, kind = parseInt(k!, 16);
+    const addr = hexArg(a) >>> 0, kind = hexArg(k);
     const e = this.engine;
     if (type === '0' || type === '1') {
       if (insert) e.breakpoints.add(addr); else e.breakpoints.delete(addr);

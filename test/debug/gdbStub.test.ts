@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Machine } from '../../src/machine/Machine.js';
 import { GdbStub, parseGdbAddress } from '../../src/debug/GdbStub.js';
+import { connect } from 'node:net';
+import { jmpSelf, multibootKernel } from '../boot/images.js';
 
 const HANG_GUARD_MS = 300_000;
 
@@ -107,4 +109,60 @@ test('gdb breaks at a symbol, reads registers and memory, steps, watches a write
   assert.match(out, /WATCHED=2 EAX=2/, out);
   assert.match(out, /SET=40/, out); // memory written through the stub
   assert.deepEqual(exit, { kind: 'stopped', detail: 'killed by gdb' });
+});
+
+/** A raw RSP client: send a packet (checksummed, or as given), collect what comes back. */
+function rawClient(port: number): Promise<{ send(raw: string): void; packet(body: string): void; next(): Promise<string>; end(): void }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let buf = '';
+    const waiters: (() => void)[] = [];
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => { buf += d; for (const w of waiters.splice(0)) w(); });
+    sock.on('error', reject);
+    const sum = (b: string): string => ([...b].reduce((a, ch) => a + ch.charCodeAt(0), 0) & 0xff).toString(16).padStart(2, '0');
+    const next = async (): Promise<string> => {
+      for (;;) {
+        buf = buf.replace(/^[+-]+/, '');
+        const m = /^\$([^#]*)#[0-9a-f]{2}/.exec(buf);
+        if (m) { buf = buf.slice(m[0].length); return m[1]!; }
+        await new Promise<void>((r) => waiters.push(r));
+      }
+    };
+    sock.on('connect', () => resolve({
+      send: (raw) => sock.write(raw),
+      packet: (body) => sock.write(`$${body}#${sum(body)}`),
+      next,
+      end: () => sock.end(),
+    }));
+  });
+}
+
+test('malformed packets get E01 (or a resend request for a bad checksum) and change nothing', { timeout: HANG_GUARD_MS }, async () => {
+  const m = new Machine({ memoryMiB: 8, pacing: 'fast', kernel: multibootKernel([...jmpSelf]), cmdline: '' });
+  const stub = new GdbStub(m);
+  await stub.listen('127.0.0.1', 0);
+  await m.pause();
+  const run = m.run().then((exit) => { stub.machineEnded(); return exit; });
+  const c = await rawClient(stub.port);
+  try {
+    c.packet('?');
+    assert.match(await c.next(), /^T05/);
+    const before = Buffer.from(m.mem.u8.subarray(0, 64));
+    for (const bad of ['mzz,4', 'm100000', 'M0,4:00', 'M0,2:0000ff', 'X0,4', 'Xq,1:a', 'Z0,,1', 'Z2,100000,0', 'pzz', 'P8=12', 'cq']) {
+      c.packet(bad);
+      assert.equal(await c.next(), 'E01', bad);
+    }
+    assert.deepEqual(Buffer.from(m.mem.u8.subarray(0, 64)), before, 'no malformed write reached memory');
+    c.send('$g#00'); // a wrong checksum: ignored, with a request to send again
+    c.packet('m100030,2');
+    assert.equal(await c.next(), 'ebfe'); // the kernel's jmp $ at its entry, read through the stub
+    c.packet('qRcmd,6869'); // unknown: the empty reply
+    assert.equal(await c.next(), '');
+    c.packet('k');
+  } finally {
+    c.end();
+  }
+  assert.deepEqual(await run, { kind: 'stopped', detail: 'killed by gdb' });
+  stub.close();
 });
