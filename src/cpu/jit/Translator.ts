@@ -248,7 +248,10 @@ export class Translator implements ExecutionEngine {
       const key = ((e >>> 12) << 1) | c.jitMode;
       const r = this.regionAt[key];
       if (r !== undefined && r.starts[eip & 0xfff] !== 0) {
-        if (r.ran > r.bytes * this.tierUp && !r.optimized) this.translate(c, key, eip, e & ~0xfff, true);
+        if (r.ran > r.bytes * this.tierUp && !r.optimized) {
+          r.optimized = true; // tried once, whatever comes of it
+          this.translate(c, key, eip, e & ~0xfff, true);
+        }
         if (this.runRegion(c, this.regionAt[key]!, eip)) { this.stats.cacheHits++; continue; }
         c.stepBlock(64); // too little budget left for the block
         c.resumeEip = c.eip;
