@@ -5,7 +5,9 @@
 // 2 s of guest execution, which on a two-core host starves the thread running the guest
 // (boot 32 s wall instead of 6 s). The code the translator emits keeps guest registers in
 // locals and computes flags lazily already, which Liftoff handles well, so on Node
-// the translator asks V8 for Liftoff only. Browsers keep their own tiering (no flag API).
+// the translator asks V8 for Liftoff only, and recompiles the few regions that run long
+// with TurboFan itself (compileOptimized, Translator's tierUpInsnsPerByte). Browsers keep
+// their own tiering (no flag API).
 
 const v8 = typeof process === 'object' && process.versions?.node !== undefined ? await import('node:v8') : null;
 let done = false;
@@ -19,9 +21,11 @@ export function preferBaselineWasm(): void {
 
 /**
  * Compile with V8's optimizing compiler (TurboFan) instead, synchronously: for the few
- * regions that run long enough to repay it (the module's bytes must differ from any
- * compiled before, see ModuleSpec.tag; Liftoff only would otherwise come back from V8's cache). Where flags cannot be set (a browser) the engine's
- * own tiering decides and this is `compile()` as it is.
+ * regions that run long enough to repay it. The module's bytes must differ from any
+ * compiled before (ModuleSpec.tag), or V8's module cache hands back the Liftoff code.
+ * Where flags cannot be set (a browser) the engine's own tiering decides and this is
+ * `compile()` as it is. The flags are the process's: another thread's compile in this
+ * window gets TurboFan too, which is slower to compile but runs the same.
  */
 export function compileOptimized<T>(compile: () => T): T {
   if (v8 === null) return compile();
