@@ -96,9 +96,10 @@ function flagUse(i: Insn, inline: boolean): [read: number, written: number] {
   const op = opcodeOf(i);
   const idx = infoIndex(op, i.modrm);
   let read = OP_FLAGS_READ[idx]!, written = OP_FLAGS_WRITTEN[idx]!;
-  if (inline && (op === 0xc1 || op === 0xd1) && i.o32) {
-    // Shifts by a non-zero constant: the table counts group 2 as writing nothing for sure.
-    const n = (op === 0xd1 ? 1 : i.imm) & 31;
+  if (inline && (op === 0xc0 || op === 0xc1 || op === 0xd0 || op === 0xd1)) {
+    // Shifts by a non-zero constant (the forms the templates take): the table counts
+    // group 2 as writing nothing for sure.
+    const n = (op === 0xd0 || op === 0xd1 ? 1 : i.imm) & 31;
     if (n !== 0) written = i.reg <= 1 ? F_C | F_O : F_ALL;
   }
   // Anything that can fault or calls the interpreter needs every flag as it stands.
