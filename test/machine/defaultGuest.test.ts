@@ -49,6 +49,10 @@ test('typevisor run boots the default guest to a shell, runs a command, reads a 
     assert.equal(code, 0, `exit code ${code}; stderr:\n${stderr}`);
     assert.match(stderr, /exit: poweroff/);
     assert.match(stderr, /guest instructions: \d+/);
+    // The default engine, the translator, says what it did.
+    assert.match(stderr, /cpu engine: binary translator, (\d+\.\d)% of instructions ran translated/);
+    assert.ok(Number(/(\d+\.\d)% of instructions ran translated/.exec(stderr)![1]) > 50, 'most of the boot ran translated');
+    assert.match(stderr, /compiled: [1-9]\d* regions \(\d+ again by the optimizing compiler\), \d+ blocks/);
     assert.doesNotMatch(console_.output, /virtio_mmio\.device=/, 'PCI devices are not announced on the command line');
   } finally {
     child.kill('SIGKILL');
