@@ -3,7 +3,7 @@
 // --kernel is given) with the serial console on the terminal, QEMU-style: raw mode,
 // Ctrl-A X quits, Ctrl-A H helps; piped stdin feeds COM1 so scripts can drive a guest.
 
-import { readFileSync, existsSync, statSync, realpathSync, type Stats } from 'node:fs';
+import { readFileSync, existsSync, statSync, realpathSync, openSync, writeSync, closeSync, type Stats } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,6 +11,7 @@ import type { Machine, ExitReason } from '../machine/Machine.js';
 import { formatStats } from './stats.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
+import { ReplayLogError } from '../replay/ReplayLog.js';
 import {
   deterministicProblem, mmioDiscoveryCmdline, parseDriveOption, parseNetOption, parseVsockOption, virtioDeviceCount, type AttachedVirtio, type VirtioOptions,
 } from '../devices/virtio/options.js';
@@ -38,6 +39,7 @@ export const EXIT_TRIPLE_FAULT = 2;
 export const EXIT_DEAD_HALT = 3;
 export const EXIT_TIMEOUT = 4;
 export const EXIT_INTERNAL = 5;
+export const EXIT_DIVERGED = 6;
 
 const HELP = `usage: typevisor run [options]
 
@@ -61,6 +63,12 @@ options:
                     read to its end first and given to the guest at power-on; no --net
                     or --vsock
   --seed N          the deterministic run's random seed (0-4294967295, default 0)
+  --record FILE     a deterministic run that writes what came from outside (serial
+                    input as it arrives, at the instruction it was given to the guest)
+                    and periodic state hashes into FILE
+  --replay FILE     run a recording again from the same start (the same kernel, initrd,
+                    --append, --memory, --seed), its input from FILE (stdin is not
+                    read), checking its state hashes: a divergence ends the run, exit 6
   --reboot          a guest reset restarts the machine instead of ending the run
   --cpu ENGINE      jit (default): the binary translator, hot code compiled to
                     WebAssembly; interp: the interpreter alone
@@ -126,6 +134,7 @@ function exitCodeFor(r: ExitReason): number {
     case 'triple-fault': return EXIT_TRIPLE_FAULT;
     case 'dead-halt': return EXIT_DEAD_HALT;
     case 'stopped': return r.detail.startsWith('timeout') ? EXIT_TIMEOUT : EXIT_OK;
+    case 'diverged': return EXIT_DIVERGED;
   }
 }
 
@@ -136,6 +145,7 @@ function describe(r: ExitReason): string {
     case 'triple-fault': return `guest ${r.detail}`;
     case 'dead-halt': return r.detail;
     case 'stopped': return r.detail;
+    case 'diverged': return `replay diverged at instruction ${r.at}: ${r.detail}`;
   }
 }
 
@@ -155,6 +165,8 @@ async function run(argv: string[]): Promise<number> {
       reboot: { type: 'boolean' },
       deterministic: { type: 'boolean' },
       seed: { type: 'string' },
+      record: { type: 'string' },
+      replay: { type: 'string' },
       cpu: { type: 'string' },
       'cpu-share': { type: 'string' },
       drive: { type: 'string', multiple: true },
@@ -172,9 +184,13 @@ async function run(argv: string[]): Promise<number> {
   });
   if (values.help) { process.stdout.write(HELP); return EXIT_OK; }
   if (values.realtime && values.fast) throw new UsageError('--realtime and --fast exclude each other');
-  const deterministic = values.deterministic ?? false;
+  if (values.record !== undefined && values.replay !== undefined) throw new UsageError('--record and --replay exclude each other');
+  const recording = values.record !== undefined;
+  const replaying = values.replay !== undefined;
+  const deterministic = (values.deterministic ?? false) || recording || replaying;
+  if (values.realtime && (recording || replaying)) throw new UsageError(`--${recording ? 'record' : 'replay'} and --realtime exclude each other (a recorded run is deterministic, paced by its instructions)`);
   if (deterministic && values.realtime) throw new UsageError('--deterministic and --realtime exclude each other (a deterministic run paces virtual time by its instructions)');
-  if (values.seed !== undefined && !deterministic) throw new UsageError('--seed needs --deterministic');
+  if (values.seed !== undefined && !deterministic) throw new UsageError('--seed needs --deterministic (or --record, --replay)');
   if (values.seed !== undefined && (!/^[0-9]+$/.test(values.seed) || Number(values.seed) > 0xffffffff)) {
     throw new UsageError(`--seed takes a whole number from 0 to 4294967295 in decimal digits, got "${values.seed}"`);
   }
@@ -236,6 +252,16 @@ async function run(argv: string[]): Promise<number> {
   const gdbSpec = values.gdb ?? (values['gdb-default'] ? 'tcp::1234' : undefined);
   if (values.gdb !== undefined && values['gdb-default']) throw new UsageError('--gdb and -s exclude each other (-s is --gdb tcp::1234)');
   if (values['wait-for-gdb'] && gdbSpec === undefined) throw new UsageError('-S waits for gdb: give --gdb tcp::PORT or -s too');
+  // The log to replay, read whole (it is checked whole before the guest starts), or the file to record into.
+  const replay = replaying ? readInput(values.replay!, 'replay log') : undefined;
+  let recordFd: number | null = null;
+  if (recording) {
+    try {
+      recordFd = openSync(values.record!, 'w');
+    } catch (e) {
+      throw new UsageError(`--record ${values.record}: ${(e as Error).message}`);
+    }
+  }
   const interactive = process.stdin.isTTY === true;
   const pacing = values.fast || deterministic ? 'fast' : values.realtime ? 'realtime' : interactive ? 'realtime' : 'fast';
   // Loaded here, not at the top: `serve` and `manage` answer their socket sooner without it.
@@ -251,9 +277,12 @@ async function run(argv: string[]): Promise<number> {
       cpu,
       deterministic,
       seed,
+      ...(recordFd !== null ? { record: { write: (chunk: Uint8Array) => writeAll(recordFd!, chunk) } } : {}),
+      ...(replay !== undefined ? { replay } : {}),
     });
   } catch (e) {
-    if (e instanceof BootError || e instanceof RangeError) throw new UsageError(e.message);
+    if (recordFd !== null) closeSync(recordFd);
+    if (e instanceof BootError || e instanceof RangeError || e instanceof ReplayLogError) throw new UsageError(e.message);
     throw e;
   }
   machine.loop.cpuShare = cpuShare;
@@ -291,7 +320,8 @@ async function run(argv: string[]): Promise<number> {
   // A deterministic run takes piped input whole, at power-on (the UART holds it until the
   // guest's tty raises RTS): input arriving at host times would make each run different.
   // Typed input (a terminal) still arrives as it is typed.
-  const detachConsole = deterministic && !interactive ? feedWholeInput(machine, await readAllStdin()) : attachConsole(machine, interactive);
+  // A recording takes input as it comes (the log says when it came); a replay reads none.
+  const detachConsole = replaying ? () => {} : deterministic && !recording && !interactive ? feedWholeInput(machine, await readAllStdin()) : attachConsole(machine, interactive);
   let timer: NodeJS.Timeout | undefined;
   if (timeoutS > 0) timer = setTimeout(() => machine.stop(`timeout after ${timeoutS} s`), timeoutS * 1000);
   let reason: ExitReason;
@@ -303,11 +333,16 @@ async function run(argv: string[]): Promise<number> {
     if (timer) clearTimeout(timer);
     detachConsole();
     await virtio?.close();
+    if (recordFd !== null) closeSync(recordFd);
   }
   const code = exitCodeFor(reason);
   if (code !== EXIT_OK || interactive) process.stderr.write(`\r\ntypevisor: ${describe(reason)}\n`);
   if (values.stats) process.stderr.write(formatStats(machine, reason));
   return code;
+}
+
+function writeAll(fd: number, chunk: Uint8Array): void {
+  for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off);
 }
 
 function readAllStdin(): Promise<Uint8Array> {

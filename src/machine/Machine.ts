@@ -16,6 +16,8 @@ import { ByteBatcher } from './ByteBatcher.js';
 import { virtioAcpiOptions } from './virtioAcpi.js';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from './memoryLimits.js';
 import { checkSeed } from './SeededRandom.js';
+import { LogWriter, ReplayLogError, headerMismatch, imageId, readLog, type LogHeader } from '../replay/ReplayLog.js';
+import { Recorder, Replayer, type ReplayHost } from '../replay/RecordReplay.js';
 import type { AttachedVirtio, VirtioOptions } from '../devices/virtio/options.js';
 import { restoreMachine, writeSnapshot, type RestoreOptions, type SnapshotInfo } from '../snapshot/MachineSnapshot.js';
 
@@ -57,6 +59,21 @@ export interface MachineConfig {
   deterministic?: boolean;
   /** Seed of a deterministic run's random generator (0 to 2^32 - 1, default 0). */
   seed?: number;
+  /**
+   * Record the run (implies deterministic): host serial input is handed to COM1 only
+   * between CPU slices, and the log (src/replay/ReplayLog.ts) is written to this sink in
+   * chunks as the run goes; its END record comes when run() returns.
+   */
+  record?: { write(chunk: Uint8Array): void };
+  /** Instructions between a recording's state hashes (default CHECKPOINT_INTERVAL, 50 M). */
+  checkpointInterval?: number;
+  /**
+   * Replay a recorded log (implies deterministic): checked whole first (ReplayLogError if
+   * damaged or made from another start), its input fed at its positions, its state
+   * hashes compared; serialInput() is refused. A divergence ends the run with the exit
+   * reason 'diverged'.
+   */
+  replay?: Uint8Array;
 }
 
 /** A deterministic run's RTC start when rtcBaseMs is not given: 2024-01-01T00:00:00Z. */
@@ -70,7 +87,9 @@ export type ExitReason =
   | { kind: 'reset'; source: string }
   | { kind: 'triple-fault'; detail: string }
   | { kind: 'dead-halt'; detail: string }
-  | { kind: 'stopped'; detail: string };
+  | { kind: 'stopped'; detail: string }
+  /** A replay whose run differed from the recording, first seen at instruction `at`. */
+  | { kind: 'diverged'; at: number; detail: string };
 
 export { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from './memoryLimits.js';
 
@@ -85,7 +104,10 @@ export class Machine {
   readonly translator: Translator | null;
   readonly platform: Platform;
   readonly loop: RunLoop;
-  readonly config: Required<Omit<MachineConfig, 'kernel' | 'initrd' | 'bios' | 'rtcBaseMs'>> & MachineConfig;
+  readonly config: Required<Omit<MachineConfig, 'kernel' | 'initrd' | 'bios' | 'rtcBaseMs' | 'record' | 'replay' | 'checkpointInterval'>> & MachineConfig;
+  /** The recording (MachineConfig.record) or the replay (MachineConfig.replay) of this run, if any. */
+  readonly recorder: Recorder | null = null;
+  readonly replayer: Replayer | null = null;
   private exit: ExitReason | null = null;
   /** Serial (COM1) bytes out of the guest. */
   onSerialOutput: (bytes: Uint8Array) => void = () => {};
@@ -117,7 +139,12 @@ export class Machine {
     }
     if (config.deterministic === true && config.pacing === 'realtime') throw new RangeError('a deterministic run is paced by its instructions: realtime pacing cannot be deterministic');
     checkSeed(config.seed ?? 0);
+    if (config.record !== undefined && config.replay !== undefined) throw new RangeError('a run is recorded or replayed, not both');
+    const recordReplay = config.record !== undefined || config.replay !== undefined;
+    if (recordReplay && config.pacing === 'realtime') throw new RangeError('a recorded or replayed run is deterministic: realtime pacing cannot be');
+    if (recordReplay && restoring) throw new RangeError('record and replay start from a boot, not from a snapshot');
     this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: 'jit', deterministic: false, seed: 0, ...config };
+    if (recordReplay) this.config.deterministic = true;
     if (this.config.deterministic) {
       this.config.pacing = 'fast';
       this.config.rtcBaseMs ??= DETERMINISTIC_EPOCH_MS;
@@ -139,6 +166,7 @@ export class Machine {
       powerOff: () => this.requestExit({ kind: 'poweroff' }),
     });
     this.cpu.pic = this.platform.pic;
+    if (recordReplay) [this.recorder, this.replayer] = this.recordOrReplay();
     this.platform.pic.notify = () => { this.cpu.irqPending = true; this.cpu.exitReq = 1; };
     this.loop = new RunLoop({
       cpu: this.cpu,
@@ -146,7 +174,7 @@ export class Machine {
       exitPending: () => this.exit !== null,
       onShutdown: (reason) => this.resetRequested(`triple fault: ${reason}`),
       onDeadHalt: (detail) => this.requestExit({ kind: 'dead-halt', detail }),
-      hasExternalWakeSources: () => this.externalInputOpen,
+      hasExternalWakeSources: () => this.recorder?.inputOpen ?? this.replayer?.inputOpen ?? this.externalInputOpen,
       // A deterministic run never waits on the host for an idle guest (its virtual time
       // would then follow host time): its devices deliver at scheduled times (ioBarrier).
       hasPendingIo: () => !this.config.deterministic && this.ioSources.some((s) => s.pendingIo() > 0 || s.hostActive?.() === true),
@@ -158,8 +186,38 @@ export class Machine {
         }
         return null;
       },
+      ...(this.recorder !== null ? { beforeSlice: () => this.recorder!.beforeSlice(this.externalInputOpen) } : {}),
+      ...(this.replayer !== null ? { beforeSlice: () => this.replayer!.beforeSlice(), sliceLimit: () => this.replayer!.sliceLimit() } : {}),
     }, this.config.pacing);
     if (!restoring || this.config.bios) this.load(); // firmware ROMs are mapped, not saved
+  }
+
+  /** What identifies this run's start in a record/replay log. */
+  private logHeader(): LogHeader {
+    const c = this.config;
+    return {
+      memoryMiB: c.memoryMiB, seed: c.seed, nsPerInstruction: c.nsPerInstruction, rtcBaseMs: c.rtcBaseMs!,
+      kernel: imageId(c.bios ?? c.kernel), initrd: imageId(c.initrd), cmdline: imageId(c.cmdline),
+    };
+  }
+
+  /** The recorder or replayer for this run (the log checked whole before anything runs). */
+  private recordOrReplay(): [Recorder | null, Replayer | null] {
+    const host: ReplayHost = {
+      cpu: this.cpu, clock: this.clock, mem: this.mem,
+      deliverSerial: (bytes) => this.platform.com1.receive(bytes),
+      stopAt: (reason) => this.requestExit(reason),
+    };
+    const c = this.config;
+    if (c.replay !== undefined) {
+      const log = readLog(c.replay);
+      const diff = headerMismatch(log.header, this.logHeader());
+      if (diff !== '') throw new ReplayLogError(`replay log was recorded from another start: ${diff}`);
+      return [null, new Replayer(host, log.records)];
+    }
+    const interval = c.checkpointInterval ?? undefined;
+    if (interval !== undefined && !(Number.isInteger(interval) && interval > 0)) throw new RangeError(`checkpoint interval must be a positive whole number of instructions, got ${interval}`);
+    return [new Recorder(host, new LogWriter(c.record!, this.logHeader()), interval), null];
   }
 
   /** Load the kernel or firmware and put the CPU at its entry point. */
@@ -195,9 +253,11 @@ export class Machine {
     if (!this.milestones.has(name)) this.milestones.set(name, performance.now() - this.startedAt);
   }
 
-  /** Bytes from the host into COM1. */
+  /** Bytes from the host into COM1 (in a recording, at the run loop's next stop between slices). */
   serialInput(bytes: Uint8Array): void {
-    this.platform.com1.receive(bytes);
+    if (this.replayer !== null) throw new Error('a replay takes its input from the log, not from serialInput');
+    if (this.recorder !== null) this.recorder.queueInput(bytes);
+    else this.platform.com1.receive(bytes);
     this.loop.wake();
   }
 
@@ -320,7 +380,13 @@ export class Machine {
       for (const w of this.parkWaiters.splice(0)) w();
     }
     this.serialBatch.flush();
-    return this.exit ?? { kind: 'stopped', detail: 'run loop ended' };
+    const exit: ExitReason = this.exit ?? { kind: 'stopped', detail: 'run loop ended' };
+    this.recorder?.end(exit);
+    if (this.replayer !== null && exit.kind !== 'diverged') {
+      const diverged = this.replayer.checkEnd(exit);
+      if (diverged !== null) this.exit = diverged;
+    }
+    return this.exit ?? exit;
   }
 
   stop(detail: string): void {

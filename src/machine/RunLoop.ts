@@ -54,6 +54,14 @@ export interface RunLoopHost {
    * instruction; null to run.
    */
   ioBarrier?(): Promise<void> | null;
+  /**
+   * Called just before each slice, where the machine's state is a function of its
+   * position (instruction count, virtual time): record/replay hand over input there. It
+   * may end the run (exitPending is checked again).
+   */
+  beforeSlice?(): void;
+  /** Most instructions the next slice may run (a replay's next record), on top of the timer deadline. */
+  sliceLimit?(): number;
 }
 
 export class RunLoop {
@@ -150,7 +158,14 @@ export class RunLoop {
         lastYield = performance.now();
         continue;
       }
-      const stop = cpu.run(sliceBudget(clock));
+      if (this.host.beforeSlice !== undefined) {
+        this.host.beforeSlice();
+        if (this.host.exitPending()) continue;
+      }
+      let budget = sliceBudget(clock);
+      const limit = this.host.sliceLimit?.() ?? budget;
+      if (limit < budget) budget = limit;
+      const stop = cpu.run(budget);
       clock.sync();
       if (realtime) clock.advanceTo(this.wallNs());
       clock.runDue();
