@@ -49,6 +49,8 @@ export function formatStats(m: Machine, reason: ExitReason): string {
   lines.push(`wall time: ${(wallMs / 1000).toFixed(3)} s, virtual time: ${(m.clock.now() / 1e9).toFixed(3)} s`);
   lines.push(`guest instructions: ${cpu.instructions}, ${(cpu.instructions / wallMs / 1000).toFixed(1)} MIPS`);
   lines.push(...translatorLines(m));
+  if (m.recorder !== null) lines.push(`record: ${m.recorder.checkpoints} checkpoints and the end hashed in ${m.recorder.hashMs.toFixed(0)} ms, ${m.recorder.logBytes} bytes of log`);
+  if (m.replayer !== null) lines.push(`replay: ${m.replayer.checked} checkpoints compared`);
   lines.push(`HLT exits: ${m.loop.halts}`);
   const ports: [number, number][] = [];
   cpu.io.counts.forEach((v, p) => { if (v > 0) ports.push([p, v]); });

@@ -42,12 +42,17 @@ export class Recorder {
   /** Whether the host may send input, as the run sees it (changes only between slices, logged). */
   inputOpen = false;
   private nextCheckpoint: number;
-  /** Checkpoints written, and the host ms spent hashing for them (for --stats and the README's figures). */
+  /** Checkpoints written, and the host ms spent hashing RAM for them and the end (--stats). */
   checkpoints = 0;
   hashMs = 0;
 
   constructor(private readonly host: ReplayHost, private readonly log: LogWriter, private readonly interval = CHECKPOINT_INTERVAL) {
     this.nextCheckpoint = interval;
+  }
+
+  /** Bytes of log written so far. */
+  get logBytes(): number {
+    return this.log.size;
   }
 
   /** Host input: held until the run loop is between slices. */
@@ -83,7 +88,10 @@ export class Recorder {
 
   /** The END record (the log is complete after it). */
   end(exit: { kind: string; detail?: string; source?: string }): void {
-    this.log.end(position(this.host), cpuHash(this.host.cpu), ramHash(this.host.mem), exit.kind, exit.detail ?? exit.source ?? '');
+    const t0 = performance.now();
+    const ram = ramHash(this.host.mem);
+    this.hashMs += performance.now() - t0;
+    this.log.end(position(this.host), cpuHash(this.host.cpu), ram, exit.kind, exit.detail ?? exit.source ?? '');
   }
 }
 
@@ -93,6 +101,8 @@ export class Replayer {
   private readonly timer: Timer;
   /** Checkpoints compared, for tests and --stats. */
   checked = 0;
+  /** The replay reached the END of a recording that the host stopped, and stopped there too. */
+  private endedByLog = false;
 
   constructor(private readonly host: ReplayHost, private readonly records: LogRecord[]) {
     this.timer = host.clock.addTimer('replay', () => {});
@@ -134,7 +144,7 @@ export class Replayer {
         if (what.length > 0) { this.diverge(r.at.count, what.join(', ')); return; }
       } else if (r.kind === REC_END) {
         if (passed) { this.diverge(r.at.count, `the recorded run ended here (${r.exit}), the replay ran on`); return; }
-        if (r.exit === 'stopped') h.stopAt({ kind: 'stopped', detail: r.detail });
+        if (r.exit === 'stopped') { this.endedByLog = true; h.stopAt({ kind: 'stopped', detail: r.detail }); }
         break;
       } else if (r.kind === REC_INPUT) {
         // A diverged replay gets its input late rather than never; the next checkpoint reports it.
@@ -147,8 +157,13 @@ export class Replayer {
     this.aim();
   }
 
-  /** After the run: the ending compared with the END record; a reason to report divergence, or null. */
+  /**
+   * After the run: the ending compared with the END record; a reason to report
+   * divergence, or null. A replay its own host stopped (--timeout, Ctrl-A X) was cut
+   * short, not diverged: nothing to compare.
+   */
   checkEnd(exit: { kind: string }): { kind: 'diverged'; at: number; detail: string } | null {
+    if (exit.kind === 'stopped' && !this.endedByLog) return null;
     const r = this.endRecord;
     const h = this.host;
     const count = h.cpu.instructions;

@@ -137,3 +137,13 @@ test('a log from another start is refused, naming what differs: kernel command l
   assert.throws(() => new Machine({ ...base(), memoryMiB: 33, replay: log }), /another start: memory \(MiB\): log 32, run 33$/);
   assert.throws(() => new Machine({ ...base(), seed: 7, replay: log }), /another start: seed: log 0, run 7$/);
 });
+
+test('a replay its host stops (a --timeout, Ctrl-A X) ends as stopped, not as diverged', guest, async () => {
+  const { log } = await recording();
+  const m = new Machine({ ...base(), replay: log });
+  const cut = m.clock.addTimer('test cut', () => m.stop('cut short by the test'));
+  cut.deadline = 0.3e9; // virtual: mid-boot, before the first input
+  const r = await runMachine(m);
+  assert.deepEqual(r.exit, { kind: 'stopped', detail: 'cut short by the test' });
+  assert.throws(() => m.serialInput(Buffer.from('x')), /takes its input from the log/);
+});
