@@ -29,9 +29,9 @@ export function cpuHash(c: Cpu): number {
   return h >>> 0;
 }
 
-/** Guest RAM (not the host area after it). */
-export function ramHash(mem: PhysicalMemory): number {
-  const w = new Int32Array(mem.buffer, 0, mem.ramSize >>> 2);
+/** Guest RAM (not the host area after it), all of it or [from, to) bytes, 4-aligned. */
+export function ramHash(mem: PhysicalMemory, from = 0, to = mem.ramSize): number {
+  const w = new Int32Array(mem.buffer, from, (to - from) >>> 2);
   let a = BASIS, b = BASIS ^ 1, c = BASIS ^ 2, d = BASIS ^ 3;
   const n = w.length & ~3;
   for (let i = 0; i < n; i += 4) {

@@ -12,6 +12,7 @@ import type { Cpu } from '../../src/cpu/Cpu.js';
 import { STOP_HALT, STOP_SHUTDOWN } from '../../src/cpu/constants.js';
 import { Translator } from '../../src/cpu/jit/Translator.js';
 import type { PhysicalMemory } from '../../src/memory/PhysicalMemory.js';
+import { ramHash } from '../../src/replay/stateHash.js';
 import { CpuFuzzer, FuzzFailure, prng, type FlatMachine, type FuzzMode } from './harness.js';
 
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
@@ -42,9 +43,9 @@ function hashState(state: unknown): number {
   return h >>> 0;
 }
 
-/** A hash of guest RAM (all of it, or [from, to) bytes, 4-aligned). */
+/** A hash of guest RAM (all of it, or [from, to) bytes, 4-aligned): a replay checkpoint's. */
 export function memoryHash(mem: PhysicalMemory, from = 0, to = mem.ramSize): number {
-  return hashNumbers(new Int32Array(mem.buffer, from, (to - from) >>> 2));
+  return ramHash(mem, from, to);
 }
 
 export type Digest = [name: string, value: number][];
