@@ -252,6 +252,7 @@ async function run(argv: string[]): Promise<number> {
   const gdbSpec = values.gdb ?? (values['gdb-default'] ? 'tcp::1234' : undefined);
   if (values.gdb !== undefined && values['gdb-default']) throw new UsageError('--gdb and -s exclude each other (-s is --gdb tcp::1234)');
   if (values['wait-for-gdb'] && gdbSpec === undefined) throw new UsageError('-S waits for gdb: give --gdb tcp::PORT or -s too');
+  if (gdbSpec !== undefined && recording) throw new UsageError('--record and gdb exclude each other: gdb can change the guest\'s registers and memory, which a recording does not log (replay the recording under gdb instead)');
   // The log to replay, read whole (it is checked whole before the guest starts), or the file to record into.
   const replay = replaying ? readInput(values.replay!, 'replay log') : undefined;
   let recordFd: number | null = null;

@@ -48,6 +48,9 @@ test('typevisor run --record, then --replay: the same output without stdin; anot
     const e = typevisor(['--record', log, '--replay', log], '');
     assert.equal(e.status, 1);
     assert.match(e.stderr, /--record and --replay exclude each other/);
+    const f = typevisor(['--record', log, '-s'], '');
+    assert.equal(f.status, 1);
+    assert.match(f.stderr, /--record and gdb exclude each other/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
