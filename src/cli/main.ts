@@ -67,7 +67,7 @@ options:
                     input as it arrives, at the instruction it was given to the guest)
                     and periodic state hashes into FILE
   --replay FILE     run a recording again from the same start (the same kernel, initrd,
-                    --append, --memory, --seed), its input from FILE (stdin is not
+                    --append, --memory, --seed, --reboot), its input from FILE (stdin is not
                     read), checking its state hashes: a divergence ends the run, exit 6
   --reboot          a guest reset restarts the machine instead of ending the run
   --cpu ENGINE      jit (default): the binary translator, hot code compiled to

@@ -196,7 +196,7 @@ export class Machine {
   private logHeader(): LogHeader {
     const c = this.config;
     return {
-      memoryMiB: c.memoryMiB, seed: c.seed, nsPerInstruction: c.nsPerInstruction, rtcBaseMs: c.rtcBaseMs!,
+      memoryMiB: c.memoryMiB, seed: c.seed, nsPerInstruction: c.nsPerInstruction, rtcBaseMs: c.rtcBaseMs!, reboot: c.reboot,
       kernel: imageId(c.bios ?? c.kernel), initrd: imageId(c.initrd), cmdline: imageId(c.cmdline),
     };
   }

@@ -16,7 +16,7 @@
 //     8  4  guest RAM in MiB
 //    12  4  seed
 //    16  4  virtual ns per instruction
-//    20  4  reserved, 0
+//    20  4  flags: bit 0 the run restarts on a guest reset (--reboot); the others 0
 //    24  8  the RTC's start, ms since the Unix epoch (float64)
 //    32  8  kernel (or firmware) image: the first 8 bytes of its SHA-256
 //    40  8  initrd: the first 8 bytes of its SHA-256 (of no bytes when there is none)
@@ -51,6 +51,7 @@ export const DEVICE_COM1 = 0;
 export const EXIT_KINDS = ['poweroff', 'reset', 'triple-fault', 'dead-halt', 'stopped', 'diverged'] as const;
 
 const MAX_INPUT_CHUNK = 0xffff;
+const FLAG_REBOOT = 1;
 
 /** What identifies a run's start; a replay must start the same. */
 export interface LogHeader {
@@ -58,6 +59,8 @@ export interface LogHeader {
   seed: number;
   nsPerInstruction: number;
   rtcBaseMs: number;
+  /** A guest reset restarts the machine (MachineConfig.reboot) rather than ending the run. */
+  reboot: boolean;
   /** 16 hex digits each (the first 8 bytes of the SHA-256). */
   kernel: string;
   initrd: string;
@@ -81,7 +84,7 @@ export function imageId(bytes: Uint8Array | string | null | undefined): string {
 /** Header fields that differ between a log and a run, as "name (log X, run Y)" ('' when none). */
 export function headerMismatch(log: LogHeader, run: LogHeader): string {
   const names: Record<keyof LogHeader, string> = {
-    memoryMiB: 'memory (MiB)', seed: 'seed', nsPerInstruction: 'ns per instruction', rtcBaseMs: 'RTC start (ms)',
+    memoryMiB: 'memory (MiB)', seed: 'seed', nsPerInstruction: 'ns per instruction', rtcBaseMs: 'RTC start (ms)', reboot: 'restart on reset (--reboot)',
     kernel: 'kernel (SHA-256 prefix)', initrd: 'initrd (SHA-256 prefix)', cmdline: 'kernel command line (SHA-256 prefix)',
   };
   return (Object.keys(names) as (keyof LogHeader)[])
@@ -106,7 +109,7 @@ export class LogWriter {
     this.u32(header.memoryMiB);
     this.u32(header.seed);
     this.u32(header.nsPerInstruction);
-    this.u32(0);
+    this.u32(header.reboot ? FLAG_REBOOT : 0);
     this.f64(header.rtcBaseMs);
     for (const id of [header.kernel, header.initrd, header.cmdline]) this.hex8(id);
   }
@@ -190,12 +193,15 @@ export function readLog(bytes: Uint8Array): { header: LogHeader; records: LogRec
   const version = v.getUint16(4, true);
   if (version !== LOG_VERSION) throw new ReplayLogError(`replay log format version ${version} is not supported (this typevisor reads version ${LOG_VERSION})`);
   if (v.getUint16(6, true) !== HEADER_SIZE || bytes.length < HEADER_SIZE) throw new ReplayLogError('replay log header is damaged (wrong size)');
+  const flags = v.getUint32(20, true);
+  if ((flags & ~FLAG_REBOOT) !== 0) throw new ReplayLogError(`replay log header is damaged (unknown flags 0x${flags.toString(16)})`);
   const hex = (off: number): string => Array.from(bytes.subarray(off, off + 8), (b) => b.toString(16).padStart(2, '0')).join('');
   const header: LogHeader = {
     memoryMiB: v.getUint32(8, true),
     seed: v.getUint32(12, true),
     nsPerInstruction: v.getUint32(16, true),
     rtcBaseMs: v.getFloat64(24, true),
+    reboot: (flags & FLAG_REBOOT) !== 0,
     kernel: hex(32), initrd: hex(40), cmdline: hex(48),
   };
   const records: LogRecord[] = [];

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { LogWriter, readLog, ReplayLogError, imageId, headerMismatch, HEADER_SIZE, REC_INPUT, REC_INPUT_OPEN, REC_CHECKPOINT, REC_END, type LogHeader } from '../../src/replay/ReplayLog.js';
 
 const HEADER: LogHeader = {
-  memoryMiB: 128, seed: 0xdeadbeef, nsPerInstruction: 10, rtcBaseMs: Date.UTC(2024, 0, 1),
+  memoryMiB: 128, seed: 0xdeadbeef, nsPerInstruction: 10, rtcBaseMs: Date.UTC(2024, 0, 1), reboot: true,
   kernel: imageId(new Uint8Array([1, 2, 3])), initrd: imageId(null), cmdline: imageId('console=ttyS0'),
 };
 

@@ -131,11 +131,12 @@ test('damaged logs are refused before the guest runs: truncated, no END record, 
   refused(trailing, /after its END record/);
 });
 
-test('a log from another start is refused, naming what differs: kernel command line, memory, seed', guest, async () => {
+test('a log from another start is refused, naming what differs: kernel command line, memory, seed, --reboot', guest, async () => {
   const { log } = await recording();
   assert.throws(() => new Machine({ ...base(), cmdline: CMDLINE + ' quiet', replay: log }), /another start: kernel command line/);
   assert.throws(() => new Machine({ ...base(), memoryMiB: 33, replay: log }), /another start: memory \(MiB\): log 32, run 33$/);
   assert.throws(() => new Machine({ ...base(), seed: 7, replay: log }), /another start: seed: log 0, run 7$/);
+  assert.throws(() => new Machine({ ...base(), reboot: true, replay: log }), /another start: restart on reset \(--reboot\): log false, run true$/);
 });
 
 test('a replay its host stops (a --timeout, Ctrl-A X) ends as stopped, not as diverged', guest, async () => {
