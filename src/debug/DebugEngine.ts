@@ -6,7 +6,7 @@
 
 import type { Cpu, ExecutionEngine } from '../cpu/Cpu.js';
 import { CS, FLAG_IF, FLAG_TF } from '../cpu/constants.js';
-import { debugLinearToPhysical } from './debugMemory.js';
+import { debugByte } from './debugMemory.js';
 
 export type StopKind = 'step' | 'breakpoint' | 'watchpoint';
 
@@ -83,8 +83,7 @@ const scratch = new Int32Array(8);
 
 function readWatched(c: Cpu, w: Watchpoint, into: Int32Array): void {
   for (let i = 0; i < w.len; i++) {
-    const p = debugLinearToPhysical(c, (w.lin + i) >>> 0);
-    into[i] = p < 0 || p >= c.mem.ramSize ? -1 : c.mem.u8[p]!;
+    into[i] = debugByte(c, w.lin + i);
   }
 }
 

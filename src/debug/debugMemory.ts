@@ -11,28 +11,30 @@ export function debugLinearToPhysical(c: Cpu, lin: number): number {
   if ((c.cr0 & CR0_PG) === 0) return lin >>> 0;
   const mem = c.mem;
   const pdeAt = ((c.cr3 & ~0xfff) + ((lin >>> 22) << 2)) >>> 0;
-  if (pdeAt + 4 > mem.ramSize) return -1;
-  const pde = word(mem.u8, pdeAt);
+  if (!mem.isReadablePage(pdeAt)) return -1;
+  const pde = mem.read32(pdeAt) >>> 0;
   if ((pde & 1) === 0) return -1;
   if ((pde & 0x80) !== 0 && (c.cr4 & CR4_PSE) !== 0) return ((pde & 0xffc00000) | (lin & 0x3fffff)) >>> 0;
   const pteAt = ((pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2)) >>> 0;
-  if (pteAt + 4 > mem.ramSize) return -1;
-  const pte = word(mem.u8, pteAt);
+  if (!mem.isReadablePage(pteAt)) return -1;
+  const pte = mem.read32(pteAt) >>> 0;
   if ((pte & 1) === 0) return -1;
   return ((pte & ~0xfff) | (lin & 0xfff)) >>> 0;
 }
 
-function word(u8: Uint8Array, at: number): number {
-  return (u8[at]! | (u8[at + 1]! << 8) | (u8[at + 2]! << 16) | (u8[at + 3]! << 24)) >>> 0;
+/** The byte at linear `lin`, or -1 if it is not mapped RAM or ROM. */
+export function debugByte(c: Cpu, lin: number): number {
+  const p = debugLinearToPhysical(c, lin >>> 0);
+  return p >= 0 && c.mem.isReadablePage(p) ? c.mem.u8[p]! : -1;
 }
 
-/** `len` bytes at linear `lin`, or null if any of them is not mapped RAM. */
+/** `len` bytes at linear `lin`, or null if any of them is not mapped RAM or ROM. */
 export function debugRead(c: Cpu, lin: number, len: number): Uint8Array | null {
   const out = new Uint8Array(len);
   for (let i = 0; i < len; i++) {
-    const p = debugLinearToPhysical(c, (lin + i) >>> 0);
-    if (p < 0 || p >= c.mem.ramSize) return null;
-    out[i] = c.mem.u8[p]!;
+    const b = debugByte(c, lin + i);
+    if (b < 0) return null;
+    out[i] = b;
   }
   return out;
 }
@@ -45,7 +47,7 @@ export function debugWrite(c: Cpu, lin: number, data: Uint8Array): boolean {
   const phys: number[] = [];
   for (let i = 0; i < data.length; i++) {
     const p = debugLinearToPhysical(c, (lin + i) >>> 0);
-    if (p < 0 || p >= c.mem.ramSize) return false;
+    if (p < 0 || !c.mem.isRamPage(p)) return false;
     phys.push(p);
   }
   phys.forEach((p, i) => c.mem.write8(p, data[i]!));

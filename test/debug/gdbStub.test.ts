@@ -138,7 +138,7 @@ function rawClient(port: number): Promise<{ send(raw: string): void; packet(body
   });
 }
 
-test('malformed packets get E01 (or a resend request for a bad checksum) and change nothing', { timeout: HANG_GUARD_MS }, async () => {
+test('malformed packets get E01 (or a resend request for a bad checksum) and change nothing; MMIO is not reached', { timeout: HANG_GUARD_MS }, async () => {
   const m = new Machine({ memoryMiB: 8, pacing: 'fast', kernel: multibootKernel([...jmpSelf]), cmdline: '' });
   const stub = new GdbStub(m);
   await stub.listen('127.0.0.1', 0);
@@ -157,6 +157,11 @@ test('malformed packets get E01 (or a resend request for a bad checksum) and cha
     c.send('$g#00'); // a wrong checksum: ignored, with a request to send again
     c.packet('m100030,2');
     assert.equal(await c.next(), 'ebfe'); // the kernel's jmp $ at its entry, read through the stub
+    // The legacy VGA window (0xA0000, MMIO inside RAM's range): its device is not reached.
+    c.packet('ma0000,4');
+    assert.equal(await c.next(), 'E14');
+    c.packet('Ma0000,1:00');
+    assert.equal(await c.next(), 'E14');
     c.packet('qRcmd,6869'); // unknown: the empty reply
     assert.equal(await c.next(), '');
     c.packet('k');
