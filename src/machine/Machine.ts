@@ -79,7 +79,7 @@ export interface MachineConfig {
 /** A deterministic run's RTC start when rtcBaseMs is not given: 2024-01-01T00:00:00Z. */
 export const DETERMINISTIC_EPOCH_MS = Date.UTC(2024, 0, 1);
 
-import { type CpuEngine, CPU_ENGINES } from './cpuEngine.js';
+import { type CpuEngine, CPU_ENGINES, DEFAULT_CPU_ENGINE } from './cpuEngine.js';
 export { type CpuEngine, CPU_ENGINES };
 
 export type ExitReason =
@@ -143,7 +143,7 @@ export class Machine {
     const recordReplay = config.record !== undefined || config.replay !== undefined;
     if (recordReplay && config.pacing === 'realtime') throw new RangeError('a recorded or replayed run is deterministic: realtime pacing cannot be');
     if (recordReplay && restoring) throw new RangeError('record and replay start from a boot, not from a snapshot');
-    this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: 'jit', deterministic: false, seed: 0, ...config };
+    this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: DEFAULT_CPU_ENGINE, deterministic: false, seed: 0, ...config };
     if (recordReplay) this.config.deterministic = true;
     if (this.config.deterministic) {
       this.config.pacing = 'fast';

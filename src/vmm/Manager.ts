@@ -24,7 +24,7 @@ import { typevisorVersion } from '../version.js';
 import { answerVmRequest, parseBody, type ApiAnswer, type ApiTarget } from './api/ApiServer.js';
 import type { Definitions } from './api/schema.js';
 import type { Pacing } from '../machine/RunLoop.js';
-import { CPU_ENGINES, type CpuEngine } from '../machine/cpuEngine.js';
+import { CPU_ENGINES, DEFAULT_CPU_ENGINE, type CpuEngine } from '../machine/cpuEngine.js';
 import type { VmHandle, VmSpec } from './VmWorker.js';
 import { ManagerConsole } from './ManagerConsole.js';
 
@@ -170,7 +170,7 @@ export class Manager implements ApiTarget {
   }
 
   /** Create VM `id` (configured next through /vms/{id}/..., started by InstanceStart). */
-  async create(id: string, cpuShare = 1, engine: CpuEngine = this.options.cpu ?? 'jit'): Promise<void> {
+  async create(id: string, cpuShare = 1, engine: CpuEngine = this.options.cpu ?? DEFAULT_CPU_ENGINE): Promise<void> {
     if (this.vms.has(id) || this.busy.has(id)) throw new ApiError(409, `A VM with id ${JSON.stringify(id)} already exists.`);
     if (this.vms.size + this.busy.size >= (this.options.maxVms ?? DEFAULT_MAX_VMS)) {
       throw new ApiError(400, `The manager holds its limit of ${this.options.maxVms ?? DEFAULT_MAX_VMS} VMs: delete one first.`);

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from '../machine/memoryLimits.js';
 import type { Pacing } from '../machine/RunLoop.js';
-import type { CpuEngine } from '../machine/cpuEngine.js';
+import { DEFAULT_CPU_ENGINE, type CpuEngine } from '../machine/cpuEngine.js';
 import { typevisorVersion } from '../version.js';
 import { parseMac } from '../devices/virtio/VirtioNet.js';
 import { tapProblem } from '../net/TapBackend.js';
@@ -166,7 +166,7 @@ export class Vmm {
   private inputHeld = false;
 
   /** The CPU engine the VM runs on. */
-  get cpuEngine(): CpuEngine { return this.options.cpu ?? 'jit'; }
+  get cpuEngine(): CpuEngine { return this.options.cpu ?? DEFAULT_CPU_ENGINE; }
 
   constructor(private readonly options: VmmOptions = {}) {
     this.id = options.id ?? 'anonymous-instance';
