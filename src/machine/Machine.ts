@@ -179,13 +179,16 @@ export class Machine {
       // would then follow host time): its devices deliver at scheduled times (ioBarrier).
       hasPendingIo: () => !this.config.deterministic && this.ioSources.some((s) => s.pendingIo() > 0 || s.hostActive?.() === true),
       parkIfPaused: () => this.parkIfPaused(),
-      ioBarrier: () => {
-        for (const s of this.ioSources) {
-          const b = s.ioBarrier?.() ?? null;
-          if (b !== null) return b;
-        }
-        return null;
-      },
+      // Only a deterministic run's devices schedule completions (ScheduledCompletions).
+      ...(this.config.deterministic ? {
+        ioBarrier: () => {
+          for (const s of this.ioSources) {
+            const b = s.ioBarrier?.() ?? null;
+            if (b !== null) return b;
+          }
+          return null;
+        },
+      } : {}),
       ...(this.recorder !== null ? { beforeSlice: () => this.recorder!.beforeSlice(this.externalInputOpen) } : {}),
       ...(this.replayer !== null ? { beforeSlice: () => this.replayer!.beforeSlice(), sliceLimit: () => this.replayer!.sliceLimit() } : {}),
     }, this.config.pacing);
