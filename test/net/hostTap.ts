@@ -7,6 +7,15 @@ import { findExecutable } from '../../src/net/PasstBackend.js';
 
 const ip = findExecutable('ip');
 
+/**
+ * A /24 of 10.0.0.0/8 for this test process's taps, `third` its third byte: the second
+ * byte comes from the process id, so two copies of the suite on one host (a developer's
+ * run beside CI's, or a load test) do not route each other's pings.
+ */
+export function testSubnet(third: number): string {
+  return `10.${64 + (process.pid % 128)}.${third}`;
+}
+
 /** Why a tap cannot be made here, or false. */
 export const tapSkip: string | false =
   process.platform !== 'linux'

@@ -1,21 +1,22 @@
-// `--net tap` with a real guest: the test creates a tap device (iproute2) with
-// 10.77.0.1/24 on the host, boots the default guest with a virtio-net on it, the guest
-// takes 10.77.0.2 and pings the host, then the host fetches a page from the guest's
-// busybox httpd over TCP (no ping binary needed on the host). Needs root (to make the
-// tap), /dev/net/tun and `ip`; skipped with the reason otherwise.
+// `--net tap` with a real guest: the test creates a tap device (iproute2) with a
+// per-process /24 on the host (hostTap.testSubnet), boots the default guest with a
+// virtio-net on it, the guest takes .2 and pings the host at .1, then the host fetches a
+// page from the guest's busybox httpd over TCP (no ping binary needed on the host). Needs
+// root (to make the tap), /dev/net/tun and `ip`; skipped with the reason otherwise.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { bootGuest, haveGuest } from '../devices/virtio/guestBoot.js';
-import { ipCmd, makeTap, removeTap, tapSkip } from './hostTap.js';
+import { ipCmd, makeTap, removeTap, tapSkip, testSubnet } from './hostTap.js';
 import { TapBackend, tapProblem } from '../../src/net/TapBackend.js';
 import { fetchText } from './fetchText.js';
 import { guestScript } from './guestScript.js';
 
-const TAP = 'tvtap0';
-const HOST = '10.77.0.1';
-const GUEST = '10.77.0.2';
+// Per process (hostTap.testSubnet), so two copies of the suite can run on one host.
+const TAP = `tvtap${process.pid % 1_000_000}`;
+const HOST = `${testSubnet(0)}.1`;
+const GUEST = `${testSubnet(0)}.2`;
 const skip = !haveGuest ? 'the default guest (guest/bzImage) is not built' : process.env['TYPEVISOR_SKIP_GUEST_TESTS'] ? 'TYPEVISOR_SKIP_GUEST_TESTS is set' : tapSkip;
 
 test('tap backend: clear errors for a missing interface, a non-tap interface and a bad name', { skip: process.platform !== 'linux' ? 'Linux only' : false }, async () => {
@@ -60,7 +61,7 @@ test('guest on --net tap: the guest pings the host through the tap, the host fet
           await a.released;
         }
       })(),
-      /tvtap0 is in use by another process/,
+      new RegExp(`${TAP} is in use by another process`),
     );
     let fetched: Promise<string> | null = null;
     let seen = '';

@@ -24,15 +24,15 @@ import { PROMPT } from '../machine/serialSession.js';
 import { api } from './apiClient.js';
 import { BOOT_GUARD_MS, ROOT, startServe, STEP_GUARD_MS, TEST_GUARD_MS, waitForSocket } from './serveProcess.js';
 import { haveGuest } from '../devices/virtio/guestBoot.js';
-import { makeTap, removeTap, tapSkip } from '../net/hostTap.js';
+import { makeTap, removeTap, tapSkip, testSubnet } from '../net/hostTap.js';
 import { fetchText } from '../net/fetchText.js';
 
 const skip = haveGuest ? false : 'the default guest (guest/bzImage) is not built';
 /** Unique per run: tests of other files may make taps at the same time. */
 const TAP_A = `tvsnA${process.pid % 1_000_000}`;
 const TAP_B = `tvsnB${process.pid % 1_000_000}`;
-const HOST = '10.77.6.1';
-const GUEST = '10.77.6.2';
+const HOST = `${testSubnet(6)}.1`;
+const GUEST = `${testSubnet(6)}.2`;
 const HOST_MAC = '02:77:06:00:00:01';
 const net = tapSkip === false;
 
