@@ -3,14 +3,15 @@
 # package serves: nasm (assembles the CPU test programs), SeaBIOS (booted by the
 # firmware test and used by the bench peers), acpica-tools (iasl checks the DSDT),
 # iproute2 (the tap test makes a tap device with `ip tuntap`), gdb and binutils (the GDB stub
-# test drives Debian's gdb against a kernel linked with ld),
+# test drives Debian's gdb against a kernel linked with ld), chromium (the browser tests drive it
+# through playwright-core), containerd (the shim tests run the real containerd and its ctr),
 # and for the peers measured by `npm run bench`, QEMU (qemu-system-x86). It also fetches
 # Debian's stock linux-image-686 kernel (apt-get download, i386; nothing is installed)
 # into bench/.cache/vmlinuz-686, for the distribution-kernel test and the distro boot
 # benchmark; where that fails the test skips and says why. Safe to run again.
 # Usage: sudo scripts/setup-debian.sh [--bench]
 set -euo pipefail
-pkgs=(nasm passt e2fsprogs seabios acpica-tools iproute2 gdb binutils)
+pkgs=(nasm passt e2fsprogs seabios acpica-tools iproute2 gdb binutils chromium containerd)
 if [[ "${1:-}" == "--bench" ]]; then pkgs+=(qemu-system-x86); fi
 missing=()
 for p in "${pkgs[@]}"; do
