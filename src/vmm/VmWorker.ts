@@ -200,7 +200,10 @@ export class VmWorker implements VmHandle {
         case 'start-failed': startResult.reject(new Error(m.message)); break;
         case 'serial': this.onSerialOutput(m.bytes); break;
         case 'input-taken': this.inputTaken = m.total; this.onInputTaken(); break;
-        case 'paused': case 'resumed': case 'stats-published': this.ack(m.type); break;
+        case 'paused': case 'stats-published': this.ack(m.type); break;
+        // A pause overtaken by a resume before the thread parked ends with the VM running:
+        // that answers the pause too.
+        case 'resumed': this.ack('resumed'); this.ack('paused'); break;
         case 'drive-swapped': case 'snapshot-done': {
           const w = this.requests.get(m.seq);
           this.requests.delete(m.seq);

@@ -11,7 +11,8 @@
 // one), so they outlive a VM process that is killed.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { STAT_NAMES, STATS_SLOTS, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
+import { readFileSync } from 'node:fs';
+import { STAT_NAMES, STATS_SLOTS, VM_ANSWER_GUARD_MS, type VmExit, type VmHandle, type VmSpec, type VmStats } from './VmWorker.js';
 import { readPostCounters } from '../machine/postCodeCounters.js';
 
 /** VmHandle methods the child runs on request. */
@@ -35,6 +36,23 @@ export type FromChild =
 /** How long a stopping child gets past the VM's own grace time before SIGKILL. */
 const KILL_AFTER_MS = 1000;
 
+/** How often a pending call looks whether the VM process has been stopped (SIGSTOP, a debugger). */
+const STOPPED_POLL_MS = 500;
+
+/**
+ * Whether process `pid` is stopped (state T, or t under a tracer), from /proc; false
+ * where /proc cannot tell (another OS, the process gone).
+ */
+export function processStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3); // the comm field may hold spaces and ')'
+    return state === 'T' || state === 't';
+  } catch {
+    return false;
+  }
+}
+
 export function zeroStats(): VmStats {
   const s = {} as VmStats;
   for (const n of STAT_NAMES) s[n] = 0;
@@ -44,7 +62,9 @@ export function zeroStats(): VmStats {
 export class ProcessVm implements VmHandle {
   private readonly child: ChildProcess;
   private seq = 0;
-  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; method: RelayedMethod; guardAt: number }>();
+  /** Watches pending calls for a stopped or stuck VM process while any are pending. */
+  private watch: NodeJS.Timeout | null = null;
   private exited: VmExit | null = null;
   private readonly exitPromise: Promise<VmExit>;
   private isPaused = false;
@@ -78,8 +98,7 @@ export class ProcessVm implements VmHandle {
     const finish = (e: VmExit): void => {
       if (this.exited) return;
       this.exited = e;
-      for (const c of this.calls.values()) c.reject(new Error(`the VM ended: ${e.reason}`));
-      this.calls.clear();
+      this.failCalls(() => true, `the VM ended: ${e.reason}`);
       started(new Error(e.reason));
       exitResolve(e);
       this.onExit(e);
@@ -95,6 +114,7 @@ export class ProcessVm implements VmHandle {
           this.lastStats = m.stats;
           const c = this.calls.get(m.seq);
           this.calls.delete(m.seq);
+          this.unwatchIfIdle();
           if (m.error === null) c?.resolve(m.value); else c?.reject(new Error(m.error));
           break;
         }
@@ -117,13 +137,50 @@ export class ProcessVm implements VmHandle {
     try { this.child.send(m); } catch { /* the child is going: its exit event reports it */ }
   }
 
+  /**
+   * Ask the child to run `method`. The child answers between CPU slices, so a live VM
+   * answers; one whose process is stopped (SIGSTOP, a debugger attached) or stuck never
+   * would, and an API request must not wait for it forever: a stopped process fails its
+   * calls at the next look (every STOPPED_POLL_MS), and calls that VmWorker also bounds
+   * (pause, resume, fresh counters) fail after VM_ANSWER_GUARD_MS. Drive swaps and
+   * snapshots, whose file work may be long, are bounded only by the stopped check.
+   */
   private call(method: RelayedMethod, ...args: unknown[]): Promise<unknown> {
     if (this.exited) return Promise.reject(new Error('the VM is not running'));
     const seq = ++this.seq;
+    const guarded = method === 'pause' || method === 'resume' || method === 'readStats';
     return new Promise((resolve, reject) => {
-      this.calls.set(seq, { resolve, reject });
+      this.calls.set(seq, { resolve, reject, method, guardAt: guarded ? Date.now() + VM_ANSWER_GUARD_MS : Infinity });
       this.post({ type: 'call', seq, method, args });
+      this.watch ??= setInterval(() => this.checkCalls(), STOPPED_POLL_MS);
     });
+  }
+
+  private checkCalls(): void {
+    const pid = this.child.pid;
+    if (pid !== undefined && processStopped(pid)) {
+      this.failCalls(() => true, `the VM process (pid ${pid}) is stopped; continue it (SIGCONT) or stop the VM`);
+      return;
+    }
+    const now = Date.now();
+    this.failCalls((c) => now >= c.guardAt, `the VM process did not answer within ${VM_ANSWER_GUARD_MS} ms`);
+  }
+
+  /** Reject the pending calls `which` picks with `message` (named after the method). */
+  private failCalls(which: (c: { guardAt: number }) => boolean, message: string): void {
+    for (const [seq, c] of this.calls) {
+      if (!which(c)) continue;
+      this.calls.delete(seq);
+      c.reject(new Error(`${c.method}: ${message}`));
+    }
+    this.unwatchIfIdle();
+  }
+
+  private unwatchIfIdle(): void {
+    if (this.calls.size === 0 && this.watch !== null) {
+      clearInterval(this.watch);
+      this.watch = null;
+    }
   }
 
   private fire(method: RelayedMethod, ...args: unknown[]): void {
@@ -132,9 +189,12 @@ export class ProcessVm implements VmHandle {
 
   stats(): VmStats { return { ...this.lastStats }; }
 
+  /** Fresh counters; from a stopped or stuck VM process, the last ones (as VmWorker). */
   async readStats(): Promise<VmStats> {
     if (this.exited) return this.stats();
-    this.lastStats = (await this.call('readStats')) as VmStats;
+    try {
+      this.lastStats = (await this.call('readStats')) as VmStats;
+    } catch { /* the last counters stand */ }
     return this.stats();
   }
 

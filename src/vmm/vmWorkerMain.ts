@@ -104,14 +104,28 @@ async function main(): Promise<void> {
   // Pause: the control word says whether to run, a 'wake' message says it changed. The
   // run loop parks between slices (Machine.pause: no host CPU, host I/O drained) and the
   // event loop stays free, so a paused VM can still be snapshotted.
+  // A pause takes a while (host I/O drains first); a resume asked for meanwhile is seen
+  // when it ends: the control word is read again then, so the machine never stays parked
+  // under a word that says run (nor is a second pause started beside the first).
+  let pausing = false;
   const syncPause = (): void => {
+    if (pausing) return;
     const want = Atomics.load(ctl, 0) === CTL_PAUSE;
     if (want && !machine.paused) {
-      const ack = (): void => { if (machine.paused) { publishStats(); post({ type: 'paused' }); } };
+      pausing = true;
+      const ack = (): void => {
+        pausing = false;
+        if (!machine.paused) return; // the machine ended instead
+        publishStats();
+        post({ type: 'paused' });
+        syncPause();
+      };
       machine.pause().then(ack, ack);
     } else if (!want && machine.paused) {
       machine.resume();
       post({ type: 'resumed' });
+    } else if (!want) {
+      post({ type: 'resumed' }); // a pause and a resume both seen at one wake: it never parked
     }
   };
   syncPause(); // a restored VM may start paused
