@@ -6,10 +6,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiServer, DEFAULT_IDLE_TIMEOUT_MS, parseIdleTimeout } from '../vmm/api/ApiServer.js';
+import { ApiServer, DEFAULT_IDLE_TIMEOUT_MS } from '../vmm/api/ApiServer.js';
 import { DEFAULT_MAX_VMS, Manager } from '../vmm/Manager.js';
 import { ProcessVm } from '../vmm/processWorker.js';
-import { parseCpuEngine, type CpuEngine } from '../machine/cpuEngine.js';
+import { apiCommandOptions, CliError, listenApi } from './apiCommand.js';
 
 export const MANAGE_HELP = `usage: typevisor manage --api-sock PATH [options]
 
@@ -31,8 +31,6 @@ options:
   --log                log VM creation, deletion and exits on stderr
   -h, --help           this text
 `;
-
-class ManageError extends Error {}
 
 /** Runs until a signal; returns the exit code. */
 export async function manage(argv: string[]): Promise<number> {
@@ -62,7 +60,7 @@ export async function manage(argv: string[]): Promise<number> {
   try {
     return await run(values);
   } catch (e) {
-    if (!(e instanceof ManageError)) throw e;
+    if (!(e instanceof CliError)) throw e;
     process.stderr.write(`typevisor: ${e.message}\n`);
     return 1;
   }
@@ -70,31 +68,19 @@ export async function manage(argv: string[]): Promise<number> {
 
 async function run(values: { 'api-sock'?: string; 'console-dir'?: string; 'process-per-vm'?: boolean; 'max-vms'?: string; 'api-idle-timeout'?: string; fast?: boolean; cpu?: string; log?: boolean }): Promise<number> {
   const sock = values['api-sock'];
-  if (sock === undefined) throw new ManageError('manage needs --api-sock PATH (see typevisor manage --help)');
+  if (sock === undefined) throw new CliError('manage needs --api-sock PATH (see typevisor manage --help)');
   const consoleDir = resolve(values['console-dir'] ?? dirname(resolve(sock)));
-  if (!existsSync(consoleDir) || !statSync(consoleDir).isDirectory()) throw new ManageError(`--console-dir ${consoleDir} is not a directory`);
+  if (!existsSync(consoleDir) || !statSync(consoleDir).isDirectory()) throw new CliError(`--console-dir ${consoleDir} is not a directory`);
   const maxVms = values['max-vms'] === undefined ? DEFAULT_MAX_VMS : Number(values['max-vms']);
-  if (!Number.isInteger(maxVms) || maxVms < 1) throw new ManageError(`--max-vms takes a positive whole number, got "${values['max-vms']}"`);
-  let idleTimeoutMs: number, cpu: CpuEngine;
-  try {
-    idleTimeoutMs = parseIdleTimeout(values['api-idle-timeout']);
-    cpu = parseCpuEngine(values.cpu);
-  } catch (e) {
-    throw new ManageError((e as Error).message);
-  }
+  if (!Number.isInteger(maxVms) || maxVms < 1) throw new CliError(`--max-vms takes a positive whole number, got "${values['max-vms']}"`);
+  const { idleTimeoutMs, cpu, pacing } = apiCommandOptions(values);
   const manager = new Manager({
-    consoleDir, maxVms,
-    pacing: values.fast ? 'fast' : 'realtime',
-    cpu,
+    consoleDir, maxVms, pacing, cpu,
     ...(values['process-per-vm'] ? { launch: (spec) => ProcessVm.start(spec) } : {}),
     ...(values.log ? { log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) } : {}),
   });
   const server = new ApiServer(manager, { idleTimeoutMs });
-  try {
-    await server.listen(sock);
-  } catch (e) {
-    throw new ManageError(`--api-sock ${sock}: ${(e as Error).message}`);
-  }
+  await listenApi(server, sock);
   await new Promise<void>((r) => {
     process.once('SIGINT', () => r());
     process.once('SIGTERM', () => r());

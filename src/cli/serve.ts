@@ -5,12 +5,12 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ApiServer, DEFAULT_IDLE_TIMEOUT_MS, parseIdleTimeout } from '../vmm/api/ApiServer.js';
+import { ApiServer, DEFAULT_IDLE_TIMEOUT_MS } from '../vmm/api/ApiServer.js';
 import { ApiError, Vmm } from '../vmm/Vmm.js';
 import { applyConfigFile } from '../vmm/configFile.js';
 import type { VmExit } from '../vmm/VmWorker.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
-import { parseCpuEngine, type CpuEngine } from '../machine/cpuEngine.js';
+import { apiCommandOptions, CliError, listenApi } from './apiCommand.js';
 
 export const SERVE_HELP = `usage: typevisor serve --api-sock PATH [options]
 
@@ -40,15 +40,13 @@ function exitCode(e: VmExit): number {
   }
 }
 
-class ServeError extends Error {}
-
 /** Runs until the VM ends (or forever, if no VM is started). Returns the exit code. */
 export async function serve(argv: string[]): Promise<number> {
   try {
     return await serveInner(argv);
   } catch (e) {
     const parseError = e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS');
-    if (!(e instanceof ServeError) && !parseError) throw e;
+    if (!(e instanceof CliError) && !parseError) throw e;
     process.stderr.write(`typevisor: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
     return 1;
   }
@@ -72,16 +70,10 @@ async function serveInner(argv: string[]): Promise<number> {
   });
   if (values.help) { process.stdout.write(SERVE_HELP); return 0; }
   const sock = values['api-sock'];
-  if (values['no-api'] && values['config-file'] === undefined) throw new ServeError('--no-api needs --config-file');
-  if (sock === undefined && !values['no-api']) throw new ServeError('serve needs --api-sock PATH (see typevisor serve --help)');
-  if (values.id !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(values.id)) throw new ServeError('--id takes 1 to 64 letters, digits or "-"');
-  let idleTimeoutMs: number, cpu: CpuEngine;
-  try {
-    idleTimeoutMs = parseIdleTimeout(values['api-idle-timeout']);
-    cpu = parseCpuEngine(values.cpu);
-  } catch (e) {
-    throw new ServeError((e as Error).message);
-  }
+  if (values['no-api'] && values['config-file'] === undefined) throw new CliError('--no-api needs --config-file');
+  if (sock === undefined && !values['no-api']) throw new CliError('serve needs --api-sock PATH (see typevisor serve --help)');
+  if (values.id !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(values.id)) throw new CliError('--id takes 1 to 64 letters, digits or "-"');
+  const { idleTimeoutMs, cpu, pacing } = apiCommandOptions(values);
 
   let done!: (code: number) => void;
   const finished = new Promise<number>((r) => { done = r; });
@@ -89,8 +81,7 @@ async function serveInner(argv: string[]): Promise<number> {
     ...(values.id !== undefined ? { id: values.id } : {}),
     // Stdin is read only as fast as the guest takes it (a piped file must not fill host memory).
     onSerialInputDrain: () => process.stdin.resume(),
-    pacing: values.fast ? 'fast' : 'realtime',
-    cpu,
+    pacing, cpu,
     onVmExit: (e) => {
       process.stderr.write(`typevisor: ${e.reason}\n`);
       done(exitCode(e));
@@ -99,11 +90,7 @@ async function serveInner(argv: string[]): Promise<number> {
   let server: ApiServer | null = null;
   if (sock !== undefined && !values['no-api']) {
     server = new ApiServer(vmm, { idleTimeoutMs });
-    try {
-      await server.listen(sock);
-    } catch (e) {
-      throw new ServeError(`--api-sock ${sock}: ${(e as Error).message}`);
-    }
+    await listenApi(server, sock);
   }
   // A terminal is put in raw mode, as `typevisor run` does: keys go to the guest, Ctrl-A X quits.
   const tty = process.stdin.isTTY === true;
@@ -126,13 +113,13 @@ async function serveInner(argv: string[]): Promise<number> {
       try {
         config = JSON.parse(readFileSync(values['config-file'], 'utf8'));
       } catch (e) {
-        throw new ServeError(`--config-file: ${(e as Error).message}`);
+        throw new CliError(`--config-file: ${(e as Error).message}`);
       }
       try {
         applyConfigFile(vmm, config);
         await vmm.instanceStart();
       } catch (e) {
-        if (e instanceof ApiError) throw new ServeError(e.message);
+        if (e instanceof ApiError) throw new CliError(e.message);
         throw e;
       }
     }
