@@ -28,6 +28,14 @@ export function apiCommandOptions(values: { 'api-idle-timeout'?: string; cpu?: s
   }
 }
 
+/** --seed's value: a whole number from 0 to 2^32 - 1 in decimal digits. */
+export function parseSeedOption(value: string): number {
+  if (!/^[0-9]+$/.test(value) || Number(value) > 0xffffffff) {
+    throw new CliError(`--seed takes a whole number from 0 to 4294967295 in decimal digits, got "${value}"`);
+  }
+  return Number(value);
+}
+
 /** Listen on the --api-sock path; a socket that cannot be opened is bad input. */
 export async function listenApi(server: ApiServer, sock: string): Promise<void> {
   try {

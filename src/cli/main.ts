@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Machine, ExitReason } from '../machine/Machine.js';
 import { formatStats } from './stats.js';
+import { CliError, parseSeedOption } from './apiCommand.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
 import { ReplayLogError } from '../replay/ReplayLog.js';
@@ -98,7 +99,7 @@ function packageRoot(): string {
   return process.cwd();
 }
 
-class UsageError extends Error {}
+class UsageError extends CliError {}
 
 /** The largest kernel, initrd or firmware file read: Node reads at most 2 GiB into one buffer (and no guest could hold more below the 896 MiB an initrd must stay under). */
 const MAX_INPUT_BYTES = 2 ** 31 - 1;
@@ -191,10 +192,7 @@ async function run(argv: string[]): Promise<number> {
   if (values.realtime && (recording || replaying)) throw new UsageError(`--${recording ? 'record' : 'replay'} and --realtime exclude each other (a recorded run is deterministic, paced by its instructions)`);
   if (deterministic && values.realtime) throw new UsageError('--deterministic and --realtime exclude each other (a deterministic run paces virtual time by its instructions)');
   if (values.seed !== undefined && !deterministic) throw new UsageError('--seed needs --deterministic (or --record, --replay)');
-  if (values.seed !== undefined && (!/^[0-9]+$/.test(values.seed) || Number(values.seed) > 0xffffffff)) {
-    throw new UsageError(`--seed takes a whole number from 0 to 4294967295 in decimal digits, got "${values.seed}"`);
-  }
-  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  const seed = values.seed === undefined ? 0 : parseSeedOption(values.seed);
   const memory = values.memory === undefined ? 128 : wholeNumber('--memory', values.memory, 'MiB');
   let timeoutS = 0;
   if (values.timeout !== undefined) {
@@ -402,7 +400,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // One line, whatever the message's source (node's argument parser writes two).
     const msg = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
-    const known = e instanceof UsageError || e instanceof BootError || (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'));
+    const known = e instanceof CliError || e instanceof BootError || (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'));
     process.stderr.write(`typevisor: ${msg}\n`);
     if (!known && process.env.TYPEVISOR_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return known ? EXIT_USAGE : EXIT_INTERNAL;

@@ -10,7 +10,7 @@ import { ApiError, Vmm } from '../vmm/Vmm.js';
 import { applyConfigFile } from '../vmm/configFile.js';
 import type { VmExit } from '../vmm/VmWorker.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
-import { apiCommandOptions, CliError, listenApi } from './apiCommand.js';
+import { apiCommandOptions, CliError, listenApi, parseSeedOption } from './apiCommand.js';
 
 export const SERVE_HELP = `usage: typevisor serve --api-sock PATH [options]
 
@@ -28,6 +28,9 @@ options:
                       in flight (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000})
   --fast              run the guest flat out, skipping idle time (default: real time)
   --cpu ENGINE        jit (default): the binary translator; interp: the interpreter alone
+  --deterministic     the same guest with the same input runs the same every time (as
+                      typevisor run --deterministic): implies --fast; no network or vsock
+  --seed N            the deterministic VM's random seed (0-4294967295, default 0)
   -h, --help          this text
 `;
 
@@ -63,6 +66,8 @@ async function serveInner(argv: string[]): Promise<number> {
       'api-idle-timeout': { type: 'string' },
       fast: { type: 'boolean' },
       cpu: { type: 'string' },
+      deterministic: { type: 'boolean' },
+      seed: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -74,6 +79,8 @@ async function serveInner(argv: string[]): Promise<number> {
   if (sock === undefined && !values['no-api']) throw new CliError('serve needs --api-sock PATH (see typevisor serve --help)');
   if (values.id !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(values.id)) throw new CliError('--id takes 1 to 64 letters, digits or "-"');
   const { idleTimeoutMs, cpu, pacing } = apiCommandOptions(values);
+  if (values.seed !== undefined && !values.deterministic) throw new CliError('--seed needs --deterministic');
+  const seed = values.seed === undefined ? 0 : parseSeedOption(values.seed);
 
   let done!: (code: number) => void;
   const finished = new Promise<number>((r) => { done = r; });
@@ -82,6 +89,7 @@ async function serveInner(argv: string[]): Promise<number> {
     // Stdin is read only as fast as the guest takes it (a piped file must not fill host memory).
     onSerialInputDrain: () => process.stdin.resume(),
     pacing, cpu,
+    ...(values.deterministic ? { deterministic: { seed } } : {}),
     onVmExit: (e) => {
       process.stderr.write(`typevisor: ${e.reason}\n`);
       done(exitCode(e));

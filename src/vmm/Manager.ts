@@ -5,8 +5,9 @@
 //
 //   GET    /                 {app_name, vmm_version, vm_count}
 //   GET    /vms              {vms: [VmSummary...]}
-//   PUT    /vms/{id}         create (body optional: {"cpu_share": 0.25, "cpu_engine": "jit" | "interp"}) → 204;
-//                            409 if it exists (cpu_engine: the CPU engine, default the manager's --cpu)
+//   PUT    /vms/{id}         create (body optional: {"cpu_share": 0.25, "cpu_engine": "jit" | "interp",
+//                            "deterministic": true, "seed": N}) → 204; 409 if it exists (cpu_engine: the
+//                            CPU engine, default the manager's --cpu; deterministic: README "Deterministic runs")
 //   GET    /vms/{id}         VmSummary: Firecracker's InstanceInfo (= GET /vms/{id}/) and the manager's fields
 //   PATCH  /vms/{id}         {"cpu_share": S}: change the cap, also while running
 //   DELETE /vms/{id}         stop the VM, close its console, forget it → 204
@@ -33,10 +34,19 @@ export const VM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 /** Default limit on VMs one manager holds (a runaway client must not exhaust the host). */
 export const DEFAULT_MAX_VMS = 1024;
 
+/** PUT /vms/{id}'s body. */
+interface VmCreate { cpu_share?: number; cpu_engine?: CpuEngine; deterministic?: boolean; seed?: number }
+
+/** What a VM is created with (Manager.create): its cap, CPU engine, and whether it is deterministic. */
+export interface VmCreateOptions { cpuShare?: number; engine?: CpuEngine; deterministic?: { seed: number } }
+
 const MANAGER_SCHEMAS: Definitions = {
   VmCreate: {
     type: 'object', additionalProperties: false,
-    properties: { cpu_share: { type: 'number' }, cpu_engine: { type: 'string', enum: [...CPU_ENGINES] } },
+    properties: {
+      cpu_share: { type: 'number' }, cpu_engine: { type: 'string', enum: [...CPU_ENGINES] },
+      deterministic: { type: 'boolean' }, seed: { type: 'integer', minimum: 0, maximum: 0xffffffff },
+    },
   },
   VmUpdate: { type: 'object', additionalProperties: false, required: ['cpu_share'], properties: { cpu_share: { type: 'number' } } },
 };
@@ -71,6 +81,9 @@ export interface VmSummary {
   cpu_share: number;
   /** The CPU engine it runs on. */
   cpu_engine: CpuEngine;
+  /** A deterministic VM, and its seed. */
+  deterministic: boolean;
+  seed?: number;
   mem_size_mib: number;
   console_socket: string;
   /** The VM's own process (--process-per-vm). */
@@ -134,8 +147,13 @@ export class Manager implements ApiTarget {
     const path = `/vms/${id}`;
     switch (method) {
       case 'PUT': {
-        const body = parseBody(method, '/vms/{id}', text.trim() === '' ? '{}' : text, 'VmCreate', MANAGER_SCHEMAS) as { cpu_share?: number; cpu_engine?: CpuEngine };
-        await this.create(id, body.cpu_share ?? 1, body.cpu_engine);
+        const body = parseBody(method, '/vms/{id}', text.trim() === '' ? '{}' : text, 'VmCreate', MANAGER_SCHEMAS) as VmCreate;
+        if (body.seed !== undefined && body.deterministic !== true) throw new ApiError(400, 'seed needs "deterministic": true.');
+        await this.create(id, {
+          ...(body.cpu_share !== undefined ? { cpuShare: body.cpu_share } : {}),
+          ...(body.cpu_engine !== undefined ? { engine: body.cpu_engine } : {}),
+          ...(body.deterministic === true ? { deterministic: { seed: body.seed ?? 0 } } : {}),
+        });
         return { status: 204 };
       }
       case 'GET':
@@ -166,11 +184,13 @@ export class Manager implements ApiTarget {
     const { vmm, console: con } = this.get(id);
     const r = vmm.readoutNow();
     const pid = vmm.worker?.pid;
-    return { ...vmm.instanceInfo(), cpu_share: r.cpu_share, cpu_engine: vmm.cpuEngine, mem_size_mib: r.mem_size_mib, console_socket: con.path, ...(pid !== undefined ? { pid } : {}), exit: r.exit };
+    const seed = vmm.deterministicSeed;
+    return { ...vmm.instanceInfo(), cpu_share: r.cpu_share, cpu_engine: vmm.cpuEngine, deterministic: seed !== null, ...(seed !== null ? { seed } : {}), mem_size_mib: r.mem_size_mib, console_socket: con.path, ...(pid !== undefined ? { pid } : {}), exit: r.exit };
   }
 
   /** Create VM `id` (configured next through /vms/{id}/..., started by InstanceStart). */
-  async create(id: string, cpuShare = 1, engine: CpuEngine = this.options.cpu ?? DEFAULT_CPU_ENGINE): Promise<void> {
+  async create(id: string, opts: VmCreateOptions = {}): Promise<void> {
+    const { cpuShare = 1, engine = this.options.cpu ?? DEFAULT_CPU_ENGINE, deterministic } = opts;
     if (this.vms.has(id) || this.busy.has(id)) throw new ApiError(409, `A VM with id ${JSON.stringify(id)} already exists.`);
     if (this.vms.size + this.busy.size >= (this.options.maxVms ?? DEFAULT_MAX_VMS)) {
       throw new ApiError(400, `The manager holds its limit of ${this.options.maxVms ?? DEFAULT_MAX_VMS} VMs: delete one first.`);
@@ -185,6 +205,7 @@ export class Manager implements ApiTarget {
         onSerialInputDrain: () => con.drain(),
         pacing: this.options.pacing ?? 'realtime',
         cpu: engine,
+        ...(deterministic !== undefined ? { deterministic } : {}),
         serialOut: (b) => con.output(b),
         onVmExit: (e) => this.log(e.kind === 'poweroff' || e.kind === 'stopped' ? 'Info' : 'Error', `VM ${id} ended: ${e.reason}`),
         ...(this.options.launch ? { launch: this.options.launch } : {}),

@@ -30,6 +30,8 @@ export interface VmSpec {
   cpu?: CpuEngine;
   /** Share of one host core the VM may use (RunLoop.cpuShare; default 1, no cap). */
   cpuShare?: number;
+  /** A deterministic run (MachineConfig.deterministic) with this seed; pacing must be 'fast'. */
+  deterministic?: { seed: number };
   /** Build the VM from a snapshot instead (PUT /snapshot/load); the boot fields are then unused. */
   /** netOverrides: iface_id → the tap to attach instead of the snapshot's (network_overrides). */
   restore?: { statePath: string; memPath: string; vsockPath?: string; netOverrides?: Record<string, string> };

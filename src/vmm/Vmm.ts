@@ -49,6 +49,11 @@ export interface VmmOptions {
   launch?: (spec: VmSpec) => Promise<VmHandle>;
   /** Share of one host core the VM may use (default 1: no cap). */
   cpuShare?: number;
+  /**
+   * A deterministic VM with this seed (README "Deterministic runs"): paced by its
+   * instructions, whatever `pacing` says; no network interfaces or vsock.
+   */
+  deterministic?: { seed: number };
   /** After serialInput returned false: the guest has taken enough of its input to send more. */
   onSerialInputDrain?: () => void;
 }
@@ -168,6 +173,12 @@ export class Vmm {
   /** The CPU engine the VM runs on. */
   get cpuEngine(): CpuEngine { return this.options.cpu ?? DEFAULT_CPU_ENGINE; }
 
+  /** A deterministic VM is paced by its instructions alone. */
+  private get pacing(): Pacing { return this.options.deterministic !== undefined ? 'fast' : this.options.pacing ?? 'realtime'; }
+
+  /** The seed of a deterministic VM, or null. */
+  get deterministicSeed(): number | null { return this.options.deterministic?.seed ?? null; }
+
   constructor(private readonly options: VmmOptions = {}) {
     this.id = options.id ?? 'anonymous-instance';
     this.cpuShare = options.cpuShare ?? 1;
@@ -273,6 +284,7 @@ export class Vmm {
 
   putNetworkInterface(n: NetConfig): void {
     this.preBoot();
+    this.refuseHostTimedInput('network interfaces');
     if (n.guest_mac !== undefined) {
       try { parseMac(n.guest_mac); } catch { throw new ApiError(400, `guest_mac ${JSON.stringify(n.guest_mac)} is not a MAC address (aa:bb:cc:dd:ee:ff).`); }
     }
@@ -286,6 +298,11 @@ export class Vmm {
     this.nets.set(n.iface_id, { ...n });
   }
 
+  /** A deterministic VM takes no device whose input arrives at host times (deterministicProblem). */
+  private refuseHostTimedInput(what: string): void {
+    if (this.options.deterministic !== undefined) throw new ApiError(400, `A deterministic microVM cannot have ${what}: what comes from the host arrives at host times.`);
+  }
+
   putEntropy(): void {
     this.preBoot();
     this.rng = true;
@@ -293,6 +310,7 @@ export class Vmm {
 
   putVsock(v: { guest_cid: number; uds_path: string }): void {
     this.preBoot();
+    this.refuseHostTimedInput('a vsock device');
     if (v.guest_cid > 0xfffffffe) throw new ApiError(400, `guest_cid must be at most 4294967294, got ${v.guest_cid}.`);
     const dir = dirname(resolve(v.uds_path));
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ApiError(400, `uds_path ${JSON.stringify(v.uds_path)}: directory ${JSON.stringify(dir)} does not exist.`);
@@ -356,8 +374,9 @@ export class Vmm {
         nets: [...this.nets.values()].map((n) => ({ id: n.iface_id, tap: n.host_dev_name, ...(n.guest_mac !== undefined ? { mac: n.guest_mac } : {}) })),
         rng: this.rng,
         vsock: this.vsock,
-        pacing: this.options.pacing ?? 'realtime',
+        pacing: this.pacing,
         ...(this.options.cpu !== undefined ? { cpu: this.options.cpu } : {}),
+        ...(this.options.deterministic !== undefined ? { deterministic: this.options.deterministic } : {}),
         cpuShare: this.cpuShare,
       });
       this.adopt(vm, serialFile, out);
@@ -492,7 +511,7 @@ export class Vmm {
       const launch = this.options.launch ?? ((spec: VmSpec) => VmWorker.start(spec));
       const vm = await launch({
         kernelPath: '', initrdPath: null, cmdline: '', memoryMiB: 0, drives: [], nets: [], rng: false, vsock: null,
-        pacing: this.options.pacing ?? 'realtime', cpuShare: this.cpuShare,
+        pacing: this.pacing, cpuShare: this.cpuShare,
         ...(this.options.cpu !== undefined ? { cpu: this.options.cpu } : {}),
         restore: {
           statePath: p.snapshot_path, memPath, ...(vsockPath !== undefined ? { vsockPath } : {}),

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
         cmdline: mmioDiscoveryCmdline(spec.cmdline, count), // DSDT, or virtio_mmio.device= with acpi=off
         pacing: spec.pacing,
         ...(spec.cpu !== undefined ? { cpu: spec.cpu } : {}),
+        ...(spec.deterministic !== undefined ? { deterministic: true, seed: spec.deterministic.seed } : {}),
       });
       if (count > 0) {
         virtio = await attachVirtioTo(machine, opts, { log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) });
