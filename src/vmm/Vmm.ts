@@ -418,6 +418,9 @@ export class Vmm {
     } catch (e) {
       throw new ApiError(400, (e as Error).message);
     }
+    // A VM that ended while the request waited answers the wait at once: that is no pause.
+    const exit = this.vm.exit;
+    if (exit !== null) throw new ApiError(400, `Cannot ${state === 'Paused' ? 'pause' : 'resume'} the microVM: it ended (${exit.reason}).`);
     this.log('Info', `VM ${state.toLowerCase()}`);
   }
 

@@ -10,7 +10,7 @@ import { mmioDiscoveryCmdline, virtioDeviceCount, type AttachedVirtio, type Virt
 import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import type { VirtioBlk } from '../devices/virtio/VirtioBlk.js';
 import { writePostCounters } from '../machine/postCodeCounters.js';
-import { CTL_PAUSE, STAT_NAMES, STATS_MS, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
+import { CTL_PAUSE, CTL_STOP, STAT_NAMES, STATS_MS, type FromWorker, type ToWorker, type VmSpec } from './VmWorker.js';
 
 const port = parentPort!;
 /** How often the guest's progress on serial input is checked while input waits (backing off to the max). */
@@ -110,13 +110,15 @@ async function main(): Promise<void> {
   // under a word that says run (nor is a second pause started beside the first).
   let pausing = false;
   const syncPause = (): void => {
-    if (pausing) return;
-    const want = Atomics.load(ctl, 0) === CTL_PAUSE;
+    const word = Atomics.load(ctl, 0);
+    if (pausing || word === CTL_STOP) return; // a stopping VM's exit answers what waits
+    const want = word === CTL_PAUSE;
     if (want && !machine.paused) {
       pausing = true;
       const ack = (): void => {
         pausing = false;
-        if (!machine.paused) return; // the machine ended instead
+        // The machine ended instead, or is being stopped: its exit answers the pause.
+        if (!machine.paused || Atomics.load(ctl, 0) === CTL_STOP) return;
         publishStats();
         post({ type: 'paused' });
         syncPause();

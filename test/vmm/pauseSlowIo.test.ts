@@ -15,7 +15,7 @@ import { ApiServer } from '../../src/vmm/api/ApiServer.js';
 import { Vmm } from '../../src/vmm/Vmm.js';
 import { SerialSession } from '../machine/serialSession.js';
 import { api } from './apiClient.js';
-import { multiboot, ok, STEP_GUARD_MS, TEST_GUARD_MS } from './managerSupport.js';
+import { multiboot, ok, STEP_GUARD_MS, TEST_GUARD_MS, waitUntil } from './managerSupport.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'typevisor-slowio-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,16 +61,17 @@ function diskReaderKernel(): Uint8Array {
   return multiboot(img);
 }
 
-test('PATCH /vm Paused waits for a disk read held up on the host past the old 5 s limit, then answers 204; on resume the guest has the data', { skip: process.platform === 'win32' ? 'no mkfifo' : false, timeout: TEST_GUARD_MS }, async () => {
+/** A VMM serving the disk-reader guest, its read held on the host (every libuv pool thread in open() of a FIFO with no writer) until release(). */
+async function vmWithHeldRead(name: string): Promise<{ sock: string; vmm: Vmm; serial: SerialSession; release: () => void; end: () => Promise<void> }> {
   writeFileSync(join(dir, 'reader.bin'), diskReaderKernel());
-  const disk = join(dir, 'disk.img');
+  const disk = join(dir, `${name}.img`);
   writeFileSync(disk, Buffer.concat([Buffer.from('Q'), Buffer.alloc(4095)]));
   const serial = new SerialSession();
   const vmm = new Vmm({ pacing: 'fast', serialOut: (b) => serial.push(b) });
   const server = new ApiServer(vmm);
-  const sock = join(dir, 'api.sock');
+  const sock = join(dir, `${name}.sock`);
   await server.listen(sock);
-  const fifo = join(dir, 'pool.fifo');
+  const fifo = join(dir, `${name}.fifo`);
   execFileSync('mkfifo', [fifo]);
   // Every thread of libuv's pool (the process's, which the VM's worker thread shares)
   // waits in open() of a FIFO with no writer; the guest's read queues behind them.
@@ -78,6 +79,13 @@ test('PATCH /vm Paused waits for a disk read held up on the host past the old 5 
   const opened: Promise<number>[] = [];
   let writer: number | null = null;
   const release = (): void => { if (writer === null) writer = openSync(fifo, 'r+'); }; // a writer: every open() returns
+  const end = async (): Promise<void> => {
+    release();
+    for (const fd of await Promise.allSettled(opened)) if (fd.status === 'fulfilled') closeSync(fd.value);
+    closeSync(writer!);
+    await vmm.shutdown();
+    await server.close();
+  };
   try {
     await ok(sock, 'PUT', '/boot-source', { kernel_image_path: join(dir, 'reader.bin') });
     await ok(sock, 'PUT', '/machine-config', { vcpu_count: 1, mem_size_mib: 8 });
@@ -86,9 +94,20 @@ test('PATCH /vm Paused waits for a disk read held up on the host past the old 5 
     for (let i = 0; i < poolSize; i++) opened.push(new Promise((r, j) => open(fifo, 'r', (e, fd) => { if (e) j(e); else r(fd); })));
     vmm.serialInput(Buffer.from('x'));
     await serial.waitFor(/S\n/, STEP_GUARD_MS); // the read is with the host: the guest notified the queue before printing
+  } catch (e) {
+    await end();
+    throw e;
+  }
+  return { sock, vmm, serial, release, end };
+}
 
-    const paused = api(sock, 'PATCH', '/vm', { state: 'Paused' }).then((r) => ({ ...r, released: writer !== null }));
+test('PATCH /vm Paused waits for a disk read held up on the host past the old 5 s limit, then answers 204; on resume the guest has the data', { skip: process.platform === 'win32' ? 'no mkfifo' : false, timeout: TEST_GUARD_MS }, async () => {
+  const { sock, serial, release, end } = await vmWithHeldRead('held');
+  let released = false;
+  try {
+    const paused = api(sock, 'PATCH', '/vm', { state: 'Paused' }).then((r) => ({ ...r, released }));
     await sleep(6000); // longer than the VMM used to wait for the pause
+    released = true;
     release();
     const r = await paused;
     assert.equal(r.status, 204, r.text);
@@ -97,10 +116,21 @@ test('PATCH /vm Paused waits for a disk read held up on the host past the old 5 
     await ok(sock, 'PATCH', '/vm', { state: 'Resumed' });
     await serial.waitFor(/Q\n/, STEP_GUARD_MS);
   } finally {
-    release();
-    for (const fd of await Promise.allSettled(opened)) if (fd.status === 'fulfilled') closeSync(fd.value);
-    closeSync(writer!);
+    await end();
+  }
+});
+
+test('a VM that ends while its pause waits for host I/O answers the PATCH with 400 and the reason, not 204', { skip: process.platform === 'win32' ? 'no mkfifo' : false, timeout: TEST_GUARD_MS }, async () => {
+  const { sock, vmm, end } = await vmWithHeldRead('ended');
+  try {
+    const paused = api(sock, 'PATCH', '/vm', { state: 'Paused' });
+    // The control word says pause at once (GET / reports Paused); the VM parks only after the read.
+    await waitUntil('the pause is under way', async () => ((await api(sock, 'GET', '/')).body as { state: string }).state === 'Paused');
     await vmm.shutdown();
-    await server.close();
+    const r = await paused;
+    assert.equal(r.status, 400, r.text);
+    assert.match((r.body as { fault_message: string }).fault_message, /Cannot pause the microVM: it ended/);
+  } finally {
+    await end();
   }
 });
