@@ -23,7 +23,7 @@
 // capacity. Requests already running finish on the old file, which is closed after them.
 
 import { constants as fsc, type Stats } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
 import { stateRecord } from '../support.js';
@@ -440,10 +440,29 @@ async function openImage(path: string, readonly: boolean): Promise<{ fh: FileHan
     await fh.read(new Uint8Array(SECTOR_SIZE), 0, SECTOR_SIZE, 0).catch((e: unknown) => {
       throw new Error(`--drive ${path}: cannot be read (${why(e)})`);
     });
-    return { fh, size: fst.size };
+    return { fh, size: fst.isBlockDevice() ? await blockDeviceBytes(path, fst) : fst.size };
   } catch (e) {
     await fh.close();
     throw e;
+  }
+}
+
+/**
+ * A block device's size: stat says 0 for one, so Linux's sysfs is asked
+ * (/sys/dev/block/MAJOR:MINOR/size, in 512-byte units whatever the device's sector size).
+ */
+async function blockDeviceBytes(path: string, st: Stats): Promise<number> {
+  // The kernel's dev_t (glibc's major()/minor()): major in bits 8-19 and 44-63, minor in
+  // bits 0-7 and 20-43. rdev is a double here, exact below 2^53: divide rather than shift.
+  const dev = st.rdev;
+  const major = (Math.floor(dev / 2 ** 8) % 2 ** 12) + ((Math.floor(dev / 2 ** 32) & 0xfffff000) >>> 0);
+  const minor = (dev % 2 ** 8) + ((Math.floor(dev / 2 ** 12) & 0xffffff00) >>> 0);
+  try {
+    const sectors = Number((await readFile(`/sys/dev/block/${major}:${minor}/size`, 'latin1')).trim());
+    if (!Number.isSafeInteger(sectors) || sectors < 0) throw new Error(`sysfs says ${sectors}`);
+    return sectors * 512;
+  } catch (e) {
+    throw new Error(`--drive ${path}: cannot tell the size of the block device ${major}:${minor} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
 

@@ -237,3 +237,27 @@ test('an image the host cannot read (EIO) is refused when the drive opens, not a
 test('opening a missing image fails with a one-line message naming --drive', async () => {
   await assert.rejects(VirtioBlk.open(newMemory(4), { path: join(dir, 'nope.img') }), /^Error: --drive .*nope\.img: cannot open for writing \(ENOENT\)$/);
 });
+
+// A block device as the image: stat gives it size 0, so the capacity comes from sysfs.
+const canLoop = process.platform === 'linux' && process.getuid?.() === 0 && existsSync('/dev/loop-control');
+test('a block device as the image: its capacity is the device\'s size, not stat\'s 0', { skip: canLoop ? false : 'needs root and loop devices (losetup)' }, async (t) => {
+  const backing = image();
+  let loop: string;
+  try {
+    loop = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
+  } catch (e) {
+    t.skip(`losetup could not attach a loop device: ${(e as Error).message.split('\n')[0]}`);
+    return;
+  }
+  try {
+    const r = await rig({ path: loop, readonly: true });
+    assert.equal(r.mmio.read(0x100, 4) >>> 0, SECTORS);
+    const { status } = request(r, BLK_T_IN, SECTORS - 1, [{ addr: 0x200000, len: 512, write: true }]);
+    await run(r);
+    assert.equal(r.mem.u8[status], BLK_S_OK, 'the last sector reads');
+    assert.equal(r.mem.u8[0x200000], (SECTORS - 1) & 0xff);
+    await r.dev.close();
+  } finally {
+    execFileSync('losetup', ['-d', loop]);
+  }
+});
