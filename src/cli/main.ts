@@ -3,13 +3,14 @@
 // --kernel is given) with the serial console on the terminal, QEMU-style: raw mode,
 // Ctrl-A X quits, Ctrl-A H helps; piped stdin feeds COM1 so scripts can drive a guest.
 
-import { readFileSync, existsSync, statSync, realpathSync, openSync, writeSync, closeSync, type Stats } from 'node:fs';
+import { existsSync, realpathSync, openSync, writeSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Machine, ExitReason } from '../machine/Machine.js';
 import { formatStats } from './stats.js';
 import { CliError, parseSeedOption } from './apiCommand.js';
+import { readInputFile } from '../vmm/inputFile.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
 import { ReplayLogError } from '../replay/ReplayLog.js';
@@ -101,24 +102,12 @@ function packageRoot(): string {
 
 class UsageError extends CliError {}
 
-/** The largest kernel, initrd or firmware file read: Node reads at most 2 GiB into one buffer (and no guest could hold more below the 896 MiB an initrd must stay under). */
-const MAX_INPUT_BYTES = 2 ** 31 - 1;
-
 /** A kernel, initrd or firmware file, whole; any way it cannot be read is bad input naming the file and the cause. */
 function readInput(path: string, what: string): Uint8Array {
-  let st: Stats;
   try {
-    st = statSync(path); // stat, not open: a named pipe would block the open
+    return readInputFile(path, what);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? `${what} file not found: ${path}` : `${what} ${path}: ${(e as Error).message}`);
-  }
-  if (!st.isFile()) throw new UsageError(`${what} is not a regular file: ${path}`);
-  if (st.size > MAX_INPUT_BYTES) throw new UsageError(`${what} ${path} is ${(st.size / 2 ** 30).toFixed(1)} GiB; typevisor reads kernel, initrd and firmware files of up to 2 GiB`);
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new UsageError(`${what} ${path} cannot be read: ${(e as Error).message}`);
+    throw new UsageError((e as Error).message);
   }
 }
 

@@ -3,7 +3,7 @@
 // reports back over the message port.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
+import { readInputFile } from './inputFile.js';
 import { getHeapStatistics } from 'node:v8';
 import { Machine } from '../machine/Machine.js';
 import { mmioDiscoveryCmdline, virtioDeviceCount, type AttachedVirtio, type VirtioOptions } from '../devices/virtio/options.js';
@@ -38,8 +38,8 @@ async function main(): Promise<void> {
       });
       virtio = machine.virtio[0]?.attached ?? null;
     } else {
-      const kernel = new Uint8Array(readFileSync(spec.kernelPath));
-      const initrd = spec.initrdPath !== null ? new Uint8Array(readFileSync(spec.initrdPath)) : null;
+      const kernel = readInputFile(spec.kernelPath, 'kernel');
+      const initrd = spec.initrdPath !== null ? readInputFile(spec.initrdPath, 'initrd') : null;
       const opts: VirtioOptions = {
         drives: spec.drives.map((d) => ({ file: d.path, readonly: d.readonly, id: d.id })),
         nets: spec.nets.map((n) => ({ kind: 'tap' as const, ifname: n.tap, id: n.id, ...(n.mac !== undefined ? { mac: n.mac } : {}) })),

@@ -173,3 +173,22 @@ test('snapshot/load checks the state file\'s header and size before reading it: 
     await server.close();
   }
 });
+
+test('a kernel over 2 GiB named through the API fails InstanceStart with the file and its size, as typevisor run says it', { timeout: TEST_GUARD_MS }, async () => {
+  const vmm = new Vmm({ pacing: 'fast', serialOut: () => {} });
+  const server = new ApiServer(vmm);
+  const sock = join(dir, 'big.sock');
+  await server.listen(sock);
+  try {
+    const big = join(dir, 'big-kernel.img');
+    writeFileSync(big, busyKernel());
+    truncateSync(big, 3 * 2 ** 30); // sparse
+    assert.equal((await api(sock, 'PUT', '/boot-source', { kernel_image_path: big })).status, 204);
+    const r = await api(sock, 'PUT', '/actions', { action_type: 'InstanceStart' });
+    assert.equal(r.status, 400, r.text);
+    assert.match(faultOf(r.body), /kernel .*big-kernel\.img is 3\.0 GiB; typevisor reads kernel, initrd and firmware files of up to 2 GiB/);
+  } finally {
+    await vmm.shutdown();
+    await server.close();
+  }
+});
