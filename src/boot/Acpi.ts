@@ -1,10 +1,13 @@
-// Minimal ACPI tables for a legacy-free-of-APIC PC, ACPI 6.x §5.2: RSDP (rev 2), RSDT,
-// XSDT, FADT (rev 6), FACS, HPET (IA-PC HPET spec §3.2.4) and a DSDT with \_S5 and the PCI root bridge \_SB.PCI0
+// Minimal ACPI tables for a PC, ACPI 6.x §5.2: RSDP (rev 2), RSDT, XSDT, FADT (rev 6),
+// FACS, HPET (IA-PC HPET spec §3.2.4), MADT (§5.2.12: the local APIC, the I/O APIC with
+// GSIs 0-23, the overrides ISA IRQ0 → GSI2 and IRQ9 (SCI) level/active-high, LINT1 as
+// NMI) and a DSDT with \_S5 and the PCI root bridge \_SB.PCI0
 // (§6.1, §6.2.13 _PRT, §6.4 _CRS), and one \_SB.Vnnn device per virtio-mmio window
 // (_HID "LNRO0005", the ID Linux's virtio_mmio driver matches, as QEMU's microvm and
 // Firecracker ≥1.8 describe theirs), so kernels built without
-// CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES find them. No MADT: the machine has no local APIC,
-// so Linux falls back to the 8259 PIC, and interrupts are given as ISA IRQ numbers.
+// CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES find them. Interrupts are given as ISA IRQ numbers,
+// which are also the GSIs (I/O APIC pins) but for IRQ0: a kernel without APIC support
+// (or a machine without the MADT) uses the 8259 PIC with the same numbers.
 
 import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
 import { BootError } from './BootError.js';
@@ -16,6 +19,8 @@ import {
 } from './aml.js';
 import { BIOS_AREA_BASE } from './Layout.js';
 import { HPET_BASE, hpetBlockId } from '../devices/Hpet.js';
+import { LAPIC_BASE } from '../devices/LocalApic.js';
+import { IOAPIC_BASE, IOAPIC_ID } from '../devices/IoApic.js';
 
 /** The ACPI tables live in the first page of the BIOS area (RSDP at its start). */
 export const ACPI_BASE = BIOS_AREA_BASE;
@@ -100,6 +105,8 @@ export interface AcpiOptions {
   virtioMmio?: readonly AcpiVirtioMmio[];
   /** The HPET the platform has at HPET_BASE (default); false leaves its table out. */
   hpet?: boolean;
+  /** The local APIC and I/O APIC the platform has (default); false leaves the MADT out. */
+  apic?: boolean;
 }
 
 /** One virtio-mmio window: its registers and its ISA interrupt line. */
@@ -186,6 +193,8 @@ export interface AcpiTables {
   dsdt: number;
   /** The HPET table, or null when left out. */
   hpet: number | null;
+  /** The MADT ("APIC"), or null when left out. */
+  madt: number | null;
 }
 
 /** Sum of the bytes mod 256; a table is valid when the sum over it is 0. */
@@ -262,6 +271,40 @@ function writeHpetTable(t: TableWriter, off: number): void {
   t.checksum(off, HPET_TABLE_LEN, off + 9);
 }
 
+/** MADT flags: PCAT_COMPAT, the machine also has the dual 8259 (§5.2.12 Table 5.20). */
+const MADT_PCAT_COMPAT = 1;
+/** MPS INTI flags (§5.2.12.5 Table 5.26): polarity bits 0-1, trigger mode bits 2-3. */
+const INTI_ACTIVE_HIGH = 1;
+const INTI_EDGE = 1 << 2;
+const INTI_LEVEL = 3 << 2;
+const MADT_LEN = SDT_HEADER_LEN + 8 + 8 + 12 + 10 + 10 + 6;
+
+/**
+ * The MADT: processor 0's local APIC (ID 0, enabled), the I/O APIC (GSI base 0), the
+ * overrides the platform wires (ISA IRQ0 → GSI 2 edge; the SCI, IRQ 9, level and
+ * active-high as the FADT's SCI_INT and the PM device drive it) and LINT1 as NMI.
+ */
+function writeMadt(t: TableWriter, off: number): void {
+  t.header(off, 'APIC', MADT_LEN, 4); // revision 4: ACPI 6.0
+  t.u32(off + 36, LAPIC_BASE);
+  t.u32(off + 40, MADT_PCAT_COMPAT);
+  let e = off + 44;
+  // Processor Local APIC (type 0): ACPI processor UID, APIC ID, flags (enabled).
+  t.u8At(e, 0); t.u8At(e + 1, 8); t.u8At(e + 2, 0); t.u8At(e + 3, 0); t.u32(e + 4, 1);
+  e += 8;
+  // I/O APIC (type 1): ID, reserved, address, global system interrupt base.
+  t.u8At(e, 1); t.u8At(e + 1, 12); t.u8At(e + 2, IOAPIC_ID); t.u8At(e + 3, 0); t.u32(e + 4, IOAPIC_BASE); t.u32(e + 8, 0);
+  e += 12;
+  // Interrupt Source Overrides (type 2): bus 0 (ISA), source IRQ, GSI, flags.
+  for (const [irq, gsi, flags] of [[0, 2, INTI_ACTIVE_HIGH | INTI_EDGE], [ACPI_SCI_IRQ, ACPI_SCI_IRQ, INTI_ACTIVE_HIGH | INTI_LEVEL]] as const) {
+    t.u8At(e, 2); t.u8At(e + 1, 10); t.u8At(e + 2, 0); t.u8At(e + 3, irq); t.u32(e + 4, gsi); t.u16(e + 8, flags);
+    e += 10;
+  }
+  // Local APIC NMI (type 4): every processor (UID 0xFF), edge/active-high, LINT1.
+  t.u8At(e, 4); t.u8At(e + 1, 6); t.u8At(e + 2, 0xff); t.u16(e + 3, INTI_ACTIVE_HIGH | INTI_EDGE); t.u8At(e + 5, 1);
+  t.checksum(off, MADT_LEN, off + 9);
+}
+
 /** Build the tables into the ACPI page at ACPI_BASE. Needs RAM up to 1 MiB. */
 export function writeAcpiTables(mem: PhysicalMemory, opts: AcpiOptions = {}): AcpiTables {
   if (mem.ramSize < ACPI_BASE + ACPI_SIZE) {
@@ -272,14 +315,17 @@ export function writeAcpiTables(mem: PhysicalMemory, opts: AcpiOptions = {}): Ac
   const a = {
     base, size: ACPI_SIZE,
     rsdp: base + RSDP_OFF, rsdt: base + RSDT_OFF, xsdt: base + XSDT_OFF,
-    fadt: base + FADT_OFF, facs: base + FACS_OFF, dsdt: base + DSDT_OFF, hpet: null as number | null,
+    fadt: base + FADT_OFF, facs: base + FACS_OFF, dsdt: base + DSDT_OFF, hpet: null as number | null, madt: null as number | null,
   };
 
   // DSDT: header, \_S5, \_SB.PCI0, the virtio-mmio devices. Revision 2: integers are 64 bits.
   const body = [...S5_AML, ...pciRootBridgeAml(opts), ...virtioMmioAml(opts.virtioMmio ?? [])];
   const dsdtLen = SDT_HEADER_LEN + body.length;
-  if (DSDT_OFF + dsdtLen > ACPI_SIZE) {
-    throw new BootError(`the DSDT of ${dsdtLen} bytes does not fit the ${ACPI_SIZE - DSDT_OFF} bytes the ACPI area has for it (${opts.virtioMmio?.length ?? 0} virtio-mmio devices; use fewer, or the PCI transport)`);
+  // The MADT follows the DSDT (8-byte aligned).
+  const madtOff = (DSDT_OFF + dsdtLen + 7) & ~7;
+  if ((opts.apic !== false ? madtOff + MADT_LEN : DSDT_OFF + dsdtLen) > ACPI_SIZE) {
+    const room = ACPI_SIZE - DSDT_OFF - (opts.apic !== false ? MADT_LEN + 7 : 0);
+    throw new BootError(`the DSDT of ${dsdtLen} bytes does not fit the ${room} bytes the ACPI area has for it (${opts.virtioMmio?.length ?? 0} virtio-mmio devices; use fewer, or the PCI transport)`);
   }
   t.header(DSDT_OFF, 'DSDT', dsdtLen, 2);
   t.u8.set(body, DSDT_OFF + SDT_HEADER_LEN);
@@ -325,11 +371,15 @@ export function writeAcpiTables(mem: PhysicalMemory, opts: AcpiOptions = {}): Ac
   t.gas(f + 208, SPACE_SYSTEM_IO, ACPI_PM_TMR_LEN * 8, 0, ACCESS_DWORD, ACPI_PM_TMR_BLK); // X_PM_TMR_BLK
   t.checksum(f, FADT_LEN, f + 9);
 
-  // RSDT (32-bit pointers) and XSDT (64-bit pointers), listing the FADT and the HPET table.
+  // RSDT (32-bit pointers) and XSDT (64-bit pointers), listing the FADT, HPET and MADT.
   const listed = [a.fadt];
   if (opts.hpet !== false) {
     writeHpetTable(t, HPET_OFF);
     listed.push(a.hpet = base + HPET_OFF);
+  }
+  if (opts.apic !== false) {
+    writeMadt(t, madtOff);
+    listed.push(a.madt = base + madtOff);
   }
   t.header(RSDT_OFF, 'RSDT', SDT_HEADER_LEN + 4 * listed.length, 1);
   listed.forEach((addr, i) => t.u32(RSDT_OFF + SDT_HEADER_LEN + 4 * i, addr));

@@ -8,6 +8,7 @@
 import { HOST_TLB_BYTES, type PhysicalMemory } from '../memory/PhysicalMemory.js';
 import type { IoBus } from '../machine/IoBus.js';
 import type { InterruptController } from '../devices/Device.js';
+import type { CpuApicLink } from './apicLink.js';
 import {
   CR0_ET, CR0_PE, CR0_PG, CR0_WP, CS, DESC_CODE, DESC_DB, DESC_P, DESC_RW, DESC_S, DESC_CE, DS, EBP, ESP,
   ES, EXC_DF, EXC_GP, EXC_SS, EXC_UD, FLAG_IF, FLAG_TF, FLAG_RF, FLAG_VM, FLAGS_FIXED1, SS,
@@ -193,6 +194,8 @@ export class Cpu {
   /** The execution engine used where jitMode allows (null: interpret everything). */
   engine: ExecutionEngine | null = null;
   pic: InterruptController | null = null;
+  /** The local APIC's MSRs and CPUID bit (null: no APIC; IA32_APIC_BASE is then plain storage). */
+  lapic: CpuApicLink | null = null;
   /** Reads the TSC from the machine clock (cycles); set by the machine. */
   tscSource: () => number = () => this.instructions;
 

@@ -28,8 +28,9 @@ export const FEAT_SSE = 1 << 25;
 
 /**
  * CPUID.01H:EDX as reported with an x87 unit attached: FPU DE PSE TSC MSR CX8 SEP MTRR
- * PGE CMOV PAT FXSR. No VME, PAE, MCE, APIC, MCA, MMX or SSE (not implemented).
- * FPU and FXSR are masked off while no x87 unit is attached (see FEAT_NEEDS_FPU).
+ * PGE CMOV PAT FXSR, and APIC with a local APIC (cpuidFeaturesEdx). No VME, PAE, MCE,
+ * MCA, MMX or SSE (not implemented). FPU and FXSR are masked off while no x87 unit is
+ * attached (see FEAT_NEEDS_FPU).
  */
 export const CPUID_FEATURES_EDX =
   FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_MTRR | FEAT_PGE | FEAT_CMOV |
@@ -65,10 +66,22 @@ export const CPUID_HV_SIGNATURE = 'TypeVisorCPU';
  */
 export const CPUID_LEAF2 = [0x03020101, 0, 0, 0x0c040843] as const;
 
-/** Feature bits this CPU reports right now (FPU/FXSR need an attached x87 unit). */
+/**
+ * CPUID.01H:ECX bit 24: the local APIC timer has TSC-deadline mode. Not reported yet,
+ * though the mode and IA32_TSC_DEADLINE are there: Linux fences its LVT timer write in
+ * that mode with MFENCE, an SSE2 instruction this CPU does not have (#UD, an oops at boot).
+ */
+export const FEAT_ECX_TSC_DEADLINE = 1 << 24;
+
+/**
+ * Feature bits this CPU reports right now: FPU/FXSR need an attached x87 unit, APIC a
+ * local APIC that IA32_APIC_BASE[11] has not disabled.
+ */
 export function cpuidFeaturesEdx(c: Cpu): number {
-  return c.fpu === null ? CPUID_FEATURES_EDX & ~FEAT_NEEDS_FPU : CPUID_FEATURES_EDX;
+  const d = c.fpu === null ? CPUID_FEATURES_EDX & ~FEAT_NEEDS_FPU : CPUID_FEATURES_EDX;
+  return c.lapic !== null && c.lapic.enabled ? d | FEAT_APIC : d;
 }
+
 
 function str4(s: string, at: number): number {
   let v = 0;

@@ -9,6 +9,8 @@ import {
 } from './constants.js';
 
 export const MSR_PLATFORM_ID = 0x17;
+/** IA32_TSC_DEADLINE (SDM vol. 3A §11.5.4.1): present with a local APIC. */
+export const MSR_TSC_DEADLINE = 0x6e0;
 export const MSR_BIOS_SIGN_ID = 0x8b;
 export const MSR_MTRR_PHYS_FIRST = 0x200;
 export const MSR_MTRR_PHYS_LAST = 0x20f;
@@ -64,7 +66,11 @@ export function rdmsr(c: Cpu): void {
   switch (msr) {
     case MSR_TSC: setEdxEax(c, readTsc(c)); return;
     case MSR_PLATFORM_ID: break; // platform id 0
-    case MSR_APIC_BASE: lo = c.apicBase; break;
+    case MSR_APIC_BASE: lo = c.lapic !== null ? c.lapic.base : c.apicBase; break;
+    case MSR_TSC_DEADLINE:
+      if (c.lapic === null) c.raise(EXC_GP, 0);
+      setEdxEax(c, c.lapic.tscDeadline);
+      return;
     case MSR_BIOS_SIGN_ID: break; // microcode revision 0 in EDX
     case MSR_MTRRCAP: lo = MTRRCAP_VALUE; break;
     case MSR_SYSENTER_CS: lo = c.sysenterCs; break;
@@ -96,7 +102,12 @@ export function wrmsr(c: Cpu): void {
       return;
     case MSR_APIC_BASE:
       if (hi !== 0 || (lo & 0x6ff) !== 0) c.raise(EXC_GP, 0);
-      c.apicBase = lo;
+      if (c.lapic !== null) c.lapic.writeBase(lo); else c.apicBase = lo;
+      return;
+    case MSR_TSC_DEADLINE:
+      if (c.lapic === null) c.raise(EXC_GP, 0);
+      c.lapic.writeTscDeadline((hi >>> 0) * TWO32 + (lo >>> 0));
+      c.exitReq = 1; // the timer may now be due before the slice's end
       return;
     case MSR_BIOS_SIGN_ID: return; // cleared before CPUID by microcode loaders; reads give 0
     case MSR_SYSENTER_CS: c.sysenterCs = lo; return;

@@ -266,8 +266,15 @@ export class Pic8259 implements Device, InterruptController {
     return this.intrOut;
   }
 
+  /**
+   * Set by the machine: every ISA line driven here also reaches this (the I/O APIC's
+   * pins, which the same IRQ lines are wired to).
+   */
+  mirror: ((line: number, level: boolean) => void) | null = null;
+
   /** Drive ISA interrupt line 0-15 (IRQ2 is the cascade; requests on it are ignored). */
   setIrq(line: number, level: boolean): void {
+    this.mirror?.(line, level);
     if (line < 8) {
       if (line === 2) return;
       this.master.setLine(line, level);

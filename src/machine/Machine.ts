@@ -12,6 +12,7 @@ import { VirtualClock } from './VirtualClock.js';
 import { PAUSE_IO_GUARD_MS, RunLoop, type Pacing } from './RunLoop.js';
 import { applyBootEntry } from './applyBootEntry.js';
 import { Platform } from './Platform.js';
+import type { LocalApic } from '../devices/LocalApic.js';
 import { ByteBatcher } from './ByteBatcher.js';
 import { virtioAcpiOptions } from './virtioAcpi.js';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from './memoryLimits.js';
@@ -74,6 +75,11 @@ export interface MachineConfig {
    * reason 'diverged'.
    */
   replay?: Uint8Array;
+  /**
+   * A local APIC (0xFEE00000) and an I/O APIC (0xFEC00000), described in the ACPI MADT
+   * (default true). A guest that never enables them sees only the 8259 PIC, as without.
+   */
+  apic?: boolean;
 }
 
 /** A deterministic run's RTC start when rtcBaseMs is not given: 2024-01-01T00:00:00Z. */
@@ -105,6 +111,8 @@ export class Machine {
   readonly platform: Platform;
   readonly loop: RunLoop;
   readonly config: Required<Omit<MachineConfig, 'kernel' | 'initrd' | 'bios' | 'rtcBaseMs' | 'record' | 'replay' | 'checkpointInterval'>> & MachineConfig;
+  /** MachineConfig.apic (read by the Platform). */
+  readonly apic: boolean;
   /** The recording (MachineConfig.record) or the replay (MachineConfig.replay) of this run, if any. */
   readonly recorder: Recorder | null = null;
   readonly replayer: Replayer | null = null;
@@ -143,7 +151,8 @@ export class Machine {
     const recordReplay = config.record !== undefined || config.replay !== undefined;
     if (recordReplay && config.pacing === 'realtime') throw new RangeError('a recorded or replayed run is deterministic: realtime pacing cannot be');
     if (recordReplay && restoring) throw new RangeError('record and replay start from a boot, not from a snapshot');
-    this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: DEFAULT_CPU_ENGINE, deterministic: false, seed: 0, ...config };
+    this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: DEFAULT_CPU_ENGINE, deterministic: false, seed: 0, apic: true, ...config };
+    this.apic = this.config.apic;
     if (recordReplay) this.config.deterministic = true;
     if (this.config.deterministic) {
       this.config.pacing = 'fast';
@@ -165,7 +174,9 @@ export class Machine {
       reset: (source) => this.resetRequested(source),
       powerOff: () => this.requestExit({ kind: 'poweroff' }),
     });
-    this.cpu.pic = this.platform.pic;
+    this.cpu.pic = this.platform.interruptController;
+    this.cpu.lapic = this.platform.lapic;
+    if (this.platform.lapic !== null) this.wireLapic(this.platform.lapic);
     if (recordReplay) [this.recorder, this.replayer] = this.recordOrReplay();
     this.platform.pic.notify = () => { this.cpu.irqPending = true; this.cpu.exitReq = 1; };
     this.loop = new RunLoop({
@@ -193,6 +204,22 @@ export class Machine {
       ...(this.replayer !== null ? { beforeSlice: () => this.replayer!.beforeSlice(), sliceLimit: () => this.replayer!.sliceLimit() } : {}),
     }, this.config.pacing);
     if (!restoring || this.config.bios) this.load(); // firmware ROMs are mapped, not saved
+  }
+
+  /** The local APIC's links to the CPU: interrupt requests, the TSC offset, and slices cut at its timer's deadline. */
+  private wireLapic(lapic: LocalApic): void {
+    const cpu = this.cpu, clock = this.clock;
+    lapic.notify = () => { cpu.irqPending = true; cpu.exitReq = 1; };
+    lapic.tscOffset = () => cpu.tscOffset;
+    // A deadline armed mid-slice ends the slice there (the slice was sized to the deadlines before it).
+    lapic.onArm = (deadline) => {
+      const insns = Math.ceil((deadline - clock.now()) / clock.nsPerInstruction);
+      const end = cpu.instructions + (insns < 1 ? 1 : insns);
+      if (end < cpu.budgetEnd) {
+        cpu.budgetEnd = end;
+        cpu.exitReq = 1;
+      }
+    };
   }
 
   /** What identifies this run's start in a record/replay log. */
@@ -231,7 +258,7 @@ export class Machine {
       entry = loadFirmware(this.mem, c.bios).entry;
       this.platform.enableFwCfg(this.mem, buildE820(this.mem.ramSize), () => this.cpu.flushTlb(true));
     } else if (c.kernel) {
-      entry = loadKernel(this.mem, c.kernel, { cmdline: c.cmdline, initrd: c.initrd ?? undefined, acpi: virtioAcpiOptions(c.cmdline, this.virtio) }).entry;
+      entry = loadKernel(this.mem, c.kernel, { cmdline: c.cmdline, initrd: c.initrd ?? undefined, acpi: virtioAcpiOptions(c.cmdline, this.virtio, this.apic) }).entry;
     } else {
       throw new Error('nothing to boot: give a kernel or a firmware image');
     }

@@ -1,7 +1,9 @@
 // The legacy PC platform around the CPU: PIC pair, PIT + port 0x61, RTC/CMOS, four
 // UARTs, i8042, port 0x92, POST and debug ports, PCI host bridge with reset control,
-// the ACPI power-management block and the HPET. Each device gets the bus, clock and IRQ line
-// it needs; none of them knows which CPU backend runs the guest.
+// the ACPI power-management block and the HPET; the local APIC and the I/O APIC, whose
+// pins the same ISA lines reach (the PIC mirrors every line it is driven on to them).
+// Each device gets the bus, clock and IRQ line it needs; none of them knows which CPU
+// backend runs the guest.
 
 import type { Device } from '../devices/Device.js';
 import { Pic8259 } from '../devices/Pic8259.js';
@@ -17,6 +19,9 @@ import { PciHost } from '../devices/PciHost.js';
 import { AcpiPm } from '../devices/AcpiPm.js';
 import { FwCfg } from '../devices/FwCfg.js';
 import { Hpet } from '../devices/Hpet.js';
+import { LocalApic } from '../devices/LocalApic.js';
+import { IoApic } from '../devices/IoApic.js';
+import type { InterruptController } from '../devices/Device.js';
 import type { E820Entry } from '../boot/E820.js';
 import { PAGE_RAM, PAGE_ROM } from '../memory/PhysicalMemory.js';
 import type { IoBus } from './IoBus.js';
@@ -36,6 +41,8 @@ export interface PlatformHost {
   readonly mem: PhysicalMemory;
   /** RTC time of day at power-on, ms since the Unix epoch (default: the host's clock). */
   readonly rtcBaseMs?: number | undefined;
+  /** A local APIC and an I/O APIC (default true); without them the PIC is the CPU's only controller. */
+  readonly apic?: boolean | undefined;
 }
 
 export class Platform {
@@ -53,6 +60,11 @@ export class Platform {
   readonly acpi: AcpiPm;
   /** At 0xFED00000; in legacy replacement mode its timers 0 and 1 take IRQ0 and IRQ8 from the PIT and RTC. */
   readonly hpet: Hpet;
+  /** The local APIC at 0xFEE00000 and the I/O APIC at 0xFEC00000, or null (PlatformHost.apic false). */
+  readonly lapic: LocalApic | null = null;
+  readonly ioapic: IoApic | null = null;
+  /** What the CPU takes interrupts from: the local APIC (which passes the PIC's on), or the PIC. */
+  readonly interruptController: InterruptController;
   readonly devices: Device[];
   /** QEMU's fw_cfg, present only when booting firmware (enableFwCfg). */
   fwcfg: FwCfg | null = null;
@@ -99,6 +111,19 @@ export class Platform {
     this.acpi.onPowerOff = () => ev.powerOff();
     this.acpi.attach(io);
     this.devices = [pic, this.pit, this.portB, this.rtc, ...this.com, this.kbc, this.port92, this.post, this.debugcon, this.pci, this.acpi, this.hpet];
+    this.interruptController = pic;
+    if (host.apic !== false) {
+      const lapic = new LocalApic(clock, pic);
+      const ioapic = new IoApic(lapic);
+      lapic.attach(host.mem);
+      ioapic.attach(host.mem);
+      lapic.onEoi = (vector) => ioapic.eoi(vector);
+      pic.mirror = (line, level) => ioapic.setIsaIrq(line, level);
+      this.lapic = lapic;
+      this.ioapic = ioapic;
+      this.interruptController = lapic;
+      this.devices.push(lapic, ioapic);
+    }
   }
 
   /**

@@ -25,7 +25,7 @@ export async function attachVirtioTo(
   if (virtio.mmioWindows.length > 0 && machine.config.kernel) {
     const attachments = [...machine.virtio, { options, transport: how.transport ?? 'mmio', attached: virtio }];
     try {
-      writeAcpiTables(machine.mem, virtioAcpiOptions(machine.config.cmdline, attachments));
+      writeAcpiTables(machine.mem, virtioAcpiOptions(machine.config.cmdline, attachments, machine.apic));
     } catch (e) {
       await virtio.close(); // too many devices for the DSDT: no half-attached devices left running
       throw e;

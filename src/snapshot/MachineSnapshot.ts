@@ -64,8 +64,12 @@ interface SavedVirtio { options: VirtioOptions; transport: 'pci' | 'mmio'; devic
 export interface SnapshotPayload {
   typevisor: string;
   created: string;
-  /** deterministic and seed: absent in snapshots of normal runs (and those of versions before them). */
-  machine: { memoryMiB: number; cmdline: string; nsPerInstruction: number; reboot: boolean; pacing: Pacing; bios: string | null; deterministic?: boolean; seed?: number };
+  /**
+   * deterministic and seed: absent in snapshots of normal runs (and those of versions before
+   * them); apic: whether the machine has the local and I/O APICs (absent in snapshots from
+   * before them: those machines had none, and restore without).
+   */
+  machine: { memoryMiB: number; cmdline: string; nsPerInstruction: number; reboot: boolean; pacing: Pacing; bios: string | null; deterministic?: boolean; seed?: number; apic?: boolean };
   cpu: unknown;
   clock: { ns: number };
   /** Pages that are not plain RAM: [firstPage, count, kind] triples (ROM shadows, MMIO holes). */
@@ -107,6 +111,7 @@ export function writeSnapshot(m: Machine, statePath: string, memPath: string): S
       memoryMiB: c.memoryMiB, cmdline: c.cmdline, nsPerInstruction: c.nsPerInstruction, reboot: c.reboot, pacing: c.pacing,
       bios: c.bios ? Buffer.from(c.bios).toString('base64') : null,
       ...(c.deterministic ? { deterministic: true, seed: c.seed } : {}),
+      apic: c.apic,
     },
     cpu: saveCpuState(m.cpu),
     clock: m.clock.saveState(),
@@ -150,6 +155,7 @@ function checkPayload(raw: unknown, where: string): SnapshotPayload {
   if (m['pacing'] !== 'fast' && m['pacing'] !== 'realtime') fail(where, 'pacing malformed');
   if (m['bios'] !== null && typeof m['bios'] !== 'string') fail(where, 'bios image malformed');
   if (m['deterministic'] !== undefined && typeof m['deterministic'] !== 'boolean') fail(where, 'deterministic flag malformed');
+  if (m['apic'] !== undefined && typeof m['apic'] !== 'boolean') fail(where, 'apic flag malformed');
   const seed = m['seed'];
   if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) fail(where, 'seed malformed');
   if (!isObj(raw['cpu'])) fail(where, 'CPU state missing');
@@ -193,7 +199,7 @@ export async function restoreMachine(statePath: string, memPath: string, o: Rest
   try {
     const pm = p.machine;
     m = new Machine({
-      memoryMiB: pm.memoryMiB, cmdline: pm.cmdline, nsPerInstruction: pm.nsPerInstruction, reboot: pm.reboot,
+      memoryMiB: pm.memoryMiB, cmdline: pm.cmdline, nsPerInstruction: pm.nsPerInstruction, reboot: pm.reboot, apic: pm.apic === true,
       pacing: o.pacing ?? pm.pacing, bios: pm.bios !== null ? new Uint8Array(Buffer.from(pm.bios, 'base64')) : null,
       ...(o.cpu !== undefined ? { cpu: o.cpu } : {}),
       ...(pm.deterministic === true && o.pacing !== 'realtime' ? { deterministic: true, seed: pm.seed ?? 0 } : {}),

@@ -39,30 +39,53 @@ test('RSDP: found by the BIOS-area scan, revision 2, both checksums', () => {
   assert.equal(sig(mem, rsdp + 9, 6), 'TYPEVM');
 });
 
-test('RSDT and XSDT list the FADT and HPET; every table checksums to zero over its length', () => {
+test('RSDT and XSDT list the FADT, HPET and MADT; every table checksums to zero over its length', () => {
   const mem = new PhysicalMemory(16 * MiB);
   const t = writeAcpiTables(mem);
   assert.equal(sig(mem, t.rsdt), 'RSDT');
-  assert.equal(rd32(mem, t.rsdt + 4), 44);
+  assert.equal(rd32(mem, t.rsdt + 4), 48);
   assert.equal(rd32(mem, t.rsdt + 36), t.fadt);
   assert.equal(rd32(mem, t.rsdt + 40), t.hpet);
+  assert.equal(rd32(mem, t.rsdt + 44), t.madt);
   assert.equal(sig(mem, t.xsdt), 'XSDT');
-  assert.equal(rd32(mem, t.xsdt + 4), 52);
+  assert.equal(rd32(mem, t.xsdt + 4), 60);
   assert.equal(rd64(mem, t.xsdt + 36), t.fadt);
   assert.equal(rd64(mem, t.xsdt + 44), t.hpet);
+  assert.equal(rd64(mem, t.xsdt + 52), t.madt);
   // HPET table (IA-PC HPET spec §3.2.4): block ID = GCAP_ID low dword, base in system memory.
   const h = t.hpet!;
   assert.equal(rd32(mem, h + 4), 56);
   assert.equal(rd32(mem, h + 36), 0x8086a201, 'event timer block ID: Intel, legacy capable, 64-bit, 3 timers, rev 1');
   assert.deepEqual(gas(mem, h + 40), [0, 64, 0, 0, 0xfed00000]);
   assert.equal(writeAcpiTables(new PhysicalMemory(16 * MiB), { hpet: false }).hpet, null);
-  for (const [addr, s] of [[t.rsdt, 'RSDT'], [t.xsdt, 'XSDT'], [t.fadt, 'FACP'], [t.dsdt, 'DSDT'], [h, 'HPET']] as const) {
+  for (const [addr, s] of [[t.rsdt, 'RSDT'], [t.xsdt, 'XSDT'], [t.fadt, 'FACP'], [t.dsdt, 'DSDT'], [h, 'HPET'], [t.madt!, 'APIC']] as const) {
     assert.equal(sig(mem, addr), s);
     const len = rd32(mem, addr + 4);
     assert.equal(acpiSum(mem.u8, addr, addr + len), 0, `${s} checksum`);
     assert.ok(addr >= t.base && addr + len <= t.base + t.size, `${s} inside the ACPI region`);
   }
   assert.deepEqual([t.base, t.size], [ACPI_BASE, ACPI_SIZE]);
+});
+
+test('MADT: the local APIC, the I/O APIC, IRQ0 → GSI 2 and the SCI level/active-high, LINT1 NMI; none with apic: false', () => {
+  const mem = new PhysicalMemory(16 * MiB);
+  const t = writeAcpiTables(mem);
+  const m = t.madt!;
+  const len = rd32(mem, m + 4);
+  assert.equal(rd32(mem, m + 36), 0xfee00000, 'local APIC address');
+  assert.equal(rd32(mem, m + 40), 1, 'PCAT_COMPAT: the 8259s are there too');
+  const entries: number[][] = [];
+  for (let e = m + 44; e < m + len; e += mem.u8[e + 1]!) entries.push([...mem.u8.subarray(e, e + mem.u8[e + 1]!)]);
+  const le32 = (b: number[], i: number): number => (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+  assert.deepEqual(entries.map((e) => e[0]), [0, 1, 2, 2, 4]);
+  assert.deepEqual(entries[0], [0, 8, 0, 0, 1, 0, 0, 0], 'processor 0, APIC ID 0, enabled');
+  assert.deepEqual([entries[1]![2], le32(entries[1]!, 4), le32(entries[1]!, 8)], [1, 0xfec00000, 0], 'I/O APIC 1 at 0xFEC00000, GSI base 0');
+  // Interrupt source overrides: bus, IRQ, GSI, flags (polarity bits 0-1, trigger bits 2-3).
+  assert.deepEqual([entries[2]![2], entries[2]![3], le32(entries[2]!, 4), entries[2]![8]], [0, 0, 2, 0x5], 'IRQ0 → GSI 2, edge, active high');
+  assert.deepEqual([entries[3]![2], entries[3]![3], le32(entries[3]!, 4), entries[3]![8]], [0, 9, 9, 0xd], 'SCI: IRQ9 → GSI 9, level, active high');
+  assert.deepEqual(entries[4], [4, 6, 0xff, 5, 0, 1], 'every processor: LINT1 is NMI');
+  const without = writeAcpiTables(new PhysicalMemory(16 * MiB), { apic: false });
+  assert.equal(without.madt, null);
 });
 
 test('FADT fields at their ACPI 6.x offsets', () => {
