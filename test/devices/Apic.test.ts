@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,4 +50,36 @@ test('apic.asm runs the same on both engines, to the instruction and the nanosec
   const a = await runProgram('jit');
   const b = await runProgram('interp');
   assert.deepEqual([a.instructions, a.ns], [b.instructions, b.ns]);
+});
+
+test('a snapshot taken while the APIC timer runs periodic restores: the program finishes its checks the same', { ...NEEDS_NASM, timeout: 120_000 }, async () => {
+  if (!HAVE_NASM) return;
+  const whole = await runProgram('jit');
+  const dir = mkdtempSync(join(tmpdir(), 'tv-apic-snap-'));
+  try {
+    const a = new Machine({ memoryMiB: 16, kernel: program(), deterministic: true });
+    let before = '';
+    a.onDebugOutput = (b) => { before += String.fromCharCode(b); };
+    // 1.7 ms of virtual time: inside the periodic-timer checks (from ~1 ms to ~2.5 ms).
+    const at = a.clock.addTimer('test pause', () => { void a.pause(); });
+    at.deadline = 1_700_000;
+    const runA = a.run();
+    while (!a.paused) await new Promise((r) => setTimeout(r, 1));
+    await a.saveSnapshot(join(dir, 's.state'), join(dir, 's.mem'));
+    const lapic = a.platform.lapic!.saveState() as { lvt: number[]; timerInitial: number; deadline: number | null };
+    assert.equal((lapic.lvt[0]! >> 17) & 3, 1, 'the timer is periodic at the snapshot');
+    assert.ok(lapic.timerInitial > 0 && lapic.deadline !== null, 'and armed');
+    a.stop('snapshot taken');
+    await runA;
+
+    const b = await Machine.restore(join(dir, 's.state'), join(dir, 's.mem'));
+    let after = '';
+    b.onDebugOutput = (c) => { after += String.fromCharCode(c); };
+    assert.equal((await b.run()).kind, 'poweroff');
+    assert.doesNotMatch(before + after, /FAIL|EXCEPTION/, before + after);
+    assert.match(after, /APIC OK/);
+    assert.deepEqual([b.cpu.instructions, b.clock.now()], [whole.instructions, whole.ns]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
