@@ -6,10 +6,10 @@
 // The main counter is derived from the virtual clock (never incremented per tick), and
 // each comparator becomes one clock timer armed for the instant the counter reaches it.
 // With a 32-bit comparator a one-shot can be seconds away, unlike the PIT's 27 ms, so
-// a tickless guest sleeps until its next real timer. The machine has no IOAPIC: in
-// legacy replacement mode timer 0 drives ISA IRQ0 and timer 1 IRQ8 (the PIT's and RTC's
-// lines, which are then cut off from the PIC, as QEMU does); other routes are ISA IRQ
-// numbers the owner allows (routeCap), none by default.
+// a tickless guest sleeps until its next real timer. In legacy replacement mode timer 0
+// drives ISA IRQ0 and timer 1 IRQ8 (the PIT's and RTC's lines, which are then cut off,
+// as QEMU does; the I/O APIC sees IRQ0 on its pin 2, as the spec's APIC routing says);
+// other routes are ISA IRQ numbers the owner allows (routeCap), none by default.
 
 import type { MmioHandler, PhysicalMemory } from '../memory/PhysicalMemory.js';
 import type { Timer, VirtualClock } from '../machine/VirtualClock.js';

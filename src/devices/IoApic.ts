@@ -17,7 +17,7 @@
 import type { MmioHandler, PhysicalMemory } from '../memory/PhysicalMemory.js';
 import type { ApicBus } from './LocalApic.js';
 import type { Device } from './Device.js';
-import { stateArray, stateNum, stateRecord } from './support.js';
+import { stateRecord, stateU32, stateU32s } from './support.js';
 
 export const IOAPIC_BASE = 0xfec00000;
 export const IOAPIC_WINDOW = 0x1000;
@@ -174,13 +174,8 @@ export class IoApic implements Device, MmioHandler {
   loadState(state: unknown): void {
     const what = this.name;
     const s = stateRecord(state, what);
-    const words = (k: string): number[] => {
-      const a = stateArray(s, k, what, IOAPIC_PINS);
-      for (const w of a) if (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 0xffffffff) throw new TypeError(`${what}: saved field ${k} holds a non-dword`);
-      return a as number[];
-    };
-    const lo = words('lo'), hi = words('hi');
-    const id = stateNum(s, 'id', what), regsel = stateNum(s, 'regsel', what), lines = stateNum(s, 'lines', what);
+    const lo = stateU32s(s, 'lo', what, IOAPIC_PINS), hi = stateU32s(s, 'hi', what, IOAPIC_PINS);
+    const id = stateU32(s, 'id', what), regsel = stateU32(s, 'regsel', what), lines = stateU32(s, 'lines', what);
     this.id = id & 0xf;
     this.regsel = regsel & 0xff;
     this.lines = lines & 0xffffff;

@@ -25,7 +25,7 @@ import type { MmioHandler, PhysicalMemory } from '../memory/PhysicalMemory.js';
 import type { Timer, VirtualClock } from '../machine/VirtualClock.js';
 import type { CpuApicLink } from '../cpu/apicLink.js';
 import type { Device, InterruptController } from './Device.js';
-import { saveDeadline, stateArray, stateBool, stateNum, stateRecord } from './support.js';
+import { saveDeadline, stateBool, stateNum, stateRecord, stateU32, stateU32s } from './support.js';
 
 export const LAPIC_BASE = 0xfee00000;
 export const LAPIC_WINDOW = 0x1000;
@@ -541,39 +541,42 @@ export class LocalApic implements Device, MmioHandler, InterruptController, CpuA
   loadState(state: unknown): void {
     const what = this.name;
     const s = stateRecord(state, what);
-    const u32 = (k: string): number => stateNum(s, k, what) >>> 0;
-    const words = (k: string, n: number): number[] => {
-      const a = stateArray(s, k, what, n);
-      for (const w of a) if (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 0xffffffff) throw new TypeError(`${what}: saved field ${k} holds a non-dword`);
-      return a as number[];
+    // Everything is checked before anything changes.
+    const r = (k: string): number => stateU32(s, k, what);
+    const isr = stateU32s(s, 'isr', what, 8), tmr = stateU32s(s, 'tmr', what, 8), irr = stateU32s(s, 'irr', what, 8);
+    const lvt = stateU32s(s, 'lvt', what, LVT_COUNT);
+    const v = {
+      base: r('base'), id: r('id'), tpr: r('tpr'), ldr: r('ldr'), dfr: r('dfr'), svr: r('svr'), esr: r('esr'),
+      esrPending: r('esrPending'), icrLo: r('icrLo'), icrHi: r('icrHi'), timerInitial: r('timerInitial'), dcr: r('dcr'),
     };
-    const isr = words('isr', 8), tmr = words('tmr', 8), irr = words('irr', 8), lvt = words('lvt', LVT_COUNT);
-    const timerInitial = u32('timerInitial');
     const timerStartNs = stateNum(s, 'timerStartNs', what);
     const tscDeadline = stateNum(s, 'tscDeadline', what);
     const deadline = stateNum(s, 'deadline', what);
-    if (!(tscDeadline >= 0) || !Number.isFinite(timerStartNs) || !(deadline >= 0)) throw new TypeError(`${what}: saved timer out of range`);
+    if (!Number.isFinite(timerStartNs) || !(Number.isFinite(tscDeadline) && tscDeadline >= 0) || !(deadline >= 0)) {
+      throw new TypeError(`${what}: saved timer out of range`);
+    }
     const timerDone = stateBool(s, 'timerDone', what);
-    this.baseMsr = ((u32('base') & (APIC_BASE_BSP | APIC_BASE_ENABLE)) | LAPIC_BASE) >>> 0;
-    this.id = u32('id') & 0xff;
-    this.tpr = u32('tpr') & 0xff;
-    this.ldr = (u32('ldr') & 0xff000000) >>> 0;
-    this.dfr = (u32('dfr') | 0x0fffffff) >>> 0;
-    this.svr = u32('svr') & SVR_WRITABLE;
+    this.baseMsr = ((v.base & (APIC_BASE_BSP | APIC_BASE_ENABLE)) | LAPIC_BASE) >>> 0;
+    this.id = v.id & 0xff;
+    this.tpr = v.tpr & 0xff;
+    this.ldr = (v.ldr & 0xff000000) >>> 0;
+    this.dfr = (v.dfr | 0x0fffffff) >>> 0;
+    this.svr = v.svr & SVR_WRITABLE;
     this.isr.set(isr);
     this.tmr.set(tmr);
     this.irr.set(irr);
-    this.esr = u32('esr') & 0xff;
-    this.esrPending = u32('esrPending') & 0xff;
-    this.icrLo = u32('icrLo') & 0x000ccfff;
-    this.icrHi = (u32('icrHi') & 0xff000000) >>> 0;
-    this.lvt.set(lvt);
-    this.timerInitial = timerInitial;
+    this.esr = v.esr & 0xff;
+    this.esrPending = v.esrPending & 0xff;
+    this.icrLo = v.icrLo & 0x000ccfff;
+    this.icrHi = (v.icrHi & 0xff000000) >>> 0;
+    for (let i = 0; i < LVT_COUNT; i++) this.lvt[i] = lvt[i]! & (LVT_WRITABLE[i]! | (1 << 12) | (1 << 14));
+    this.timerInitial = v.timerInitial;
     this.timerStartNs = timerStartNs;
-    this.dcr = u32('dcr') & 0xb;
+    this.dcr = v.dcr & 0xb;
     this.timerDone = timerDone;
     this.deadlineTsc = tscDeadline;
     this.timer.deadline = deadline;
     this.update();
   }
+
 }

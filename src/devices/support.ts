@@ -43,6 +43,20 @@ export function stateNum(s: StateRecord, key: string, what: string): number {
   return v;
 }
 
+/** A whole number 0 to 2^32 - 1 (a register's saved value). */
+export function stateU32(s: StateRecord, key: string, what: string): number {
+  const v = s[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new TypeError(`${what}: saved field ${key} is not a 32-bit value`);
+  return v;
+}
+
+/** An array of `length` 32-bit values (register banks). */
+export function stateU32s(s: StateRecord, key: string, what: string, length: number): number[] {
+  const a = stateArray(s, key, what, length);
+  for (const w of a) if (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 0xffffffff) throw new TypeError(`${what}: saved field ${key} holds a value that is not 32-bit`);
+  return a as number[];
+}
+
 export function stateBool(s: StateRecord, key: string, what: string): boolean {
   const v = s[key];
   if (typeof v !== 'boolean') throw new TypeError(`${what}: saved field ${key} is not a boolean`);

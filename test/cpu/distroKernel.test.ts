@@ -2,7 +2,8 @@
 // of the platform than the default guest's tinyconfig kernel) boots on the software CPU
 // to the default guest's busybox shell: about 2.7 G guest instructions from a bzImage,
 // 2.3 G of them in the XZ decompressor (add ~3 G more without cryptomgr.notests), about
-// 10 s on the translator. The kernel is the one scripts/setup-debian.sh fetches into
+// 10 s on the translator; it takes the machine's local APIC and I/O APIC (the MADT) and
+// routes its interrupts through them. The kernel is the one scripts/setup-debian.sh fetches into
 // bench/.cache/vmlinuz-686 (the test skips, saying so, where it could not), or another:
 //
 //   TYPEVISOR_DISTRO_KERNEL=/boot/vmlinuz-6.1.0-28-686 node --test dist/test/cpu/distroKernel.test.js
@@ -34,7 +35,7 @@ const BOOT_MS = 900_000;
  */
 const HANG_GUARD_MS = 7_200_000;
 
-test('a distribution kernel boots to the busybox shell with no oops and sees the CPUID features', { skip, timeout: HANG_GUARD_MS }, async () => {
+test('a distribution kernel boots to the busybox shell with no oops, sees the CPUID features and uses the APICs', { skip, timeout: HANG_GUARD_MS }, async () => {
   const append = [
     'console=ttyS0 panic=-1',
     process.env['TYPEVISOR_DISTRO_SELFTESTS'] ? '' : 'cryptomgr.notests',
@@ -61,6 +62,14 @@ test('a distribution kernel boots to the busybox shell with no oops and sees the
     for (const [bit, name] of named) {
       if ((CPUID_FEATURES_EDX & bit) !== 0) assert.ok(flags.includes(name), `/proc/cpuinfo flags lack ${name}: ${flags.join(' ')}`);
     }
+    // The kernel routes its interrupts through the I/O APIC and ticks on the local APIC's timer.
+    send('grep -E "IO-APIC|LOC" /proc/interrupts; sleep 1; grep LOC /proc/interrupts; echo irqs-$((1+1))done\n');
+    const ints = (await s.waitFor(/([^]*?)irqs-2done/, 60_000))[1]!;
+    assert.match(ints, /IO-APIC\s+2-edge\s+timer/, `the PIT/HPET tick is not on I/O APIC pin 2: ${ints}`);
+    assert.match(ints, /IO-APIC\s+4-edge\s+ttyS0/, `the serial port is not on the I/O APIC: ${ints}`);
+    const loc = [...ints.matchAll(/LOC:\s+(\d+)/g)].map((m) => Number(m[1]));
+    assert.equal(loc.length, 2, ints);
+    assert.ok(loc[0]! > 0 && loc[1]! > loc[0]!, `local APIC timer interrupts do not count: ${loc.join(' then ')}`);
     const log = s.output;
     assert.doesNotMatch(log, /\b(Oops|BUG:|WARNING:|general protection fault|invalid opcode:|Kernel panic)/, 'the kernel log shows a fault');
     assert.doesNotMatch(log, /alg: .* (failed|error)/i, 'a crypto self-test failed');

@@ -15,6 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { Machine } from '../../src/machine/Machine.js';
 import type { CpuEngine } from '../../src/machine/cpuEngine.js';
 import { HAVE_NASM, NEEDS_NASM } from '../cpu/sysasm.js';
+import { VirtualClock } from '../../src/machine/VirtualClock.js';
+import { Pic8259 } from '../../src/devices/Pic8259.js';
+import { LocalApic, REG_LVT_TIMER, REG_SVR, REG_TIMER_INIT } from '../../src/devices/LocalApic.js';
+import { IoApic } from '../../src/devices/IoApic.js';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/devices/asm/apic.asm');
 
@@ -81,5 +85,26 @@ test('a snapshot taken while the APIC timer runs periodic restores: the program 
     assert.deepEqual([b.cpu.instructions, b.clock.now()], [whole.instructions, whole.ns]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('saved APIC state that does not fit is refused with a clear error, and good state round-trips', () => {
+  const clock = new VirtualClock();
+  const pic = new Pic8259();
+  const lapic = new LocalApic(clock, pic);
+  const ioapic = new IoApic(lapic);
+  lapic.write(REG_SVR, 4, 0x1ff);
+  lapic.write(REG_LVT_TIMER, 4, 0x20031);
+  lapic.write(REG_TIMER_INIT, 4, 5000);
+  const saved = JSON.parse(JSON.stringify(lapic.saveState())) as Record<string, unknown>;
+  const other = new LocalApic(new VirtualClock(), new Pic8259());
+  other.loadState(saved);
+  assert.deepEqual(other.saveState(), lapic.saveState());
+  for (const bad of [null, 7, { ...saved, isr: [1, 2] }, { ...saved, lvt: 'x' }, { ...saved, tpr: 'high' }, { ...saved, timerDone: 1 }, { ...saved, irr: [0, 0, 0, 0, 0, 0, 0, -1] }]) {
+    assert.throws(() => other.loadState(bad), (e: Error) => e instanceof TypeError && /^lapic: /.test(e.message), JSON.stringify(bad));
+  }
+  const io = JSON.parse(JSON.stringify(ioapic.saveState())) as Record<string, unknown>;
+  for (const bad of [[], { ...io, lo: [1] }, { ...io, hi: new Array(24).fill(2 ** 33) }, { ...io, lines: null }]) {
+    assert.throws(() => new IoApic(lapic).loadState(bad), (e: Error) => e instanceof TypeError && /^ioapic: /.test(e.message), JSON.stringify(bad));
   }
 });
