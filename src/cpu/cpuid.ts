@@ -82,7 +82,6 @@ export function cpuidFeaturesEdx(c: Cpu): number {
   return c.lapic !== null && c.lapic.enabled ? d | FEAT_APIC : d;
 }
 
-
 function str4(s: string, at: number): number {
   let v = 0;
   for (let i = 3; i >= 0; i--) v = (v << 8) | (at + i < s.length ? s.charCodeAt(at + i) & 0xff : 0);

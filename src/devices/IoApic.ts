@@ -64,9 +64,9 @@ export class IoApic implements Device, MmioHandler {
     mem.addMmio(base, IOAPIC_WINDOW, this.name, this);
   }
 
-  /** Drive ISA interrupt line `irq` (0-15). */
+  /** Drive ISA interrupt line `irq` (0-15; IRQ2, the 8259 cascade, is no bus line: pin 2 is IRQ0's). */
   setIsaIrq(irq: number, level: boolean): void {
-    this.setPin(isaIrqPin(irq), level);
+    if (irq !== 2) this.setPin(isaIrqPin(irq), level);
   }
 
   setPin(pin: number, level: boolean): void {
