@@ -96,6 +96,9 @@ export const ESR_ILLEGAL_REGISTER = 1 << 7;
  */
 export const TIMER_MIN_PERIOD_NS = 10_000;
 
+/** TSC-deadline timers further ahead than this (ns, ~104 days) are not armed. */
+const TSC_DEADLINE_NEVER_NS = 2 ** 53;
+
 /** How the I/O APIC reaches a local APIC (§11.6.2 destinations; a message on the APIC bus). */
 export interface ApicBus {
   /** A fixed or lowest-priority interrupt: true when this APIC is a destination and took it into its IRR. */
@@ -368,7 +371,9 @@ export class LocalApic implements Device, MmioHandler, InterruptController, CpuA
     if (!this.enabled) {
       // a disabled APIC has no timer
     } else if (mode === TIMER_TSC_DEADLINE) {
+      // A deadline further than ~104 days away is never (as the HPET's beyond its range).
       if (this.deadlineTsc !== 0) d = Math.max(this.deadlineTsc - this.tscOffset(), now);
+      if (d - now > TSC_DEADLINE_NEVER_NS) d = Infinity;
     } else if (this.timerInitial !== 0) {
       const period = this.timerInitial * this.divisor();
       if (mode === TIMER_PERIODIC) {

@@ -108,3 +108,15 @@ test('saved APIC state that does not fit is refused with a clear error, and good
     assert.throws(() => new IoApic(lapic).loadState(bad), (e: Error) => e instanceof TypeError && /^ioapic: /.test(e.message), JSON.stringify(bad));
   }
 });
+
+test('a TSC deadline centuries away arms nothing (an idle guest is then a dead halt, not a 584-year skip)', () => {
+  const clock = new VirtualClock();
+  const lapic = new LocalApic(clock, new Pic8259());
+  lapic.write(REG_SVR, 4, 0x1ff);
+  lapic.write(REG_LVT_TIMER, 4, 0x40032);
+  lapic.writeTscDeadline(5000);
+  assert.equal(clock.nextDeadline(), 5000);
+  lapic.writeTscDeadline(2 ** 64 - 1);
+  assert.equal(clock.nextDeadline(), Infinity);
+  assert.equal(lapic.tscDeadline, 2 ** 64 - 1, 'the MSR still reads what was written');
+});
