@@ -19,6 +19,8 @@ import { VirtualClock } from '../../src/machine/VirtualClock.js';
 import { Pic8259 } from '../../src/devices/Pic8259.js';
 import { LocalApic, REG_LVT_TIMER, REG_SVR, REG_TIMER_INIT } from '../../src/devices/LocalApic.js';
 import { IoApic } from '../../src/devices/IoApic.js';
+import { readStateFile, writeStateFile } from '../../src/snapshot/StateFile.js';
+import { jmpSelf, multibootKernel } from '../boot/images.js';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/devices/asm/apic.asm');
 
@@ -119,4 +121,28 @@ test('a TSC deadline centuries away arms nothing (an idle guest is then a dead h
   lapic.writeTscDeadline(2 ** 64 - 1);
   assert.equal(clock.nextDeadline(), Infinity);
   assert.equal(lapic.tscDeadline, 2 ** 64 - 1, 'the MSR still reads what was written');
+});
+
+test('a snapshot from before the APICs (no machine.apic) restores as a machine without them; one with them keeps them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tv-apic-old-'));
+  try {
+    for (const apic of [false, true]) {
+      const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: multibootKernel([...jmpSelf]), apic });
+      const run = m.run();
+      await m.saveSnapshot(join(dir, 's.state'), join(dir, 's.mem'));
+      m.stop('snapshot taken');
+      await run;
+      const payload = readStateFile(join(dir, 's.state')) as { machine: Record<string, unknown> };
+      assert.equal(payload.machine['apic'], apic);
+      if (!apic) {
+        delete payload.machine['apic']; // as written before the APICs existed
+        writeStateFile(join(dir, 's.state'), payload);
+      }
+      const r = await Machine.restore(join(dir, 's.state'), join(dir, 's.mem'));
+      assert.equal(r.platform.lapic !== null, apic);
+      assert.equal(r.platform.devices.some((d) => d.name === 'ioapic'), apic);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
