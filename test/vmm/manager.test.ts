@@ -75,7 +75,7 @@ test('manager API: create, list, per-VM endpoints, update, delete; every malform
     // GET /vms/{id} (= GET /vms/{id}/) is Firecracker's InstanceInfo with the manager's fields.
     assert.deepEqual((await api(sock, 'GET', '/vms/vm1/')).body, {
       id: 'vm1', state: 'Not started', vmm_version: info.vmm_version, app_name: 'typevisor',
-      cpu_share: 1, cpu_engine: 'jit', mem_size_mib: 32, console_socket: join(dir, 'vm1.console'), exit: null,
+      cpu_share: 1, cpu_engine: 'jit', deterministic: false, mem_size_mib: 32, console_socket: join(dir, 'vm1.console'), exit: null,
     });
     await ok(sock, 'PUT', '/vms/vm2', { cpu_share: 0.5, cpu_engine: 'interp' });
     assert.equal(((await api(sock, 'GET', '/vms/vm2')).body as { cpu_engine: string }).cpu_engine, 'interp');
