@@ -21,7 +21,8 @@ set -eu
 cd "$(dirname "$0")/.."
 command -v nasm >/dev/null || { echo "nasm not found (apt-get install nasm)" >&2; exit 1; }
 
-# boot_on_qemu BIN OUT: boot BIN (a test program) on QEMU through the boot sector;
+# boot_on_qemu BIN OUT: boot BIN (a test program) on QEMU through the boot sector (a
+# Pentium III with NX, for pae.asm);
 # prints the guest's exit code (or "none ...") and leaves its 0xE9 text in OUT.
 boot_on_qemu() {
   command -v qemu-system-i386 >/dev/null || { echo "qemu-system-i386 not found (apt-get install qemu-system-x86)" >&2; exit 1; }
@@ -31,7 +32,7 @@ boot_on_qemu() {
   truncate -s $((121 * 512)) "$tmp/disk.img"
   : > "$2"
   set +e
-  timeout 120 qemu-system-i386 -accel tcg -cpu pentium3 -m 16 -display none -no-reboot \
+  timeout 120 qemu-system-i386 -accel tcg -cpu pentium3,+nx -m 16 -display none -no-reboot \
     -drive file="$tmp/disk.img",format=raw,if=ide \
     -debugcon file:"$2" -device isa-debug-exit,iobase=0xf4,iosize=1 >/dev/null 2>&1
   rc=$?

@@ -97,6 +97,10 @@ export class Cpu {
   cr2 = 0;
   cr3 = 0;
   cr4 = 0;
+  /** PAE PDPTE registers (lo, hi per entry), loaded from CR3's PDPT by loadPdptes. */
+  readonly pdpte = new Int32Array(8);
+  /** IA32_EFER (SCE, LME, LMA, NXE). */
+  efer = 0;
   readonly dr = new Int32Array(8);
   gdtBase = 0;
   gdtLimit = 0xffff;
@@ -252,6 +256,8 @@ export class Cpu {
     this.lazyMask = 0;
     this.cr0 = CR0_ET | 0x60000000; // CD, NW set at reset
     this.cr2 = this.cr3 = this.cr4 = 0;
+    this.pdpte.fill(0);
+    this.efer = 0;
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0 | 0;
     this.dr[7] = 0x400;
@@ -370,7 +376,7 @@ export class Cpu {
       this.fetchPhysPage = phys & ~0xfff;
     } else {
       this.fetchLinPage = -1;
-      this.fetchPhysPage = phys & ~0xfff;
+      this.fetchPhysPage = phys - (lin & 0xfff); // may lie above 4 GiB (PAE): not masked
     }
   }
 
@@ -380,7 +386,7 @@ export class Cpu {
       this.refillFetch(lin);
       if (this.fetchLinPage === -1) {
         this.eip = (this.eip + 1) & this.ipMask;
-        return this.mem.read8(this.fetchPhysPage | (lin & 0xfff));
+        return this.mem.read8(this.fetchPhysPage + (lin & 0xfff));
       }
     }
     this.eip = (this.eip + 1) & this.ipMask;

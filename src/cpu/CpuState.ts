@@ -9,13 +9,16 @@ import { mtrrState } from './msr.js';
 export interface SegmentState { sel: number; base: number; limit: number; attr: number }
 
 export interface CpuStateData {
-  version: 1;
+  /** 2 added EFER and the PDPTE registers; a version 1 state (from before PAE) loads with them zero. */
+  version: 2;
   regs: number[];
   eip: number;
   eflags: number;
   segs: SegmentState[];
   cpl: number;
   cr0: number; cr2: number; cr3: number; cr4: number;
+  /** PAE PDPTE registers as (lo, hi) pairs: what MOV CR3 loaded, not re-read from memory. */
+  pdpte: number[];
   dr: number[];
   gdt: { base: number; limit: number };
   idt: { base: number; limit: number };
@@ -24,6 +27,7 @@ export interface CpuStateData {
   msr: {
     sysenterCs: number; sysenterEsp: number; sysenterEip: number; apicBase: number;
     pat: number; patHi: number; mtrrDefType: number; miscEnable: number; tscOffset: number; mtrr: number[];
+    efer: number;
   };
   halted: boolean;
   /** STI / MOV SS shadow: interrupts stay blocked before the next instruction. */
@@ -37,13 +41,14 @@ export function saveCpuState(c: Cpu): CpuStateData {
   const segs: SegmentState[] = [];
   for (let s = 0; s < 6; s++) segs.push({ sel: c.segSel[s]!, base: c.segBase[s]!, limit: c.segLimit[s]!, attr: c.segAttr[s]! });
   return {
-    version: 1,
+    version: 2,
     regs: Array.from(c.regs),
     eip: c.eip,
     eflags: c.flags,
     segs,
     cpl: c.cpl,
     cr0: c.cr0, cr2: c.cr2, cr3: c.cr3, cr4: c.cr4,
+    pdpte: Array.from(c.pdpte),
     dr: Array.from(c.dr),
     gdt: { base: c.gdtBase, limit: c.gdtLimit },
     idt: { base: c.idtBase, limit: c.idtLimit },
@@ -53,6 +58,7 @@ export function saveCpuState(c: Cpu): CpuStateData {
       sysenterCs: c.sysenterCs, sysenterEsp: c.sysenterEsp, sysenterEip: c.sysenterEip, apicBase: c.apicBase,
       pat: c.pat, patHi: c.patHi, mtrrDefType: c.mtrrDefType, miscEnable: c.miscEnable, tscOffset: c.tscOffset,
       mtrr: Array.from(mtrrState(c)),
+      efer: c.efer,
     },
     halted: c.halted,
     interruptShadow: c.inhibitAt === c.instructions,
@@ -77,9 +83,8 @@ function seg(v: unknown, what: string): SegmentState {
 
 /** Load what saveCpuState wrote. Everything is checked before the CPU is touched. */
 export function loadCpuState(c: Cpu, raw: unknown): void {
-  if (typeof raw !== 'object' || raw === null || (raw as { version?: unknown }).version !== 1) {
-    throw new TypeError('CPU state: not a version 1 CPU state');
-  }
+  const version = typeof raw === 'object' && raw !== null ? (raw as { version?: unknown }).version : undefined;
+  if (version !== 1 && version !== 2) throw new TypeError('CPU state: not a version 1 or 2 CPU state');
   const s = raw as Record<string, unknown>;
   const regs = nums(s.regs, 8, 'regs');
   const dr = nums(s.dr, 8, 'dr');
@@ -90,6 +95,8 @@ export function loadCpuState(c: Cpu, raw: unknown): void {
   const ldt = seg(s.ldt, 'ldt'), tr = seg(s.tr, 'tr');
   const m = s.msr as Record<string, unknown> | undefined;
   if (!m) throw new TypeError('CPU state: msr missing');
+  const pdpte = version === 1 ? new Array<number>(8).fill(0) : nums(s.pdpte, 8, 'pdpte');
+  const efer = version === 1 ? 0 : num(m.efer, 'msr.efer');
   const mtrr = mtrrState(c);
   const mtrrVals = nums(m.mtrr, mtrr.length, 'msr.mtrr');
   const cpl = num(s.cpl, 'cpl');
@@ -114,6 +121,8 @@ export function loadCpuState(c: Cpu, raw: unknown): void {
   c.flags = scalars.eflags;
   c.lazyMask = 0;
   c.cr0 = scalars.cr0; c.cr2 = scalars.cr2; c.cr3 = scalars.cr3; c.cr4 = scalars.cr4;
+  c.pdpte.set(pdpte);
+  c.efer = efer;
   c.dr.set(dr);
   c.gdtBase = gdtBase; c.gdtLimit = gdtLimit; c.idtBase = idtBase; c.idtLimit = idtLimit;
   c.ldtSel = ldt.sel; c.ldtBase = ldt.base; c.ldtLimit = ldt.limit; c.ldtAttr = ldt.attr;

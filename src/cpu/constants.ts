@@ -63,7 +63,7 @@ export const EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR
 export const EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14, EXC_MF = 16;
 export const EXC_AC = 17, EXC_MC = 18, EXC_XM = 19;
 
-// Page table entry bits (2-level, non-PAE).
+// Page table entry bits (the low dword in PAE entries; XD is bit 63, the high dword's sign).
 export const PTE_P = 1 << 0;
 export const PTE_W = 1 << 1;
 export const PTE_U = 1 << 2;
@@ -73,7 +73,7 @@ export const PTE_PS = 1 << 7;
 export const PTE_G = 1 << 8;
 
 // #PF error code bits.
-export const PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8;
+export const PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8, PF_ID = 16;
 
 // Segment descriptor attribute word (descriptor bits 40..55, as kept in segAttr).
 export const DESC_TYPE = 0x0f;
@@ -103,6 +103,13 @@ export const MSR_PAT = 0x277;
 export const MSR_MTRRCAP = 0xfe;
 export const MSR_MTRR_DEF_TYPE = 0x2ff;
 export const MSR_MISC_ENABLE = 0x1a0;
+export const MSR_EFER = 0xc0000080;
+
+// IA32_EFER bits (SDM vol. 3A §2.2.1).
+export const EFER_SCE = 1 << 0;
+export const EFER_LME = 1 << 8;
+export const EFER_LMA = 1 << 10;
+export const EFER_NXE = 1 << 11;
 
 /** Why `Cpu.run` returned. */
 export const STOP_BUDGET = 0; // ran the instructions it was given

@@ -3,7 +3,8 @@
 // CPU implements. Other modules (tests, the fuzz harness) read CPUID_FEATURES_EDX.
 
 import type { Cpu } from './Cpu.js';
-import { EAX, EBX, ECX, EDX } from './constants.js';
+import { EAX, EBX, ECX, EDX, EFER_LME, EFER_NXE, EFER_SCE } from './constants.js';
+import { MAXPHYADDR } from './mmu.js';
 
 // CPUID.01H:EDX feature bits.
 export const FEAT_FPU = 1 << 0;
@@ -27,14 +28,14 @@ export const FEAT_FXSR = 1 << 24;
 export const FEAT_SSE = 1 << 25;
 
 /**
- * CPUID.01H:EDX as reported with an x87 unit attached: FPU DE PSE TSC MSR CX8 SEP MTRR
- * PGE CMOV PAT FXSR, and APIC with a local APIC (cpuidFeaturesEdx). No VME, PAE, MCE,
+ * CPUID.01H:EDX as reported with an x87 unit attached: FPU DE PSE TSC MSR PAE CX8 SEP
+ * MTRR PGE CMOV PAT FXSR, and APIC with a local APIC (cpuidFeaturesEdx). No VME, MCE,
  * MCA, MMX or SSE (not implemented). FPU and FXSR are masked off while no x87 unit is
  * attached (see FEAT_NEEDS_FPU).
  */
 export const CPUID_FEATURES_EDX =
-  FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_MTRR | FEAT_PGE | FEAT_CMOV |
-  FEAT_PAT | FEAT_FXSR;
+  FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 | FEAT_SEP | FEAT_MTRR | FEAT_PGE |
+  FEAT_CMOV | FEAT_PAT | FEAT_FXSR;
 /** Feature bits that depend on the x87 unit being present. */
 export const FEAT_NEEDS_FPU = FEAT_FPU | FEAT_FXSR;
 /**
@@ -50,7 +51,15 @@ export const CPUID_FEATURES_ECX = FEAT_ECX_HYPERVISOR;
 /** CPUID.01H:EAX: family 6, model 3, stepping 3 (Pentium II, as in EDX at reset). */
 export const CPUID_SIGNATURE = 0x00000633;
 export const CPUID_MAX_BASIC = 2;
-export const CPUID_MAX_EXTENDED = 0x80000004 | 0;
+export const CPUID_MAX_EXTENDED = 0x80000008 | 0;
+// CPUID.80000001H:EDX feature bits.
+export const FEAT_EXT_SYSCALL = 1 << 11;
+export const FEAT_EXT_NX = 1 << 20;
+export const FEAT_EXT_LM = 1 << 29;
+/** CPUID.80000001H:EDX: NX (the XD bit of PAE entries, EFER.NXE). No SYSCALL, no long mode. */
+export const CPUID_EXT_FEATURES_EDX = FEAT_EXT_NX;
+/** CPUID.80000008H:EAX: physical address bits (mmu.ts checks entries against them), 32 linear. */
+export const CPUID_ADDRESS_SIZES = (32 << 8) | MAXPHYADDR;
 export const CPUID_VENDOR = 'GenuineIntel';
 export const CPUID_BRAND = 'typevisor virtual CPU';
 /**
@@ -65,6 +74,13 @@ export const CPUID_HV_SIGNATURE = 'TypeVisorCPU';
  * 43 L2 512K 4-way, 08 L1I 16K, 04 DTLB 4M, 0C L1D 16K. AL = 1 (one iteration).
  */
 export const CPUID_LEAF2 = [0x03020101, 0, 0, 0x0c040843] as const;
+
+/** EFER bits a WRMSR may set: those of the features leaf 0x80000001 reports. */
+export function eferWritable(): number {
+  const f = CPUID_EXT_FEATURES_EDX as number;
+  return ((f & FEAT_EXT_NX) !== 0 ? EFER_NXE : 0) | ((f & FEAT_EXT_LM) !== 0 ? EFER_LME : 0) |
+    ((f & FEAT_EXT_SYSCALL) !== 0 ? EFER_SCE : 0);
+}
 
 /**
  * CPUID.01H:ECX bit 24: the local APIC timer has TSC-deadline mode. Not reported yet,
@@ -117,12 +133,13 @@ export function cpuid(c: Cpu): void {
     case 2: a = CPUID_LEAF2[0]; b = CPUID_LEAF2[1]; cx = CPUID_LEAF2[2]; d = CPUID_LEAF2[3]; break;
     case CPUID_HV_BASE: a = CPUID_HV_BASE; b = HV_EBX; cx = HV_ECX; d = HV_EDX; break;
     case 0x80000000: a = CPUID_MAX_EXTENDED; break;
-    case 0x80000001: break;
+    case 0x80000001: d = CPUID_EXT_FEATURES_EDX; break;
     case 0x80000002: case 0x80000003: case 0x80000004: {
       const i = (leaf - 0x80000002) * 4;
       a = BRAND[i]!; b = BRAND[i + 1]!; cx = BRAND[i + 2]!; d = BRAND[i + 3]!;
       break;
     }
+    case 0x80000008: a = CPUID_ADDRESS_SIZES; break;
     default: break;
   }
   r[EAX] = a; r[EBX] = b; r[ECX] = cx; r[EDX] = d;

@@ -3,8 +3,10 @@
 // Any other MSR raises #GP(0), as hardware does, so rdmsr_safe() probes see "absent".
 
 import type { Cpu } from './Cpu.js';
+import { flushTlb } from './mmu.js';
+import { eferWritable } from './cpuid.js';
 import {
-  EAX, ECX, EDX, EXC_GP, MSR_APIC_BASE, MSR_MISC_ENABLE, MSR_MTRR_DEF_TYPE, MSR_MTRRCAP, MSR_PAT, MSR_SYSENTER_CS,
+  EAX, ECX, EDX, EFER_LMA, EFER_NXE, EXC_GP, MSR_APIC_BASE, MSR_EFER, MSR_MISC_ENABLE, MSR_MTRR_DEF_TYPE, MSR_MTRRCAP, MSR_PAT, MSR_SYSENTER_CS,
   MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, MSR_TSC,
 } from './constants.js';
 
@@ -79,6 +81,7 @@ export function rdmsr(c: Cpu): void {
     case MSR_MISC_ENABLE: lo = c.miscEnable; break;
     case MSR_PAT: lo = c.pat; hi = c.patHi; break;
     case MSR_MTRR_DEF_TYPE: lo = c.mtrrDefType; break;
+    case MSR_EFER: lo = c.efer; break;
     default: {
       const m = mtrrState(c);
       let i: number;
@@ -122,6 +125,7 @@ export function wrmsr(c: Cpu): void {
       if (hi !== 0 || (lo & ~0xcff) !== 0 || !validType(lo & 0xff, false)) c.raise(EXC_GP, 0);
       c.mtrrDefType = lo;
       return;
+    case MSR_EFER: writeEfer(c, lo, hi); return;
     default: {
       const m = mtrrState(c);
       if (msr >= MSR_MTRR_PHYS_FIRST && msr <= MSR_MTRR_PHYS_LAST) {
@@ -138,4 +142,18 @@ export function wrmsr(c: Cpu): void {
       m[2 * (16 + f)] = lo; m[2 * (16 + f) + 1] = hi;
     }
   }
+}
+
+/**
+ * WRMSR IA32_EFER: only the bits of features CPUID reports are writable (eferWritable;
+ * the rest, LME and SCE included while long mode and SYSCALL are not implemented, raise
+ * #GP(0)); LMA is the processor's status and ignores writes. NXE changes what a PAE
+ * entry's bit 63 means, so cached translations go.
+ */
+function writeEfer(c: Cpu, lo: number, hi: number): void {
+  if (hi !== 0 || (lo & ~(eferWritable() | EFER_LMA)) !== 0) c.raise(EXC_GP, 0);
+  const v = (lo & ~EFER_LMA) | (c.efer & EFER_LMA);
+  const old = c.efer;
+  c.efer = v;
+  if (((old ^ v) & EFER_NXE) !== 0) flushTlb(c, true);
 }

@@ -7,11 +7,11 @@ import type { Cpu } from './Cpu.js';
 import type { OpTable } from './opcodes.js';
 import {
   CR0_AM, CR0_CD, CR0_EM, CR0_ET, CR0_MP, CR0_NE, CR0_NW, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_DE, CR4_OSFXSR,
-  CR4_PCE, CR4_PGE, CR4_PSE, CR4_TSD, CS, ECX, EDX, ESP, EXC_DB, EXC_GP, EXC_NM, FLAG_IF, FLAG_IOPL, FLAG_RF,
+  CR4_PAE, CR4_PCE, CR4_PGE, CR4_PSE, CR4_TSD, CS, ECX, EDX, ESP, EXC_DB, EXC_GP, EXC_NM, FLAG_IF, FLAG_IOPL, FLAG_RF,
   FLAG_VIF, FLAG_VIP, FLAG_VM, SS,
 } from './constants.js';
 import { getEflags } from './flags.js';
-import { flushTlb } from './mmu.js';
+import { flushTlb, loadCr3, loadPdptes } from './mmu.js';
 import { setFlagsFromPop } from './interrupts.js';
 import { cpuid } from './cpuid.js';
 import { rdmsr, readTsc, setEdxEax, wrmsr } from './msr.js';
@@ -20,7 +20,7 @@ import { installDescriptorTables, requireCpl0 } from './descriptorTables.js';
 /** CR0 bits a MOV CR0 can change (ET is hard-wired to 1 on P6; other bits are ignored). */
 export const CR0_WRITABLE = CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG;
 /** CR4 bits that exist on this CPU; setting any other bit raises #GP(0). OSFXSR needs the x87 unit. */
-export const CR4_VALID = CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE | CR4_OSFXSR;
+export const CR4_VALID = CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | CR4_OSFXSR;
 
 // Flat segment caches loaded by SYSENTER/SYSEXIT (base 0, limit 4 GiB, G=1, D/B=1, accessed).
 const ATTR_CODE0 = 0xc09b;
@@ -32,30 +32,39 @@ function cr4Valid(c: Cpu): number {
   return c.fpu === null ? CR4_VALID & ~CR4_OSFXSR : CR4_VALID;
 }
 
-/** MOV CR0: flushes the TLB when PG, PE or WP change and recomputes the mode. */
+/**
+ * MOV CR0: flushes the TLB when PG, PE or WP change and recomputes the mode. Turning
+ * paging on (or changing CD/NW under it) with CR4.PAE loads the PDPTEs first (#GP(0) on a
+ * reserved bit, CR0 unchanged).
+ */
 export function writeCr0(c: Cpu, v: number): void {
   v = (v & CR0_WRITABLE) | CR0_ET;
   if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) c.raise(EXC_GP, 0);
   if ((v & CR0_NW) !== 0 && (v & CR0_CD) === 0) c.raise(EXC_GP, 0);
   const old = c.cr0;
+  if ((v & CR0_PG) !== 0 && (c.cr4 & CR4_PAE) !== 0 && ((old ^ v) & (CR0_PG | CR0_CD | CR0_NW)) !== 0) loadPdptes(c, c.cr3);
   c.cr0 = v;
   if (((old ^ v) & (CR0_PG | CR0_PE | CR0_WP)) !== 0) flushTlb(c, true);
   if ((v & CR0_PE) === 0) c.cpl = 0;
   c.updateMode();
 }
 
-/** MOV CR3: a new page directory; global pages survive. */
+/** MOV CR3: a new page directory (or PDPT); global pages survive. */
 export function writeCr3(c: Cpu, v: number): void {
-  c.cr3 = v;
-  flushTlb(c, false);
+  loadCr3(c, v);
 }
 
-/** MOV CR4: reserved bits → #GP(0); PGE/PSE changes flush every translation. */
+/**
+ * MOV CR4: reserved bits → #GP(0); PAE/PGE/PSE changes flush every translation and, under
+ * paging with PAE after the write, reload the PDPTEs (#GP(0) on a reserved bit, CR4 unchanged).
+ */
 export function writeCr4(c: Cpu, v: number): void {
   if ((v & ~cr4Valid(c)) !== 0) c.raise(EXC_GP, 0);
   const old = c.cr4;
+  const changed = (old ^ v) & (CR4_PAE | CR4_PGE | CR4_PSE);
+  if (changed !== 0 && (v & CR4_PAE) !== 0 && (c.cr0 & CR0_PG) !== 0) loadPdptes(c, c.cr3);
   c.cr4 = v;
-  if (((old ^ v) & (CR4_PGE | CR4_PSE)) !== 0) flushTlb(c, true);
+  if (changed !== 0) flushTlb(c, true);
 }
 
 /** DR7.GD: any debug-register access raises #DB with DR6.BD set and GD cleared. */

@@ -10,7 +10,7 @@ import {
   FLAGS_FIXED1, FLAGS_VALID, FS, GS, SS, SYS_LDT, SYS_TSS16_AVAIL, SYS_TSS16_BUSY, SYS_TSS32_AVAIL, SYS_TSS32_BUSY,
 } from './constants.js';
 import { getEflags } from './flags.js';
-import { flushTlb } from './mmu.js';
+import { loadCr3 } from './mmu.js';
 import { Descriptor, loadCs, readDescriptor, setAccessed, setNullSeg, setSegCache } from './segments.js';
 
 export const TASK_JMP = 0, TASK_CALL = 1, TASK_INT = 2, TASK_IRET = 3;
@@ -96,8 +96,7 @@ export function taskSwitch(c: Cpu, sel: number, kind: number, retEip: number, er
   c.trSel = sel; c.trBase = newBase; c.trLimit = newLimit; c.trAttr = newAttr;
   c.cr0 |= CR0_TS;
   if (new32 && (c.cr0 & CR0_PG) !== 0) {
-    c.cr3 = st[ST_CR3]!;
-    flushTlb(c, false);
+    loadCr3(c, st[ST_CR3]!);
   }
   c.lazyMask = 0;
   c.flags = (newFlags & FLAGS_VALID) | FLAGS_FIXED1;

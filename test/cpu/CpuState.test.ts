@@ -19,7 +19,7 @@ function wire(cpu: Cpu, io: IoBus, sink: Sink): void {
   io.register(0xf4, 1, 'exit', { read: () => 0xff, write: (_p, _s, v) => { sink.exit = v & 0xff; cpu.requestStop(); } });
 }
 
-for (const name of ['paging', 'ring3', 'tasks', 'x87', 'strings']) {
+for (const name of ['paging', 'pae', 'ring3', 'tasks', 'x87', 'strings']) {
   test(`${name}.asm resumes from a mid-run CPU state and finishes like an uninterrupted run`, () => {
     const reference = runProgram(name, { setup: attachX87 });
     assert.equal(reference.exitCode, 0, `${name} must pass on its own`);
@@ -55,9 +55,23 @@ test('a malformed CPU state is refused before anything changes', () => {
   const { cpu } = makeCpu();
   const good = saveCpuState(cpu);
   const eip = cpu.eip;
-  assert.throws(() => loadCpuState(cpu, { ...good, version: 2 }), /version 1/);
+  assert.throws(() => loadCpuState(cpu, { ...good, version: 3 }), /version 1 or 2/);
+  assert.throws(() => loadCpuState(cpu, { ...good, pdpte: [0, 0] }), /pdpte must be 8 numbers/);
   assert.throws(() => loadCpuState(cpu, { ...good, regs: [1, 2, 3] }), /regs must be 8 numbers/);
   assert.throws(() => loadCpuState(cpu, { ...good, cpl: 7 }), /cpl out of range/);
   assert.throws(() => loadCpuState(cpu, { ...good, segs: good.segs.slice(1) }), /6 segments/);
   assert.equal(cpu.eip, eip);
+});
+
+test('a version 1 CPU state (before PAE) loads with EFER and the PDPTE registers cleared', () => {
+  const { cpu } = makeCpu();
+  const v1 = JSON.parse(JSON.stringify(saveCpuState(cpu))) as Record<string, unknown> & { msr: Record<string, unknown> };
+  v1.version = 1;
+  delete v1.pdpte;
+  delete v1.msr.efer;
+  cpu.efer = 0x800;
+  cpu.pdpte[0] = 0x1001;
+  loadCpuState(cpu, v1);
+  assert.equal(cpu.efer, 0);
+  assert.deepEqual(Array.from(cpu.pdpte), [0, 0, 0, 0, 0, 0, 0, 0]);
 });

@@ -42,6 +42,10 @@ const PROGRAMS: Program[] = [
   { name: 'decode', expect: ['decode: addressing forms', 'decode: ok'] },
   { name: 'descriptors', expect: ['descriptors: cpl 0', 'descriptors: ok'] },
   { name: 'pagediff', expect: ['pagediff: cpl 0', 'pagediff: ok'] },
+  {
+    name: 'pae',
+    expect: ['pae: 32-bit accessed/dirty', 'pae: on', 'pae: 2 MiB pages', 'pae: reserved bits', 'pae: nx', 'pae: global pages', 'pae: pdptes', 'pae: ok'],
+  },
   { name: 'tasks', expect: ['tasks: double fault', 'tasks: ok'] },
   { name: 'misc', expect: ['misc: shifts', 'misc: bits', 'misc: stack', 'misc: code', 'misc: paging', 'misc: system', 'misc: ok'] },
   {

@@ -61,6 +61,16 @@ test('CPUID: vendor, signature, features, cache descriptors, brand string', NEED
   mov eax, 0x40000001 ; beyond it: as above the maximum
   cpuid
   SAVE 28, eax
+  mov eax, 0x80000001 ; extended features: NX
+  cpuid
+  SAVE 29, edx
+  SAVE 30, ecx
+  mov eax, 0x80000008 ; address sizes
+  cpuid
+  SAVE 31, eax
+  mov eax, 0x80000009 ; above the extended maximum: highest basic leaf
+  cpuid
+  SAVE 32, eax
   DONE`,
   });
   ok(r);
@@ -76,7 +86,11 @@ test('CPUID: vendor, signature, features, cache descriptors, brand string', NEED
   assert.equal(r.slot(7), (CPUID_FEATURES_EDX & ~FEAT_NEEDS_FPU) >>> 0);
   assert.equal(r.slot(8), 0x03020101);
   assert.equal(r.slot(9), 0x0c040843);
-  assert.equal(r.slot(10), 0x80000004);
+  assert.equal(r.slot(10), 0x80000008);
+  assert.equal(r.slot(29), 1 << 20, '80000001h EDX: NX only (no SYSCALL, no long mode)');
+  assert.equal(r.slot(30), 0);
+  assert.equal(r.slot(31), 0x2024, '80000008h: 36 physical address bits (MAXPHYADDR, checked in PAE entries), 32 linear');
+  assert.equal(r.slot(32), 0x03020101);
   assert.equal(r.slot(11), 0x03020101);
   assert.equal(r.slot(12), 0x40000000);
   const hv = Buffer.alloc(12);
@@ -89,10 +103,10 @@ test('CPUID: vendor, signature, features, cache descriptors, brand string', NEED
 });
 
 test('CPUID feature constant: the Pentium II set this CPU implements, nothing more', () => {
-  for (const f of [FEAT_FPU, FEAT_DE, FEAT_PSE, FEAT_TSC, FEAT_MSR, FEAT_CX8, FEAT_SEP, FEAT_PGE, FEAT_CMOV, FEAT_PAT, FEAT_FXSR]) {
+  for (const f of [FEAT_FPU, FEAT_DE, FEAT_PSE, FEAT_TSC, FEAT_MSR, FEAT_PAE, FEAT_CX8, FEAT_SEP, FEAT_PGE, FEAT_CMOV, FEAT_PAT, FEAT_FXSR]) {
     assert.notEqual(CPUID_FEATURES_EDX & f, 0, hex(f));
   }
-  for (const f of [FEAT_VME, FEAT_PAE, FEAT_APIC, FEAT_MMX, FEAT_SSE]) assert.equal(CPUID_FEATURES_EDX & f, 0, hex(f));
+  for (const f of [FEAT_VME, FEAT_APIC, FEAT_MMX, FEAT_SSE]) assert.equal(CPUID_FEATURES_EDX & f, 0, hex(f));
 });
 
 /** A stand-in x87 unit that records FXSAVE/FXRSTOR addresses. */
@@ -287,7 +301,7 @@ test('MOV CR: reserved CR4 bits, PG without PE, NW without CD #GP(0); CR1/CR5 #U
     body: `
   mov eax, cr4
   SAVE 0, eax
-  mov eax, 1 << 5         ; PAE: not supported
+  mov eax, 1 << 6         ; MCE: not supported
   TRY {mov cr4, eax}, 2
   mov eax, 1 << 11
   TRY {mov cr4, eax}, 4

@@ -20,7 +20,7 @@
 // deliver their own faults.
 
 import { DS, ES, SS } from '../constants.js';
-import { TLB_MMIO, TLB_NOUSER, TLB_VALID, TLB_CODE, TLB_NOWRITE_SUP, TLB_NOWRITE_USER } from '../mmu.js';
+import { TLB_MMIO, TLB_NOEXEC, TLB_NOUSER, TLB_VALID, TLB_CODE, TLB_NOWRITE_SUP, TLB_NOWRITE_USER } from '../mmu.js';
 import { FK_IN_C, FK_ADC, FK_ADD, FK_DEC, FK_INC, FK_LOGIC, FK_RCO, FK_SBB, FK_SUB } from './runtime.js';
 import { Bytes, I32, Op, VOID, sleb, uleb, type FuncType } from './wasmModule.js';
 import { HELPERS, SLOW_IMPORTS } from './memoryHelpers.js';
@@ -121,6 +121,8 @@ export class Emitter {
   /** Read/write TLB masks for the region's privilege level (see Cpu.tlbReadMask). */
   readonly rmask: number;
   readonly wmask: number;
+  /** TLB mask for entering code on a page: readable and not execute-disabled (XD). */
+  readonly xmask: number;
   /** Offsets where the region's blocks start (where it can jump to itself). */
   readonly starts: Set<number>;
   /** Absolute memory addresses of the TLB, the register file and the slots. */
@@ -155,6 +157,7 @@ export class Emitter {
   constructor(readonly user: boolean, starts: Set<number>, hostBase: number, regsOff: number, slotsOff: number) {
     this.rmask = TLB_VALID | TLB_MMIO | (user ? TLB_NOUSER : 0);
     this.wmask = TLB_VALID | TLB_MMIO | TLB_CODE | (user ? TLB_NOUSER | TLB_NOWRITE_USER : TLB_NOWRITE_SUP);
+    this.xmask = this.rmask | TLB_NOEXEC;
     this.starts = starts;
     this.tlbAt = hostBase;
     this.regsAt = hostBase + regsOff;

@@ -12,10 +12,16 @@
 // device (GuestRam), reaches invalidatePage(), which drops the page's regions and asks
 // the running region to leave after the current instruction. A page rewritten again and
 // again waits longer each time before it is translated again.
+//
+// Execute permission (PAE XD) belongs to a linear mapping, not to the physical page: the
+// key leaves it out, and every way into translated code (this dispatcher, a region's chain
+// to the next) first requires the EIP page's TLB entry to be readable without TLB_NOEXEC.
+// An execute-disabled alias of a translated page thus reaches the interpreter, whose
+// fetch walks the page tables and raises the #PF.
 
 import { ESP, FLAG_IF, FLAG_TF } from '../constants.js';
 import { FAULT, HOST_REGS, HOST_SLOTS, HOST_TLB, type Cpu, type ExecutionEngine } from '../Cpu.js';
-import { TLB_CODE, TLB_VALID, translateSlow } from '../mmu.js';
+import { TLB_CODE, TLB_NOEXEC, TLB_VALID, translateSlow } from '../mmu.js';
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
 import { type CompiledRegion, type RegionTarget, compileRegion } from './compile.js';
 import { EXIT_CPU_EIP, EXIT_FAULT } from './Emitter.js';
@@ -244,7 +250,7 @@ export class Translator implements ExecutionEngine {
       if (c.halted || c.jitMode < 0 || (c.flags & FLAG_TF) !== 0) return;
       const eip = c.eip;
       const e = tlb[eip >>> 12]!;
-      if ((e & c.tlbReadMask) !== TLB_VALID) { this.interpret(c, -1); continue; }
+      if ((e & (c.tlbReadMask | TLB_NOEXEC)) !== TLB_VALID) { this.interpret(c, -1); continue; }
       const key = ((e >>> 12) << 1) | c.jitMode;
       const r = this.regionAt[key];
       if (r !== undefined && r.starts[eip & 0xfff] !== 0) {
@@ -327,7 +333,7 @@ export class Translator implements ExecutionEngine {
       from = c.instructions;
       page = eip & ~0xfff;
       const e = tlb[eip >>> 12]!;
-      if ((e & c.tlbReadMask) !== TLB_VALID) { key = -1; continue; }
+      if ((e & (c.tlbReadMask | TLB_NOEXEC)) !== TLB_VALID) { key = -1; continue; }
       key = ((e >>> 12) << 1) | c.jitMode;
       if (regionAt[key] !== undefined || heat[key]! >= threshold) return;
       if (heat[key]! >= threshold >> 3) this.noteEntry(key, eip);

@@ -215,7 +215,7 @@ export function compileRegion(blocks: Block[], mode: number, target: RegionTarge
   e.if_(and(eqz(loc(L_STATUS)), and(eqz(loadSlot(e, S_EXITREQ)), ltS(loc(L_N), loc(L_LEFT)))), () => {
     const te = e.tmp(), slot = e.tmp();
     e.get(L_EIP); e.i32(12); e.op(Op.i32ShrU); e.i32(2); e.op(Op.i32Shl); e.mem(Op.i32Load, e.tlbAt, 2); e.set(te);
-    e.if_(eq(and(loc(te), cst(e.rmask)), cst(1)), () => {
+    e.if_(eq(and(loc(te), cst(e.xmask)), cst(1)), () => {
       // The code map entry of (physical page << 1 | mode): int32 at codeMap + page * 8 + mode * 4.
       e.get(te); e.i32(9); e.op(Op.i32ShrU); e.i32(-8); e.op(Op.i32And); e.mem(Op.i32Load, target.codeMapAt + mode * 4, 2); e.set(slot);
       e.if_(loc(slot), () => {
