@@ -208,9 +208,13 @@ const KERNEL_TEXT: Record<BootKernel, string> = { 'default': 'default guest', 'd
 export type BootKernel = 'default' | 'debian-686';
 export const BOOT_KERNELS: readonly BootKernel[] = ['default', 'debian-686'];
 
-/** Where `scripts/setup-debian.sh --bench` puts Debian's linux-image-686 kernel (or TYPEVISOR_DISTRO_KERNEL). */
-export function debianKernelPath(): string {
-  return process.env['TYPEVISOR_DISTRO_KERNEL'] ?? join(repoRoot(), 'bench', '.cache', 'vmlinuz-686');
+/**
+ * Where `scripts/setup-debian.sh` puts Debian's linux-image-686 kernel (or
+ * TYPEVISOR_DISTRO_KERNEL), or with `flavour` '686-pae' its PAE build (or TYPEVISOR_DISTRO_KERNEL_PAE).
+ */
+export function debianKernelPath(flavour: '686' | '686-pae' = '686'): string {
+  const env = process.env[flavour === '686' ? 'TYPEVISOR_DISTRO_KERNEL' : 'TYPEVISOR_DISTRO_KERNEL_PAE'];
+  return env ?? join(repoRoot(), 'bench', '.cache', `vmlinuz-${flavour}`);
 }
 
 /** The guest images, read once; each boot gets its own copies (a VMM may write to them). */

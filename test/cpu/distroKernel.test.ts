@@ -8,6 +8,9 @@
 //
 //   TYPEVISOR_DISTRO_KERNEL=/boot/vmlinuz-6.1.0-28-686 node --test dist/test/cpu/distroKernel.test.js
 //
+// Beside it the same for linux-image-686-pae (bench/.cache/vmlinuz-686-pae, or
+// TYPEVISOR_DISTRO_KERNEL_PAE): PAE paging with NX, which that kernel requires and turns on.
+//
 // TYPEVISOR_DISTRO_APPEND adds to the command line (e.g. "nokaslr"); set
 // TYPEVISOR_DISTRO_SELFTESTS=1 to keep the kernel's crypto self-tests (DH, RSA, ...).
 
@@ -19,13 +22,10 @@ import { fileURLToPath } from 'node:url';
 import { Machine } from '../../src/machine/Machine.js';
 import { debianKernelPath } from '../../bench/boot.js';
 import { attachSerial, PROMPT } from '../machine/serialSession.js';
-import { CPUID_FEATURES_EDX, FEAT_CMOV, FEAT_CX8, FEAT_FXSR, FEAT_PGE, FEAT_SEP, FEAT_TSC } from '../../src/cpu/cpuid.js';
+import { CPUID_FEATURES_EDX, FEAT_CMOV, FEAT_CX8, FEAT_FXSR, FEAT_PAE, FEAT_PGE, FEAT_SEP, FEAT_TSC } from '../../src/cpu/cpuid.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const kernel = debianKernelPath();
 const initrd = resolve(root, 'guest/initramfs.cpio.gz');
-const skip = !existsSync(kernel) ? `${kernel} does not exist (scripts/setup-debian.sh fetches it; or set TYPEVISOR_DISTRO_KERNEL)`
-    : !existsSync(initrd) ? 'guest/initramfs.cpio.gz is missing' : false;
 /** Bounds of the guest's own (virtual) time: a loaded host does not shorten them. */
 const BOOT_MS = 900_000;
 /**
@@ -35,7 +35,13 @@ const BOOT_MS = 900_000;
  */
 const HANG_GUARD_MS = 7_200_000;
 
-test('a distribution kernel boots to the busybox shell with no oops, sees the CPUID features and uses the APICs', { skip, timeout: HANG_GUARD_MS }, async () => {
+for (const flavour of ['686', '686-pae'] as const) {
+const kernel = debianKernelPath(flavour);
+const variable = flavour === '686' ? 'TYPEVISOR_DISTRO_KERNEL' : 'TYPEVISOR_DISTRO_KERNEL_PAE';
+const skip = !existsSync(kernel) ? `${kernel} does not exist (scripts/setup-debian.sh fetches it; or set ${variable})`
+    : !existsSync(initrd) ? 'guest/initramfs.cpio.gz is missing' : false;
+const pae = flavour === '686-pae';
+test(`a distribution kernel (${flavour}) boots to the busybox shell with no oops, sees the CPUID features and uses the APICs`, { skip, timeout: HANG_GUARD_MS }, async () => {
   const append = [
     'console=ttyS0 panic=-1',
     process.env['TYPEVISOR_DISTRO_SELFTESTS'] ? '' : 'cryptomgr.notests',
@@ -58,7 +64,7 @@ test('a distribution kernel boots to the busybox shell with no oops, sees the CP
     await s.waitFor(/sum=42/, 60_000);
     // What the kernel made of CPUID leaf 1: every feature this CPU reports that Linux
     // names in /proc/cpuinfo (it hides a few itself, e.g. pse without PSE-36 use).
-    const named: [number, string][] = [[FEAT_TSC, 'tsc'], [FEAT_CX8, 'cx8'], [FEAT_SEP, 'sep'], [FEAT_PGE, 'pge'], [FEAT_CMOV, 'cmov'], [FEAT_FXSR, 'fxsr']];
+    const named: [number, string][] = [[FEAT_TSC, 'tsc'], [FEAT_CX8, 'cx8'], [FEAT_SEP, 'sep'], [FEAT_PGE, 'pge'], [FEAT_CMOV, 'cmov'], [FEAT_FXSR, 'fxsr'], [FEAT_PAE, 'pae']];
     for (const [bit, name] of named) {
       if ((CPUID_FEATURES_EDX & bit) !== 0) assert.ok(flags.includes(name), `/proc/cpuinfo flags lack ${name}: ${flags.join(' ')}`);
     }
@@ -71,6 +77,13 @@ test('a distribution kernel boots to the busybox shell with no oops, sees the CP
     assert.equal(loc.length, 2, ints);
     assert.ok(loc[0]! > 0 && loc[1]! > loc[0]!, `local APIC timer interrupts do not count: ${loc.join(' then ')}`);
     const log = s.output;
+    if (pae) {
+      // The PAE kernel runs with PAE paging and EFER.NXE: its data and stacks are XD.
+      assert.ok(flags.includes('nx'), `/proc/cpuinfo flags lack nx: ${flags.join(' ')}`);
+      assert.match(log, /NX \(Execute Disable\) protection: active/);
+      assert.notEqual(m.cpu.cr4 & 0x20, 0, 'CR4.PAE');
+      assert.notEqual(m.cpu.efer & 0x800, 0, 'EFER.NXE');
+    }
     assert.doesNotMatch(log, /\b(Oops|BUG:|WARNING:|general protection fault|invalid opcode:|Kernel panic)/, 'the kernel log shows a fault');
     assert.doesNotMatch(log, /alg: .* (failed|error)/i, 'a crypto self-test failed');
     send('poweroff\n');
@@ -81,3 +94,4 @@ test('a distribution kernel boots to the busybox shell with no oops, sees the CP
     await done;
   }
 });
+}
