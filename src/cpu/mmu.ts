@@ -101,7 +101,7 @@ export function loadCr3(c: Cpu, v: number): void {
 }
 
 /** Physical address of a 64-bit entry's frame (bits MAXPHYADDR-1:12); above 4 GiB it is a double. */
-function frame(lo: number, hi: number): number {
+export function paeFrame(lo: number, hi: number): number {
   return (hi & 0xf) * TWO32 + ((lo & ~0xfff) >>> 0);
 }
 
@@ -132,7 +132,7 @@ function translatePae(c: Cpu, lin: number, write: boolean, user: boolean, exec: 
   const i = lin >>> 30;
   const pdpLo = c.pdpte[2 * i]!;
   if ((pdpLo & PTE_P) === 0) return pageFault(c, lin, err);
-  const pdeAddr = frame(pdpLo, c.pdpte[2 * i + 1]!) + ((lin >>> 21) & 0x1ff) * 8;
+  const pdeAddr = paeFrame(pdpLo, c.pdpte[2 * i + 1]!) + ((lin >>> 21) & 0x1ff) * 8;
   let pde = mem.read32(pdeAddr);
   if ((pde & PTE_P) === 0) return pageFault(c, lin, err);
   const pdeHi = mem.read32(pdeAddr + 4);
@@ -150,9 +150,9 @@ function translatePae(c: Cpu, lin: number, write: boolean, user: boolean, exec: 
     if (upd !== pde) { mem.write32(pdeAddr, upd); pde = upd; }
     dirty = (pde & PTE_D) !== 0;
     global = (pde & PTE_G) !== 0;
-    phys = frame(pde & ~0x1fffff, pdeHi) + (lin & 0x1ff000);
+    phys = paeFrame(pde & ~0x1fffff, pdeHi) + (lin & 0x1ff000);
   } else {
-    const pteAddr = frame(pde, pdeHi) + ((lin >>> 12) & 0x1ff) * 8;
+    const pteAddr = paeFrame(pde, pdeHi) + ((lin >>> 12) & 0x1ff) * 8;
     let pte = mem.read32(pteAddr);
     if ((pte & PTE_P) === 0) return pageFault(c, lin, err);
     const pteHi = mem.read32(pteAddr + 4);
@@ -167,7 +167,7 @@ function translatePae(c: Cpu, lin: number, write: boolean, user: boolean, exec: 
     if (upd !== pte) { mem.write32(pteAddr, upd); pte = upd; }
     dirty = (pte & PTE_D) !== 0;
     global = (pte & PTE_G) !== 0;
-    phys = frame(pte, pteHi);
+    phys = paeFrame(pte, pteHi);
   }
   // Nothing is there above 4 GiB: each access comes back here and goes to open bus.
   if (phys >= TWO32) { c.exitReq = 1; return phys + (lin & 0xfff); }
