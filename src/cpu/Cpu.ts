@@ -214,6 +214,8 @@ export class Cpu {
   /** Pages with a TLB entry, so a flush clears only those. */
   readonly tlbList = new Int32Array(4096);
   tlbCount = 0;
+  /** Per 2 MiB of linear space: an entry there may have come from a large page (INVLPG, mmu.ts). */
+  readonly tlbLarge = new Uint8Array(2048);
   /** TLB bits that must be clear for a fast read/write at the current CPL. */
   tlbReadMask = TLB_VALID | TLB_MMIO;
   tlbWriteMask = TLB_VALID | TLB_MMIO | TLB_NOWRITE_SUP | TLB_CODE;

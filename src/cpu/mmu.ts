@@ -24,6 +24,8 @@ const PDPTE_RSVD_LO = 0x1e6;
 const PDPTE_RSVD_HI = PAE_RSVD_HI | (1 << 31);
 /** A 2 MiB PDE's reserved bits 20:13 (the page address starts at bit 21). */
 const PDE2M_RSVD_LO = 0x1fe000;
+/** Frame bits MAXPHYADDR-1:32 of a PAE entry, in its high dword. */
+const PAE_FRAME_HI = (1 << (MAXPHYADDR - 32)) - 1;
 const TWO32 = 4294967296;
 
 export const TLB_VALID = 1;
@@ -55,10 +57,20 @@ export function flushTlb(c: Cpu, all: boolean): void {
   c.fetchLinPage = -1;
 }
 
-/** INVLPG: drop one page. */
+/**
+ * INVLPG: drop one page. A large page is cached as 4 KiB pieces, so where one was cached
+ * in the 2 MiB region of `lin` (tlbLarge) every piece of the large page holding it goes.
+ */
 export function invalidatePage(c: Cpu, lin: number): void {
   c.tlb[lin >>> 12] = 0;
   c.fetchLinPage = -1;
+  const r = lin >>> 21;
+  if (c.tlbLarge[r] === 0) return;
+  const pae = (c.cr4 & CR4_PAE) !== 0;
+  const first = pae ? r << 9 : (lin >>> 22) << 10, n = pae ? 512 : 1024;
+  for (let i = 0; i < n; i++) c.tlb[first + i] = 0;
+  c.tlbLarge[r] = 0;
+  if (!pae) c.tlbLarge[r ^ 1] = 0;
 }
 
 function addEntry(c: Cpu, page: number, entry: number): void {
@@ -102,7 +114,7 @@ export function loadCr3(c: Cpu, v: number): void {
 
 /** Physical address of a 64-bit entry's frame (bits MAXPHYADDR-1:12); above 4 GiB it is a double. */
 export function paeFrame(lo: number, hi: number): number {
-  return (hi & 0xf) * TWO32 + ((lo & ~0xfff) >>> 0);
+  return (hi & PAE_FRAME_HI) * TWO32 + ((lo & ~0xfff) >>> 0);
 }
 
 /** Cache a translation with its permissions; `phys` is below 4 GiB. */
@@ -151,6 +163,7 @@ function translatePae(c: Cpu, lin: number, write: boolean, user: boolean, exec: 
     dirty = (pde & PTE_D) !== 0;
     global = (pde & PTE_G) !== 0;
     phys = paeFrame(pde & ~0x1fffff, pdeHi) + (lin & 0x1ff000);
+    c.tlbLarge[lin >>> 21] = 1;
   } else {
     const pteAddr = paeFrame(pde, pdeHi) + ((lin >>> 12) & 0x1ff) * 8;
     let pte = mem.read32(pteAddr);
@@ -210,6 +223,7 @@ export function translateSlow(c: Cpu, lin: number, write: boolean, user: boolean
     dirty = (pde & PTE_D) !== 0;
     global = (pde & PTE_G) !== 0;
     phys = (pde & 0xffc00000) | (lin & 0x3ff000);
+    c.tlbLarge[(lin >>> 21) & ~1] = c.tlbLarge[(lin >>> 21) | 1] = 1;
   } else {
     const pteAddr = (pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2);
     let pte = mem.read32(pteAddr);

@@ -99,6 +99,18 @@ pm_entry:
     CHECKEQ dword [0x81000 + 0x92*4], 0x92000 | 0x27, 7
     mov dword [0x92000], 1                                   ; a write after a read still sets D
     CHECKEQ dword [0x81000 + 0x92*4], 0x92000 | 0x67, 8
+    ; INVLPG of one address of a 4 MiB page drops the whole page (both of its 2 MiB halves).
+    mov eax, cr4
+    or eax, 0x10                                             ; PSE
+    mov cr4, eax
+    mov dword [0x80000 + 1*4], 0x000000 | 0x83               ; linear 4..8 MiB → physical 0
+    mov eax, [0x400000 + 0x90000]
+    mov eax, [0x400000 + 0x91000]
+    mov eax, [0x400000 + 0x3F1000]
+    mov dword [0x80000 + 1*4], 0
+    invlpg [0x400000 + 0x90000]
+    FAULTS {mov eax, [0x400000 + 0x91000]}, 14, 0, 0x491000, 103
+    FAULTS {mov eax, [0x400000 + 0x3F1000]}, 14, 0, 0x7F1000, 107
     mov eax, cr0
     and eax, 0x7FFFFFFF
     mov cr0, eax
@@ -177,6 +189,12 @@ pm_entry:
     CHECKEQ dword [0x94004], 0x600DF00D, 18
     CHECKEQ dword [PD0 + 1*8], 0x000000 | 0xE3, 19
     CHECKEQ dword [0x40000000 + 0x94000], 0x0BADCAFE, 20   ; through PDPTE 1
+    ; INVLPG of one address of a 2 MiB page drops the whole page.
+    mov eax, [0x200000 + 0x95000]
+    mov dword [PD0 + 1*8], 0
+    invlpg [0x200000 + 0x94000]
+    FAULTS {mov eax, [0x200000 + 0x95000]}, 14, 0, 0x295000, 111
+    mov dword [PD0 + 1*8], 0x000000 | 0xE3
 
     ; ---- Reserved bits (error code P | RSVD, with W on a write).
     PRINT "pae: reserved bits", 10
