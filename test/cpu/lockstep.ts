@@ -59,6 +59,7 @@ export function cpuDigest(c: Cpu): Digest {
     d.push([n, c.segSel[i]!], [`${n}.base`, c.segBase[i]! >>> 0], [`${n}.limit`, c.segLimit[i]! >>> 0], [`${n}.attr`, c.segAttr[i]!]);
   });
   d.push(['cr0', c.cr0 >>> 0], ['cr2', c.cr2 >>> 0], ['cr3', c.cr3 >>> 0], ['cr4', c.cr4 >>> 0]);
+  d.push(['efer', c.efer >>> 0], ['pdpte', hashNumbers(c.pdpte)]);
   d.push(['gdt.base', c.gdtBase >>> 0], ['gdt.limit', c.gdtLimit], ['idt.base', c.idtBase >>> 0], ['idt.limit', c.idtLimit]);
   d.push(['tr', c.trSel], ['halted', c.halted ? 1 : 0], ['instructions', c.instructions]);
   d.push(['exceptions', hashNumbers(c.excCounts)], ['interrupts', hashNumbers(c.intCounts)]);
