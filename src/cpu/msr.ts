@@ -6,9 +6,10 @@ import type { Cpu } from './Cpu.js';
 import { flushTlb } from './mmu.js';
 import { eferWritable } from './cpuid.js';
 import {
-  EAX, ECX, EDX, EFER_LMA, EFER_NXE, EXC_GP, MSR_APIC_BASE, MSR_EFER, MSR_MISC_ENABLE, MSR_MTRR_DEF_TYPE, MSR_MTRRCAP, MSR_PAT, MSR_SYSENTER_CS,
+  EAX, ECX, EDX, EXC_GP, MSR_APIC_BASE, MSR_MISC_ENABLE, MSR_MTRR_DEF_TYPE, MSR_MTRRCAP, MSR_PAT, MSR_SYSENTER_CS,
   MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, MSR_TSC,
 } from './constants.js';
+import { EFER_LMA, EFER_NXE, MSR_EFER } from './constants.js';
 
 export const MSR_PLATFORM_ID = 0x17;
 /** IA32_TSC_DEADLINE (SDM vol. 3A §11.5.4.1): present with a local APIC. */
