@@ -359,6 +359,32 @@ pm_entry:
     GPF {wrmsr}, 98
     rdmsr
     CHECKEQ eax, 0x800, 102
+    ; MOV CR4 changing PGE and MOV CR0 turning paging on load the PDPTEs too.
+    mov dword [PDPT + 3*8], PD0 | 3                 ; a reserved bit, seen at the next load
+    mov eax, cr4
+    mov ebx, eax
+    xor eax, 0x80
+    GPF {mov cr4, eax}, 115
+    mov eax, cr4
+    CHECKEQ eax, ebx, 118                           ; CR4 unchanged
+    mov eax, cr0
+    and eax, 0x7FFFFFFF
+    mov cr0, eax                                    ; paging off: nothing loaded
+    jmp .off
+.off:
+    mov ebx, cr0
+    mov eax, ebx
+    or eax, 0x80000000
+    GPF {mov cr0, eax}, 119
+    mov eax, cr0
+    CHECKEQ eax, ebx, 122                           ; still off
+    mov dword [PDPT + 3*8], 0
+    mov eax, cr0
+    or eax, 0x80000000
+    mov cr0, eax
+    jmp .on
+.on:
+    CHECKEQ dword [0x40000000 + 0x94000], 0x0BADCAFE, 123
 %endif
 
     jmp pass32
