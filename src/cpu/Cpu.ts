@@ -37,6 +37,8 @@ export interface ExecutionEngine {
 
 /** Layout of the memory's host area (PhysicalMemory.hostBase): offsets of the TLB, the
  *  register file and the translator's slots. */
+/** PAE frames (MAXPHYADDR 36) may lie at or above 4 GiB: nothing is mapped there. */
+const FOUR_GIB = 4294967296;
 export const HOST_TLB = 0;
 export const HOST_REGS = HOST_TLB_BYTES;
 export const HOST_SLOTS = HOST_REGS + 32;
@@ -373,7 +375,7 @@ export class Cpu {
     const end = (this.segBase[CS]! + limit) | 0;
     const limitPage = (end & 0xfff) !== 0xfff && (end & ~0xfff) === (lin & ~0xfff);
     const phys = translateSlow(this, lin, false, this.cpl === 3, true);
-    if (this.mem.isReadablePage(phys) && !limitPage) {
+    if (phys < FOUR_GIB && this.mem.isReadablePage(phys) && !limitPage) {
       this.fetchLinPage = lin & ~0xfff;
       this.fetchPhysPage = phys & ~0xfff;
     } else {
@@ -388,7 +390,7 @@ export class Cpu {
       this.refillFetch(lin);
       if (this.fetchLinPage === -1) {
         this.eip = (this.eip + 1) & this.ipMask;
-        return this.mem.read8(this.fetchPhysPage + (lin & 0xfff));
+        return this.physRead(this.fetchPhysPage + (lin & 0xfff), 1);
       }
     }
     this.eip = (this.eip + 1) & this.ipMask;
@@ -466,7 +468,7 @@ export class Cpu {
   rd8(lin: number): number {
     const e = this.tlb[lin >>> 12]!;
     if ((e & this.tlbReadMask) === TLB_VALID) return this.u8[(e & ~0xfff) | (lin & 0xfff)]!;
-    return this.mem.read8(translateSlow(this, lin, false, this.cpl === 3, false));
+    return this.rdSlow(lin, 1, this.cpl === 3);
   }
 
   rd16(lin: number): number {
@@ -492,7 +494,7 @@ export class Cpu {
   wr8(lin: number, v: number): void {
     const e = this.tlb[lin >>> 12]!;
     if ((e & this.tlbWriteMask) === TLB_VALID) { this.u8[(e & ~0xfff) | (lin & 0xfff)] = v; return; }
-    this.mem.write8(translateSlow(this, lin, true, this.cpl === 3, false), v);
+    this.wrSlow(lin, 1, v, this.cpl === 3);
   }
 
   wr16(lin: number, v: number): void {
@@ -518,12 +520,22 @@ export class Cpu {
     this.wrSlow(lin, 4, v, this.cpl === 3);
   }
 
+  /**
+   * A physical access of the slow paths. PAE frames may lie above 4 GiB, where nothing is
+   * (open bus); PhysicalMemory itself takes 32-bit addresses (the page walk's reads stay as cheap).
+   */
+  private physRead(p: number, size: number): number {
+    if (p >= FOUR_GIB) return size === 1 ? 0xff : size === 2 ? 0xffff : -1;
+    return size === 2 ? this.mem.read16(p) : size === 4 ? this.mem.read32(p) : this.mem.read8(p);
+  }
+  private physWrite(p: number, size: number, v: number): void {
+    if (p >= FOUR_GIB) return;
+    if (size === 2) this.mem.write16(p, v); else if (size === 4) this.mem.write32(p, v); else this.mem.write8(p, v);
+  }
+
   /** Read of any size/alignment through the page walk; `user` false for implicit supervisor accesses. */
   rdSlow(lin: number, size: number, user: boolean): number {
-    if (((lin & 0xfff) + size) <= 0x1000) {
-      const p = translateSlow(this, lin, false, user, false);
-      return size === 2 ? this.mem.read16(p) : size === 4 ? this.mem.read32(p) : this.mem.read8(p);
-    }
+    if (((lin & 0xfff) + size) <= 0x1000) return this.physRead(translateSlow(this, lin, false, user, false), size);
     // Crosses a page: both pages are translated before any byte is read.
     const p1 = translateSlow(this, lin, false, user, false);
     const p2 = translateSlow(this, (lin & ~0xfff) + 0x1000, false, user, false);
@@ -531,7 +543,7 @@ export class Cpu {
     for (let i = size - 1; i >= 0; i--) {
       const l = (lin + i) | 0;
       const p = (l & ~0xfff) === (lin & ~0xfff) ? p1 + i : p2 + ((l & 0xfff));
-      v = (v << 8) | this.mem.read8(p);
+      v = (v << 8) | this.physRead(p, 1);
     }
     return size === 4 ? v | 0 : v;
   }
@@ -539,8 +551,7 @@ export class Cpu {
   /** Write of any size/alignment; a page-crossing write faults before writing either half. */
   wrSlow(lin: number, size: number, v: number, user: boolean): void {
     if (((lin & 0xfff) + size) <= 0x1000) {
-      const p = translateSlow(this, lin, true, user, false);
-      if (size === 2) this.mem.write16(p, v); else if (size === 4) this.mem.write32(p, v); else this.mem.write8(p, v);
+      this.physWrite(translateSlow(this, lin, true, user, false), size, v);
       return;
     }
     const p1 = translateSlow(this, lin, true, user, false);
@@ -548,7 +559,7 @@ export class Cpu {
     for (let i = 0; i < size; i++) {
       const l = (lin + i) | 0;
       const p = (l & ~0xfff) === (lin & ~0xfff) ? p1 + i : p2 + (l & 0xfff);
-      this.mem.write8(p, v >>> (8 * i));
+      this.physWrite(p, 1, v >>> (8 * i));
     }
   }
 

@@ -117,6 +117,14 @@ export function paeFrame(lo: number, hi: number): number {
   return (hi & PAE_FRAME_HI) * TWO32 + ((lo & ~0xfff) >>> 0);
 }
 
+/**
+ * A PAE paging-structure dword: a table above 4 GiB reads as all ones (nothing there), so
+ * its entries fault with RSVD before any accessed/dirty bit would be written there.
+ */
+function readEntry(c: Cpu, addr: number): number {
+  return addr >= TWO32 ? -1 : c.mem.read32(addr);
+}
+
 /** Cache a translation with its permissions; `phys` is below 4 GiB. */
 function cacheEntry(c: Cpu, page: number, phys: number, allowU: boolean, allowW: boolean, dirty: boolean,
   global: boolean, noExec: boolean): void {
@@ -145,9 +153,9 @@ function translatePae(c: Cpu, lin: number, write: boolean, user: boolean, exec: 
   const pdpLo = c.pdpte[2 * i]!;
   if ((pdpLo & PTE_P) === 0) return pageFault(c, lin, err);
   const pdeAddr = paeFrame(pdpLo, c.pdpte[2 * i + 1]!) + ((lin >>> 21) & 0x1ff) * 8;
-  let pde = mem.read32(pdeAddr);
+  let pde = readEntry(c, pdeAddr);
   if ((pde & PTE_P) === 0) return pageFault(c, lin, err);
-  const pdeHi = mem.read32(pdeAddr + 4);
+  const pdeHi = readEntry(c, pdeAddr + 4);
   if ((pdeHi & rsvdHi) !== 0) return pageFault(c, lin, err | PF_P | PF_RSVD);
   const wp = (c.cr0 & CR0_WP) !== 0;
   let allowU: boolean, allowW: boolean, noExec: boolean, dirty: boolean, global: boolean;
@@ -166,9 +174,9 @@ function translatePae(c: Cpu, lin: number, write: boolean, user: boolean, exec: 
     c.tlbLarge[lin >>> 21] = 1;
   } else {
     const pteAddr = paeFrame(pde, pdeHi) + ((lin >>> 12) & 0x1ff) * 8;
-    let pte = mem.read32(pteAddr);
+    let pte = readEntry(c, pteAddr);
     if ((pte & PTE_P) === 0) return pageFault(c, lin, err);
-    const pteHi = mem.read32(pteAddr + 4);
+    const pteHi = readEntry(c, pteAddr + 4);
     if ((pteHi & rsvdHi) !== 0) return pageFault(c, lin, err | PF_P | PF_RSVD);
     allowU = (pde & pte & PTE_U) !== 0;
     allowW = (pde & pte & PTE_W) !== 0;
@@ -238,6 +246,14 @@ export function translateSlow(c: Cpu, lin: number, write: boolean, user: boolean
     global = (pte & PTE_G) !== 0;
     phys = pte & ~0xfff;
   }
-  cacheEntry(c, page, phys, allowU, allowW, dirty, global, false);
+  // (cacheEntry's work, written out: this is the 32-bit walk's hot tail.)
+  let bits = TLB_VALID;
+  if (!allowU) bits |= TLB_NOUSER;
+  if (!allowW || !dirty) bits |= TLB_NOWRITE_USER;
+  if ((!allowW && wp) || !dirty) bits |= TLB_NOWRITE_SUP;
+  if (!mem.isRamPage(phys)) { bits |= TLB_MMIO; c.exitReq = 1; }
+  if (global && (c.cr4 & CR4_PGE) !== 0) bits |= TLB_GLOBAL;
+  if (mem.codePages[phys >>> 12]) bits |= TLB_CODE;
+  addEntry(c, page, phys | bits);
   return phys | (lin & 0xfff);
 }

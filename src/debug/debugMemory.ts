@@ -13,14 +13,14 @@ function paeLinearToPhysical(c: Cpu, lin: number): number {
   const mem = c.mem, i = lin >>> 30;
   if ((c.pdpte[2 * i]! & 1) === 0) return -1;
   const pdeAt = paeFrame(c.pdpte[2 * i]!, c.pdpte[2 * i + 1]!) + ((lin >>> 21) & 0x1ff) * 8;
-  if (!mem.isReadablePage(pdeAt)) return -1;
+  if (pdeAt >= 4294967296 || !mem.isReadablePage(pdeAt)) return -1;
   const pde = mem.read32(pdeAt), pdeHi = mem.read32(pdeAt + 4);
   if ((pde & 1) === 0) return -1;
   let p: number;
   if ((pde & 0x80) !== 0) p = paeFrame(pde & ~0x1fffff, pdeHi) + (lin & 0x1fffff);
   else {
     const pteAt = paeFrame(pde, pdeHi) + ((lin >>> 12) & 0x1ff) * 8;
-    if (!mem.isReadablePage(pteAt)) return -1;
+    if (pteAt >= 4294967296 || !mem.isReadablePage(pteAt)) return -1;
     const pte = mem.read32(pteAt);
     if ((pte & 1) === 0) return -1;
     p = paeFrame(pte, mem.read32(pteAt + 4)) + (lin & 0xfff);

@@ -39,13 +39,6 @@ export const PAGE_RAM = 0;
 export const PAGE_ROM = 1; // reads from the buffer, writes are ignored
 export const PAGE_MMIO = 2; // dispatched to an MmioHandler (or open bus)
 
-/**
- * The accessors take a signed or unsigned 32-bit address, or one at or above 4 GiB (a PAE
- * page frame) where nothing is mapped: open bus. That case returns first, so the rest of
- * each accessor works on a uint32 (a number that may be a double would slow them all).
- */
-const ABOVE_4G = 4294967296;
-
 export class PhysicalMemory {
   /** The memory (guest RAM, then the host area) as WebAssembly sees it. */
   readonly wasmMemory: WebAssembly.Memory;
@@ -140,14 +133,12 @@ export class PhysicalMemory {
 
   /** True when the page holding `addr` is plain RAM (fast path allowed for reads and writes). */
   isRamPage(addr: number): boolean {
-    if (addr >= ABOVE_4G) return false;
     addr >>>= 0;
     return addr < this.ramSize && this.pageKind[addr >>> PAGE_SHIFT] === PAGE_RAM;
   }
 
   /** True when reads of the page can come straight from the buffer (RAM or ROM). */
   isReadablePage(addr: number): boolean {
-    if (addr >= ABOVE_4G) return false;
     addr >>>= 0;
     return addr < this.ramSize && this.pageKind[addr >>> PAGE_SHIFT] !== PAGE_MMIO;
   }
@@ -179,14 +170,12 @@ export class PhysicalMemory {
   // buffer access for RAM pages it has in its TLB and comes here otherwise.
 
   read8(addr: number): number {
-    if (addr >= ABOVE_4G) return 0xff;
     addr >>>= 0;
     if (addr < this.ramSize && this.pageKind[addr >>> PAGE_SHIFT] !== PAGE_MMIO) return this.u8[addr]!;
     return this.mmioRead(addr, 1) & 0xff;
   }
 
   read16(addr: number): number {
-    if (addr >= ABOVE_4G) return 0xffff;
     addr >>>= 0;
     if ((addr & 0xfff) === 0xfff) return this.read8(addr) | (this.read8(addr + 1) << 8);
     if (addr < this.ramSize && this.pageKind[addr >>> PAGE_SHIFT] !== PAGE_MMIO) {
@@ -197,7 +186,6 @@ export class PhysicalMemory {
 
   /** Returns a signed 32-bit value (use >>> 0 for unsigned). */
   read32(addr: number): number {
-    if (addr >= ABOVE_4G) return -1;
     addr >>>= 0;
     if ((addr & 0xfff) > 0xffc) return this.read16(addr) | (this.read16(addr + 2) << 16);
     if (addr < this.ramSize && this.pageKind[addr >>> PAGE_SHIFT] !== PAGE_MMIO) {
@@ -208,7 +196,6 @@ export class PhysicalMemory {
   }
 
   write8(addr: number, value: number): void {
-    if (addr >= ABOVE_4G) return;
     addr >>>= 0;
     if (addr < this.ramSize) {
       const page = addr >>> PAGE_SHIFT;
@@ -224,7 +211,6 @@ export class PhysicalMemory {
   }
 
   write16(addr: number, value: number): void {
-    if (addr >= ABOVE_4G) return;
     addr >>>= 0;
     if ((addr & 0xfff) === 0xfff || !(addr < this.ramSize && this.pageKind[addr >>> PAGE_SHIFT] === PAGE_RAM)) {
       if (addr < this.ramSize && (addr & 0xfff) !== 0xfff && this.pageKind[addr >>> PAGE_SHIFT] === PAGE_MMIO) {
@@ -242,7 +228,6 @@ export class PhysicalMemory {
   }
 
   write32(addr: number, value: number): void {
-    if (addr >= ABOVE_4G) return;
     addr >>>= 0;
     if ((addr & 0xfff) > 0xffc || !(addr < this.ramSize && this.pageKind[addr >>> PAGE_SHIFT] === PAGE_RAM)) {
       if ((addr & 0xfff) <= 0xffc && !(addr < this.ramSize && this.pageKind[addr >>> PAGE_SHIFT] !== PAGE_MMIO)) {

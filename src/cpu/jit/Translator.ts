@@ -33,6 +33,9 @@ import { scanRegion } from './scan.js';
 import { buildMemoryHelpers } from './memoryHelpers.js';
 import { preferBaselineWasm } from './wasmTiering.js';
 
+/** PAE frames may lie at or above 4 GiB (MAXPHYADDR 36): never RAM. */
+const FOUR_GIB = 4294967296;
+
 /** Thrown by a memory slow path of translated code for an access only the interpreter may make. */
 const NEEDS_INTERPRETER: { readonly needsInterpreter: true } = Object.freeze({ needsInterpreter: true });
 
@@ -186,11 +189,12 @@ export class Translator implements ExecutionEngine {
     const walk = (lin: number, size: number, write: boolean, site: number): void => {
       s[S_SITE] = site;
       const user = c.cpl === 3;
+      // (A PAE frame above 4 GiB is never RAM: nothing is there.)
       let p = translateSlow(c, lin, write, user, false);
-      if (!mem.isRamPage(p) || (write && mem.codePages[p >>> 12] !== 0)) throw NEEDS_INTERPRETER;
+      if (p >= FOUR_GIB || !mem.isRamPage(p) || (write && mem.codePages[p >>> 12] !== 0)) throw NEEDS_INTERPRETER;
       if ((lin & 0xfff) + size > 0x1000) {
         p = translateSlow(c, (lin & ~0xfff) + 0x1000, write, user, false);
-        if (!mem.isRamPage(p) || (write && mem.codePages[p >>> 12] !== 0)) throw NEEDS_INTERPRETER;
+        if (p >= FOUR_GIB || !mem.isRamPage(p) || (write && mem.codePages[p >>> 12] !== 0)) throw NEEDS_INTERPRETER;
       }
       s[S_SITE] = -1;
     };
