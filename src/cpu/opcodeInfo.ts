@@ -82,11 +82,12 @@ function immOf(operands: string): number {
   return kind;
 }
 
-/** ModRM operands: one capital of E G M R S C D and a lower-case size (AL, CL, DX are fixed registers). */
+/** ModRM operands: one capital of E G M R S C D (V W U: the XMM register forms of G E R) and a
+ *  lower-case size (AL, CL, DX are fixed registers). */
 function modrmFormat(operands: string): number {
-  const ops = operands.split(',').filter((o) => /^[EGMRSCD][a-z]*$/.test(o));
+  const ops = operands.split(',').filter((o) => /^[EGMRSCDVWU][a-z]*$/.test(o));
   if (ops.length === 0) return 0;
-  return ops.some((o) => /^[EM]/.test(o)) || !ops.some((o) => /^[RCD]/.test(o)) ? FMT_MODRM : FMT_MODRM | FMT_REG_ONLY;
+  return ops.some((o) => /^[EMW]/.test(o)) || !ops.some((o) => /^[RCDU]/.test(o)) ? FMT_MODRM : FMT_MODRM | FMT_REG_ONLY;
 }
 
 interface Row {
@@ -348,6 +349,48 @@ group(T + 0xae, [
   { name: 'stmxcsr', operands: 'M' }, null, { name: 'lfence', operands: 'M' }, { name: 'mfence', operands: 'M' },
   { name: 'sfence', operands: 'M' },
 ], IMM_NONE);
+// SSE/SSE2 (src/cpu/sse/): the mandatory prefix (none, 66, F3, F2) picks the form; the
+// operand format is the same for all four. Named here by their no-prefix (or 66) form.
+const SSE_ROWS: [number, string, string][] = [
+  [0x10, 'movups', 'Vx,Wx'], [0x11, 'movups', 'Wx,Vx'], [0x12, 'movlps', 'Vx,Wq'], [0x13, 'movlps', 'Mq,Vx'],
+  [0x14, 'unpcklps', 'Vx,Wx'], [0x15, 'unpckhps', 'Vx,Wx'], [0x16, 'movhps', 'Vx,Wq'], [0x17, 'movhps', 'Mq,Vx'],
+  [0x28, 'movaps', 'Vx,Wx'], [0x29, 'movaps', 'Wx,Vx'], [0x2a, 'cvtsi2ss', 'Vx,Ed'], [0x2b, 'movntps', 'Mx,Vx'],
+  [0x2c, 'cvttss2si', 'Gd,Wx'], [0x2d, 'cvtss2si', 'Gd,Wx'], [0x2e, 'ucomiss', 'Vx,Wx'], [0x2f, 'comiss', 'Vx,Wx'],
+  [0x50, 'movmskps', 'Gd,Ux'], [0x51, 'sqrtps', 'Vx,Wx'], [0x52, 'rsqrtps', 'Vx,Wx'], [0x53, 'rcpps', 'Vx,Wx'],
+  [0x54, 'andps', 'Vx,Wx'], [0x55, 'andnps', 'Vx,Wx'], [0x56, 'orps', 'Vx,Wx'], [0x57, 'xorps', 'Vx,Wx'],
+  [0x58, 'addps', 'Vx,Wx'], [0x59, 'mulps', 'Vx,Wx'], [0x5a, 'cvtps2pd', 'Vx,Wx'], [0x5b, 'cvtdq2ps', 'Vx,Wx'],
+  [0x5c, 'subps', 'Vx,Wx'], [0x5d, 'minps', 'Vx,Wx'], [0x5e, 'divps', 'Vx,Wx'], [0x5f, 'maxps', 'Vx,Wx'],
+  [0x60, 'punpcklbw', 'Vx,Wx'], [0x61, 'punpcklwd', 'Vx,Wx'], [0x62, 'punpckldq', 'Vx,Wx'], [0x63, 'packsswb', 'Vx,Wx'],
+  [0x64, 'pcmpgtb', 'Vx,Wx'], [0x65, 'pcmpgtw', 'Vx,Wx'], [0x66, 'pcmpgtd', 'Vx,Wx'], [0x67, 'packuswb', 'Vx,Wx'],
+  [0x68, 'punpckhbw', 'Vx,Wx'], [0x69, 'punpckhwd', 'Vx,Wx'], [0x6a, 'punpckhdq', 'Vx,Wx'], [0x6b, 'packssdw', 'Vx,Wx'],
+  [0x6c, 'punpcklqdq', 'Vx,Wx'], [0x6d, 'punpckhqdq', 'Vx,Wx'], [0x6e, 'movd', 'Vx,Ed'], [0x6f, 'movdqa', 'Vx,Wx'],
+  [0x70, 'pshufd', 'Vx,Wx,Ib'], [0x74, 'pcmpeqb', 'Vx,Wx'], [0x75, 'pcmpeqw', 'Vx,Wx'], [0x76, 'pcmpeqd', 'Vx,Wx'],
+  [0x7e, 'movd', 'Ed,Vx'], [0x7f, 'movdqa', 'Wx,Vx'],
+  [0xc2, 'cmpps', 'Vx,Wx,Ib'], [0xc3, 'movnti', 'Md,Gd'], [0xc4, 'pinsrw', 'Vx,Ew,Ib'], [0xc5, 'pextrw', 'Gd,Ux,Ib'],
+  [0xc6, 'shufps', 'Vx,Wx,Ib'],
+  [0xd1, 'psrlw', 'Vx,Wx'], [0xd2, 'psrld', 'Vx,Wx'], [0xd3, 'psrlq', 'Vx,Wx'], [0xd4, 'paddq', 'Vx,Wx'],
+  [0xd5, 'pmullw', 'Vx,Wx'], [0xd6, 'movq', 'Wq,Vx'], [0xd7, 'pmovmskb', 'Gd,Ux'],
+  [0xd8, 'psubusb', 'Vx,Wx'], [0xd9, 'psubusw', 'Vx,Wx'], [0xda, 'pminub', 'Vx,Wx'], [0xdb, 'pand', 'Vx,Wx'],
+  [0xdc, 'paddusb', 'Vx,Wx'], [0xdd, 'paddusw', 'Vx,Wx'], [0xde, 'pmaxub', 'Vx,Wx'], [0xdf, 'pandn', 'Vx,Wx'],
+  [0xe0, 'pavgb', 'Vx,Wx'], [0xe1, 'psraw', 'Vx,Wx'], [0xe2, 'psrad', 'Vx,Wx'], [0xe3, 'pavgw', 'Vx,Wx'],
+  [0xe4, 'pmulhuw', 'Vx,Wx'], [0xe5, 'pmulhw', 'Vx,Wx'], [0xe6, 'cvttpd2dq', 'Vx,Wx'], [0xe7, 'movntdq', 'Mx,Vx'],
+  [0xe8, 'psubsb', 'Vx,Wx'], [0xe9, 'psubsw', 'Vx,Wx'], [0xea, 'pminsw', 'Vx,Wx'], [0xeb, 'por', 'Vx,Wx'],
+  [0xec, 'paddsb', 'Vx,Wx'], [0xed, 'paddsw', 'Vx,Wx'], [0xee, 'pmaxsw', 'Vx,Wx'], [0xef, 'pxor', 'Vx,Wx'],
+  [0xf1, 'psllw', 'Vx,Wx'], [0xf2, 'pslld', 'Vx,Wx'], [0xf3, 'psllq', 'Vx,Wx'], [0xf4, 'pmuludq', 'Vx,Wx'],
+  [0xf5, 'pmaddwd', 'Vx,Wx'], [0xf6, 'psadbw', 'Vx,Wx'], [0xf7, 'maskmovdqu', 'Vx,Ux'],
+  [0xf8, 'psubb', 'Vx,Wx'], [0xf9, 'psubw', 'Vx,Wx'], [0xfa, 'psubd', 'Vx,Wx'], [0xfb, 'psubq', 'Vx,Wx'],
+  [0xfc, 'paddb', 'Vx,Wx'], [0xfd, 'paddw', 'Vx,Wx'], [0xfe, 'paddd', 'Vx,Wx'],
+];
+// (U)COMISS/SD write ZF PF CF and clear OF SF AF.
+for (const [op, name, operands] of SSE_ROWS) def(T + op, { name, operands, written: op === 0x2e || op === 0x2f ? F_ALL : 0 });
+// Groups 12-14: shifts of a register by an immediate (/2 /4 /6; 73 /3 /7 byte shifts).
+for (const [op, names] of [[0x71, ['psrlw', 'psraw', 'psllw']], [0x72, ['psrld', 'psrad', 'pslld']], [0x73, ['psrlq', 'psrldq', 'psllq', 'pslldq']]] as const) {
+  const regs = op === 0x73 ? [2, 3, 6, 7] : [2, 4, 6];
+  group(T + op, [0, 1, 2, 3, 4, 5, 6, 7].map((r) => {
+    const k = regs.indexOf(r);
+    return k < 0 ? null : { name: names[k]!, operands: 'Ux,Ib' };
+  }), IMM_B);
+}
 def(T + 0xaf, { name: 'imul', operands: 'Gv,Ev', written: F_ALL });
 def(T + 0xb0, { name: 'cmpxchg', operands: 'Eb,Gb', written: F_ALL });
 def(T + 0xb1, { name: 'cmpxchg', operands: 'Ev,Gv', written: F_ALL });

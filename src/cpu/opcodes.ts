@@ -18,6 +18,7 @@ import { installSystem } from './system.js';
 import { installIo } from './io.js';
 import { installFar } from './far.js';
 import { installX87 } from './x87ops.js';
+import { installSse } from './sse/sseOps.js';
 
 export type Handler = (c: Cpu) => void;
 
@@ -62,3 +63,4 @@ installSystem(t);
 installIo(t);
 installFar(t);
 installX87(t);
+installSse(t);

@@ -7,7 +7,7 @@ import type { Cpu } from './Cpu.js';
 import type { OpTable } from './opcodes.js';
 import {
   CR0_AM, CR0_CD, CR0_EM, CR0_ET, CR0_MP, CR0_NE, CR0_NW, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_DE, CR4_OSFXSR,
-  CR4_PAE, CR4_PCE, CR4_PGE, CR4_PSE, CR4_TSD, CS, ECX, EDX, ESP, EXC_DB, EXC_GP, EXC_NM, FLAG_IF, FLAG_IOPL, FLAG_RF,
+  CR4_OSXMMEXCPT, CR4_PAE, CR4_PCE, CR4_PGE, CR4_PSE, CR4_TSD, CS, ECX, EDX, ESP, EXC_DB, EXC_GP, EXC_NM, FLAG_IF, FLAG_IOPL, FLAG_RF,
   FLAG_VIF, FLAG_VIP, FLAG_VM, SS,
 } from './constants.js';
 import { getEflags } from './flags.js';
@@ -16,11 +16,12 @@ import { setFlagsFromPop } from './interrupts.js';
 import { cpuid } from './cpuid.js';
 import { rdmsr, readTsc, setEdxEax, wrmsr } from './msr.js';
 import { installDescriptorTables, requireCpl0 } from './descriptorTables.js';
+import { sseGroup15 } from './sse/sseOps.js';
 
 /** CR0 bits a MOV CR0 can change (ET is hard-wired to 1 on P6; other bits are ignored). */
 export const CR0_WRITABLE = CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG;
-/** CR4 bits that exist on this CPU; setting any other bit raises #GP(0). OSFXSR needs the x87 unit. */
-export const CR4_VALID = CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | CR4_OSFXSR;
+/** CR4 bits that exist on this CPU; setting any other bit raises #GP(0). OSFXSR and OSXMMEXCPT need the x87 unit (which holds the SSE state). */
+export const CR4_VALID = CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 
 // Flat segment caches loaded by SYSENTER/SYSEXIT (base 0, limit 4 GiB, G=1, D/B=1, accessed).
 const ATTR_CODE0 = 0xc09b;
@@ -29,7 +30,7 @@ const ATTR_CODE3 = 0xc0fb;
 const ATTR_STACK3 = 0xc0f3;
 
 function cr4Valid(c: Cpu): number {
-  return c.fpu === null ? CR4_VALID & ~CR4_OSFXSR : CR4_VALID;
+  return c.fpu === null ? CR4_VALID & ~(CR4_OSFXSR | CR4_OSXMMEXCPT) : CR4_VALID;
 }
 
 /**
@@ -181,10 +182,11 @@ export function sysexit(c: Cpu): void {
   c.eip = c.regs[EDX]!;
 }
 
-/** 0F AE: FXSAVE (/0) and FXRSTOR (/1) with a memory operand; the rest is SSE (#UD). */
+/** 0F AE: FXSAVE (/0) and FXRSTOR (/1) with a memory operand; the rest is SSE (sse/sseOps.ts). */
 function group15(c: Cpu): void {
   const op = c.reg;
-  if (c.modrm >= 0xc0 || op > 1 || c.fpu === null) c.undefinedOpcode(0x1ae);
+  if (c.modrm >= 0xc0 || op > 1) { sseGroup15(c); return; }
+  if (c.fpu === null) c.undefinedOpcode(0x1ae);
   if ((c.cr0 & (CR0_EM | CR0_TS)) !== 0) c.raise(EXC_NM);
   if ((c.eaOff & 15) !== 0) c.raise(EXC_GP, 0);
   const lin = c.eaLin(512, op === 0);

@@ -15,4 +15,7 @@ export interface X87Unit {
   hardReset(): void;
   saveState(): unknown;
   loadState(s: unknown): void;
+  /** XMM0-15 as 64 words, when the unit also holds the SSE state (src/cpu/sse/ executes on it,
+   *  FXSAVE/FXRSTOR and snapshots carry it with the x87's). Absent: no SSE (CPUID says so). */
+  readonly xmmU32?: Uint32Array;
 }

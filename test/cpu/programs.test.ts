@@ -31,6 +31,8 @@ interface Program {
   /** Marks the test as todo with this reason while a needed unit is missing. */
   todo?: () => string | undefined;
   setup?: RunOptions['setup'];
+  /** Instructions allowed (default BUDGET). */
+  budget?: number;
 }
 
 const PROGRAMS: Program[] = [
@@ -59,6 +61,12 @@ const PROGRAMS: Program[] = [
     setup: withX87,
   },
   { name: 'ring3', expect: ['ring3: iret to ring 3', 'ring3: user I/O', 'ring3: ok'] },
+  {
+    name: 'sse',
+    expect: ['sse: environment', 'sse: fxsave', 'sse: known results', 'sse: differential hashes', 'sse: ok'],
+    setup: withX87,
+    budget: 60_000_000,
+  },
 ];
 
 const BUDGET = 20_000_000;
@@ -75,7 +83,7 @@ function checkOutput(p: Program, output: string): void {
 for (const p of PROGRAMS) {
   const todo = p.todo?.();
   test(`program ${p.name}.asm passes its checks`, todo !== undefined ? { todo } : {}, () => {
-    const r = runProgram(p.name, { ram: p.ram ?? 4 << 20, budget: BUDGET, ...(p.setup ? { setup: p.setup } : {}) });
+    const r = runProgram(p.name, { ram: p.ram ?? 4 << 20, budget: p.budget ?? BUDGET, ...(p.setup ? { setup: p.setup } : {}) });
     assert.equal(r.exitCode, 0, `${p.name} failed: ${describeRun(r)}`);
     checkOutput(p, r.output);
   });
@@ -91,7 +99,7 @@ for (const p of [...PROGRAMS].sort((a, b) => Number(a.name === 'flags') - Number
     const interp = loadFlat(bin, opts);
     const jit = loadFlat(bin, { ...opts, jit: { threshold: 100 } });
     const r = lockstep(flatSide(interp), flatSide(jit), {
-      budget: BUDGET, step: { min: 100, max: 8000, seed: p.name.length }, memoryEvery: 64, label: `${p.name}.asm`,
+      budget: p.budget ?? BUDGET, step: { min: 100, max: 8000, seed: p.name.length }, memoryEvery: 64, label: `${p.name}.asm`,
       until: () => interp.exitCode >= 0,
     });
     const st = jit.translator!.stats;

@@ -52,7 +52,7 @@ import {
 /** Snapshot of the unit as plain JSON data (format 2; fpuState.ts also loads format 1, the
  *  float64 registers with 80-bit shadows of earlier versions). */
 export interface FpuState {
-  format: 2;
+  format: 3;
   /** Physical registers R0-R7 as 80-bit images: [sign|exponent, significand high, low] each. */
   regs: number[];
   empty: number;
@@ -66,7 +66,7 @@ export interface FpuState {
   fop: number;
   mxcsr: number;
   mxcsrMask: number;
-  /** XMM0-7 as 32 int32 words. */
+  /** XMM0-15 as 64 int32 words (format 2 had XMM0-7, 32 words). */
   xmm: number[];
   ferrAsserted: boolean;
 }
@@ -97,12 +97,16 @@ export class Fpu {
   get fdp(): number { return this.ptrs[1]!; }
   set fdp(v: number) { this.ptrs[1] = v; }
 
-  /** SSE state shared with a later SSE unit (FXSAVE/FXRSTOR carry it). */
+  /** SSE state (src/cpu/sse/ executes on it; FXSAVE/FXRSTOR carry it). */
   mxcsr = 0x1f80;
-  /** MXCSR_MASK reported by FXSAVE and checked by FXRSTOR (0xFFBF: no DAZ). */
-  mxcsrMask = 0xffbf;
-  readonly xmm = new Uint8Array(128);
+  /** MXCSR_MASK reported by FXSAVE and checked by FXRSTOR and LDMXCSR (0xFFFF: DAZ supported). */
+  mxcsrMask = 0xffff;
+  /** XMM0-15, 16 bytes each, little-endian lanes. XMM8-15 exist for a later REX decoder; the
+   *  32-bit modes reach only XMM0-7 (and the legacy FXSAVE image holds only those). */
+  readonly xmm = new Uint8Array(256);
   readonly xmm32 = new Int32Array(this.xmm.buffer);
+  readonly xmmU32 = new Uint32Array(this.xmm.buffer);
+  readonly xmm16 = new Uint16Array(this.xmm.buffer);
 
   /** FERR# has been signalled for the current unmasked exception (edge to the PIC once per error). */
   ferrAsserted = false;
@@ -397,7 +401,7 @@ export class Fpu {
 
   saveState(): FpuState {
     return {
-      format: 2,
+      format: 3,
       regs: Array.from(this.regs.subarray(0, 24)),
       empty: this.empty,
       top: this.top,

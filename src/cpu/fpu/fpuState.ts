@@ -35,7 +35,7 @@ export function loadFpuState(raw: unknown): CheckedFpuState {
   if (typeof raw !== 'object' || raw === null) fail('not an object');
   const s = raw as Record<string, unknown>;
   const regs = new Uint32Array(27);
-  if (s.format === 2) {
+  if (s.format === 2 || s.format === 3) {
     const r = words(s.regs, 24, 32, 'regs');
     for (let p = 0; p < 8; p++) {
       if (r[3 * p]! > 0xffff) fail(`regs[${3 * p}] (sign and exponent) is out of range`);
@@ -63,9 +63,11 @@ export function loadFpuState(raw: unknown): CheckedFpuState {
       }
     }
   } else {
-    fail(`unknown format ${JSON.stringify(s.format)} (this version reads formats 1 and 2)`);
+    fail(`unknown format ${JSON.stringify(s.format)} (this version reads formats 1 to 3)`);
   }
-  const xmm = new Int32Array(words(s.xmm, 32, 32, 'xmm'));
+  // XMM0-7 until format 3, XMM0-15 since; the registers a state lacks read as zero.
+  const xmm = new Int32Array(64);
+  xmm.set(words(s.xmm, s.format === 3 ? 64 : 32, 32, 'xmm'));
   if (typeof s.ferrAsserted !== 'boolean') fail('ferrAsserted is not a boolean');
   return {
     regs,

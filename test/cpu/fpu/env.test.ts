@@ -171,7 +171,7 @@ test('FXSAVE image: field offsets, abridged tags by physical register, stack-ord
   assert.equal(h.u32(A + 16), SCR);
   assert.equal(h.u16(A + 20), 0x23);
   assert.equal(h.u32(A + 24), 0x1fa0);
-  assert.equal(h.u32(A + 28), 0xffbf);
+  assert.equal(h.u32(A + 28), 0xffff); // MXCSR_MASK: every bit to FZ, DAZ included
   assert.equal(h.ext(A + 32), '3fff:80000000:00000000'); // ST(0) = R7 = 1.0
   assert.equal(h.ext(A + 32 + 16 * 7), 'c000:80000000:00000000'); // ST(7) = R6 = -2.0 (empty, contents kept)
   assert.deepEqual([...h.mem.subarray(A + 42, A + 48)], [0, 0, 0, 0, 0, 0]);
@@ -201,9 +201,12 @@ test('FXRSTOR restores what FXSAVE stored; reserved MXCSR bits → #GP with noth
   const before = JSON.stringify(r.fpu.saveState());
   r.host.setU32(A + 24, 0x10000 | 0x1f80);
   assert.throws(() => r.fpu.fxrstor(A), (e) => e === GP);
-  r.host.setU32(A + 24, 0x0040 | 0x1f80); // DAZ is outside the 0xFFBF mask too
+  r.host.setU32(A + 24, 0x80000000 | 0x1f80);
   assert.throws(() => r.fpu.fxrstor(A), (e) => e === GP);
   assert.equal(JSON.stringify(r.fpu.saveState()), before);
+  r.host.setU32(A + 24, 0x0040 | 0x1f80); // DAZ is supported
+  r.fpu.fxrstor(A);
+  assert.equal(r.fpu.mxcsr, 0x1fc0);
   // abridged tags select empty registers
   r.host.setU32(A + 24, 0x1f80);
   r.host.mem[A + 4] = 0x01; // only R0 in use

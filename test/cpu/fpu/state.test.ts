@@ -80,7 +80,21 @@ test('loadState reads format-1 snapshots (float64 registers with 80-bit shadows)
   assert.equal(r.popExt(), '3fff:ffffffff:ffffffff'); // R6
   assert.equal(r.popExt(), '3fff:c0000000:00000000'); // R7
   // and it is saved again in the current format
-  assert.equal(r.fpu.saveState().format, 2);
+  assert.equal(r.fpu.saveState().format, 3);
+});
+
+test('loadState reads format-2 snapshots (XMM0-7 only): XMM8-15 read as zero; format 3 carries all sixteen', () => {
+  const r = new Rig();
+  r.fpu.xmm32[5] = 0x1234; r.fpu.xmm32[40] = 0x5678; // XMM1, XMM10
+  const cur = r.fpu.saveState();
+  assert.equal(cur.xmm.length, 64);
+  const r2 = new Rig();
+  r2.fpu.loadState(JSON.parse(JSON.stringify(cur)));
+  assert.deepEqual([r2.fpu.xmm32[5], r2.fpu.xmm32[40]], [0x1234, 0x5678]);
+  const v2 = { ...cur, format: 2, xmm: cur.xmm.slice(0, 32) };
+  r2.fpu.loadState(JSON.parse(JSON.stringify(v2)));
+  assert.deepEqual([r2.fpu.xmm32[5], r2.fpu.xmm32[40]], [0x1234, 0]);
+  assert.throws(() => r2.fpu.loadState({ ...cur, xmm: cur.xmm.slice(0, 32) }), /xmm must be 64 numbers/);
 });
 
 test('loadState refuses malformed or unknown states with a clear error and changes nothing', () => {
@@ -90,7 +104,7 @@ test('loadState refuses malformed or unknown states with a clear error and chang
   const before = JSON.stringify(good);
   const bad: Array<[unknown, RegExp]> = [
     [null, /not an object/],
-    [{ ...good, format: 3 }, /unknown format 3/],
+    [{ ...good, format: 4 }, /unknown format 4/],
     [{ ...good, regs: good.regs.slice(1) }, /regs must be 24 numbers/],
     [{ ...good, regs: good.regs.map((v, i) => (i === 0 ? 0x10000 : v)) }, /regs\[0\].*out of range/],
     [{ ...good, top: 8 }, /top is out of range/],

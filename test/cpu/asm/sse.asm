@@ -1,0 +1,622 @@
+; sse.asm — SSE/SSE2: the environment checks (CR4.OSFXSR, CR0.EM/TS, unmasked SIMD
+; exceptions as #XM or #UD, LDMXCSR reserved bits, FXSAVE/FXRSTOR of XMM and MXCSR),
+; a few known results, then a differential sweep: each floating-point operation over
+; every pair of special operands (zeros, denormals, extremes, infinities, NaNs,
+; rounding-sensitive values) under each rounding mode and FZ+DAZ, exceptions masked;
+; the result vector, MXCSR and ZF/PF/CF are hashed per operation and compared with the
+; hashes of the host's real SSE unit, where sse-host.sh runs the same operations:
+;     test/cpu/asm/sse-host.sh > test/cpu/asm/sse-expected.inc
+; QEMU (7.2) is no reference for them: it propagates the NaN with the larger significand
+; where SSE takes the first source's, reports DE only when DAZ flushes an operand, and
+; returns a denormal's bits from MIN/MAX under DAZ. Built with -DQEMU_TCG the sweep
+; runs but compares nothing, and the checks of what QEMU does not model (#XM, LDMXCSR
+; and FXRSTOR reserved bits) are left out. With -DDUMP every case is printed, in the
+; format of `sse-host.sh --dump`, for a case-by-case diff.
+%include "common.inc"
+org BASE
+
+; SAY "text" — PRINT, except in the recording run (whose output is the .inc file).
+%macro SAY 1+
+%ifndef RECORD
+    PRINT %1
+%endif
+%endmacro
+
+    REAL_START
+    ENTER_PM32 pm_entry
+
+bits 32
+pm_entry:
+    PM32_SETUP
+    SAY "sse: environment", 10
+    mov eax, cr0
+    and eax, ~0x0C                  ; EM, TS off
+    or eax, 0x22                    ; MP, NE
+    mov cr0, eax
+    ; CR4.OSFXSR clear: #UD
+    mov eax, cr4
+    and eax, ~0x600
+    mov cr4, eax
+    mov dword [recover], .r1
+    xorps xmm0, xmm0
+    mov al, 1
+    jmp fail32
+.r1: CHECKEQ dword [exc_vec], 6, 2
+    mov eax, cr4
+    or eax, 0x200                   ; OSFXSR
+    mov cr4, eax
+    xorps xmm0, xmm0
+    ; CR0.TS: #NM
+    mov eax, cr0
+    or eax, 8
+    mov cr0, eax
+    mov dword [recover], .r2
+    addps xmm0, xmm1
+    mov al, 3
+    jmp fail32
+.r2: CHECKEQ dword [exc_vec], 7, 4
+    clts
+    ; CR0.EM: #UD (not #NM)
+    mov eax, cr0
+    or eax, 4
+    mov cr0, eax
+    mov dword [recover], .r3
+    paddd xmm0, xmm1
+    mov al, 5
+    jmp fail32
+.r3: CHECKEQ dword [exc_vec], 6, 6
+    mov eax, cr0
+    and eax, ~4
+    mov cr0, eax
+%ifndef QEMU_TCG                       ; QEMU 7.2 ignores reserved MXCSR bits
+    ; LDMXCSR with a reserved bit: #GP(0)
+    mov dword [tmp], 0x10000
+    mov dword [recover], .r4
+    ldmxcsr [tmp]
+    mov al, 7
+    jmp fail32
+.r4: CHECKEQ dword [exc_vec], 13, 8
+%endif
+    ; a misaligned MOVAPS: #GP(0)
+    mov dword [recover], .r5
+    movaps xmm0, [vecs + 4]
+    mov al, 9
+    jmp fail32
+.r5: CHECKEQ dword [exc_vec], 13, 10
+%ifndef QEMU_TCG                       ; QEMU raises no SIMD floating-point exception
+    ; an unmasked divide by zero without CR4.OSXMMEXCPT: #UD, flag set, no result
+    mov dword [tmp], 0x1f80 & ~0x200       ; ZM clear
+    ldmxcsr [tmp]
+    movups xmm0, [one4]
+    xorps xmm1, xmm1
+    mov dword [recover], .r6
+    divps xmm0, xmm1
+    mov al, 11
+    jmp fail32
+.r6: CHECKEQ dword [exc_vec], 6, 12
+    stmxcsr [tmp]
+    CHECKEQ dword [tmp], 0x1d84, 13
+    movd eax, xmm0
+    CHECKEQ eax, 0x3f800000, 14
+    ; ... and with it: #XM
+    mov eax, cr4
+    or eax, 0x400
+    mov cr4, eax
+    mov dword [recover], .r7
+    divss xmm0, xmm1
+    mov al, 15
+    jmp fail32
+.r7: CHECKEQ dword [exc_vec], 19, 16
+    ; an unmasked precision exception: #XM, no result
+    mov dword [tmp], 0x1f80 & ~0x1000
+    ldmxcsr [tmp]
+    movups xmm0, [one4]
+    movss xmm1, [three]
+    mov dword [recover], .r8
+    divss xmm0, xmm1
+    mov al, 17
+    jmp fail32
+.r8: CHECKEQ dword [exc_vec], 19, 18
+    movd eax, xmm0
+    CHECKEQ eax, 0x3f800000, 19
+    stmxcsr [tmp]
+    CHECKEQ dword [tmp], 0x0fa0, 20
+%endif
+
+    SAY "sse: fxsave", 10
+    mov dword [tmp], 0x3f80 | 0x15         ; RC down, some flags
+    ldmxcsr [tmp]
+    mov esi, vecs
+    movups xmm0, [esi]
+    movups xmm1, [esi+16]
+    movups xmm2, [esi+32]
+    movups xmm3, [esi+48]
+    movups xmm4, [esi+64]
+    movups xmm5, [esi+80]
+    movups xmm6, [esi+96]
+    movups xmm7, [esi+112]
+    fxsave [fxarea]
+    CHECKEQ dword [fxarea+24], 0x3f95, 21
+    mov eax, [fxarea+160+7*16+12]
+    CHECKEQ eax, [vecs+7*16+12], 22
+    xorps xmm0, xmm0
+    xorps xmm7, xmm7
+    mov dword [tmp], 0x1f80
+    ldmxcsr [tmp]
+    fxrstor [fxarea]
+    stmxcsr [tmp]
+    CHECKEQ dword [tmp], 0x3f95, 23
+    movups [out], xmm7
+    mov eax, [out+8]
+    CHECKEQ eax, [vecs+7*16+8], 24
+    movups [out], xmm0
+    mov eax, [out]
+    CHECKEQ eax, [vecs], 25
+%ifndef QEMU_TCG
+    ; FXRSTOR with a reserved MXCSR bit: #GP(0)
+    mov dword [fxarea+24], 0x20000
+    mov dword [recover], .r9
+    fxrstor [fxarea]
+    mov al, 26
+    jmp fail32
+.r9: CHECKEQ dword [exc_vec], 13, 27
+%endif
+
+    SAY "sse: known results", 10
+    mov dword [tmp], 0x1f80
+    ldmxcsr [tmp]
+    movdqu xmm0, [ints]
+    movdqu xmm1, [ints+16]
+    paddb xmm0, xmm1
+    pmovmskb eax, xmm0
+    CHECKEQ eax, 0x0081, 30
+    movdqu xmm0, [ints]
+    pcmpeqb xmm0, [ints+16]
+    pmovmskb eax, xmm0
+    CHECKEQ eax, 0x0100, 31
+    movdqu xmm0, [ints]
+    pshufd xmm0, xmm0, 0x1b
+    movd eax, xmm0
+    CHECKEQ eax, [ints+12], 32
+    pextrw eax, xmm0, 7
+    CHECKEQ eax, 0x0302, 33
+    movdqu xmm0, [ints]
+    psrldq xmm0, 3
+    movd eax, xmm0
+    CHECKEQ eax, 0x06050403, 34
+    mov eax, 7
+    cvtsi2sd xmm2, eax
+    sqrtsd xmm2, xmm2
+    cvttsd2si eax, xmm2
+    CHECKEQ eax, 2, 35
+    movsd xmm3, [dbl_big]
+    cvtsd2si eax, xmm3
+    CHECKEQ eax, 0x80000000, 36
+    stmxcsr [tmp]
+    CHECKEQ dword [tmp], 0x1fa1, 37          ; PE from the square root, IE
+
+    SAY "sse: differential hashes", 10
+    mov dword [opi], 0
+    xor eax, eax
+.ops:
+    call run_op
+    mov eax, [curop]
+    inc eax
+    cmp eax, NOPS
+    jb .ops
+    jmp pass32
+
+; run_op: EAX = operation index. For every MXCSR setting and pair (i, j): xmm0 =
+; 16 bytes of the value table at i, xmm1 at j; run the operation; hash xmm0, MXCSR, flags.
+run_op:
+    mov [curop], eax
+    mov dword [h], 0x811C9DC5
+    mov dword [kk], 0
+.lk:
+    mov dword [ii], 0
+.li:
+    mov dword [jj], 0
+.lj:
+    mov eax, [kk]
+    mov eax, [mxcsrs + eax*4]
+    mov [tmp], eax
+    ldmxcsr [tmp]
+    mov eax, [curop]
+    mov ebx, [ops + eax*8 + 4]       ; 4 or 8: element size of the table
+    mov eax, [ii]
+    imul eax, ebx
+    movups xmm0, [vals32 + eax]
+    cmp ebx, 8
+    jne .s1
+    movups xmm0, [vals64 + eax]
+.s1:
+    mov eax, [jj]
+    imul eax, ebx
+    movups xmm1, [vals32 + eax]
+    cmp ebx, 8
+    jne .s2
+    movups xmm1, [vals64 + eax]
+.s2:
+    xor eax, eax                     ; a known EFLAGS for the flag-less operations
+    mov eax, [curop]
+    call [ops + eax*8]
+    pushfd
+    pop eax
+    and eax, 0x45                    ; ZF PF CF
+    mov [out+20], eax
+    movups [out], xmm0
+    stmxcsr [out+16]
+    call mixres
+    inc dword [jj]
+    mov eax, [curop]
+    mov ecx, NV32
+    cmp dword [ops + eax*8 + 4], 8
+    jne .n1
+    mov ecx, NV64
+.n1:
+    cmp [jj], ecx
+    jb .lj
+    inc dword [ii]
+    cmp [ii], ecx
+    jb .li
+    inc dword [kk]
+    cmp dword [kk], NMX
+    jb .lk
+    mov eax, [curop]
+    imul esi, eax, 12
+    add esi, names
+    jmp finish_op
+
+; mixres: FNV-1a over the 24 bytes at out. Built with -DDUMP, every case is printed
+; (operation, MXCSR index, operand indexes, the 24 bytes) for a diff between two engines.
+mixres:
+%ifdef DUMP
+    pushad
+    mov eax, [curop]
+    call puthex32
+    mov eax, [kk]
+    call puthex32
+    mov eax, [ii]
+    call puthex32
+    mov eax, [jj]
+    call puthex32
+    xor ecx, ecx
+.d: mov al, ' '
+    out 0xE9, al
+    mov eax, [out + ecx*4]
+    call puthex32
+    inc ecx
+    cmp ecx, 6
+    jb .d
+    mov al, 10
+    out 0xE9, al
+    popad
+%endif
+    mov eax, [h]
+    xor ecx, ecx
+.m: movzx edx, byte [out + ecx]
+    xor eax, edx
+    imul eax, 0x01000193
+    inc ecx
+    cmp ecx, 24
+    jb .m
+    mov [h], eax
+    ret
+
+; finish_op: ESI = the operation's name. Record its hash, or compare it with the expected one.
+finish_op:
+    mov eax, [h]
+    mov ecx, [opi]
+    inc dword [opi]
+%ifdef QEMU_TCG
+    ret
+%elifdef RECORD
+    push esi
+    mov esi, str_dd
+    call puts32
+    call puthex32
+    mov esi, str_sc
+    call puts32
+    pop esi
+    call puts32
+    mov al, 10
+    out 0xE9, al
+    ret
+%else
+    cmp eax, [expected + ecx*4]
+    jne .bad
+    ret
+.bad:
+    push esi
+    mov esi, str_mism
+    call puts32
+    pop esi
+    call puts32
+    mov esi, str_got
+    call puts32
+    call puthex32
+    mov esi, str_exp
+    call puts32
+    mov eax, [expected + ecx*4]
+    call puthex32
+    mov al, 10
+    out 0xE9, al
+    mov al, 1
+    jmp fail32
+%endif
+
+; ---- operations (sse-host.sh assembles this part again, for the host's real SSE unit)
+; The operations: xmm0 = xmm0 op xmm1 (conversions to integers go through EAX).
+%macro OP 3   ; label, size, body
+%1: %3
+    ret
+%endmacro
+OP o_addps, 4, {addps xmm0, xmm1}
+OP o_subps, 4, {subps xmm0, xmm1}
+OP o_mulps, 4, {mulps xmm0, xmm1}
+OP o_divps, 4, {divps xmm0, xmm1}
+OP o_sqrtps, 4, {sqrtps xmm0, xmm1}
+OP o_minps, 4, {minps xmm0, xmm1}
+OP o_maxps, 4, {maxps xmm0, xmm1}
+OP o_addss, 4, {addss xmm0, xmm1}
+OP o_divss, 4, {divss xmm0, xmm1}
+OP o_sqrtss, 4, {sqrtss xmm0, xmm1}
+OP o_addpd, 8, {addpd xmm0, xmm1}
+OP o_subpd, 8, {subpd xmm0, xmm1}
+OP o_mulpd, 8, {mulpd xmm0, xmm1}
+OP o_divpd, 8, {divpd xmm0, xmm1}
+OP o_sqrtpd, 8, {sqrtpd xmm0, xmm1}
+OP o_minpd, 8, {minpd xmm0, xmm1}
+OP o_maxpd, 8, {maxpd xmm0, xmm1}
+OP o_mulsd, 8, {mulsd xmm0, xmm1}
+o_cmpps:  movaps xmm2, xmm0
+          movaps xmm3, xmm0
+          movaps xmm4, xmm0
+          cmpps xmm0, xmm1, 0
+          cmpps xmm2, xmm1, 1
+          cmpps xmm3, xmm1, 2
+          cmpps xmm4, xmm1, 3
+          por xmm0, xmm2
+          paddd xmm0, xmm3
+          paddd xmm0, xmm4
+          movaps xmm2, [vals32]
+          cmpps xmm2, xmm0, 5
+          pxor xmm0, xmm2
+          ret
+o_cmppd:  movapd xmm2, xmm0
+          cmppd xmm0, xmm1, 1
+          cmppd xmm2, xmm1, 6
+          paddq xmm0, xmm2
+          ret
+o_comiss: comiss xmm0, xmm1
+          ret
+o_ucomiss: ucomiss xmm0, xmm1
+          ret
+o_comisd: comisd xmm0, xmm1
+          ret
+o_ucomisd: ucomisd xmm0, xmm1
+          ret
+o_cvtps2dq: cvtps2dq xmm0, xmm1
+          ret
+o_cvttps2dq: cvttps2dq xmm0, xmm1
+          ret
+o_cvtdq2ps: cvtdq2ps xmm0, xmm1
+          ret
+o_cvtps2pd: cvtps2pd xmm0, xmm1
+          ret
+o_cvtss2si: cvtss2si eax, xmm1
+          cvttss2si ebx, xmm0
+          movd xmm0, eax
+          movd xmm2, ebx
+          punpckldq xmm0, xmm2
+          ret
+o_cvtpd2ps: cvtpd2ps xmm0, xmm1
+          ret
+o_cvtpd2dq: cvtpd2dq xmm0, xmm1
+          ret
+o_cvttpd2dq: cvttpd2dq xmm0, xmm1
+          ret
+o_cvtsd2ss: cvtsd2ss xmm0, xmm1
+          ret
+o_cvtsd2si: cvtsd2si eax, xmm1
+          cvttsd2si ebx, xmm0
+          cvtsi2sd xmm0, eax
+          cvtsi2ss xmm0, ebx
+          ret
+o_cvtdq2pd: cvtdq2pd xmm0, xmm1
+          ret
+o_cvtss2sd: cvtss2sd xmm0, xmm1
+          ret
+o_int1:   movdqa xmm2, xmm0
+          paddsw xmm0, xmm1
+          psubusb xmm2, xmm1
+          pmulhw xmm2, xmm0
+          pmaddwd xmm0, xmm2
+          pavgb xmm2, xmm1
+          psadbw xmm2, xmm0
+          pxor xmm0, xmm2
+          packsswb xmm0, xmm1
+          ret
+o_int2:   movdqa xmm2, xmm0
+          pmuludq xmm0, xmm1
+          pmulhuw xmm2, xmm1
+          pmullw xmm2, xmm0
+          punpckhbw xmm2, xmm1
+          packuswb xmm0, xmm2
+          pcmpgtw xmm2, xmm1
+          psraw xmm0, xmm1
+          pminsw xmm0, xmm2
+          pmaxub xmm0, xmm1
+          packssdw xmm2, xmm0
+          paddq xmm0, xmm2
+          psubsb xmm0, xmm1
+          ret
+o_int3:   movdqa xmm2, xmm0
+          psllq xmm0, xmm1
+          psrld xmm2, 3
+          psrlw xmm2, xmm1
+          pslldq xmm2, 5
+          punpcklqdq xmm0, xmm2
+          pshufhw xmm0, xmm0, 0x93
+          pshuflw xmm2, xmm1, 0x39
+          shufps xmm0, xmm2, 0xd2
+          shufpd xmm2, xmm0, 1
+          unpcklps xmm0, xmm1
+          psubq xmm0, xmm2
+          movmskps eax, xmm1
+          pinsrw xmm0, eax, 3
+          movmskpd eax, xmm2
+          pinsrw xmm0, eax, 6
+          ret
+
+align 8
+ops:
+    dd o_addps, 4, o_subps, 4, o_mulps, 4, o_divps, 4, o_sqrtps, 4, o_minps, 4, o_maxps, 4, o_addss, 4, o_divss, 4, o_sqrtss, 4
+    dd o_addpd, 8, o_subpd, 8, o_mulpd, 8, o_divpd, 8, o_sqrtpd, 8, o_minpd, 8, o_maxpd, 8, o_mulsd, 8
+    dd o_cmpps, 4, o_cmppd, 8, o_comiss, 4, o_ucomiss, 4, o_comisd, 8, o_ucomisd, 8
+    dd o_cvtps2dq, 4, o_cvttps2dq, 4, o_cvtdq2ps, 4, o_cvtps2pd, 4, o_cvtss2si, 4
+    dd o_cvtpd2ps, 8, o_cvtpd2dq, 8, o_cvttpd2dq, 8, o_cvtsd2ss, 8, o_cvtsd2si, 8, o_cvtdq2pd, 4, o_cvtss2sd, 4
+    dd o_int1, 4, o_int2, 4, o_int3, 4
+NOPS equ ($ - ops) / 8
+names:                               ; 12 bytes each, in the order of ops
+    db 'addps'
+    times 12 - 5 db 0
+    db 'subps'
+    times 12 - 5 db 0
+    db 'mulps'
+    times 12 - 5 db 0
+    db 'divps'
+    times 12 - 5 db 0
+    db 'sqrtps'
+    times 12 - 6 db 0
+    db 'minps'
+    times 12 - 5 db 0
+    db 'maxps'
+    times 12 - 5 db 0
+    db 'addss'
+    times 12 - 5 db 0
+    db 'divss'
+    times 12 - 5 db 0
+    db 'sqrtss'
+    times 12 - 6 db 0
+    db 'addpd'
+    times 12 - 5 db 0
+    db 'subpd'
+    times 12 - 5 db 0
+    db 'mulpd'
+    times 12 - 5 db 0
+    db 'divpd'
+    times 12 - 5 db 0
+    db 'sqrtpd'
+    times 12 - 6 db 0
+    db 'minpd'
+    times 12 - 5 db 0
+    db 'maxpd'
+    times 12 - 5 db 0
+    db 'mulsd'
+    times 12 - 5 db 0
+    db 'cmpps'
+    times 12 - 5 db 0
+    db 'cmppd'
+    times 12 - 5 db 0
+    db 'comiss'
+    times 12 - 6 db 0
+    db 'ucomiss'
+    times 12 - 7 db 0
+    db 'comisd'
+    times 12 - 6 db 0
+    db 'ucomisd'
+    times 12 - 7 db 0
+    db 'cvtps2dq'
+    times 12 - 8 db 0
+    db 'cvttps2dq'
+    times 12 - 9 db 0
+    db 'cvtdq2ps'
+    times 12 - 8 db 0
+    db 'cvtps2pd'
+    times 12 - 8 db 0
+    db 'cvtss2si'
+    times 12 - 8 db 0
+    db 'cvtpd2ps'
+    times 12 - 8 db 0
+    db 'cvtpd2dq'
+    times 12 - 8 db 0
+    db 'cvttpd2dq'
+    times 12 - 9 db 0
+    db 'cvtsd2ss'
+    times 12 - 8 db 0
+    db 'cvtsd2si'
+    times 12 - 8 db 0
+    db 'cvtdq2pd'
+    times 12 - 8 db 0
+    db 'cvtss2sd'
+    times 12 - 8 db 0
+    db 'int1'
+    times 12 - 4 db 0
+    db 'int2'
+    times 12 - 4 db 0
+    db 'int3'
+    times 12 - 4 db 0
+
+; binary32 operands; three more at the end so 16 bytes can be read from every index
+align 16
+vals32:
+    dd 0x00000000, 0x80000000, 0x3f800000, 0xbf800000, 0x3fc00000, 0x40400000, 0x3eaaaaab
+    dd 0x00000001, 0x007fffff, 0x00800000, 0x80800001, 0x7f7fffff, 0xff7fffff, 0x7f800000
+    dd 0xff800000, 0x7fc00001, 0x7f800001, 0xffc12345, 0x4b800001, 0x3f800001, 0x4f000000
+    dd 0xcf000000, 0x4effffff, 0x3f000000, 0xbfc00000, 0x40200000, 0x1a000001, 0x65000003
+    dd 0x5f7fffff, 0x20800001
+NV32 equ ($ - vals32) / 4
+    dd 0x3f800000, 0x00000001, 0x7f800000
+; binary64 operands, one more at the end
+align 16
+vals64:
+    dq 0x0000000000000000, 0x8000000000000000, 0x3ff0000000000000, 0xbff0000000000000
+    dq 0x3ff8000000000000, 0x4008000000000000, 0x3fd5555555555555, 0x0000000000000001
+    dq 0x000fffffffffffff, 0x0010000000000000, 0x8010000000000001, 0x7fefffffffffffff
+    dq 0xffefffffffffffff, 0x7ff0000000000000, 0xfff0000000000000, 0x7ff8000000000001
+    dq 0x7ff0000000000001, 0xfff8123456789abc, 0x4340000000000001, 0x3ff0000000000001
+    dq 0x41e0000000000000, 0xc1e0000000000000, 0x41dfffffffc00000, 0x41dfffffffe00000
+    dq 0xc1e0000000100000, 0x3fe0000000000000, 0x4004000000000000, 0x2000000000000003
+    dq 0x5ff0000000000005, 0x3810000000000001, 0x47efffffe0000000, 0x36a0000000000001
+NV64 equ ($ - vals64) / 8
+    dq 0x3ff0000000000000
+mxcsrs:                              ; all masked: nearest, down, up, toward zero, nearest with FZ+DAZ
+    dd 0x1f80, 0x3f80, 0x5f80, 0x7f80, 0x9fc0
+NMX equ ($ - mxcsrs) / 4
+; ---- end of operations
+align 16
+one4:       dd 0x3f800000, 0x3f800000, 0x3f800000, 0x3f800000
+three:      dd 0x40400000
+dbl_big:    dq 0x41f0000000000000    ; 2^32
+align 16
+ints:       db 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x7f, 0x80, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0xff
+            db 0x80, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x80, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x7f
+align 16
+vecs:       ; eight registers' worth of patterns
+%assign n 0
+%rep 32
+            dd 0x01020304 * (n + 1) + n
+%assign n n+1
+%endrep
+align 16
+fxarea:     times 512 db 0
+out:        times 24 db 0
+tmp:        dd 0
+h:          dd 0
+ii:         dd 0
+jj:         dd 0
+kk:         dd 0
+opi:        dd 0
+curop:      dd 0
+str_dd:     db '    dd 0x', 0
+str_sc:     db '   ; ', 0
+str_mism:   db 'sse: mismatch in ', 0
+str_got:    db ': hash ', 0
+str_exp:    db ' expected ', 0
+prog_name:  db 'sse', 0
+%ifndef RECORD
+%include "sse-expected.inc"
+%endif
+
+    COMMON_CODE
