@@ -69,3 +69,18 @@ test(`random byte streams run identically on the translator and the interpreter 
   // The streams did run translated: the comparison covers the translator, not just the dispatcher.
   assert.ok(r.translated > r.instructions / 3, `only ${r.translated} of ${r.instructions} instructions were translated`);
 });
+
+test(`random SSE/SSE2 streams never make the CPU throw (seed ${SEED}, ${STREAMS} streams per mode)`, (t) => {
+  const r = fuzzCpu({ seed: SEED, streams: STREAMS, budget: BUDGET, setup: attachX87, sse: true });
+  t.diagnostic(`${r.streams} streams, ${r.instructions} instructions in ${r.ms.toFixed(0)} ms; stops ${JSON.stringify(r.stops)}`);
+  t.diagnostic(`#UD opcodes (top 10): ${r.undefinedOpcodes.slice(0, 10).map(([op, n]) => `${op}:${n}`).join(' ')}`);
+  assert.equal(r.streams, STREAMS * FUZZ_MODES.length);
+  // They ran SSE instructions to completion and raised SIMD exceptions (#XM) and alignment faults.
+  for (const v of [13, 19]) assert.ok(r.exceptions[v]! > 0, `no exception ${v} in ${r.streams} SSE streams`);
+});
+
+test(`random SSE/SSE2 streams run identically on the translator and the interpreter (seed ${SEED}, ${STREAMS} streams per protected mode)`, (t) => {
+  const r = fuzzLockstep({ seed: SEED, streams: STREAMS, setup: attachX87, sse: true });
+  t.diagnostic(`${r.streams} streams, ${r.instructions} instructions (${r.translated} translated, ${r.regionsCompiled} regions compiled) in ${r.ms.toFixed(0)} ms`);
+  assert.equal(r.streams, STREAMS * 2);
+});

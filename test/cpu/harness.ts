@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cpu } from '../../src/cpu/Cpu.js';
 import {
-  CR0_ET, CR0_NE, CR0_PE, CR0_PG, CR0_WP, CR4_PSE, CS, DS, ES, ESP, FLAG_DF, FLAG_IF, FLAG_VM, FLAGS_ARITH, FLAGS_FIXED1,
+  CR0_ET, CR0_NE, CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PSE, CS, DS, ES, ESP, FLAG_DF, FLAG_IF, FLAG_VM, FLAGS_ARITH, FLAGS_FIXED1,
   FLAGS_VALID, FS, GS, SS, STOP_HALT, STOP_SHUTDOWN,
 } from '../../src/cpu/constants.js';
 import { TLB_MMIO } from '../../src/cpu/mmu.js';
@@ -164,7 +164,22 @@ export interface FuzzStream {
   seed: number;
   /** The random bytes placed at the code address. */
   bytes: Uint8Array;
+  /** An SSE stream (sseStream): CR4.OSFXSR/OSXMMEXCPT set, random XMM registers and MXCSR. */
+  sse?: boolean;
 }
+
+/** The SSE/SSE2 opcodes (0F xx) an SSE stream is made of. */
+const SSE_OPS = [
+  0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
+  0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f,
+  0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f,
+  0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x7e, 0x7f, 0xae, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6,
+  0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
+  0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef,
+  0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe,
+];
+/** Lane values an SSE stream's XMM registers start with: specials of both widths among random bits. */
+const SSE_LANES = [0, 0x80000000, 0x3f800000, 0x00000001, 0x007fffff, 0x7f7fffff, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0xffc00000, 0x7ff00000, 0x7ff80000, 0x4f000000];
 
 export interface FuzzOutcome {
   stop: number;
@@ -195,6 +210,28 @@ export class CpuFuzzer {
     return { mode, index, seed, bytes };
   }
 
+  /**
+   * An SSE stream: instructions of the 0F map's SSE/SSE2 opcodes with a random mandatory
+   * prefix (none, 66, F3, F2), mostly register operands, and random bytes after them
+   * (immediates, displacements, and whatever the decoder makes of the rest).
+   */
+  static sseStream(seed: number, mode: FuzzMode, index: number, codeBytes = 512): FuzzStream {
+    const rnd = prng(streamSeed(seed, mode, index) ^ 0x55e55e);
+    const bytes = new Uint8Array(codeBytes);
+    let i = 0;
+    while (i < codeBytes - 8) {
+      const p = rnd() & 7;
+      if (p < 4) bytes[i++] = [0x66, 0xf3, 0xf2, 0x66][p]!;
+      bytes[i++] = 0x0f;
+      bytes[i++] = SSE_OPS[(rnd() >>> 0) % SSE_OPS.length]!;
+      const m = rnd() & 0xff;
+      bytes[i++] = (rnd() & 3) !== 0 ? m | 0xc0 : m;
+      bytes[i++] = rnd() & 0xff; // imm8, SIB or displacement
+    }
+    for (; i < codeBytes; i++) bytes[i] = 0x90;
+    return { mode, index, seed, bytes, sse: true };
+  }
+
   /** Put the machine in the stream's starting state. */
   prepare(s: FuzzStream): void {
     const { cpu, mem } = this;
@@ -211,6 +248,13 @@ export class CpuFuzzer {
     for (let r = 0; r < 8; r++) cpu.regs[r] = rnd() | 0;
     if (s.mode === 'real') this.prepareReal(rnd);
     else this.prepareProtected(s.mode === 'ring3' ? 3 : 0, rnd);
+    const x = cpu.fpu?.xmmU32;
+    if (s.sse === true && x !== undefined) {
+      cpu.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+      for (let k = 0; k < x.length; k++) x[k] = (rnd() & 3) === 0 ? rnd() : SSE_LANES[(rnd() >>> 0) % SSE_LANES.length]!;
+      // MXCSR: every mode and DAZ/FZ; exceptions mostly masked, sometimes one unmasked (#XM).
+      (cpu.fpu as unknown as { mxcsr: number }).mxcsr = (rnd() & 0xe07f) | ((rnd() & 3) === 0 ? (0x1f80 & ~(0x80 << (rnd() & 7))) : 0x1f80);
+    }
   }
 
   private prepareReal(rnd: () => number): void {
@@ -388,6 +432,8 @@ export interface FuzzReport {
 /** Run `streams` streams of each mode; throws FuzzFailure at the first failure. */
 export function fuzzCpu(opts: {
   seed: number; streams: number; budget?: number; modes?: readonly FuzzMode[]; codeBytes?: number; first?: number;
+  /** SSE streams (CpuFuzzer.sseStream) instead of random bytes. */
+  sse?: boolean;
   /** Every n-th stream is run a second time after a different one and must end identically (0: never). */
   recheckEvery?: number;
   /** Called with the fuzzing CPU once (attach the x87 unit...). */
@@ -403,7 +449,7 @@ export function fuzzCpu(opts: {
   let instructions = 0;
   for (const mode of modes) {
     for (let i = opts.first ?? 0; i < (opts.first ?? 0) + opts.streams; i++) {
-      const stream = CpuFuzzer.stream(opts.seed, mode, i, opts.codeBytes);
+      const stream = opts.sse === true ? CpuFuzzer.sseStream(opts.seed, mode, i, opts.codeBytes) : CpuFuzzer.stream(opts.seed, mode, i, opts.codeBytes);
       const out = fz.run(stream, budget);
       if (recheck > 0 && i % recheck === 0) {
         // Same stream again, after the machine ran this one: the result must not change.

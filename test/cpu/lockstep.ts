@@ -197,6 +197,8 @@ export function fuzzLockstepBudget(index: number): number {
  */
 export function fuzzLockstep(opts: {
   seed: number; streams: number; modes?: readonly FuzzMode[]; threshold?: number; first?: number; setup?: (cpu: Cpu) => void;
+  /** SSE streams (CpuFuzzer.sseStream). */
+  sse?: boolean;
 }): FuzzLockstepReport {
   const modes = opts.modes ?? (['ring0', 'ring3'] as const);
   const interp = new CpuFuzzer(opts.setup);
@@ -211,7 +213,7 @@ export function fuzzLockstep(opts: {
   const first = opts.first ?? 0;
   for (const mode of modes) {
     for (let i = first; i < first + opts.streams; i++) {
-      const s = CpuFuzzer.stream(opts.seed, mode, i);
+      const s = opts.sse === true ? CpuFuzzer.sseStream(opts.seed, mode, i) : CpuFuzzer.stream(opts.seed, mode, i);
       const budget = fuzzLockstepBudget(i);
       const a = interp.run(s, budget), b = jit.run(s, budget);
       const fail = (what: string): never => { throw new FuzzFailure(s, jit.cpu, `the translator diverged from the interpreter (budget ${budget}): ${what}`, ' --jit'); };
