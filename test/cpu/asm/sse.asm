@@ -469,6 +469,137 @@ o_int3:   movdqa xmm2, xmm0
           pinsrw xmm0, eax, 6
           ret
 
+o_scal1:  movaps xmm2, xmm0
+          movaps xmm3, xmm0
+          subss xmm0, xmm1
+          mulss xmm2, xmm1
+          minss xmm3, xmm1
+          unpcklps xmm0, xmm2
+          movlhps xmm0, xmm3
+          ret
+o_scal2:  movaps xmm2, xmm0
+          movaps xmm3, xmm0
+          maxss xmm0, xmm1
+          cmpss xmm2, xmm1, 2
+          cmpss xmm3, xmm1, 5
+          movd eax, xmm1
+          cvtsi2ss xmm4, eax
+          unpcklps xmm0, xmm2
+          unpcklps xmm3, xmm4
+          movlhps xmm0, xmm3
+          ret
+o_scal3:  movapd xmm2, xmm0
+          movapd xmm3, xmm0
+          movapd xmm4, xmm0
+          subsd xmm0, xmm1
+          addsd xmm2, xmm1
+          divsd xmm3, xmm1
+          sqrtsd xmm4, xmm1
+          unpcklpd xmm0, xmm2
+          paddq xmm0, xmm3
+          pxor xmm0, xmm4
+          ret
+o_scal4:  movapd xmm2, xmm0
+          movapd xmm3, xmm0
+          minsd xmm0, xmm1
+          maxsd xmm2, xmm1
+          cmpsd xmm3, xmm1, 6
+          unpcklpd xmm0, xmm2
+          pxor xmm0, xmm3
+          cmppd xmm2, xmm1, 3
+          cmppd xmm3, xmm1, 7
+          paddq xmm0, xmm2
+          psubq xmm0, xmm3
+          ret
+o_int4:   movdqa xmm2, xmm0
+          movdqa xmm3, xmm0
+          pcmpeqw xmm2, xmm1
+          pcmpgtb xmm3, xmm1
+          paddusw xmm2, xmm3
+          psubusw xmm3, xmm1
+          pcmpeqd xmm0, xmm3
+          pcmpgtd xmm3, xmm1
+          paddsb xmm0, xmm2
+          psubsw xmm2, xmm1
+          pminub xmm2, xmm3
+          pmaxsw xmm3, xmm1
+          pavgw xmm0, xmm3
+          pandn xmm0, xmm2
+          por xmm0, xmm1
+          punpcklwd xmm0, xmm2
+          punpckhdq xmm2, xmm3
+          punpckhqdq xmm0, xmm2
+          psubd xmm0, xmm3
+          paddw xmm0, xmm1
+          psubw xmm0, xmm2
+          paddd xmm0, xmm3
+          psubb xmm0, xmm1
+          paddusb xmm0, xmm2
+          pcmpeqb xmm0, xmm1
+          ret
+o_int5:   movdqa xmm2, xmm0
+          movdqa xmm3, xmm1
+          psrlq xmm2, 13
+          psraw xmm3, 5
+          psrad xmm0, xmm1
+          pslld xmm2, xmm1
+          psllw xmm3, 9
+          psrldq xmm2, 7
+          psllq xmm3, 33
+          pslld xmm0, 31
+          psrlw xmm0, 1
+          psrad xmm3, 17
+          pxor xmm0, xmm2
+          pxor xmm0, xmm3
+          movdqa xmm3, xmm1
+          pand xmm3, [mask_low]
+          psrlq xmm2, xmm3
+          paddq xmm0, xmm2
+          ret
+o_mov:    movaps xmm2, xmm0
+          movaps xmm3, xmm1
+          movss xmm2, xmm1
+          movsd xmm3, xmm0
+          movhlps xmm2, xmm3
+          movlps [scratch], xmm0
+          movhps [scratch+8], xmm1
+          movhps xmm3, [scratch]
+          movlpd xmm3, [scratch+8]
+          movq xmm4, xmm3
+          movq [scratch], xmm2
+          movhpd xmm4, [scratch]
+          movss xmm5, [scratch+4]
+          movsd xmm6, [scratch+8]
+          movdqu [scratch+3], xmm4
+          movups xmm7, [scratch+1]
+          pshufd xmm0, xmm7, 0x4e
+          pshuflw xmm5, xmm5, 0x1b
+          pshufhw xmm6, xmm6, 0xb1
+          packssdw xmm5, xmm6
+          paddd xmm0, xmm5
+          movmskps eax, xmm0
+          movmskpd ebx, xmm6
+          pmovmskb ecx, xmm3
+          pextrw edx, xmm2, 5
+          pinsrw xmm0, eax, 0
+          pinsrw xmm0, ebx, 2
+          pinsrw xmm0, ecx, 4
+          pinsrw xmm0, edx, 7
+          unpckhps xmm3, xmm4
+          unpckhpd xmm4, xmm3
+          movlhps xmm3, xmm4
+          xorpd xmm0, xmm3
+          andpd xmm4, xmm1
+          orps xmm0, xmm4
+          andnps xmm4, xmm0
+          andnpd xmm4, xmm2
+          addps xmm0, xmm4
+          ret
+
+align 16
+mask_low: dq 63, 0
+scratch:  times 32 db 0
+
 align 8
 ops:
     dd o_addps, 4, o_subps, 4, o_mulps, 4, o_divps, 4, o_sqrtps, 4, o_minps, 4, o_maxps, 4, o_addss, 4, o_divss, 4, o_sqrtss, 4
@@ -477,6 +608,7 @@ ops:
     dd o_cvtps2dq, 4, o_cvttps2dq, 4, o_cvtdq2ps, 4, o_cvtps2pd, 4, o_cvtss2si, 4
     dd o_cvtpd2ps, 8, o_cvtpd2dq, 8, o_cvttpd2dq, 8, o_cvtsd2ss, 8, o_cvtsd2si, 8, o_cvtdq2pd, 4, o_cvtss2sd, 4
     dd o_int1, 4, o_int2, 4, o_int3, 4
+    dd o_scal1, 4, o_scal2, 4, o_scal3, 8, o_scal4, 8, o_int4, 4, o_int5, 4, o_mov, 4
 NOPS equ ($ - ops) / 8
 names:                               ; 12 bytes each, in the order of ops
     db 'addps'
@@ -558,6 +690,20 @@ names:                               ; 12 bytes each, in the order of ops
     db 'int3'
     times 12 - 4 db 0
 
+    db 'scal1'
+    times 12 - 5 db 0
+    db 'scal2'
+    times 12 - 5 db 0
+    db 'scal3'
+    times 12 - 5 db 0
+    db 'scal4'
+    times 12 - 5 db 0
+    db 'int4'
+    times 12 - 4 db 0
+    db 'int5'
+    times 12 - 4 db 0
+    db 'mov'
+    times 12 - 3 db 0
 ; binary32 operands; three more at the end so 16 bytes can be read from every index
 align 16
 vals32:
