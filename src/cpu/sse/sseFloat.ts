@@ -247,15 +247,16 @@ export function op64(op: number, alo: number, ahi: number, blo: number, bhi: num
   OUT64[0] = PK.lo; OUT64[1] = PK.hi;
 }
 
-/** RCPPS/RSQRTPS lanes: 1/b and 1/sqrt(b) correctly rounded (the hardware's are 12-bit
- *  approximations; QEMU's and this one are exact), raising no exception. */
+/** RCPPS/RSQRTPS lanes: 1/b and 1/sqrt(b) correctly rounded, raising no exception. The
+ *  hardware's are approximations within 1.5 × 2^-12 (which these meet exactly, as QEMU's do);
+ *  like the hardware they return no denormal: a result that small is a zero of its sign. */
 export function approx32(rsqrt: boolean, b: number): number {
   const saved = EXF[0]!;
   let v = b;
   if (rsqrt) v = op32(OP_SQRT, 0, b);
   v = op32(OP_DIV, 0x3f800000, v);
   EXF[0] = saved;
-  return v;
+  return (v & 0x7f800000) === 0 ? (v & 0x80000000) >>> 0 : v;
 }
 
 // ---------------------------------------------------------------- comparisons

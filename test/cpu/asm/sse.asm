@@ -194,6 +194,25 @@ pm_entry:
     CHECKEQ eax, 0x80000000, 36
     stmxcsr [tmp]
     CHECKEQ dword [tmp], 0x1fa1, 37          ; PE from the square root, IE
+    ; RCPSS/RSQRTSS approximate within 1.5 x 2^-12 (3072 units in the last place here)
+    mov dword [tmp], 0x40000000              ; 2.0
+    rcpss xmm0, [tmp]
+    movd eax, xmm0
+    sub eax, 0x3f000000 - 3072               ; 0.5
+    cmp eax, 6144
+    CHECK be, 38
+    mov dword [tmp], 0x40800000              ; 4.0
+    rsqrtss xmm0, [tmp]
+    movd eax, xmm0
+    sub eax, 0x3f000000 - 3072
+    cmp eax, 6144
+    CHECK be, 39
+%ifndef QEMU_TCG                             ; QEMU returns the denormal
+    mov dword [tmp], 0x7f000000              ; 2^127: a reciprocal below the normals is 0
+    rcpss xmm0, [tmp]
+    movd eax, xmm0
+    CHECKEQ eax, 0, 40
+%endif
 
     SAY "sse: differential hashes", 10
     mov dword [opi], 0
