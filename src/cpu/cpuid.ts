@@ -30,15 +30,17 @@ export const FEAT_SSE2 = 1 << 26;
 
 /**
  * CPUID.01H:EDX as reported with an x87 unit attached: FPU DE PSE TSC MSR PAE CX8 SEP
- * MTRR PGE CMOV PAT FXSR SSE SSE2, and APIC with a local APIC (cpuidFeaturesEdx). No VME,
- * MCE, MCA or MMX (not implemented). FPU, FXSR, SSE and SSE2 are masked off while no x87
- * unit (which holds the XMM state) is attached (see FEAT_NEEDS_FPU).
+ * MTRR PGE CMOV PAT MMX FXSR SSE SSE2, and APIC with a local APIC (cpuidFeaturesEdx). No
+ * VME, MCE or MCA (not implemented). FPU, MMX, FXSR, SSE and SSE2 are masked off while no
+ * x87 unit (which holds the MMX and XMM state) is attached (see FEAT_NEEDS_FPU).
  */
 export const CPUID_FEATURES_EDX =
   FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 | FEAT_SEP | FEAT_MTRR | FEAT_PGE |
-  FEAT_CMOV | FEAT_PAT | FEAT_FXSR | FEAT_SSE | FEAT_SSE2;
+  FEAT_CMOV | FEAT_PAT | FEAT_MMX | FEAT_FXSR | FEAT_SSE | FEAT_SSE2;
 /** Feature bits that depend on the x87 unit being present. */
-export const FEAT_NEEDS_FPU = FEAT_FPU | FEAT_FXSR | FEAT_SSE | FEAT_SSE2;
+export const FEAT_NEEDS_FPU = FEAT_FPU | FEAT_MMX | FEAT_FXSR | FEAT_SSE | FEAT_SSE2;
+/** Feature bits that need an x87 unit holding the XMM state (src/cpu/sse/ runs MMX too). */
+export const FEAT_NEEDS_XMM = FEAT_MMX | FEAT_SSE | FEAT_SSE2;
 /**
  * CPUID.01H:ECX bit 31, "hypervisor present": reserved (0) on real parts, set by every
  * VMM (KVM, QEMU, Firecracker) so a guest knows it is virtualized and does not trust
@@ -91,12 +93,12 @@ export function eferWritable(): number {
 export const FEAT_ECX_TSC_DEADLINE = 1 << 24;
 
 /**
- * Feature bits this CPU reports right now: FPU/FXSR need an attached x87 unit, SSE/SSE2 one
- * that holds the XMM state, APIC a local APIC that IA32_APIC_BASE[11] has not disabled.
+ * Feature bits this CPU reports right now: FPU/FXSR need an attached x87 unit, MMX/SSE/SSE2
+ * one that holds the XMM state, APIC a local APIC that IA32_APIC_BASE[11] has not disabled.
  */
 export function cpuidFeaturesEdx(c: Cpu): number {
   const d = c.fpu === null ? CPUID_FEATURES_EDX & ~FEAT_NEEDS_FPU
-    : c.fpu.xmmU32 === undefined ? CPUID_FEATURES_EDX & ~(FEAT_SSE | FEAT_SSE2) : CPUID_FEATURES_EDX;
+    : c.fpu.xmmU32 === undefined ? CPUID_FEATURES_EDX & ~FEAT_NEEDS_XMM : CPUID_FEATURES_EDX;
   return c.lapic !== null && c.lapic.enabled ? d | FEAT_APIC : d;
 }
 

@@ -349,8 +349,9 @@ group(T + 0xae, [
   { name: 'stmxcsr', operands: 'M' }, null, { name: 'lfence', operands: 'M' }, { name: 'mfence', operands: 'M' },
   { name: 'sfence', operands: 'M' },
 ], IMM_NONE);
-// SSE/SSE2 (src/cpu/sse/): the mandatory prefix (none, 66, F3, F2) picks the form; the
-// operand format is the same for all four. Named here by their no-prefix (or 66) form.
+// MMX, SSE, SSE2 (src/cpu/sse/): the mandatory prefix (none, 66, F3, F2) picks the form
+// (MMX registers, or XMM); the operand format is the same for all four. Named here by their
+// SSE (no prefix) or SSE2 (66) form.
 const SSE_ROWS: [number, string, string][] = [
   [0x10, 'movups', 'Vx,Wx'], [0x11, 'movups', 'Wx,Vx'], [0x12, 'movlps', 'Vx,Wq'], [0x13, 'movlps', 'Mq,Vx'],
   [0x14, 'unpcklps', 'Vx,Wx'], [0x15, 'unpckhps', 'Vx,Wx'], [0x16, 'movhps', 'Vx,Wq'], [0x17, 'movhps', 'Mq,Vx'],
@@ -365,6 +366,7 @@ const SSE_ROWS: [number, string, string][] = [
   [0x68, 'punpckhbw', 'Vx,Wx'], [0x69, 'punpckhwd', 'Vx,Wx'], [0x6a, 'punpckhdq', 'Vx,Wx'], [0x6b, 'packssdw', 'Vx,Wx'],
   [0x6c, 'punpcklqdq', 'Vx,Wx'], [0x6d, 'punpckhqdq', 'Vx,Wx'], [0x6e, 'movd', 'Vx,Ed'], [0x6f, 'movdqa', 'Vx,Wx'],
   [0x70, 'pshufd', 'Vx,Wx,Ib'], [0x74, 'pcmpeqb', 'Vx,Wx'], [0x75, 'pcmpeqw', 'Vx,Wx'], [0x76, 'pcmpeqd', 'Vx,Wx'],
+  [0x77, 'emms', ''],
   [0x7e, 'movd', 'Ed,Vx'], [0x7f, 'movdqa', 'Wx,Vx'],
   [0xc2, 'cmpps', 'Vx,Wx,Ib'], [0xc3, 'movnti', 'Md,Gd'], [0xc4, 'pinsrw', 'Vx,Ew,Ib'], [0xc5, 'pextrw', 'Gd,Ux,Ib'],
   [0xc6, 'shufps', 'Vx,Wx,Ib'],

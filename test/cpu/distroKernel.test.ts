@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Machine } from '../../src/machine/Machine.js';
 import { debianKernelPath } from '../../bench/boot.js';
 import { attachSerial, PROMPT } from '../machine/serialSession.js';
-import { CPUID_FEATURES_EDX, FEAT_CMOV, FEAT_CX8, FEAT_FXSR, FEAT_PAE, FEAT_PGE, FEAT_SEP, FEAT_SSE, FEAT_SSE2, FEAT_TSC } from '../../src/cpu/cpuid.js';
+import { CPUID_FEATURES_EDX, FEAT_CMOV, FEAT_CX8, FEAT_FXSR, FEAT_MMX, FEAT_PAE, FEAT_PGE, FEAT_SEP, FEAT_SSE, FEAT_SSE2, FEAT_TSC } from '../../src/cpu/cpuid.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const initrd = resolve(root, 'guest/initramfs.cpio.gz');
@@ -64,7 +64,7 @@ test(`a distribution kernel (${flavour}) boots to the busybox shell with no oops
     await s.waitFor(/sum=42/, 60_000);
     // What the kernel made of CPUID leaf 1: every feature this CPU reports that Linux
     // names in /proc/cpuinfo (it hides a few itself, e.g. pse without PSE-36 use).
-    const named: [number, string][] = [[FEAT_TSC, 'tsc'], [FEAT_CX8, 'cx8'], [FEAT_SEP, 'sep'], [FEAT_PGE, 'pge'], [FEAT_CMOV, 'cmov'], [FEAT_FXSR, 'fxsr'], [FEAT_PAE, 'pae'], [FEAT_SSE, 'sse'], [FEAT_SSE2, 'sse2']];
+    const named: [number, string][] = [[FEAT_TSC, 'tsc'], [FEAT_CX8, 'cx8'], [FEAT_SEP, 'sep'], [FEAT_PGE, 'pge'], [FEAT_CMOV, 'cmov'], [FEAT_FXSR, 'fxsr'], [FEAT_PAE, 'pae'], [FEAT_MMX, 'mmx'], [FEAT_SSE, 'sse'], [FEAT_SSE2, 'sse2']];
     for (const [bit, name] of named) {
       if ((CPUID_FEATURES_EDX & bit) !== 0) assert.ok(flags.includes(name), `/proc/cpuinfo flags lack ${name}: ${flags.join(' ')}`);
     }

@@ -102,11 +102,11 @@ test('CPUID: vendor, signature, features, cache descriptors, brand string', NEED
   assert.equal(brand.toString('latin1').replace(/\0+$/, ''), 'typevisor virtual CPU');
 });
 
-test('CPUID feature constant: the Pentium II set this CPU implements, with PAE and SSE/SSE2, nothing more', () => {
-  for (const f of [FEAT_FPU, FEAT_DE, FEAT_PSE, FEAT_TSC, FEAT_MSR, FEAT_PAE, FEAT_CX8, FEAT_SEP, FEAT_PGE, FEAT_CMOV, FEAT_PAT, FEAT_FXSR, FEAT_SSE, FEAT_SSE2]) {
+test('CPUID feature constant: the Pentium II set this CPU implements, with PAE and MMX/SSE/SSE2, nothing more', () => {
+  for (const f of [FEAT_FPU, FEAT_DE, FEAT_PSE, FEAT_TSC, FEAT_MSR, FEAT_PAE, FEAT_CX8, FEAT_SEP, FEAT_PGE, FEAT_CMOV, FEAT_PAT, FEAT_FXSR, FEAT_MMX, FEAT_SSE, FEAT_SSE2]) {
     assert.notEqual(CPUID_FEATURES_EDX & f, 0, hex(f));
   }
-  for (const f of [FEAT_VME, FEAT_APIC, FEAT_MMX]) assert.equal(CPUID_FEATURES_EDX & f, 0, hex(f));
+  for (const f of [FEAT_VME, FEAT_APIC]) assert.equal(CPUID_FEATURES_EDX & f, 0, hex(f));
 });
 
 /** A stand-in x87 unit that records FXSAVE/FXRSTOR addresses. */
@@ -119,7 +119,7 @@ function fakeFpu(log: string[]): X87Unit {
   };
 }
 
-test('CPUID reports FPU and FXSR with an x87 unit (SSE only with one holding XMM state); FXSAVE/FXRSTOR dispatch, alignment #GP, CR0.TS #NM, SSE forms #UD without XMM state', NEEDS_NASM, () => {
+test('CPUID reports FPU and FXSR with an x87 unit (MMX/SSE only with one holding XMM state); FXSAVE/FXRSTOR dispatch, alignment #GP, CR0.TS #NM, SSE forms #UD without XMM state', NEEDS_NASM, () => {
   const log: string[] = [];
   const r = runSys({
     body: `
@@ -154,7 +154,7 @@ test('CPUID reports FPU and FXSR with an x87 unit (SSE only with one holding XMM
   DONE`,
   }, { setup: (cpu) => { cpu.fpu = fakeFpu(log); } });
   ok(r);
-  assert.equal(r.slot(0), (CPUID_FEATURES_EDX & ~(FEAT_SSE | FEAT_SSE2)) >>> 0);
+  assert.equal(r.slot(0), (CPUID_FEATURES_EDX & ~(FEAT_MMX | FEAT_SSE | FEAT_SSE2)) >>> 0);
   assert.deepEqual(log, ['fxsave 0x40000', 'fxrstor 0x40200']);
   assert.deepEqual([r.slot(1), r.slot(2)], [GP, 0]);
   assert.deepEqual([r.slot(3), r.slot(4)], [NM, 0xffffffff]);

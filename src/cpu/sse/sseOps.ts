@@ -3,7 +3,7 @@
 // opcode reads the prefix and runs the form's lane loop over the scratch vectors of
 // sseState; results reach the XMM register or memory only after every access that can
 // fault and every unmasked SIMD exception has been checked, so a faulting instruction
-// changes nothing. MMX forms (no prefix on the integer opcodes) are not implemented: #UD.
+// changes nothing. The forms on MMX registers (no prefix on the integer opcodes) are mmx.ts's.
 
 import type { Cpu } from '../Cpu.js';
 import type { Fpu } from '../fpu/Fpu.js';
@@ -19,20 +19,28 @@ import {
   f32ToF64, f32ToI32, f64ToF32, f64ToI32, i32ToF32, i32ToF64, op32, op64, setMxcsr,
 } from './sseFloat.js';
 import * as I from './sseInt.js';
+import { mmxAvailable, registerMmx } from './mmx.js';
 
 type Form = (c: Cpu, f: Fpu) => void;
 /** Handlers by opcode (0F xx) × prefix (0 none, 1 66, 2 F3, 3 F2); null: #UD. */
 const FORMS: (Form | null)[] = new Array<Form | null>(256 * 4).fill(null);
+/** 1 where the form works on MMX registers only (mmx.ts): MMX's checks, not SSE's. */
+const MMX_FORM = new Uint8Array(256 * 4);
 
-function form(op: number, pfx: number, h: Form): void { FORMS[op * 4 + pfx] = h; }
+function form(op: number, pfx: number, h: Form, mmx = false): void {
+  FORMS[op * 4 + pfx] = h;
+  MMX_FORM[op * 4 + pfx] = mmx ? 1 : 0;
+}
 
 function dispatch(op: number): (c: Cpu) => void {
   return (c) => {
-    const h = FORMS[op * 4 + ssePrefix(c)];
+    const k = op * 4 + ssePrefix(c);
+    const h = FORMS[k];
     if (h === null || h === undefined) return c.undefinedOpcode(0x100 | op);
-    h(c, sseAvailable(c));
+    h(c, MMX_FORM[k] !== 0 ? mmxAvailable(c) : sseAvailable(c));
   };
 }
+registerMmx(form);
 
 // ---------------------------------------------------------------- floating point
 

@@ -207,6 +207,22 @@ pm_entry:
     sub eax, 0x3f000000 - 3072
     cmp eax, 6144
     CHECK be, 39
+    ; MMX: the x87 unit enters MMX state (TOP 0, every register valid, MMi's exponent
+    ; field all ones); EMMS empties every register
+    fninit
+    fld1                                     ; TOP 7
+    mov eax, 0x12345678
+    movd mm1, eax
+    fxsave [fxarea]
+    CHECKEQ word [fxarea+2], 0, 41           ; FSW: TOP 0
+    CHECKEQ byte [fxarea+4], 0xff, 42        ; abridged tags: all valid
+%ifndef QEMU_TCG                             ; QEMU leaves the exponent field alone
+    CHECKEQ word [fxarea+32+16+8], 0xffff, 43 ; ST(1) = R1 = MM1: exponent all ones
+%endif
+    CHECKEQ dword [fxarea+32+16], 0x12345678, 44
+    emms
+    fxsave [fxarea]
+    CHECKEQ byte [fxarea+4], 0, 45           ; all empty
 %ifndef QEMU_TCG                             ; QEMU returns the denormal
     mov dword [tmp], 0x7f000000              ; 2^127: a reciprocal below the normals is 0
     rcpss xmm0, [tmp]
@@ -615,6 +631,73 @@ o_mov:    movaps xmm2, xmm0
           addps xmm0, xmm4
           ret
 
+o_mmx1:   movdq2q mm0, xmm0
+          movdq2q mm1, xmm1
+          movq mm2, mm0
+          paddsw mm0, mm1
+          psubusb mm2, mm1
+          pmulhw mm2, mm0
+          pmaddwd mm0, mm2
+          pavgb mm2, mm1
+          psadbw mm2, mm0
+          pxor mm0, mm2
+          packsswb mm0, mm1
+          movq mm3, mm1
+          punpckhbw mm3, mm0
+          packuswb mm3, mm2
+          pcmpgtw mm2, mm1
+          psraw mm3, mm1
+          pminsw mm3, mm2
+          pmaxub mm3, mm1
+          packssdw mm2, mm3
+          paddq mm3, mm2
+          psubsb mm3, mm1
+          pmuludq mm2, mm1
+          pshufw mm2, mm2, 0x6c
+          movq2dq xmm0, mm0
+          movq2dq xmm2, mm3
+          punpcklqdq xmm0, xmm2
+          movq2dq xmm2, mm2
+          pxor xmm0, xmm2
+          emms
+          ret
+o_mmx2:   movdq2q mm0, xmm0
+          movdq2q mm1, xmm1
+          movq mm2, mm0
+          movq mm3, mm1
+          psrlq mm2, 13
+          psraw mm3, 5
+          psrad mm0, mm1
+          pslld mm2, mm1
+          psllw mm3, 9
+          punpckhwd mm2, mm0
+          punpckldq mm3, mm1
+          punpckhdq mm0, mm3
+          psrlw mm0, mm3
+          pcmpeqb mm0, mm1
+          pcmpgtd mm2, mm0
+          pmovmskb eax, mm1
+          pinsrw mm0, eax, 1
+          pextrw ebx, mm2, 2
+          pinsrw mm3, ebx, 3
+          movd ecx, mm3
+          movd mm2, ecx
+          por mm0, mm2
+          cvtpi2ps xmm0, mm3
+          cvttps2pi mm2, xmm1
+          cvtps2pi mm3, xmm0
+          cvtpi2pd xmm2, mm1
+          cvtpd2pi mm1, xmm2
+          psubd mm0, mm1
+          movq2dq xmm1, mm0
+          movq2dq xmm2, mm2
+          movq2dq xmm3, mm3
+          punpcklqdq xmm2, xmm3
+          pxor xmm1, xmm2
+          addps xmm0, xmm1
+          emms
+          ret
+
 align 16
 mask_low: dq 63, 0
 scratch:  times 32 db 0
@@ -628,6 +711,7 @@ ops:
     dd o_cvtpd2ps, 8, o_cvtpd2dq, 8, o_cvttpd2dq, 8, o_cvtsd2ss, 8, o_cvtsd2si, 8, o_cvtdq2pd, 4, o_cvtss2sd, 4
     dd o_int1, 4, o_int2, 4, o_int3, 4
     dd o_scal1, 4, o_scal2, 4, o_scal3, 8, o_scal4, 8, o_int4, 4, o_int5, 4, o_mov, 4
+    dd o_mmx1, 4, o_mmx2, 4
 NOPS equ ($ - ops) / 8
 names:                               ; 12 bytes each, in the order of ops
     db 'addps'
@@ -723,6 +807,10 @@ names:                               ; 12 bytes each, in the order of ops
     times 12 - 4 db 0
     db 'mov'
     times 12 - 3 db 0
+    db 'mmx1'
+    times 12 - 4 db 0
+    db 'mmx2'
+    times 12 - 4 db 0
 ; binary32 operands; three more at the end so 16 bytes can be read from every index
 align 16
 vals32:
