@@ -9,9 +9,9 @@
 
 import type { Cpu } from '../Cpu.js';
 import type { Fpu } from '../fpu/Fpu.js';
-import { CR0_EM, CR0_TS, DS, EDI, EXC_NM, EXC_UD } from '../constants.js';
+import { CR0_EM, CR0_TS, EXC_NM, EXC_UD } from '../constants.js';
 import {
-  A32, A8, B16, B32, B8, R16, R32, commitFlags, loadMem, regX, rmX, storeMem,
+  A32, A8, B16, B32, R16, R32, commitFlags, loadMem, maskedStore, regX, rmX, storeMem,
 } from './sseState.js';
 import { EXF, OUT64, f32ToI32, f64ToI32, i32ToF32, i32ToF64, setMxcsr } from './sseFloat.js';
 import * as I from './sseInt.js';
@@ -159,15 +159,12 @@ export function registerMmx(form: Register): void {
     c.regs[c.reg] = m;
     enterMmx(f);
   }, true);
-  // MASKMOVQ mm1, mm2: bytes of mm1 whose mask byte in mm2 has bit 7 set go to DS:[E]DI.
+  // MASKMOVQ mm1, mm2.
   form(0xf7, 0, (c, f) => {
     if (c.modrm < 0xc0) c.raise(EXC_UD);
     readMm(f, regX(c), A32);
     readMm(f, rmX(c), B32);
-    const seg = c.segOverride >= 0 ? c.segOverride : DS;
-    const lin = c.segLin(seg, c.a32 ? c.regs[EDI]! : c.regs[EDI]! & 0xffff, 8, true);
-    for (let i = 0; i < 8; i++) if ((B8[i]! & 0x80) !== 0) c.probeWrite((lin + i) | 0, 1);
-    for (let i = 0; i < 8; i++) if ((B8[i]! & 0x80) !== 0) c.wr8((lin + i) | 0, A8[i]!);
+    maskedStore(c, 8);
     enterMmx(f);
   }, true);
 

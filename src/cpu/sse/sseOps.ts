@@ -8,10 +8,10 @@
 import type { Cpu } from '../Cpu.js';
 import type { Fpu } from '../fpu/Fpu.js';
 import type { OpTable } from '../opcodes.js';
-import { DS, EDI, EXC_GP, FLAG_AF, FLAG_CF, FLAG_OF, FLAG_PF, FLAG_SF, FLAG_ZF } from '../constants.js';
+import { EXC_GP, FLAG_AF, FLAG_CF, FLAG_OF, FLAG_PF, FLAG_SF, FLAG_ZF } from '../constants.js';
 import { materializeFlags } from '../flags.js';
 import {
-  A32, A8, B16, B32, B8, R16, R32, commitFlags, hasSse, loadMem, loadReg, loadRM, memLin, regX, rmX,
+  A32, B16, B32, R16, R32, commitFlags, hasSse, maskedStore, loadMem, loadReg, loadRM, memLin, regX, rmX,
   sseAvailable, ssePrefix, storeMem, storeReg,
 } from './sseState.js';
 import {
@@ -341,16 +341,12 @@ form(0xc3, 0, (c) => {
   c.writeRM32(c.regs[c.reg]!);
 });
 
-// MASKMOVDQU xmm1, xmm2: bytes of xmm1 whose mask byte in xmm2 has bit 7 set go to DS:[E]DI.
+// MASKMOVDQU xmm1, xmm2.
 form(0xf7, 1, (c, f) => {
   if (c.modrm < 0xc0) c.raiseUD();
   loadReg(f, regX(c), A32);
   loadReg(f, rmX(c), B32);
-  const seg = c.segOverride >= 0 ? c.segOverride : DS;
-  const off = c.a32 ? c.regs[EDI]! : c.regs[EDI]! & 0xffff;
-  const lin = c.segLin(seg, off, 16, true);
-  for (let i = 0; i < 16; i++) if ((B8[i]! & 0x80) !== 0) c.probeWrite((lin + i) | 0, 1);
-  for (let i = 0; i < 16; i++) if ((B8[i]! & 0x80) !== 0) c.wr8((lin + i) | 0, A8[i]!);
+  maskedStore(c, 16);
 });
 
 // ---------------------------------------------------------------- logic, shuffles, unpacks

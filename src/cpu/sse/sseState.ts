@@ -7,7 +7,7 @@
 
 import type { Cpu } from '../Cpu.js';
 import type { Fpu } from '../fpu/Fpu.js';
-import { CR0_EM, CR0_TS, CR4_OSFXSR, CR4_OSXMMEXCPT, EXC_GP, EXC_NM, EXC_UD, EXC_XM } from '../constants.js';
+import { CR0_EM, CR0_TS, CR4_OSFXSR, CR4_OSXMMEXCPT, DS, EDI, EXC_GP, EXC_NM, EXC_UD, EXC_XM } from '../constants.js';
 
 // MXCSR bits (SDM vol. 1 §10.2.3).
 export const MX_IE = 0x01, MX_DE = 0x02, MX_ZE = 0x04, MX_OE = 0x08, MX_UE = 0x10, MX_PE = 0x20;
@@ -125,4 +125,15 @@ export function commitFlags(c: Cpu, f: Fpu, flags: number): void {
   if (unmasked === 0) { f.mxcsr |= flags; return; }
   f.mxcsr |= (unmasked & MX_PRE) !== 0 ? flags & MX_PRE : flags;
   c.raise((c.cr4 & CR4_OSXMMEXCPT) !== 0 ? EXC_XM : EXC_UD);
+}
+
+/**
+ * MASKMOVDQU/MASKMOVQ: the bytes of A whose mask byte in B has bit 7 set go to DS:[E]DI
+ * (a segment override applies); every selected byte is checked before any is written.
+ */
+export function maskedStore(c: Cpu, bytes: number): void {
+  const seg = c.segOverride >= 0 ? c.segOverride : DS;
+  const lin = c.segLin(seg, c.a32 ? c.regs[EDI]! : c.regs[EDI]! & 0xffff, bytes, true);
+  for (let i = 0; i < bytes; i++) if ((B8[i]! & 0x80) !== 0) c.probeWrite((lin + i) | 0, 1);
+  for (let i = 0; i < bytes; i++) if ((B8[i]! & 0x80) !== 0) c.wr8((lin + i) | 0, A8[i]!);
 }

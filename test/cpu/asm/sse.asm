@@ -223,6 +223,24 @@ pm_entry:
     emms
     fxsave [fxarea]
     CHECKEQ byte [fxarea+4], 0, 45           ; all empty
+    ; MASKMOVDQU / MASKMOVQ: the bytes whose mask byte has bit 7 set go to DS:EDI
+    mov edi, scratch
+    mov eax, 0x11111111
+    mov ecx, 4
+.fill: mov [edi + ecx*4 - 4], eax
+    loop .fill
+    movdqu xmm0, [ints]
+    movdqu xmm1, [ints+16]                   ; bit 7 in bytes 0 and 8
+    maskmovdqu xmm0, xmm1
+    CHECKEQ dword [scratch], 0x11111100, 46
+    CHECKEQ dword [scratch+4], 0x11111111, 47
+    CHECKEQ dword [scratch+8], 0x11111180, 48
+    movdq2q mm0, xmm1
+    movdq2q mm1, xmm0
+    add edi, 4
+    maskmovq mm1, mm0                        ; byte 0 of the data (0x00) to [scratch+4]
+    emms
+    CHECKEQ dword [scratch+4], 0x11111100, 49
 %ifndef QEMU_TCG                             ; QEMU returns the denormal
     mov dword [tmp], 0x7f000000              ; 2^127: a reciprocal below the normals is 0
     rcpss xmm0, [tmp]
