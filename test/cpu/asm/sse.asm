@@ -15,6 +15,25 @@
 %include "common.inc"
 org BASE
 
+; XMCASE insn, mxcsr, a, b, mxcsr after, n — insn xmm0 = [a], xmm1 = [b] under mxcsr must
+; raise #XM, leave MXCSR as given and xmm0 unchanged; else fail with check n.
+%macro XMCASE 6
+    mov dword [tmp], %2
+    ldmxcsr [tmp]
+    movups xmm0, [%3]
+    movups xmm1, [%4]
+    mov dword [recover], %%r
+    %1 xmm0, xmm1
+    mov al, %6
+    jmp fail32
+%%r: CHECKEQ dword [exc_vec], 19, %6
+    stmxcsr [tmp]
+    CHECKEQ dword [tmp], %5, %6
+    movups [out], xmm0
+    mov eax, [%3 + 8]
+    CHECKEQ [out + 8], eax, %6
+%endmacro
+
 ; SAY "text" — PRINT, except in the recording run (whose output is the .inc file).
 %macro SAY 1+
 %ifndef RECORD
@@ -121,6 +140,18 @@ pm_entry:
     CHECKEQ eax, 0x3f800000, 19
     stmxcsr [tmp]
     CHECKEQ dword [tmp], 0x0fa0, 20
+    ; Unmasked exceptions over four lanes, as recorded on the host's SSE unit: with an
+    ; unmasked pre-computation exception (IE DE ZE) MXCSR gets the pre-computation flags of
+    ; every lane, else every lane's flags; no lane is written.
+    XMCASE addps, 0x0000, xa1, xb1, 0x0001, 50
+    XMCASE addps, 0x0f80, xa2, xb2, 0x0fa8, 51
+    XMCASE divps, 0x0000, xa3, xb3, 0x0007, 52
+    XMCASE divps, 0x1d80, xa3, xb3, 0x1d87, 53
+    XMCASE divps, 0x1e80, xa3, xb3d, 0x1e82, 54
+    XMCASE mulps, 0x1780, xa4, xb4, 0x1790, 55
+    XMCASE mulps, 0x0f80, xa5, xb5, 0x0fb0, 56
+    XMCASE cvtps2dq, 0x1f00, xa6, xb6, 0x1f01, 57
+    XMCASE cvtps2dq, 0x0f80, xa6, xb6, 0x0fa1, 58
 %endif
 
     SAY "sse: fxsave", 10
@@ -857,6 +888,19 @@ mxcsrs:                              ; all masked: nearest, down, up, toward zer
 NMX equ ($ - mxcsrs) / 4
 ; ---- end of operations
 align 16
+xa1: dd 0x7f7fffff, 0x3f800000, 0x7f800000, 0x3f800000   ; overflow, inexact, invalid, exact
+xb1: dd 0x7f7fffff, 0x30800000, 0xff800000, 0x3f800000
+xa2: dd 0x7f7fffff, 0x3f800000, 0x3f800000, 0x3f800000
+xb2: dd 0x7f7fffff, 0x30800000, 0x3f800000, 0x3f800000
+xa3: dd 0, 0x3f800000, 0x3f800000, 0x00000001            ; 0/0, 1/3, 1/0, denormal/1
+xb3: dd 0, 0x40400000, 0, 0x3f800000
+xb3d: dd 0x00000001, 0x40400000, 0x40000000, 0x3f800000
+xa4: dd 0x00800000, 0x3f800000, 0x00800000, 0x3f800000   ; exact tiny products
+xb4: dd 0x3f000000, 0x3f800000, 0x3e800000, 0x3f800000
+xa5: dd 0x00800000, 0x3f800000, 0x00800001, 0x3f800000   ; exact tiny, inexact tiny
+xb5: dd 0x3f000000, 0x3f800000, 0x3f000000, 0x3f800000
+xa6: dd 0x11111111, 0x22222222, 0x33333333, 0x44444444
+xb6: dd 0x4f800000, 0x3fc00000, 0x7fc00000, 0x3f800000   ; 2^32, 1.5, NaN, 1
 one4:       dd 0x3f800000, 0x3f800000, 0x3f800000, 0x3f800000
 three:      dd 0x40400000
 dbl_big:    dq 0x41f0000000000000    ; 2^32
