@@ -25,6 +25,8 @@ export interface VmSpec {
   rng: boolean;
   /** virtio-vsock, Firecracker's host side: connections through the Unix socket at path. */
   vsock: { cid: number; path: string } | null;
+  /** A virtio-console (hvc0) whose bytes go through onConsoleOutput / consoleInput (the containerd shim's agent channel). */
+  console?: boolean;
   pacing: Pacing;
   /** CPU engine (default: the machine's, the translator). */
   cpu?: CpuEngine;
@@ -49,6 +51,8 @@ export type FromWorker =
   | { type: 'started' }
   | { type: 'start-failed'; message: string }
   | { type: 'serial'; bytes: Uint8Array }
+  /** Guest output on the virtio-console (VmSpec.console). */
+  | { type: 'console'; bytes: Uint8Array }
   | { type: 'paused' }
   | { type: 'resumed' }
   /** The counters were just written to the shared stats buffer (answers 'publish-stats'). */
@@ -62,6 +66,8 @@ export type FromWorker =
 /** Messages to the worker. */
 export type ToWorker =
   | { type: 'input'; bytes: Uint8Array }
+  /** Host input for the virtio-console (VmSpec.console). */
+  | { type: 'console-input'; bytes: Uint8Array }
   | { type: 'wake' }
   | { type: 'stop' }
   | { type: 'power-button' }
@@ -169,6 +175,8 @@ export class VmWorker implements VmHandle {
   private exited: VmExit | null = null;
   private readonly exitPromise: Promise<VmExit>;
   onSerialOutput: (bytes: Uint8Array) => void = () => {};
+  /** Guest output on the virtio-console (VmSpec.console). */
+  onConsoleOutput: (bytes: Uint8Array) => void = () => {};
   onExit: (exit: VmExit) => void = () => {};
   onInputTaken: () => void = () => {};
   /** Serial input bytes sent to the worker, and taken by the guest, since the start. */
@@ -201,6 +209,7 @@ export class VmWorker implements VmHandle {
         case 'started': startResult.resolve(); break;
         case 'start-failed': startResult.reject(new Error(m.message)); break;
         case 'serial': this.onSerialOutput(m.bytes); break;
+        case 'console': this.onConsoleOutput(m.bytes); break;
         case 'input-taken': this.inputTaken = m.total; this.onInputTaken(); break;
         case 'paused': case 'stats-published': this.ack(m.type); break;
         // A pause overtaken by a resume before the thread parked ends with the VM running:
@@ -296,6 +305,11 @@ export class VmWorker implements VmHandle {
     if (this.exited) return;
     this.inputSent += bytes.length;
     this.send({ type: 'input', bytes });
+  }
+
+  /** Input for the virtio-console (VmSpec.console); held by the device until the guest's driver takes it. */
+  consoleInput(bytes: Uint8Array): void {
+    this.send({ type: 'console-input', bytes });
   }
 
   get inputBacklog(): number { return this.inputSent - this.inputTaken; }

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       const opts: VirtioOptions = {
         drives: spec.drives.map((d) => ({ file: d.path, readonly: d.readonly, id: d.id })),
         nets: spec.nets.map((n) => ({ kind: 'tap' as const, ifname: n.tap, id: n.id, ...(n.mac !== undefined ? { mac: n.mac } : {}) })),
-        vsock: spec.vsock, console: false, rng: spec.rng,
+        vsock: spec.vsock, console: spec.console === true, rng: spec.rng,
       };
       const count = virtioDeviceCount(opts);
       machine = new Machine({
@@ -65,6 +65,8 @@ async function main(): Promise<void> {
   }
 
   machine.onSerialOutput = (bytes) => post({ type: 'serial', bytes }, [bytes.buffer as ArrayBuffer]);
+  const hvc = virtio?.console ?? null;
+  if (hvc !== null) hvc.onOutput = (bytes) => { const copy = bytes.slice(); post({ type: 'console', bytes: copy }, [copy.buffer]); };
   if (spec.cpuShare !== undefined) machine.loop.cpuShare = spec.cpuShare;
   // Drives by shape, not instanceof: device modules load only for VMs that have the device.
   const blks = (virtio?.devices ?? []).filter((d): d is VirtioBlk => 'swapMedium' in d);
@@ -162,6 +164,7 @@ async function main(): Promise<void> {
         inputGiven += m.bytes.length;
         if (inputPoll === null) { inputPollMs = INPUT_POLL_MIN_MS; inputPoll = setTimeout(reportInput, inputPollMs); }
         break;
+      case 'console-input': hvc?.input(m.bytes); machine.loop.wake(); break;
       case 'publish-stats': publishStats(); post({ type: 'stats-published' }); break;
       case 'wake': syncPause(); machine.loop.wake(); break;
       case 'stop': machine.stop('stopped by the API'); break;
