@@ -14,6 +14,8 @@
 #   WORKDIR=DIR   build directory (default: a new directory under /tmp)
 #   KEEP=1        keep the build directory afterwards
 #   NO_APT=1      do not install packages (they must already be there)
+#   INITRAMFS_ONLY=1  rebuild only the initramfs (init, agent, busybox) and keep the
+#                 committed bzImage and its lines in SOURCES (no kernel tree needed)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,15 +36,26 @@ if [ "${NO_APT:-0}" != 1 ]; then
 	# the rest is fine; go on with what it has and let the install decide.
 	apt-get update || log "warning: apt-get update reported errors; continuing"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-		"$kernel_pkg" build-essential bc flex bison libelf-dev libssl-dev \
-		cpio lz4 gzip xz-utils dpkg-dev
+		$([ "${INITRAMFS_ONLY:-0}" = 1 ] || echo "$kernel_pkg build-essential bc flex bison libelf-dev libssl-dev lz4 xz-utils") \
+		cpio gzip dpkg-dev
 fi
+initramfs_only=${INITRAMFS_ONLY:-0}
 
 kernel_tar=/usr/src/linux-source-6.1.tar.xz
-[ -f "$kernel_tar" ] || die "$kernel_tar missing: install $kernel_pkg"
-kernel_ver=$(dpkg-query -W -f='${Version}' "$kernel_pkg")
-kernel_src=$(dpkg-query -W -f='${source:Package}' "$kernel_pkg")
-kernel_src_ver=$(dpkg-query -W -f='${source:Version}' "$kernel_pkg")
+if [ "$initramfs_only" = 1 ]; then
+	# The committed kernel stays: its lines in SOURCES are kept as they are.
+	sources_field() { sed -n "s/^$1=//p" "$here/SOURCES"; }
+	kernel_ver=$(sources_field linux_binary_version)
+	kernel_src=$(sources_field linux_source_package)
+	kernel_src_ver=$(sources_field linux_source_version)
+	kernel_release=$(sources_field kernel_release)
+	[ -n "$kernel_release" ] || die "INITRAMFS_ONLY=1 needs guest/SOURCES from a full build"
+else
+	[ -f "$kernel_tar" ] || die "$kernel_tar missing: install $kernel_pkg"
+	kernel_ver=$(dpkg-query -W -f='${Version}' "$kernel_pkg")
+	kernel_src=$(dpkg-query -W -f='${source:Package}' "$kernel_pkg")
+	kernel_src_ver=$(dpkg-query -W -f='${source:Version}' "$kernel_pkg")
+fi
 
 workdir=${WORKDIR:-$(mktemp -d /tmp/typevisor-guest.XXXXXX)}
 mkdir -p "$workdir"
@@ -69,6 +82,7 @@ busybox_bin=$(find "$workdir/busybox-pkg" -type f -name busybox -perm -u+x | hea
 [ -n "$busybox_bin" ] || die "no busybox binary in $busybox_deb"
 
 # --- 2. Kernel ---------------------------------------------------------------
+if [ "$initramfs_only" != 1 ]; then
 log "unpacking $kernel_pkg $kernel_ver"
 tar -xf "$kernel_tar" -C "$workdir"
 ksrc="$workdir/linux-source-6.1"
@@ -107,6 +121,7 @@ done <"$here/kernel.config"
 log "building bzImage with $jobs jobs"
 kmake -j"$jobs" bzImage
 kernel_release=$(kmake -s --no-print-directory kernelrelease)
+fi
 
 # --- 3. Initramfs ----------------------------------------------------------------
 log "building the initramfs"
@@ -115,6 +130,7 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc}
 install -m 0755 "$busybox_bin" "$root/bin/busybox"
 install -m 0755 "$here/init" "$root/init"
+install -m 0755 "$here/agent" "$root/bin/typevisor-agent"
 # The kernel opens /dev/console before /init runs, before devtmpfs is mounted.
 mknod -m 0600 "$root/dev/console" c 5 1
 mknod -m 0666 "$root/dev/null" c 1 3
@@ -128,13 +144,15 @@ export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 export PS1='\h:\w\$ '
 EOF
 
-epoch=$(stat -c %Y "$kernel_tar")
+# File times from the kernel package (the busybox binary's with INITRAMFS_ONLY=1),
+# so the same inputs give the same archive.
+if [ "$initramfs_only" = 1 ]; then epoch=$(stat -c %Y "$busybox_bin"); else epoch=$(stat -c %Y "$kernel_tar"); fi
 find "$root" -exec touch -h -d "@$epoch" {} +
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) |
 	gzip -9 -n >"$workdir/initramfs.cpio.gz"
 
 # --- 4. Results --------------------------------------------------------------
-install -m 0644 "$ksrc/arch/x86/boot/bzImage" "$here/bzImage"
+[ "$initramfs_only" = 1 ] || install -m 0644 "$ksrc/arch/x86/boot/bzImage" "$here/bzImage"
 install -m 0644 "$workdir/initramfs.cpio.gz" "$here/initramfs.cpio.gz"
 cat >"$here/SOURCES" <<EOF
 # Written by guest/build.sh. The binaries in this directory were built from:
