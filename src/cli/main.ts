@@ -21,6 +21,8 @@ import { attachVirtioTo } from '../machine/attachVirtioTo.js';
 import { MIN_CPU_SHARE } from '../machine/RunLoop.js';
 import { parseCpuEngine, type CpuEngine } from '../machine/cpuEngine.js';
 import { ByteBatcher } from '../machine/ByteBatcher.js';
+import { packageRoot } from '../packageRoot.js';
+import { DEFAULT_GUEST_MIN_MIB } from '../machine/memoryLimits.js';
 import type { GdbStub } from '../debug/GdbStub.js';
 
 /** The kernel command line when --append is not given. */
@@ -32,7 +34,7 @@ const DEFAULT_APPEND = 'console=ttyS0 panic=-1';
  * QEMU does too): with 10 MiB its kernel cannot unpack the initramfs, with less it runs
  * out of memory. Its boot-protocol figure, which the loader checks, is 8 MiB.
  */
-export const DEFAULT_GUEST_MIN_MIB = 11;
+export { DEFAULT_GUEST_MIN_MIB };
 
 /** Exit codes, one per way a run can end. */
 export const EXIT_OK = 0;
@@ -90,15 +92,6 @@ options:
   -h, --help        this text
 `;
 
-function packageRoot(): string {
-  // dist/src/cli/main.js or src/cli/main.ts → the package root three/two levels up.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    if (existsSync(resolve(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  return process.cwd();
-}
 
 class UsageError extends CliError {}
 
