@@ -51,7 +51,7 @@ export class ContainerVm {
     this.vm = await VmWorker.start({
       kernelPath: join(root, 'guest/bzImage'),
       initrdPath: join(root, 'guest/initramfs.cpio.gz'),
-      cmdline: `console=ttyS0 panic=-1 tsc=reliable quiet loglevel=0 typevisor.agent=1${this.config.readonlyRoot ? ' typevisor.ro=1' : ''}`,
+      cmdline: `console=ttyS0 panic=-1 tsc=reliable quiet loglevel=0 typevisor.agent=1${process.env.TYPEVISOR_SHIM_DEBUG === '1' ? ' typevisor.debug=1' : ''}${this.config.readonlyRoot ? ' typevisor.ro=1' : ''}`,
       memoryMiB: this.config.memoryMiB,
       drives: [
         { id: 'rootfs', path: this.config.rootfsImage, readonly: this.config.readonlyRoot },

@@ -4,7 +4,8 @@
 // processes in the same VM. Errors carry gRPC codes containerd maps to its own
 // (NOT_FOUND, FAILED_PRECONDITION, UNIMPLEMENTED...).
 
-import { open } from 'node:fs/promises';
+import { open as openCb } from 'node:fs';
+import { promisify } from 'node:util';
 import { constants, type ReadStream, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
@@ -34,6 +35,8 @@ interface Proc {
   exitedAt: Timestamp | undefined;
   stdin: string; stdout: string; stderr: string; terminal: boolean;
   out: WriteStream | null;
+  /** The stderr FIFO, held open and closed at exit with nothing written: the guest merges stderr into stdout, and containerd's readers end only when their writer closes. */
+  err: WriteStream | null;
   waiters: (() => void)[];
   /** Stopped and its output written: Wait answers at once. */
   settled: boolean;
@@ -79,6 +82,7 @@ export class TaskService {
       if (e instanceof SpecError) throw new RpcError(Code.INVALID_ARGUMENT, e.message);
       throw e;
     }
+    const t0 = Date.now();
     const rootPath = spec.root?.path ?? 'rootfs';
     const rootDir = isAbsolute(rootPath) ? rootPath : join(r.bundle, rootPath);
     const rootfsImage = join(r.bundle, ROOTFS_IMAGE);
@@ -91,13 +95,14 @@ export class TaskService {
         if (this.rootfsMounted) { await unmountRootfs(rootDir); this.rootfsMounted = false; }
       }
       writeJobImage(jobImage, jobScript(spec));
+      this.log(`root filesystem image built (${Date.now() - t0} ms)`);
     } catch (e) {
       removeImages(r.bundle);
       throw new RpcError(Code.INTERNAL, `preparing the root filesystem: ${(e as Error).message}`);
     }
     const main: Proc = {
       execId: '', status: Status.CREATED, pid: 0, exitStatus: 0, exitedAt: undefined,
-      stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal, out: null, waiters: [], settled: false, process: null,
+      stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal, out: null, err: null, waiters: [], settled: false, process: null,
     };
     const vm = new ContainerVm({ memoryMiB, rootfsImage, jobImage, readonlyRoot: spec.root?.readonly === true }, {
       output: (b) => main.out?.write(b),
@@ -117,10 +122,11 @@ export class TaskService {
       removeImages(r.bundle);
       throw new RpcError(Code.INTERNAL, `starting the container VM: ${(e as Error).message}`);
     }
+    this.log(`VM booted to its agent (${Date.now() - t0} ms since Create, ${memoryMiB} MiB)`);
     this.vm = vm;
     this.main = main;
     main.pid = process.pid;
-    main.out = await openOutput(r.stdout);
+    [main.out, main.err] = await openOutputs(r.stdout, r.stderr);
     await this.publisher.publish('/tasks/create', TaskCreateSchema, {
       containerId: r.id, bundle: r.bundle, rootfs: r.rootfs, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal }, pid: main.pid,
     });
@@ -143,7 +149,7 @@ export class TaskService {
       await this.publisher.publish('/tasks/start', TaskStartSchema, { containerId: this.id, pid: p.pid });
     } else {
       if (!vm.running) throw new RpcError(Code.FAILED_PRECONDITION, `task ${this.id} is not running`);
-      p.out = await openOutput(p.stdout);
+      [p.out, p.err] = await openOutputs(p.stdout, p.stderr);
       p.status = Status.RUNNING;
       p.pid = process.pid;
       vm.exec(r.execId, `${processCommand(p.process!)}\n`);
@@ -154,8 +160,8 @@ export class TaskService {
 
   private async pipeStdin(path: string, terminal: boolean): Promise<void> {
     try {
-      const fh = await open(path, constants.O_RDONLY);
-      const s = createReadStream('', { fd: fh.fd, autoClose: true });
+      const fd = await openFd(path, constants.O_RDONLY);
+      const s = createReadStream('', { fd, autoClose: true });
       this.stdinStream = s;
       s.on('data', (d) => this.vm?.input(d as Buffer));
       // End of input: ^D at a line's start is end-of-file for the process (the
@@ -174,6 +180,8 @@ export class TaskService {
     p.exitedAt = now();
     const out = p.out;
     p.out = null;
+    p.err?.end();
+    p.err = null;
     const done = (): void => {
       void this.publisher.publish('/tasks/exit', TaskExitSchema, { containerId: this.id, id: p.execId || this.id, pid: p.pid, exitStatus: code, exitedAt: p.exitedAt });
       p.settled = true;
@@ -245,7 +253,7 @@ export class TaskService {
     }
     this.execs.set(r.execId, {
       execId: r.execId, status: Status.CREATED, pid: 0, exitStatus: 0, exitedAt: undefined,
-      stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: false, out: null, waiters: [], settled: false, process: proc,
+      stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: false, out: null, err: null, waiters: [], settled: false, process: proc,
     });
     await this.publisher.publish('/tasks/exec-added', TaskExecAddedSchema, { containerId: this.id, execId: r.execId });
     return {};
@@ -319,11 +327,24 @@ export class TaskService {
   }
 }
 
+/**
+ * open(2) off the event loop (a FIFO's open waits for its other end), giving a plain fd:
+ * a FileHandle from fs/promises would be closed when garbage-collected, under the stream.
+ */
+const openFd = promisify(openCb) as (path: string, flags: number) => Promise<number>;
+
+/** Open the stdout and stderr FIFOs (stderr only when it is another file). */
+async function openOutputs(stdout: string, stderr: string): Promise<[WriteStream | null, WriteStream | null]> {
+  const out = await openOutput(stdout);
+  const err = stderr !== stdout ? await openOutput(stderr) : null;
+  return [out, err];
+}
+
 /** Open a FIFO containerd made for output (it holds the reading end). */
 async function openOutput(path: string): Promise<WriteStream | null> {
   if (path === '') return null;
-  const fh = await open(path, constants.O_WRONLY);
-  const s = createWriteStream('', { fd: fh.fd, autoClose: true });
+  const fd = await openFd(path, constants.O_WRONLY);
+  const s = createWriteStream('', { fd, autoClose: true });
   s.on('error', () => {});
   return s;
 }

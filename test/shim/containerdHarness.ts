@@ -61,6 +61,9 @@ export class Containerd {
   }
 
   /** Run ctr against this containerd; stdin is empty. */
+  /** ctr's FIFOs go under the test's directory (not /run/containerd/fifo, which ctr run -d leaves behind). */
+  get fifoDir(): string { return join(this.dir, 'fifo'); }
+
   ctr(args: string[], opts: { timeoutMs?: number } = {}): Promise<CtrResult> {
     return new Promise((resolve) => {
       const p = execFile('/usr/bin/ctr', ['--address', this.address, ...args], { env: this.env, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
