@@ -11,6 +11,7 @@ import { benchBlk, formatBlkReport } from './blk.js';
 import { benchManager, formatManagerReport } from './manager.js';
 import { benchSnapshot, formatSnapshotReport } from './snapshot.js';
 import { benchNet, formatNetReport } from './net.js';
+import { benchShim, formatShimReport } from './shim.js';
 import { progressLog } from './args.js';
 
 interface Benchmark {
@@ -36,6 +37,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: 'manager', run: (log) => benchManager({ log }), format: (r) => formatManagerReport(r as Awaited<ReturnType<typeof benchManager>>) },
   { name: 'snapshot', run: (log) => benchSnapshot({ log }), format: (r) => formatSnapshotReport(r as Awaited<ReturnType<typeof benchSnapshot>>) },
   { name: 'net', run: (log) => benchNet({ log }), format: (r) => formatNetReport(r as Awaited<ReturnType<typeof benchNet>>) },
+  { name: 'shim', run: (log) => benchShim({ log }), format: (r) => formatShimReport(r as Awaited<ReturnType<typeof benchShim>>) },
 ];
 
 async function main(): Promise<void> {

@@ -103,12 +103,13 @@ test('ctr run --rm: the command runs in the guest kernel, its output and exit co
   assert.deepEqual(leftovers(), []);
 });
 
-test('a running container: ctr task exec, ps, kill with TERM; exec output and status, the exit status is the signal\'s', { skip, timeout: GUARD_MS }, async () => {
+test('a running container: ctr task exec, ps, kill with TERM; exec output and status, the exit status is the signal\'s', { skip, timeout: GUARD_MS }, async (t) => {
+  t.after(() => ctd.forceRemove('sleeper'));
   const r = await ctd.ctr(['run', '--fifo-dir', ctd.fifoDir, '-d', '--runtime', RUNTIME, IMAGE, 'sleeper', 'sleep', '1000']);
   assert.equal(r.code, 0, r.stderr);
   const e = await ctd.ctr(['task', 'exec', '--fifo-dir', ctd.fifoDir, '--exec-id', 'e1', 'sleeper', 'sh', '-c', 'cat /work/hello.txt; echo "in $(pwd)"; exit 5']);
   assert.equal(e.code, 5, e.stderr);
-  assert.equal(e.stdout, 'hello from the image\nin /\n');
+  assert.equal(e.stdout, 'hello from the image\nin /work\n'); // the container's cwd (the image's WorkingDir)
   const ps = await ctd.ctr(['task', 'ps', 'sleeper']);
   assert.equal(ps.code, 0, ps.stderr);
   assert.match(ps.stdout, /PID/);
@@ -123,7 +124,8 @@ test('a running container: ctr task exec, ps, kill with TERM; exec output and st
   assert.deepEqual(leftovers(), []);
 });
 
-test('three containers at once, each in its own VM with its own exit code; one killed with KILL while the others run on', { skip, timeout: GUARD_MS }, async () => {
+test('three containers at once, each in its own VM with its own exit code; one killed with KILL while the others run on', { skip, timeout: GUARD_MS }, async (t) => {
+  t.after(() => ctd.forceRemove('victim'));
   const runs = [0, 1, 2].map((i) => ctd.ctr(['run', '--fifo-dir', ctd.fifoDir, '--rm', '--runtime', RUNTIME, IMAGE, `many${i}`, 'sh', '-c', `sleep 2; echo many${i}; exit ${10 + i}`]));
   const victim = await ctd.ctr(['run', '--fifo-dir', ctd.fifoDir, '-d', '--runtime', RUNTIME, IMAGE, 'victim', 'sleep', '1000']);
   assert.equal(victim.code, 0, victim.stderr);

@@ -4,7 +4,7 @@
 // that runs this build's dist/src/shim/main.js), which is how containerd finds a shim.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, chmodSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, chmodSync, mkdirSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -79,7 +79,17 @@ export class Containerd {
     return spawn('/usr/bin/ctr', ['--address', this.address, ...args], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
+  /** Remove a container whatever its state (a test's clean-up after a failure). */
+  async forceRemove(id: string): Promise<void> {
+    await this.ctr(['task', 'kill', '-s', 'KILL', id]);
+    await this.ctr(['task', 'delete', '--force', id]);
+    await this.ctr(['container', 'rm', id]);
+  }
+
   async stop(): Promise<void> {
+    // Containers first: shims outlive containerd by design.
+    const tasks = (await this.ctr(['container', 'ls', '-q'])).stdout.split('\n').filter((l) => l !== '');
+    for (const id of tasks) await this.forceRemove(id);
     const p = this.proc;
     if (p !== null && p.exitCode === null) {
       const done = new Promise((r) => p.once('exit', r));
@@ -87,6 +97,12 @@ export class Containerd {
       const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
       await done;
       clearTimeout(t);
+    }
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (cmd.includes(SHIM_MAIN) && cmd.includes(this.address)) process.kill(Number(pid), 'SIGKILL');
+      } catch { /* gone */ }
     }
     // containerd leaves its snapshot mounts behind when stopped; unmount before removing.
     const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(this.dir));

@@ -6,8 +6,8 @@
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, symlinkSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync, symlinkSync, chmodSync, copyFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const INITRD = new URL('../../../guest/initramfs.cpio.gz', import.meta.url);
 
@@ -44,13 +44,38 @@ export function buildBusyboxImage(dir: string, out: string, name: string): void 
   chmodSync(join(root, 'bin/busybox'), 0o755);
   for (const a of APPLETS) symlinkSync('busybox', join(root, 'bin', a));
   writeFileSync(join(root, 'work/hello.txt'), 'hello from the image\n');
+  writeImageTarball(dir, root, out, name, '386', { Env: ['PATH=/bin', 'GREETING=hello from the image config'], WorkingDir: '/work', Cmd: ['/bin/sh'] });
+}
+
+/**
+ * An image of host binaries (the host's architecture) with the shared libraries ldd
+ * names for them: for runtimes that run host code (runc), beside the i386 one above.
+ */
+export function buildHostImage(dir: string, out: string, name: string, binaries: string[]): void {
+  const root = join(dir, 'rootfs');
+  mkdirSync(root, { recursive: true });
+  const files = new Set<string>();
+  for (const b of binaries) {
+    files.add(b);
+    const ldd = execFileSync('ldd', [b], { encoding: 'utf8' });
+    for (const m of ldd.matchAll(/(\/\S+) \(0x/g)) files.add(m[1]!);
+  }
+  for (const f of files) {
+    mkdirSync(join(root, dirname(f)), { recursive: true });
+    copyFileSync(f, join(root, f));
+    chmodSync(join(root, f), 0o755);
+  }
+  writeImageTarball(dir, root, out, name, process.arch === 'x64' ? 'amd64' : process.arch, { Env: ['PATH=/usr/bin:/bin'], Cmd: [binaries[0]!] });
+}
+
+/** One layer of `root` with `config`, as an OCI image layout in a tarball for ctr image import. */
+function writeImageTarball(dir: string, root: string, out: string, name: string, architecture: string, imageConfig: Record<string, unknown>): void {
   const layerTar = join(dir, 'layer.tar');
   execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-C', root, '-cf', layerTar, '.']);
   const tar = readFileSync(layerTar);
   const layer = execFileSync('gzip', ['-n', '-c', layerTar], { maxBuffer: 64 << 20 });
   const config = Buffer.from(JSON.stringify({
-    architecture: '386', os: 'linux',
-    config: { Env: ['PATH=/bin', 'GREETING=hello from the image config'], WorkingDir: '/work', Cmd: ['/bin/sh'] },
+    architecture, os: 'linux', config: imageConfig,
     rootfs: { type: 'layers', diff_ids: [`sha256:${sha(tar)}`] },
   }));
   const manifest = Buffer.from(JSON.stringify({
@@ -62,7 +87,7 @@ export function buildBusyboxImage(dir: string, out: string, name: string): void 
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
     manifests: [{
       mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha(manifest)}`, size: manifest.length,
-      platform: { architecture: '386', os: 'linux' },
+      platform: { architecture, os: 'linux' },
       annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name.split(':').pop()! },
     }],
   }));
