@@ -4,9 +4,9 @@
 // processes in the same VM. Errors carry gRPC codes containerd maps to its own
 // (NOT_FOUND, FAILED_PRECONDITION, UNIMPLEMENTED...).
 
-import { open as openCb } from 'node:fs';
-import { promisify } from 'node:util';
-import { constants, type ReadStream, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { constants } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
@@ -34,9 +34,9 @@ interface Proc {
   exitStatus: number;
   exitedAt: Timestamp | undefined;
   stdin: string; stdout: string; stderr: string; terminal: boolean;
-  out: WriteStream | null;
+  out: Socket | null;
   /** The stderr FIFO, held open and closed at exit with nothing written: the guest merges stderr into stdout, and containerd's readers end only when their writer closes. */
-  err: WriteStream | null;
+  err: Socket | null;
   waiters: (() => void)[];
   /** Stopped and its output written: Wait answers at once. */
   settled: boolean;
@@ -51,7 +51,7 @@ export class TaskService {
   private main: Proc | null = null;
   private readonly execs = new Map<string, Proc>();
   private rootfsMounted = false;
-  private stdinStream: ReadStream | null = null;
+  private stdinStream: Socket | null = null;
   private killGuard: ReturnType<typeof setTimeout> | null = null;
   /** Called when containerd asks the shim to go (Shutdown). */
   onShutdown: () => void = () => {};
@@ -126,7 +126,7 @@ export class TaskService {
     this.vm = vm;
     this.main = main;
     main.pid = process.pid;
-    [main.out, main.err] = await openOutputs(r.stdout, r.stderr);
+    [main.out, main.err] = openOutputs(r.stdout, r.stderr);
     await this.publisher.publish('/tasks/create', TaskCreateSchema, {
       containerId: r.id, bundle: r.bundle, rootfs: r.rootfs, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal }, pid: main.pid,
     });
@@ -145,11 +145,11 @@ export class TaskService {
         throw new RpcError(Code.INTERNAL, `starting the process: ${(e as Error).message}`);
       }
       p.status = Status.RUNNING;
-      if (p.stdin !== '') void this.pipeStdin(p.stdin, p.terminal);
+      if (p.stdin !== '') void this.pipeStdin(p.stdin);
       await this.publisher.publish('/tasks/start', TaskStartSchema, { containerId: this.id, pid: p.pid });
     } else {
       if (!vm.running) throw new RpcError(Code.FAILED_PRECONDITION, `task ${this.id} is not running`);
-      [p.out, p.err] = await openOutputs(p.stdout, p.stderr);
+      [p.out, p.err] = openOutputs(p.stdout, p.stderr);
       p.status = Status.RUNNING;
       p.pid = process.pid;
       vm.exec(r.execId, `${processCommand(p.process!)}\n`);
@@ -158,15 +158,15 @@ export class TaskService {
     return { pid: p.pid };
   }
 
-  private async pipeStdin(path: string, terminal: boolean): Promise<void> {
+  /**
+   * Stdin: the FIFO opened read-write, which never waits for a writer (ctr run -d never
+   * opens one) and never reads end-of-file; containerd says when input ends with CloseIO.
+   */
+  private pipeStdin(path: string): void {
     try {
-      const fd = await openFd(path, constants.O_RDONLY);
-      const s = createReadStream('', { fd, autoClose: true });
+      const s = fifoSocket(path, constants.O_RDWR);
       this.stdinStream = s;
-      s.on('data', (d) => this.vm?.input(d as Buffer));
-      // End of input: ^D at a line's start is end-of-file for the process (the
-      // guest's tty is canonical in both modes).
-      s.on('end', () => { if (!terminal) this.vm?.input(Buffer.from('\x04')); });
+      s.on('data', (d: Buffer) => this.vm?.input(d));
       s.on('error', () => {});
     } catch (e) {
       this.log(`stdin ${path}: ${(e as Error).message}`);
@@ -189,7 +189,7 @@ export class TaskService {
       p.waiters = [];
     };
     // Wait answers only after the output is written: ctr prints it before exiting.
-    if (out !== null) out.end(done); else done();
+    if (out !== null) endThen(out, done); else done();
     if (p === this.main) {
       if (this.killGuard !== null) { clearTimeout(this.killGuard); this.killGuard = null; }
       this.stdinStream?.destroy();
@@ -309,6 +309,7 @@ export class TaskService {
   async closeIO(r: T.CloseIORequest): Promise<Record<string, never>> {
     this.checkId(r.id);
     this.proc(r.execId);
+    // End of input: ^D at a line's start is end-of-file for the process (the guest's tty is canonical).
     if (r.stdin && r.execId === '') { this.stdinStream?.destroy(); if (!this.main!.terminal) this.vm?.input(Buffer.from('\x04')); }
     return {};
   }
@@ -328,23 +329,41 @@ export class TaskService {
 }
 
 /**
- * open(2) off the event loop (a FIFO's open waits for its other end), giving a plain fd:
- * a FileHandle from fs/promises would be closed when garbage-collected, under the stream.
+ * A FIFO as a non-blocking socket on the event loop (libuv's pipe handle), never as a
+ * file stream: a file stream's reads and writes block thread-pool threads when the other
+ * end stalls, and a process with a blocked thread-pool thread cannot exit.
  */
-const openFd = promisify(openCb) as (path: string, flags: number) => Promise<number>;
+function fifoSocket(path: string, flags: number): Socket {
+  const fd = openSync(path, flags | constants.O_NONBLOCK);
+  try {
+    return new Socket({ fd, readable: flags !== constants.O_WRONLY, writable: flags !== constants.O_RDONLY });
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/** End a stream and call `then` once its data is out, or once it failed or closed (a reader that left). */
+function endThen(s: Socket, then: () => void): void {
+  let called = false;
+  const once = (): void => { if (!called) { called = true; then(); } };
+  if (s.destroyed) return once();
+  s.once('close', once);
+  s.once('error', once);
+  s.end(once);
+}
 
 /** Open the stdout and stderr FIFOs (stderr only when it is another file). */
-async function openOutputs(stdout: string, stderr: string): Promise<[WriteStream | null, WriteStream | null]> {
-  const out = await openOutput(stdout);
-  const err = stderr !== stdout ? await openOutput(stderr) : null;
+function openOutputs(stdout: string, stderr: string): [Socket | null, Socket | null] {
+  const out = openOutput(stdout);
+  const err = stderr !== stdout ? openOutput(stderr) : null;
   return [out, err];
 }
 
-/** Open a FIFO containerd made for output (it holds the reading end). */
-async function openOutput(path: string): Promise<WriteStream | null> {
+/** Open a FIFO containerd made for output: it holds the reading end (else ENXIO, at once). */
+function openOutput(path: string): Socket | null {
   if (path === '') return null;
-  const fd = await openFd(path, constants.O_WRONLY);
-  const s = createWriteStream('', { fd, autoClose: true });
+  const s = fifoSocket(path, constants.O_WRONLY);
   s.on('error', () => {});
   return s;
 }

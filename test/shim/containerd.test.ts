@@ -89,12 +89,14 @@ test('ctr run --rm: the command runs in the guest kernel, its output and exit co
   assert.notEqual(guestKernel, release(), 'uname -r is the host kernel: the command did not run in the VM');
   assert.equal(guestKernel, /kernel_release=(\S+)/.exec(readFileSync(new URL('../../../guest/SOURCES', import.meta.url), 'utf8'))![1]);
 
-  // Non-zero exit; environment and working directory from the image config; a memory limit the guest sees.
+  // Non-zero exit; environment and working directory from the image config; a memory
+  // limit the guest sees; a read-only root filesystem.
   const limit = 96 << 20;
-  const r2 = await ctd.ctr(['run', '--fifo-dir', ctd.fifoDir, '--rm', '--runtime', RUNTIME, '--memory-limit', `${limit}`, IMAGE, 'exit7',
-    'sh', '-c', 'echo "$GREETING"; pwd; cat hello.txt; grep MemTotal /proc/meminfo; exit 7']);
+  const r2 = await ctd.ctr(['run', '--fifo-dir', ctd.fifoDir, '--rm', '--runtime', RUNTIME, '--memory-limit', `${limit}`, '--read-only', IMAGE, 'exit7',
+    'sh', '-c', 'echo "$GREETING"; pwd; cat hello.txt; grep MemTotal /proc/meminfo; touch /work/new 2>&1; exit 7']);
   assert.equal(r2.code, 7, r2.stderr);
   assert.match(r2.stdout, /^hello from the image config\n\/work\nhello from the image\n/);
+  assert.match(r2.stdout, /touch: \/work\/new: Read-only file system/);
   const memKb = Number(/MemTotal:\s+(\d+) kB/.exec(r2.stdout)?.[1]);
   assert.ok(memKb > 80 * 1024 && memKb <= limit / 1024, `MemTotal ${memKb} kB in a VM for a ${limit >> 20} MiB limit`);
   const exit = await eventSeen(/\/tasks\/exit.*exit7.*"exit_status":7/);
@@ -157,5 +159,40 @@ test('ctr run with a command the image does not have: exit code 127 and the reas
   assert.equal(r.code, 127, r.stderr);
   assert.match(r.stdout, /no-such-command/);
   assert.equal(execFileSync('ls', [join(ctd.dir, 'state')]).length > 0, true);
+  assert.deepEqual(leftovers(), []);
+});
+
+/** The pid of the shim server running container `id` (this containerd's), or null. */
+function shimPid(id: string): number | null {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (args.includes(SHIM_MAIN) && args.includes(ctd.address) && args.includes('serve') && args[args.indexOf('-id') + 1] === id) return Number(pid);
+    } catch { /* gone */ }
+  }
+  return null;
+}
+
+async function gone(pid: number): Promise<void> {
+  while (existsSync(`/proc/${pid}`)) await new Promise((r) => setTimeout(r, 100));
+}
+
+test('a shim server killed mid-run (SIGKILL), and one told to stop (SIGTERM, its container\'s stdin never opened by ctr run -d): containerd notices, its delete cleans up, nothing is left', { skip, timeout: GUARD_MS }, async (t) => {
+  t.after(async () => { await ctd.forceRemove('crashy'); await ctd.forceRemove('termy'); });
+  for (const id of ['crashy', 'termy']) {
+    const r = await ctd.ctr(['run', '--fifo-dir', ctd.fifoDir, '-d', '--runtime', RUNTIME, IMAGE, id, 'sleep', '1000']);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const crashy = shimPid('crashy');
+  const termy = shimPid('termy');
+  assert.ok(crashy !== null && termy !== null, 'both shim servers run');
+  process.kill(crashy, 'SIGKILL');
+  process.kill(termy, 'SIGTERM');
+  await gone(termy); // a thread blocked on a FIFO would keep it alive
+  for (const id of ['crashy', 'termy']) {
+    await eventSeen(new RegExp(`/tasks/exit.*"container_id":"${id}".*"exit_status":137`));
+    await ctd.ctr(['task', 'delete', id]);
+    assert.equal((await ctd.ctr(['container', 'rm', id])).code, 0);
+  }
   assert.deepEqual(leftovers(), []);
 });
