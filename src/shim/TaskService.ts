@@ -116,17 +116,20 @@ export class TaskService {
       },
     });
     try {
+      // The FIFOs first: one that cannot be opened fails Create before a VM exists.
+      [main.out, main.err] = openOutputs(r.stdout, r.stderr);
       await vm.boot();
     } catch (e) {
+      main.out?.destroy();
+      main.err?.destroy();
       await vm.stop();
       removeImages(r.bundle);
-      throw new RpcError(Code.INTERNAL, `starting the container VM: ${(e as Error).message}`);
+      throw new RpcError(Code.INTERNAL, `starting the container: ${(e as Error).message}`);
     }
     this.log(`VM booted to its agent (${Date.now() - t0} ms since Create, ${memoryMiB} MiB)`);
     this.vm = vm;
     this.main = main;
     main.pid = process.pid;
-    [main.out, main.err] = openOutputs(r.stdout, r.stderr);
     await this.publisher.publish('/tasks/create', TaskCreateSchema, {
       containerId: r.id, bundle: r.bundle, rootfs: r.rootfs, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal }, pid: main.pid,
     });
@@ -149,7 +152,11 @@ export class TaskService {
       await this.publisher.publish('/tasks/start', TaskStartSchema, { containerId: this.id, pid: p.pid });
     } else {
       if (!vm.running) throw new RpcError(Code.FAILED_PRECONDITION, `task ${this.id} is not running`);
-      [p.out, p.err] = openOutputs(p.stdout, p.stderr);
+      try {
+        [p.out, p.err] = openOutputs(p.stdout, p.stderr);
+      } catch (e) {
+        throw new RpcError(Code.FAILED_PRECONDITION, `exec ${r.execId}: its output: ${(e as Error).message}`);
+      }
       p.status = Status.RUNNING;
       p.pid = process.pid;
       vm.exec(r.execId, `${processCommand(p.process!)}\n`);

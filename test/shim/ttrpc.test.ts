@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create, fromBinary } from '@bufbuild/protobuf';
@@ -93,6 +93,13 @@ test('shim start/Create/Shutdown/delete by hand: a bundle without config.json is
   writeFileSync(join(bundle, 'config.json'), '{"process":');
   await assert.rejects(c.call('containerd.task.v2.Task', 'Create', CreateTaskRequestSchema, create(CreateTaskRequestSchema, { id: 'nocfg', bundle }), CreateTaskResponseSchema),
     (e: RpcError) => e.code === Code.INVALID_ARGUMENT && /not JSON/.test(e.message));
+  // A stdout FIFO nobody reads: refused before a VM is started, its images removed.
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify({ process: { args: ['true'], cwd: '/' }, root: { path: 'rootfs' } }));
+  mkdirSync(join(bundle, 'rootfs'));
+  execFileSync('mkfifo', [join(dir, 'out')]);
+  await assert.rejects(c.call('containerd.task.v2.Task', 'Create', CreateTaskRequestSchema, create(CreateTaskRequestSchema, { id: 'nocfg', bundle, stdout: join(dir, 'out') }), CreateTaskResponseSchema),
+    (e: RpcError) => /starting the container: ENXIO/.test(e.message));
+  assert.deepEqual(readdirSync(bundle).filter((f) => f.endsWith('.img')), []);
   const closed = new Promise((r) => (c as unknown as { sock: { once: (e: string, f: () => void) => void } }).sock.once('close', () => r(null)));
   await c.call('containerd.task.v2.Task', 'Shutdown', ShutdownRequestSchema, create(ShutdownRequestSchema, { id: 'nocfg' }), EmptySchema);
   await closed;
