@@ -86,9 +86,9 @@ export function eferWritable(): number {
 }
 
 /**
- * CPUID.01H:ECX bit 24: the local APIC timer has TSC-deadline mode. Not reported yet,
- * though the mode and IA32_TSC_DEADLINE are there: Linux fences its LVT timer write in
- * that mode with MFENCE, an SSE2 instruction this CPU does not have (#UD, an oops at boot).
+ * CPUID.01H:ECX bit 24: the local APIC timer has TSC-deadline mode (IA32_TSC_DEADLINE),
+ * reported with a local APIC. (Linux fences its LVT timer write in that mode with MFENCE,
+ * so it waited for SSE2.)
  */
 export const FEAT_ECX_TSC_DEADLINE = 1 << 24;
 
@@ -133,7 +133,7 @@ export function cpuid(c: Cpu): void {
   let a = 0, b = 0, cx = 0, d = 0;
   switch (leaf) {
     case 0: a = CPUID_MAX_BASIC; b = VENDOR_EBX; d = VENDOR_EDX; cx = VENDOR_ECX; break;
-    case 1: a = CPUID_SIGNATURE; cx = CPUID_FEATURES_ECX; d = cpuidFeaturesEdx(c); break;
+    case 1: a = CPUID_SIGNATURE; cx = c.lapic !== null ? CPUID_FEATURES_ECX | FEAT_ECX_TSC_DEADLINE : CPUID_FEATURES_ECX; d = cpuidFeaturesEdx(c); break;
     case 2: a = CPUID_LEAF2[0]; b = CPUID_LEAF2[1]; cx = CPUID_LEAF2[2]; d = CPUID_LEAF2[3]; break;
     case CPUID_HV_BASE: a = CPUID_HV_BASE; b = HV_EBX; cx = HV_ECX; d = HV_EDX; break;
     case 0x80000000: a = CPUID_MAX_EXTENDED; break;

@@ -68,6 +68,7 @@ test(`a distribution kernel (${flavour}) boots to the busybox shell with no oops
     for (const [bit, name] of named) {
       if ((CPUID_FEATURES_EDX & bit) !== 0) assert.ok(flags.includes(name), `/proc/cpuinfo flags lack ${name}: ${flags.join(' ')}`);
     }
+    assert.ok(flags.includes('tsc_deadline_timer'), `/proc/cpuinfo flags lack tsc_deadline_timer: ${flags.join(' ')}`);
     // The kernel routes its interrupts through the I/O APIC and ticks on the local APIC's timer.
     send('grep -E "IO-APIC|LOC" /proc/interrupts; sleep 1; grep LOC /proc/interrupts; echo irqs-$((1+1))done\n');
     const ints = (await s.waitFor(/([^]*?)irqs-2done/, 60_000))[1]!;
