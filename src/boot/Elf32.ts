@@ -3,7 +3,7 @@
 
 import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
 import { BootError, hex } from './BootError.js';
-import { fill, get16, get32, get8 } from './GuestBytes.js';
+import { fill, get16, get32, get8, putBytes } from './GuestBytes.js';
 import { KERNEL_BASE } from './Layout.js';
 
 export const ELF_MAGIC = 0x464c457f; // "\x7fELF" read little-endian
@@ -123,7 +123,7 @@ export function checkSegments(elf: Elf32Image, ramSize: number, what = 'kernel')
 /** Copy the segments to their physical addresses and zero their BSS parts. */
 export function loadSegments(mem: PhysicalMemory, image: Uint8Array, elf: Elf32Image): void {
   for (const s of elf.segments) {
-    mem.u8.set(image.subarray(s.offset, s.offset + s.filesz), s.paddr);
+    putBytes(mem, s.paddr, image.subarray(s.offset, s.offset + s.filesz), `ELF segment ${s.index}`);
     if (s.memsz > s.filesz) fill(mem, s.paddr + s.filesz, s.memsz - s.filesz, 0);
   }
 }

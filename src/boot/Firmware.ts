@@ -62,7 +62,7 @@ export function loadFirmware(mem: PhysicalMemory, image: Uint8Array, opts: Firmw
       if (r.base + r.data.length > mem.ramSize) {
         throw new BootError(`guest RAM of ${size(mem.ramSize)} does not reach 1 MiB, so the BIOS cannot be shadowed in RAM`);
       }
-      mem.u8.set(r.data, r.base);
+      mem.load(r.base, r.data);
       continue;
     }
     mem.addRom(r.base, r.data, r.name);

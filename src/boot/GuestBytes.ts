@@ -1,6 +1,7 @@
 // Little-endian writes into guest RAM for the loaders. Every write is checked against
 // the RAM size first, so a bad layout is a BootError, never a RangeError or a silent
-// partial write. Loaders write RAM directly (ROM and MMIO pages are not involved).
+// partial write. Loaders write RAM directly (ROM and MMIO pages are not involved) and
+// mark the pages written (PhysicalMemory.markWritten).
 
 import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
 import { BootError, hex } from './BootError.js';
@@ -14,12 +15,14 @@ export function checkRam(mem: PhysicalMemory, addr: number, len: number, what: s
 export function put8(mem: PhysicalMemory, addr: number, v: number): void {
   checkRam(mem, addr, 1, 'write');
   mem.u8[addr] = v;
+  mem.markWritten(addr, 1);
 }
 
 export function put16(mem: PhysicalMemory, addr: number, v: number): void {
   checkRam(mem, addr, 2, 'write');
   mem.u8[addr] = v;
   mem.u8[addr + 1] = v >>> 8;
+  mem.markWritten(addr, 2);
 }
 
 export function put32(mem: PhysicalMemory, addr: number, v: number): void {
@@ -28,6 +31,7 @@ export function put32(mem: PhysicalMemory, addr: number, v: number): void {
   mem.u8[addr + 1] = v >>> 8;
   mem.u8[addr + 2] = v >>> 16;
   mem.u8[addr + 3] = v >>> 24;
+  mem.markWritten(addr, 4);
 }
 
 /** Write a non-negative integer below 2^53 as a 64-bit little-endian value. */
@@ -39,11 +43,13 @@ export function put64(mem: PhysicalMemory, addr: number, v: number): void {
 export function putBytes(mem: PhysicalMemory, addr: number, data: Uint8Array, what = 'data'): void {
   checkRam(mem, addr, data.length, what);
   mem.u8.set(data, addr);
+  mem.markWritten(addr, data.length);
 }
 
 export function fill(mem: PhysicalMemory, addr: number, len: number, value = 0): void {
   checkRam(mem, addr, len, 'fill');
   mem.u8.fill(value, addr, addr + len);
+  mem.markWritten(addr, len);
 }
 
 /** Encode a string as UTF-8 plus a terminating NUL; refuses embedded NULs. */

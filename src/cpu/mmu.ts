@@ -73,12 +73,19 @@ export function invalidatePage(c: Cpu, lin: number): void {
   if (!pae) c.tlbLarge[r ^ 1] = 0;
 }
 
+/** Whether the CPU may write the entry's page directly, at some CPL (TLB_CODE aside: the translator clears it without a fill). */
+export function tlbWritable(entry: number): boolean {
+  return (entry & (TLB_VALID | TLB_MMIO)) === TLB_VALID && (entry & (TLB_NOWRITE_SUP | TLB_NOWRITE_USER)) !== (TLB_NOWRITE_SUP | TLB_NOWRITE_USER);
+}
+
 function addEntry(c: Cpu, page: number, entry: number): void {
   if (c.tlb[page] === 0) {
     if (c.tlbCount === c.tlbList.length) flushTlb(c, true);
     c.tlbList[c.tlbCount++] = page;
   }
   c.tlb[page] = entry;
+  // Writes through the entry never reach PhysicalMemory: count the page written now.
+  if (tlbWritable(entry)) c.mem.dirtyPages[entry >>> 12] = 1;
 }
 
 function pageFault(c: Cpu, lin: number, code: number): never {

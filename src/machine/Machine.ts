@@ -396,6 +396,7 @@ export class Machine {
     this.cpu.clearShutdown();
     this.platform.reset();
     this.mem.u8.fill(0);
+    this.mem.markWritten(0, this.mem.ramSize);
     this.load();
     this.cpu.requestStop();
   }

@@ -61,6 +61,13 @@ export class PhysicalMemory {
    */
   readonly codePages: Uint8Array;
   onCodeWrite: ((page: number) => void) | null = null;
+  /**
+   * One byte per RAM page, set when the page may have been written since a RamHasher
+   * (replay/stateHash.ts) last hashed it, so a checkpoint rehashes only those. Set by
+   * every write here and by markWritten (loaders, device DMA); for the CPU's direct
+   * writes through its TLB, when the TLB takes a writable entry (mmu.ts).
+   */
+  readonly dirtyPages: Uint8Array;
 
   constructor(ramSize: number) {
     if (!Number.isInteger(ramSize) || ramSize <= 0 || ramSize % PAGE_SIZE !== 0) {
@@ -76,6 +83,7 @@ export class PhysicalMemory {
     this.u8 = new Uint8Array(this.buffer, 0, ramSize);
     this.pageKind = new Uint8Array(ramSize >>> PAGE_SHIFT);
     this.codePages = new Uint8Array(ramSize >>> PAGE_SHIFT);
+    this.dirtyPages = new Uint8Array(ramSize >>> PAGE_SHIFT);
     // The legacy VGA window is a hole in RAM on a PC; with no VGA device it is open bus.
     this.markPages(0xa0000, 0x20000, PAGE_MMIO);
   }
@@ -117,6 +125,7 @@ export class PhysicalMemory {
     base >>>= 0;
     if (base + image.length <= this.ramSize) {
       this.u8.set(image, base);
+      this.markWritten(base, image.length);
       this.markPages(base, image.length, PAGE_ROM);
       return;
     }
@@ -202,6 +211,7 @@ export class PhysicalMemory {
       const kind = this.pageKind[page];
       if (kind === PAGE_RAM) {
         this.u8[addr] = value;
+        this.dirtyPages[page] = 1;
         if (this.codePages[page] !== 0) this.onCodeWrite?.(page);
         return;
       }
@@ -224,6 +234,7 @@ export class PhysicalMemory {
     this.u8[addr] = value;
     this.u8[addr + 1] = value >>> 8;
     const page = addr >>> PAGE_SHIFT;
+    this.dirtyPages[page] = 1;
     if (this.codePages[page] !== 0) this.onCodeWrite?.(page);
   }
 
@@ -244,6 +255,7 @@ export class PhysicalMemory {
     u8[addr + 2] = value >>> 16;
     u8[addr + 3] = value >>> 24;
     const page = addr >>> PAGE_SHIFT;
+    this.dirtyPages[page] = 1;
     if (this.codePages[page] !== 0) this.onCodeWrite?.(page);
   }
 
@@ -253,5 +265,21 @@ export class PhysicalMemory {
       throw new RangeError(`image of ${data.length} bytes at 0x${addr.toString(16)} does not fit in ${this.ramSize >>> 20} MiB of RAM`);
     }
     this.u8.set(data, addr);
+    this.markWritten(addr, data.length);
+  }
+
+  /**
+   * After something other than the CPU wrote RAM [addr, addr+len) directly (a loader,
+   * device DMA, a snapshot's restore): mark the pages written and let the translator
+   * drop code on them, as a CPU store would.
+   */
+  markWritten(addr: number, len: number): void {
+    if (len <= 0) return;
+    const last = Math.min((addr + len - 1) >>> PAGE_SHIFT, this.dirtyPages.length - 1);
+    const code = this.codePages, hook = this.onCodeWrite;
+    for (let p = addr >>> PAGE_SHIFT; p <= last; p++) {
+      this.dirtyPages[p] = 1;
+      if (code[p] !== 0 && hook !== null) hook(p);
+    }
   }
 }

@@ -17,7 +17,7 @@
 import type { Cpu } from '../cpu/Cpu.js';
 import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
 import type { Timer, VirtualClock } from '../machine/VirtualClock.js';
-import { cpuHash, ramHash } from './stateHash.js';
+import { cpuHash, RamHasher } from './stateHash.js';
 import { DEVICE_COM1, REC_CHECKPOINT, REC_END, REC_INPUT, REC_INPUT_OPEN, type LogRecord, type LogWriter, type Position } from './ReplayLog.js';
 
 /** Instructions between checkpoints (state hashes) in a recording. */
@@ -45,9 +45,11 @@ export class Recorder {
   /** Checkpoints written, and the host ms spent hashing RAM for them and the end (--stats). */
   checkpoints = 0;
   hashMs = 0;
+  readonly ram: RamHasher;
 
   constructor(private readonly host: ReplayHost, private readonly log: LogWriter, private readonly interval = CHECKPOINT_INTERVAL) {
     this.nextCheckpoint = interval;
+    this.ram = new RamHasher(host.mem, host.cpu);
   }
 
   /** Bytes of log written so far. */
@@ -68,7 +70,7 @@ export class Recorder {
     const at = position(this.host);
     if (at.count >= this.nextCheckpoint) {
       const t0 = performance.now();
-      this.log.checkpoint(at, cpuHash(this.host.cpu), ramHash(this.host.mem));
+      this.log.checkpoint(at, cpuHash(this.host.cpu), this.ram.hash());
       this.hashMs += performance.now() - t0;
       this.checkpoints++;
       this.nextCheckpoint = (Math.floor(at.count / this.interval) + 1) * this.interval;
@@ -89,7 +91,7 @@ export class Recorder {
   /** The END record (the log is complete after it). */
   end(exit: { kind: string; detail?: string; source?: string }): void {
     const t0 = performance.now();
-    const ram = ramHash(this.host.mem);
+    const ram = this.ram.hash();
     this.hashMs += performance.now() - t0;
     this.log.end(position(this.host), cpuHash(this.host.cpu), ram, exit.kind, exit.detail ?? exit.source ?? '');
   }
@@ -103,8 +105,10 @@ export class Replayer {
   checked = 0;
   /** The replay reached the END of a recording that the host stopped, and stopped there too. */
   private endedByLog = false;
+  readonly ram: RamHasher;
 
   constructor(private readonly host: ReplayHost, private readonly records: LogRecord[]) {
+    this.ram = new RamHasher(host.mem, host.cpu);
     this.timer = host.clock.addTimer('replay', () => {});
     this.aim();
   }
@@ -140,7 +144,7 @@ export class Replayer {
         const what: string[] = [];
         if (cpuHash(h.cpu) !== r.cpu) what.push(count === r.at.count ? 'registers' : `registers (the replay is at instruction ${count})`);
         if (ns !== r.at.ns) what.push(`clock (recorded ${r.at.ns} ns, replay ${ns} ns)`);
-        if (ramHash(h.mem) !== r.ram) what.push('RAM');
+        if (this.ram.hash() !== r.ram) what.push('RAM');
         if (what.length > 0) { this.diverge(r.at.count, what.join(', ')); return; }
       } else if (r.kind === REC_END) {
         if (passed) { this.diverge(r.at.count, `the recorded run ended here (${r.exit}), the replay ran on`); return; }
@@ -176,7 +180,7 @@ export class Replayer {
     if (exit.kind !== r.exit) what.push(`how it ended (recorded ${r.exit}, replay ${exit.kind})`);
     if (count !== r.at.count || cpuHash(h.cpu) !== r.cpu) what.push(count === r.at.count ? 'registers' : `registers (recorded end at instruction ${r.at.count}, replay at ${count})`);
     if (h.clock.now() !== r.at.ns) what.push('clock');
-    if (ramHash(h.mem) !== r.ram) what.push('RAM');
+    if (this.ram.hash() !== r.ram) what.push('RAM');
     return what.length === 0 ? null : { kind: 'diverged', at: Math.min(count, r.at.count), detail: what.join(', ') };
   }
 

@@ -3,7 +3,7 @@
 // replay against. Read whole and checked before a replay starts, so a damaged log is
 // refused with nothing applied.
 //
-// Format, version 1. All integers little-endian; a "count" is an unsigned 64-bit
+// Format, version 2 (version 1 hashed RAM as one range; its logs are refused). All integers little-endian; a "count" is an unsigned 64-bit
 // instruction count (CPU.instructions); "ns" is virtual time as an IEEE-754 float64 (the
 // virtual clock's own number: idle skips jump it to timer deadlines, which need not be
 // whole). A position (count, ns) names one point between CPU slices: a halted guest stays
@@ -11,7 +11,7 @@
 //
 //   header, 56 bytes:
 //     0  4  magic "TVRL"
-//     4  2  version (1)
+//     4  2  version (2)
 //     6  2  header size in bytes (56)
 //     8  4  guest RAM in MiB
 //    12  4  seed
@@ -26,8 +26,9 @@
 //                   bytes handed to the device at that position
 //     2 INPUT_OPEN  count, ns, open u8 (0/1): from here the host may (1) or may no
 //                   longer (0) send input (decides whether an idle guest waits or ends)
-//     3 CHECKPOINT  count, ns, cpu u32, ram u32: state hashes (stateHash.ts) at the first
-//                   position at or after each multiple of the checkpoint interval
+//     3 CHECKPOINT  count, ns, cpu u32, ram u32: state hashes (stateHash.ts: cpuHash, and
+//                   pagedRamHash, each 4 KiB page's hash hashed in page order) at the
+//                   first position at or after each multiple of the checkpoint interval
 //     4 END         count, ns, cpu u32, ram u32, exit kind u8 (EXIT_KINDS), detail
 //                   length u16, detail (UTF-8): how and where the run ended; the last
 //                   record, and every log has one
@@ -36,7 +37,7 @@
 import { createHash } from 'node:crypto';
 
 export const LOG_MAGIC = 'TVRL';
-export const LOG_VERSION = 1;
+export const LOG_VERSION = 2;
 export const HEADER_SIZE = 56;
 
 export const REC_INPUT = 1;

@@ -237,6 +237,7 @@ export async function restoreMachine(statePath: string, memPath: string, o: Rest
     const fd = memFd;
     memFd = -1; // readMemoryFile closes it
     readMemoryFile(m.mem, fd, memPath, info, bitmap, o.verifyMemory !== false);
+    m.mem.markWritten(0, m.mem.ramSize);
     const kinds = m.mem.pageKind;
     kinds.fill(PAGE_RAM);
     for (let i = 0; i < p.pageKinds.length; i += 3) kinds.fill(p.pageKinds[i + 2]!, p.pageKinds[i]!, p.pageKinds[i]! + p.pageKinds[i + 1]!);

@@ -3,7 +3,7 @@
 // Every buffer a driver hands to a device is checked here before a byte is touched:
 // it must lie wholly in guest RAM, below 4 GiB, and (for device writes) in plain RAM
 // pages, not ROM or an MMIO hole. Device writes tell the CPU's translator about pages
-// that hold translated code, exactly as CPU stores do.
+// that hold translated code, and mark the pages written, exactly as CPU stores do.
 
 import { PAGE_MMIO, PAGE_RAM, PAGE_SHIFT, type PhysicalMemory } from '../../memory/PhysicalMemory.js';
 
@@ -34,15 +34,9 @@ export class GuestRam {
     return true;
   }
 
-  /** After a device wrote [addr, addr+len): invalidate translated code on those pages. */
+  /** After a device wrote [addr, addr+len): mark the pages written (replay's state hashes) and invalidate translated code on them. */
   written(addr: number, len: number): void {
-    if (len <= 0) return;
-    const mem = this.memory;
-    const hook = mem.onCodeWrite;
-    if (hook === null) return;
-    const code = mem.codePages;
-    const last = (addr + len - 1) >>> PAGE_SHIFT;
-    for (let p = addr >>> PAGE_SHIFT; p <= last; p++) if (code[p] !== 0) hook(p);
+    this.memory.markWritten(addr, len);
   }
 
   // Little-endian accessors for ring fields. Callers have checked the range.
