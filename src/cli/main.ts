@@ -14,6 +14,7 @@ import { readInputFile } from '../vmm/inputFile.js';
 import { ConsoleEscape, ESCAPE_HELP } from './ConsoleEscape.js';
 import { BootError } from '../boot/BootError.js';
 import { ReplayLogError } from '../replay/ReplayLog.js';
+import { SnapshotError } from '../snapshot/SnapshotError.js';
 import {
   deterministicProblem, mmioDiscoveryCmdline, parseDriveOption, parseNetOption, parseVsockOption, virtioDeviceCount, type AttachedVirtio, type VirtioOptions,
 } from '../devices/virtio/options.js';
@@ -73,6 +74,12 @@ options:
   --replay FILE     run a recording again from the same start (the same kernel, initrd,
                     --append, --memory, --seed, --reboot), its input from FILE (stdin is not
                     read), checking its state hashes: a divergence ends the run, exit 6
+  --snapshot-every SECONDS
+                    with --record: every SECONDS of virtual time, a snapshot of the
+                    recording (FILE.snap-N.state and FILE.snap-N.mem, N the instruction
+                    count) that a replay can start from
+  --restore PREFIX  with --replay: start from the snapshot PREFIX.state / PREFIX.mem
+                    taken during that recording (--snapshot-every), not from boot
   --reboot          a guest reset restarts the machine instead of ending the run
   --cpu ENGINE      jit (default): the binary translator, hot code compiled to
                     WebAssembly; interp: the interpreter alone
@@ -150,6 +157,8 @@ async function run(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       record: { type: 'string' },
       replay: { type: 'string' },
+      'snapshot-every': { type: 'string' },
+      restore: { type: 'string' },
       cpu: { type: 'string' },
       'cpu-share': { type: 'string' },
       drive: { type: 'string', multiple: true },
@@ -175,6 +184,18 @@ async function run(argv: string[]): Promise<number> {
   if (deterministic && values.realtime) throw new UsageError('--deterministic and --realtime exclude each other (a deterministic run paces virtual time by its instructions)');
   if (values.seed !== undefined && !deterministic) throw new UsageError('--seed needs --deterministic (or --record, --replay)');
   const seed = values.seed === undefined ? 0 : parseSeedOption(values.seed);
+  let snapshotEveryS = 0;
+  if (values['snapshot-every'] !== undefined) {
+    if (!recording) throw new UsageError('--snapshot-every takes snapshots of a recording: give --record FILE too');
+    snapshotEveryS = Number(values['snapshot-every']);
+    if (!(snapshotEveryS > 0 && Number.isFinite(snapshotEveryS))) throw new UsageError(`--snapshot-every takes a positive number of seconds of virtual time, got "${values['snapshot-every']}"`);
+  }
+  if (values.restore !== undefined) {
+    if (!replaying) throw new UsageError('--restore starts a replay from a snapshot taken during its recording: give --replay FILE too');
+    for (const o of ['kernel', 'initrd', 'append', 'bios', 'memory', 'seed', 'reboot', 'drive', 'rng', 'virtio-transport'] as const) {
+      if (values[o] !== undefined) throw new UsageError(`--restore and --${o} exclude each other: the machine, its devices and drives come from the snapshot`);
+    }
+  }
   const memory = values.memory === undefined ? 128 : wholeNumber('--memory', values.memory, 'MiB');
   let timeoutS = 0;
   if (values.timeout !== undefined) {
@@ -249,7 +270,7 @@ async function run(argv: string[]): Promise<number> {
   const { Machine } = await import('../machine/Machine.js');
   let machine: Machine;
   try {
-    machine = new Machine({
+    machine = values.restore !== undefined ? await restoreForReplay(Machine, values.restore, replay!, cpu) : new Machine({
       memoryMiB: memory,
       kernel, initrd, bios,
       cmdline: transport === 'mmio' ? mmioDiscoveryCmdline(values.append ?? DEFAULT_APPEND, virtioCount) : values.append ?? DEFAULT_APPEND,
@@ -263,9 +284,10 @@ async function run(argv: string[]): Promise<number> {
     });
   } catch (e) {
     if (recordFd !== null) closeSync(recordFd);
-    if (e instanceof BootError || e instanceof RangeError || e instanceof ReplayLogError) throw new UsageError(e.message);
+    if (e instanceof BootError || e instanceof RangeError || e instanceof ReplayLogError || e instanceof SnapshotError) throw new UsageError(e.message);
     throw e;
   }
+  if (snapshotEveryS > 0) snapshotEvery(machine, snapshotEveryS * 1e9, values.record!);
   machine.loop.cpuShare = cpuShare;
   let virtio: AttachedVirtio | null = null;
   if (virtioCount > 0) {
@@ -314,12 +336,51 @@ async function run(argv: string[]): Promise<number> {
     if (timer) clearTimeout(timer);
     detachConsole();
     await virtio?.close();
+    if (values.restore !== undefined) for (const v of machine.virtio) await v.attached.close();
     if (recordFd !== null) closeSync(recordFd);
   }
   const code = exitCodeFor(reason);
   if (code !== EXIT_OK || interactive) process.stderr.write(`\r\ntypevisor: ${describe(reason)}\n`);
   if (values.stats) process.stderr.write(formatStats(machine, reason));
   return code;
+}
+
+/** --replay FILE --restore PREFIX: the machine from PREFIX.state and PREFIX.mem, replaying from the snapshot's place in the log. */
+async function restoreForReplay(M: typeof Machine, prefix: string, log: Uint8Array, cpu: CpuEngine): Promise<Machine> {
+  for (const f of [`${prefix}.state`, `${prefix}.mem`]) {
+    if (!existsSync(f)) throw new UsageError(`--restore ${prefix}: ${f} not found`);
+  }
+  return M.restore(`${prefix}.state`, `${prefix}.mem`, { replay: log, cpu, log: (msg) => process.stderr.write(`typevisor: ${msg}\n`) });
+}
+
+/**
+ * --snapshot-every: a snapshot of the recording each `everyNs` of virtual time, named by
+ * its instruction count (RECORD.snap-N). A timer of the run, so its times are the same in
+ * every run of the recording; the snapshot itself is taken at the next stop between slices.
+ */
+function snapshotEvery(machine: Machine, everyNs: number, recordPath: string): void {
+  let busy = false;
+  const timer = machine.clock.addTimer('snapshot', (now) => {
+    timer.deadline = now + everyNs;
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      await machine.pause();
+      const prefix = `${recordPath}.snap-${machine.cpu.instructions}`;
+      try {
+        if (machine.exitReason === null) {
+          await machine.saveSnapshot(`${prefix}.state`, `${prefix}.mem`);
+          process.stderr.write(`\r\ntypevisor: snapshot at instruction ${machine.cpu.instructions}: ${prefix}.state, ${prefix}.mem (replay from it: --replay ${recordPath} --restore ${prefix})\r\n`);
+        }
+      } catch (e) {
+        process.stderr.write(`\r\ntypevisor: snapshot ${prefix} not taken: ${(e as Error).message}\r\n`);
+      } finally {
+        busy = false;
+        machine.resume();
+      }
+    })();
+  });
+  timer.deadline = machine.clock.now() + everyNs;
 }
 
 function writeAll(fd: number, chunk: Uint8Array): void {

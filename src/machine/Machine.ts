@@ -139,8 +139,10 @@ export class Machine {
   /**
    * @param restoring internal (Machine.restore): build the machine without loading a
    *                  kernel; its memory and state come from a snapshot.
+   * @param replayStart internal (Machine.restore with a replay log): the first record
+   *                  to apply, the one after the log's prefix the snapshot was taken at.
    */
-  constructor(config: MachineConfig, restoring = false) {
+  constructor(config: MachineConfig, restoring = false, replayStart = 0) {
     const mib = config.memoryMiB;
     if (!Number.isInteger(mib) || mib < MIN_MEMORY_MIB || mib > MAX_MEMORY_MIB) {
       throw new RangeError(`memory must be a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}, got ${mib}`);
@@ -150,7 +152,7 @@ export class Machine {
     if (config.record !== undefined && config.replay !== undefined) throw new RangeError('a run is recorded or replayed, not both');
     const recordReplay = config.record !== undefined || config.replay !== undefined;
     if (recordReplay && config.pacing === 'realtime') throw new RangeError('a recorded or replayed run is deterministic: realtime pacing cannot be');
-    if (recordReplay && restoring) throw new RangeError('record and replay start from a boot, not from a snapshot');
+    if (config.record !== undefined && restoring) throw new RangeError('a recording starts from a boot, not from a snapshot');
     this.config = { pacing: 'realtime', reboot: false, cmdline: '', nsPerInstruction: 10, cpu: DEFAULT_CPU_ENGINE, deterministic: false, seed: 0, apic: true, ...config };
     this.apic = this.config.apic;
     if (recordReplay) this.config.deterministic = true;
@@ -177,7 +179,7 @@ export class Machine {
     this.cpu.pic = this.platform.interruptController;
     this.cpu.lapic = this.platform.lapic;
     if (this.platform.lapic !== null) this.wireLapic(this.platform.lapic);
-    if (recordReplay) [this.recorder, this.replayer] = this.recordOrReplay();
+    if (recordReplay) [this.recorder, this.replayer] = this.recordOrReplay(restoring, replayStart);
     this.platform.pic.notify = () => { this.cpu.irqPending = true; this.cpu.exitReq = 1; };
     this.loop = new RunLoop({
       cpu: this.cpu,
@@ -232,7 +234,7 @@ export class Machine {
   }
 
   /** The recorder or replayer for this run (the log checked whole before anything runs). */
-  private recordOrReplay(): [Recorder | null, Replayer | null] {
+  private recordOrReplay(restoring: boolean, replayStart: number): [Recorder | null, Replayer | null] {
     const host: ReplayHost = {
       cpu: this.cpu, clock: this.clock, mem: this.mem,
       deliverSerial: (bytes) => this.platform.com1.receive(bytes),
@@ -241,9 +243,10 @@ export class Machine {
     const c = this.config;
     if (c.replay !== undefined) {
       const log = readLog(c.replay);
-      const diff = headerMismatch(log.header, this.logHeader());
+      // From a snapshot, Machine.restore found the snapshot's place in the log (its prefix, header included, by SHA-256).
+      const diff = restoring ? '' : headerMismatch(log.header, this.logHeader());
       if (diff !== '') throw new ReplayLogError(`replay log was recorded from another start: ${diff}`);
-      return [null, new Replayer(host, log.records)];
+      return [null, new Replayer(host, log.records, replayStart)];
     }
     const interval = c.checkpointInterval ?? undefined;
     if (interval !== undefined && !(Number.isInteger(interval) && interval > 0)) throw new RangeError(`checkpoint interval must be a positive whole number of instructions, got ${interval}`);

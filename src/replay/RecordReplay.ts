@@ -18,7 +18,14 @@ import type { Cpu } from '../cpu/Cpu.js';
 import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
 import type { Timer, VirtualClock } from '../machine/VirtualClock.js';
 import { cpuHash, RamHasher } from './stateHash.js';
-import { DEVICE_COM1, REC_CHECKPOINT, REC_END, REC_INPUT, REC_INPUT_OPEN, type LogRecord, type LogWriter, type Position } from './ReplayLog.js';
+import { DEVICE_COM1, REC_CHECKPOINT, REC_END, REC_INPUT, REC_INPUT_OPEN, type LogPrefix, type LogRecord, type LogWriter, type Position } from './ReplayLog.js';
+
+/**
+ * Where a snapshot taken during a recording is in it (the snapshot keeps this): the log
+ * written before it, and the run's position. A replay from the snapshot starts with the
+ * record after that prefix.
+ */
+export interface RecordingMark extends LogPrefix { count: number; ns: number }
 
 /** Instructions between checkpoints (state hashes) in a recording. */
 export const CHECKPOINT_INTERVAL = 50_000_000;
@@ -55,6 +62,11 @@ export class Recorder {
   /** Bytes of log written so far. */
   get logBytes(): number {
     return this.log.size;
+  }
+
+  /** For a snapshot of the paused run: the log so far and the position. */
+  mark(): RecordingMark {
+    return { ...this.log.prefix(), ...position(this.host) };
   }
 
   /** Host input: held until the run loop is between slices. */
@@ -107,8 +119,14 @@ export class Replayer {
   private endedByLog = false;
   readonly ram: RamHasher;
 
-  constructor(private readonly host: ReplayHost, private readonly records: LogRecord[]) {
+  /** `start`: the first record to apply (a replay from a snapshot taken during the recording: the records before it are in the snapshot's state). */
+  constructor(private readonly host: ReplayHost, private readonly records: LogRecord[], start = 0) {
     this.ram = new RamHasher(host.mem, host.cpu);
+    this.next = start;
+    for (let i = 0; i < start; i++) {
+      const r = records[i]!;
+      if (r.kind === REC_INPUT_OPEN) this.inputOpen = r.open;
+    }
     this.timer = host.clock.addTimer('replay', () => {});
     this.aim();
   }

@@ -77,6 +77,16 @@ export type LogRecord =
 
 export class ReplayLogError extends Error {}
 
+/** A prefix of a log: its first `bytes` bytes, whose SHA-256 (hex) is `sha256`. */
+export interface LogPrefix { bytes: number; sha256: string }
+
+/** The index of the record that starts right after `prefix` in `log`, or -1 when the log does not begin with that prefix at a record boundary. */
+export function recordAfter(log: Uint8Array, offsets: readonly number[], prefix: LogPrefix): number {
+  const i = offsets.indexOf(prefix.bytes);
+  if (i < 0) return -1;
+  return createHash('sha256').update(log.subarray(0, prefix.bytes)).digest('hex') === prefix.sha256 ? i : -1;
+}
+
 /** The first 8 bytes of SHA-256, as hex: a start's identity, cheap to compare and to name. */
 export function imageId(bytes: Uint8Array | string | null | undefined): string {
   return createHash('sha256').update(bytes ?? new Uint8Array(0)).digest('hex').slice(0, 16);
@@ -102,6 +112,8 @@ export class LogWriter {
   /** Bytes handed to the sink so far, and pending. */
   get size(): number { return this.written + this.len; }
   private written = 0;
+  /** SHA-256 of the bytes handed to the sink: names a prefix of the log (a snapshot's place in it). */
+  private readonly sha = createHash('sha256');
 
   constructor(private readonly sink: { write(chunk: Uint8Array): void }, header: LogHeader) {
     this.ascii(LOG_MAGIC);
@@ -155,9 +167,17 @@ export class LogWriter {
   /** Hand what is buffered to the sink. */
   flush(): void {
     if (this.len === 0) return;
-    this.sink.write(this.buf.slice(0, this.len));
+    const chunk = this.buf.slice(0, this.len);
+    this.sha.update(chunk);
+    this.sink.write(chunk);
     this.written += this.len;
     this.len = 0;
+  }
+
+  /** The log so far (flushed): its length and SHA-256, which a replay finds its place by. */
+  prefix(): LogPrefix {
+    this.flush();
+    return { bytes: this.written, sha256: this.sha.copy().digest('hex') };
   }
 
   private head(kind: number, at: Position, rest: number): void {
@@ -186,7 +206,7 @@ export class LogWriter {
 }
 
 /** Parse and check a whole log: its header and records, ending in END. Throws ReplayLogError naming the first fault. */
-export function readLog(bytes: Uint8Array): { header: LogHeader; records: LogRecord[] } {
+export function readLog(bytes: Uint8Array): { header: LogHeader; records: LogRecord[]; offsets: number[] } {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 8) throw new ReplayLogError(`replay log is ${bytes.length} bytes, shorter than its header`);
   const magic = String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
@@ -206,6 +226,8 @@ export function readLog(bytes: Uint8Array): { header: LogHeader; records: LogRec
     kernel: hex(32), initrd: hex(40), cmdline: hex(48),
   };
   const records: LogRecord[] = [];
+  /** The byte offset of each record. */
+  const offsets: number[] = [];
   let off = HEADER_SIZE;
   let last: Position = { count: 0, ns: 0 };
   const need = (n: number, what: string): void => {
@@ -214,6 +236,7 @@ export function readLog(bytes: Uint8Array): { header: LogHeader; records: LogRec
   while (off < bytes.length) {
     if (records.length > 0 && records[records.length - 1]!.kind === REC_END) throw new ReplayLogError(`replay log is damaged: bytes after its END record at byte ${off}`);
     const start = off;
+    offsets.push(start);
     const kind = bytes[off]!;
     if (kind < REC_INPUT || kind > REC_END) throw new ReplayLogError(`replay log is damaged: unknown record kind ${kind} at byte ${off}`);
     need(17, 'record');
@@ -259,5 +282,5 @@ export function readLog(bytes: Uint8Array): { header: LogHeader; records: LogRec
   if (records.length === 0 || records[records.length - 1]!.kind !== REC_END) {
     throw new ReplayLogError('replay log ends early: no END record (the recording was cut off)');
   }
-  return { header, records };
+  return { header, records, offsets };
 }

@@ -23,6 +23,8 @@ import { SnapshotError } from './SnapshotError.js';
 import { readStateFile, writeStateFile } from './StateFile.js';
 import { checkMemoryInfo, openMemoryFile, readMemoryFile, writeMemoryFile, type MemoryInfo } from './MemoryFile.js';
 import { typevisorVersion } from '../version.js';
+import type { RecordingMark } from '../replay/RecordReplay.js';
+import { readLog, recordAfter } from '../replay/ReplayLog.js';
 import { closeSync } from 'node:fs';
 
 export interface RestoreOptions {
@@ -34,6 +36,12 @@ export interface RestoreOptions {
   pacing?: Pacing;
   /** CPU engine of the restored machine (default: the machine's default; not part of the guest's state). */
   cpu?: CpuEngine;
+  /**
+   * Replay this recorded log from the snapshot, which must have been taken during that
+   * recording (Machine.saveSnapshot while recording): the records after the snapshot's
+   * place in the log are fed and checked as in a replay from boot.
+   */
+  replay?: Uint8Array;
   /** Listen for vsock connections on this path instead of the snapshot's (Firecracker's vsock_override). */
   vsockPath?: string;
   /**
@@ -77,6 +85,8 @@ export interface SnapshotPayload {
   devices: SavedDevice[];
   virtio: SavedVirtio[];
   memory: MemoryInfo;
+  /** A snapshot taken during a recording: where in its log (RecordReplay's RecordingMark). */
+  recording?: RecordingMark;
 }
 
 /** The options a device set was made from, with drive images as they are now (media swaps). */
@@ -116,6 +126,7 @@ export function writeSnapshot(m: Machine, statePath: string, memPath: string): S
     cpu: saveCpuState(m.cpu),
     clock: m.clock.saveState(),
     pageKinds: pageKindRuns(m.mem.pageKind),
+    ...(m.recorder !== null ? { recording: m.recorder.mark() } : {}),
     devices: m.platform.devices.map((d) => ({ name: d.name, state: d.saveState() })),
     virtio: m.virtio.map((v) => ({
       options: currentOptions(v.options, v.attached.devices),
@@ -177,6 +188,11 @@ function checkPayload(raw: unknown, where: string): SnapshotPayload {
       if (!isObj(d) || typeof d['name'] !== 'string' || typeof d['deviceId'] !== 'number') fail(where, 'virtio device list malformed');
     }
   }
+  const rec = raw['recording'];
+  if (rec !== undefined) {
+    if (!isObj(rec) || !Number.isSafeInteger(rec['bytes']) || typeof rec['sha256'] !== 'string' || !/^[0-9a-f]{64}$/.test(rec['sha256'])
+      || !Number.isSafeInteger(rec['count']) || typeof rec['ns'] !== 'number') fail(where, 'recording mark malformed');
+  }
   return raw as unknown as SnapshotPayload;
 }
 
@@ -192,6 +208,15 @@ function withOverride(n: NetOption, overrides: Map<string, string>): NetOption {
 /** Machine.restore. */
 export async function restoreMachine(statePath: string, memPath: string, o: RestoreOptions = {}): Promise<Machine> {
   const p = checkPayload(readStateFile(statePath), statePath);
+  // A replay from the snapshot: its place in the log, found before anything is opened.
+  let replayStart = 0;
+  if (o.replay !== undefined) {
+    const log = readLog(o.replay);
+    if (p.recording === undefined) fail(statePath, 'the snapshot was not taken during a recording, so no replay can start from it');
+    replayStart = recordAfter(o.replay, log.offsets, p.recording);
+    if (replayStart < 0) fail(statePath, `the snapshot was taken during another recording (at instruction ${p.recording.count}, after ${p.recording.bytes} bytes of a log this one does not begin with)`);
+    if (o.pacing === 'realtime') fail(statePath, 'a replay is deterministic: realtime pacing cannot be');
+  }
   const ramSize = p.machine.memoryMiB * 1024 * 1024;
   const { info, bitmap } = checkMemoryInfo(p.memory, ramSize, statePath);
   let memFd = openMemoryFile(memPath, ramSize);
@@ -203,7 +228,8 @@ export async function restoreMachine(statePath: string, memPath: string, o: Rest
       pacing: o.pacing ?? pm.pacing, bios: pm.bios !== null ? new Uint8Array(Buffer.from(pm.bios, 'base64')) : null,
       ...(o.cpu !== undefined ? { cpu: o.cpu } : {}),
       ...(pm.deterministic === true && o.pacing !== 'realtime' ? { deterministic: true, seed: pm.seed ?? 0 } : {}),
-    }, true);
+      ...(o.replay !== undefined ? { replay: o.replay } : {}),
+    }, true, replayStart);
     const ours = m.platform.devices.map((d) => d.name).join(', ');
     const theirs = p.devices.map((d) => d.name).join(', ');
     if (ours !== theirs) fail(statePath, `the snapshot's devices (${theirs}) do not match this machine's (${ours})`);
@@ -243,6 +269,7 @@ export async function restoreMachine(statePath: string, memPath: string, o: Rest
     for (let i = 0; i < p.pageKinds.length; i += 3) kinds.fill(p.pageKinds[i + 2]!, p.pageKinds[i]!, p.pageKinds[i]! + p.pageKinds[i + 1]!);
 
     loadCpuState(m.cpu, p.cpu);
+    if (p.recording !== undefined && m.cpu.instructions !== p.recording.count) fail(statePath, `the recording mark (instruction ${p.recording.count}) does not match the CPU's state (instruction ${m.cpu.instructions})`);
     m.clock.loadState(p.clock);
     m.platform.devices.forEach((d, i) => d.loadState(p.devices[i]!.state));
     m.virtio.forEach((v, i) => v.attached.transports.forEach((t, j) => t.loadState(p.virtio[i]!.devices[j]!.state)));

@@ -1,7 +1,8 @@
 // `typevisor run --record FILE` and `--replay FILE` end to end: a piped script recorded
 // as it arrives, replayed without reading stdin to the same output; a replay from another
 // command line refused (exit 1, one line); a log with a changed input byte reported as
-// divergence (exit 6).
+// divergence (exit 6). With --snapshot-every, a recording leaves snapshots that
+// --replay --restore starts from; another recording's snapshot is refused.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +18,9 @@ const SCRIPT = 'echo rec=$((6*7)); date -u; poweroff\n';
 
 function typevisor(args: string[], input: string): { status: number | null; stdout: string; stderr: string } {
   // The timeout only guards against a hang (each run is about 110 M guest instructions).
-  return spawnSync(process.execPath, [cli, 'run', '--memory', '32', ...args], { input, encoding: 'latin1', timeout: 300_000 });
+  // A start from a snapshot takes the memory size from it.
+  const memory = args.includes('--restore') ? [] : ['--memory', '32'];
+  return spawnSync(process.execPath, [cli, 'run', ...memory, ...args], { input, encoding: 'latin1', timeout: 300_000 });
 }
 
 test('typevisor run --record, then --replay: the same output without stdin; another start refused; a changed log diverges', { skip: haveGuest ? false : 'guest/bzImage not built' }, () => {
@@ -51,6 +54,44 @@ test('typevisor run --record, then --replay: the same output without stdin; anot
     const f = typevisor(['--record', log, '-s'], '');
     assert.equal(f.status, 1);
     assert.match(f.stderr, /--record and gdb exclude each other/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('typevisor run --record --snapshot-every, then --replay --restore: the rest of the run from a snapshot, checked; another recording\'s snapshot refused', { skip: haveGuest ? false : 'guest/bzImage not built' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tv-rr-snap-'));
+  try {
+    const log = join(dir, 'run.log');
+    const a = typevisor(['--record', log, '--snapshot-every', '0.4'], 'echo first=$((6*7)); sleep 2; echo second=$((7*7)); poweroff\n');
+    assert.equal(a.status, 0, a.stderr);
+    const snaps = [...a.stderr.matchAll(/snapshot at instruction (\d+): .*--restore (\S+)\)/g)].map((m) => ({ count: Number(m[1]), prefix: m[2]! }));
+    assert.ok(snaps.length >= 3, a.stderr);
+    // In the guest's 2 s sleep (5 snapshots; the poweroff after it takes under 0.4 s):
+    // after the boot and the first echo, before the second.
+    const last = snaps[snaps.length - 3]!;
+    const b = typevisor(['--replay', log, '--restore', last.prefix, '--stats'], '');
+    assert.equal(b.status, 0, b.stderr);
+    assert.match(b.stdout, /second=49/);
+    assert.doesNotMatch(b.stdout, /Linux version|first=42/, 'no boot, no first echo: the run starts from the snapshot');
+    assert.ok(a.stdout.endsWith(b.stdout.slice(-200)), 'the same end of output');
+    // The first snapshot, mid-boot: its checkpoints are compared.
+    const c = typevisor(['--replay', log, '--restore', snaps[0]!.prefix, '--stats'], '');
+    assert.equal(c.status, 0, c.stderr);
+    assert.match(c.stderr, /replay: [1-9]\d* checkpoints compared/);
+
+    const other = join(dir, 'other.log');
+    const d = typevisor(['--record', other], 'poweroff\n');
+    assert.equal(d.status, 0, d.stderr);
+    const e = typevisor(['--replay', other, '--restore', last.prefix], '');
+    assert.equal(e.status, 1);
+    assert.match(e.stderr, /^typevisor: .*\.state: the snapshot was taken during another recording \(at instruction \d+, after \d+ bytes of a log this one does not begin with\)\n$/);
+    const f = typevisor(['--restore', last.prefix], '');
+    assert.equal(f.status, 1);
+    assert.match(f.stderr, /--restore starts a replay from a snapshot taken during its recording: give --replay FILE too/);
+    const g = typevisor(['--replay', log, '--restore', last.prefix, '--kernel', log], '');
+    assert.equal(g.status, 1);
+    assert.match(g.stderr, /--restore and --kernel exclude each other/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
