@@ -28,15 +28,20 @@ export class DebugEngine implements ExecutionEngine {
   private resumedAt = -1;
   /** A step is under way (its instruction may have faulted out of execute). */
   private stepStarted = false;
+  /**
+   * Reverse-continue's scan (Rewinder): breakpoint and watchpoint hits are reported here,
+   * with the instruction count where gdb would have stopped, and the guest runs on.
+   */
+  scan: ((count: number, kind: StopKind, w: Watchpoint | null) => void) | null = null;
 
   constructor(private readonly onStop: (kind: StopKind) => void) {}
 
-  /** Before the guest runs on: the instruction at the current EIP runs even if it has a breakpoint. */
-  resume(c: Cpu, step: boolean): void {
+  /** Before the guest runs on: the instruction at the current EIP runs even if it has a breakpoint (unless `!pastHere`). */
+  resume(c: Cpu, step: boolean, pastHere = true): void {
     this.stepping = step;
     this.stepStarted = false;
     this.hitWatch = null;
-    this.resumedAt = c.instructions;
+    this.resumedAt = pastHere ? c.instructions : -1;
   }
 
   get idle(): boolean {
@@ -52,8 +57,9 @@ export class DebugEngine implements ExecutionEngine {
         if (c.halted) return;
       }
       if (this.breakpoints.size > 0 && c.instructions !== this.resumedAt && this.breakpoints.has((c.segBase[CS]! + c.eip) >>> 0)) {
-        this.stop(c, 'breakpoint');
-        return;
+        if (this.scan === null) { this.stop(c, 'breakpoint'); return; }
+        this.scan(c.instructions, 'breakpoint', null);
+        this.resumedAt = c.instructions;
       }
       for (const w of this.watchpoints) readWatched(c, w, w.before);
       const tf = c.flags & FLAG_TF;
@@ -62,7 +68,11 @@ export class DebugEngine implements ExecutionEngine {
       c.instructions++;
       if (tf !== 0) c.singleStepTrap();
       for (const w of this.watchpoints) {
-        if (changed(c, w)) { this.hitWatch = w; this.stop(c, 'watchpoint'); return; }
+        if (!changed(c, w)) continue;
+        if (this.scan !== null) { this.scan(c.instructions, 'watchpoint', w); continue; }
+        this.hitWatch = w;
+        this.stop(c, 'watchpoint');
+        return;
       }
       if (this.stepping) { this.stop(c, 'step'); return; }
       if (c.halted) return;

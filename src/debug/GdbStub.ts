@@ -8,7 +8,9 @@
 // and written by linear address through the guest's page tables (debugMemory.ts).
 // Breakpoints (Z0/Z1) and write watchpoints (Z2) are kept by the DebugEngine, which runs the
 // guest instruction by instruction while any is set; read and access watchpoints (Z3/Z4)
-// are not offered. One gdb at a time; a second connection is refused.
+// are not offered. Under --replay (a machine without virtio devices), reverse execution:
+// reverse-stepi and reverse-continue (bs, bc; ReverseStep and ReverseContinue in
+// qSupported) go back through the Rewinder. One gdb at a time; a second connection is refused.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Cpu } from '../cpu/Cpu.js';
@@ -17,6 +19,7 @@ import { Fpu } from '../cpu/fpu/Fpu.js';
 import { getEflags, materializeFlags } from '../cpu/flags.js';
 import type { Machine } from '../machine/Machine.js';
 import { DebugEngine, type StopKind } from './DebugEngine.js';
+import { Rewinder } from './Rewinder.js';
 import { debugRead, debugWrite } from './debugMemory.js';
 import { MAX_PACKET, RspConnection } from './RspConnection.js';
 
@@ -93,9 +96,13 @@ export class GdbStub {
   private running = false;
   private lastStop = 'S05';
 
+  /** Reverse execution, for a replay (its images are taken from the start of the stub on). */
+  private readonly rewinder: Rewinder | null;
+
   constructor(private readonly machine: Machine) {
     this.cpu = machine.cpu;
     this.engine = new DebugEngine((kind) => this.stopped(kind));
+    this.rewinder = machine.replayer !== null && machine.virtio.length === 0 ? new Rewinder(machine) : null;
   }
 
   /** Listen for gdb; resolves once the socket is bound. */
@@ -217,6 +224,7 @@ export class GdbStub {
           this.go(s[0] === 's' || s[0] === 'S');
           return;
         }
+        case 'b': this.reverse(s, send); return;
         case 'v': this.vPacket(s, send); return;
         case 'q': case 'Q': this.query(s, send, conn); return;
         case 'H': case 'T': send('OK'); return;
@@ -227,6 +235,25 @@ export class GdbStub {
     } catch {
       send('E01'); // a malformed packet
     }
+  }
+
+  /** bs, bc: back one instruction, or to the last breakpoint or watchpoint hit; at the start of the history, gdb is told so. */
+  private reverse(s: string, send: (r: string) => void): void {
+    const rw = this.rewinder;
+    if (rw === null || (s !== 'bs' && s !== 'bc')) { send(''); return; }
+    const now = this.cpu.instructions;
+    const begin = 'T05replaylog:begin;thread:01;';
+    if (now <= rw.begin) { send(begin); return; }
+    this.running = true;
+    const failed = (e: unknown): void => { this.reply('E01'); process.emitWarning(`gdb reverse execution failed: ${(e as Error).message}`); };
+    if (s === 'bs') {
+      rw.runTo(now - 1).then(() => this.reply('T05thread:01;'), failed);
+      return;
+    }
+    rw.lastHitBefore(now, this.engine).then((hit) => {
+      if (hit === null) this.reply(begin);
+      else this.reply(hit.kind === 'watchpoint' && hit.watch !== null ? `T05watch:${(hit.watch.lin >>> 0).toString(16)};thread:01;` : 'T05swbreak:;thread:01;');
+    }, failed);
   }
 
   private vPacket(s: string, send: (r: string) => void): void {
@@ -245,7 +272,7 @@ export class GdbStub {
 
   private query(s: string, send: (r: string) => void, conn: RspConnection): void {
     if (s.startsWith('qSupported')) {
-      send(`PacketSize=${MAX_PACKET.toString(16)};qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+`);
+      send(`PacketSize=${MAX_PACKET.toString(16)};qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+;vContSupported+${this.rewinder !== null ? ';ReverseStep+;ReverseContinue+' : ''}`);
       return;
     }
     if (s === 'QStartNoAckMode') { send('OK'); conn.startNoAck(); return; }

@@ -348,6 +348,13 @@ export class Machine {
   }
 
   private parkIfPaused(): Promise<void> | null {
+    const rp = this.replayer;
+    if (rp !== null && this.cpu.instructions >= rp.stopAt && this.exit === null) {
+      // A replay run to a count for reverse execution: it stops here, before that position's records.
+      rp.stopAt = Infinity;
+      this.pauseWanted = true;
+      rp.onStopAt?.();
+    }
     if (!this.pauseWanted || this.exit !== null) return null;
     return new Promise<void>((resolve) => {
       this.parkRelease = resolve;

@@ -136,11 +136,35 @@ export class Replayer {
     return this.records[this.records.length - 1] as Extract<LogRecord, { kind: typeof REC_END }>;
   }
 
-  /** Most instructions the next slice may run: up to the next record's count. */
+  /**
+   * Reverse execution (debug/Rewinder.ts): the run pauses when it reaches this count
+   * (Machine's park check, before the records there are applied), and onStopAt is called.
+   */
+  stopAt = Infinity;
+  onStopAt: (() => void) | null = null;
+  /** Called between slices after the records due there were applied (the Rewinder takes its images there). */
+  onSlice: (() => void) | null = null;
+
+  /** Most instructions the next slice may run: up to the next record's count (and stopAt). */
   sliceLimit(): number {
     const r = this.records[this.next]!;
-    const n = r.at.count - this.host.cpu.instructions;
+    const count = this.host.cpu.instructions;
+    let n = r.at.count - count;
+    if (this.stopAt - count < n) n = this.stopAt - count;
     return n > 1 ? n : 1;
+  }
+
+  /** Where the replay is in its log (an in-memory image of the machine keeps it). */
+  saveState(): { next: number; inputOpen: boolean; checked: number; endedByLog: boolean } {
+    return { next: this.next, inputOpen: this.inputOpen, checked: this.checked, endedByLog: this.endedByLog };
+  }
+
+  loadState(s: { next: number; inputOpen: boolean; checked: number; endedByLog: boolean }): void {
+    this.next = s.next;
+    this.inputOpen = s.inputOpen;
+    this.checked = s.checked;
+    this.endedByLog = s.endedByLog;
+    this.aim();
   }
 
   private aim(): void {
@@ -177,6 +201,7 @@ export class Replayer {
       this.next++;
     }
     this.aim();
+    this.onSlice?.();
   }
 
   /**

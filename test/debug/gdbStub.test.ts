@@ -5,27 +5,19 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Machine } from '../../src/machine/Machine.js';
 import { GdbStub, parseGdbAddress } from '../../src/debug/GdbStub.js';
 import { connect } from 'node:net';
 import { jmpSelf, multibootKernel } from '../boot/images.js';
+import { buildElf, gdbTestSkip } from './elfProgram.js';
 
 const HANG_GUARD_MS = 300_000;
 
-function have(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const skip = !have('gdb', ['--version']) ? 'gdb not installed (scripts/setup-debian.sh installs it)'
-  : !have('nasm', ['-v']) || !have('ld', ['--version']) ? 'nasm and ld (binutils) are needed to build the test kernel' : false;
+const skip = gdbTestSkip;
 
 const PROGRAM = `
 bits 32
@@ -50,10 +42,7 @@ counter: dd 0
 `;
 
 function buildKernel(dir: string): string {
-  writeFileSync(join(dir, 'k.asm'), PROGRAM);
-  execFileSync('nasm', ['-f', 'elf32', '-g', '-o', join(dir, 'k.o'), join(dir, 'k.asm')]);
-  execFileSync('ld', ['-m', 'elf_i386', '-N', '-Ttext', '0x100000', '-e', '_start', '-o', join(dir, 'k.elf'), join(dir, 'k.o')]);
-  return join(dir, 'k.elf');
+  return buildElf(dir, PROGRAM);
 }
 
 test('parseGdbAddress: QEMU\'s tcp::PORT on 127.0.0.1, tcp:HOST:PORT, and refusals', () => {
