@@ -535,10 +535,15 @@ export class Cpu {
 
   /** Read of any size/alignment through the page walk; `user` false for implicit supervisor accesses. */
   rdSlow(lin: number, size: number, user: boolean): number {
-    if (((lin & 0xfff) + size) <= 0x1000) return this.physRead(translateSlow(this, lin, false, user, false), size);
+    if (((lin & 0xfff) + size) <= 0x1000) {
+      const p = translateSlow(this, lin, false, user, false);
+      if (this.accessWatch !== null) this.accessWatch(lin, size, false);
+      return this.physRead(p, size);
+    }
     // Crosses a page: both pages are translated before any byte is read.
     const p1 = translateSlow(this, lin, false, user, false);
     const p2 = translateSlow(this, (lin & ~0xfff) + 0x1000, false, user, false);
+    if (this.accessWatch !== null) this.accessWatch(lin, size, false);
     let v = 0;
     for (let i = size - 1; i >= 0; i--) {
       const l = (lin + i) | 0;
@@ -551,11 +556,14 @@ export class Cpu {
   /** Write of any size/alignment; a page-crossing write faults before writing either half. */
   wrSlow(lin: number, size: number, v: number, user: boolean): void {
     if (((lin & 0xfff) + size) <= 0x1000) {
-      this.physWrite(translateSlow(this, lin, true, user, false), size, v);
+      const p = translateSlow(this, lin, true, user, false);
+      if (this.accessWatch !== null) this.accessWatch(lin, size, true);
+      this.physWrite(p, size, v);
       return;
     }
     const p1 = translateSlow(this, lin, true, user, false);
     const p2 = translateSlow(this, (lin & ~0xfff) + 0x1000, true, user, false);
+    if (this.accessWatch !== null) this.accessWatch(lin, size, true);
     for (let i = 0; i < size; i++) {
       const l = (lin + i) | 0;
       const p = (l & ~0xfff) === (lin & ~0xfff) ? p1 + i : p2 + (l & 0xfff);
@@ -569,6 +577,7 @@ export class Cpu {
     if ((e & this.tlbWriteMask) === TLB_VALID && (lin & 0xfff) <= 0x1000 - size) return;
     translateSlow(this, lin, true, this.cpl === 3, false);
     if (((lin & 0xfff) + size) > 0x1000) translateSlow(this, (lin & ~0xfff) + 0x1000, true, this.cpl === 3, false);
+    if (this.accessWatch !== null) this.accessWatch(lin, size, true); // the write that follows may take the refilled entry
   }
 
   // ---- Supervisor (implicit) accesses: descriptor tables, TSS, IDT. Never user-checked.
@@ -735,6 +744,11 @@ export class Cpu {
    * place of the translator and the interpreter's loop (breakpoints, watchpoints, steps).
    */
   debug: ExecutionEngine | null = null;
+  /**
+   * A debugger's read and access watchpoints (DebugEngine): told of every data access that
+   * takes the slow path (the engine keeps the watched pages there), after its translation.
+   */
+  accessWatch: ((lin: number, size: number, write: boolean) => void) | null = null;
 
   /** A device asked the CPU to return to the machine at the next instruction boundary. */
   stopRequested = false;

@@ -6,9 +6,8 @@
 // Ctrl-C; the machine is paused then (Machine.pause), so its virtual clock stops too.
 // Registers are the i386 core feature (general, EIP, EFLAGS, segments, x87); memory is read
 // and written by linear address through the guest's page tables (debugMemory.ts).
-// Breakpoints (Z0/Z1) and write watchpoints (Z2) are kept by the DebugEngine, which runs the
-// guest instruction by instruction while any is set; read and access watchpoints (Z3/Z4)
-// are not offered. Under --replay (a machine without virtio devices), reverse execution:
+// Breakpoints (Z0/Z1) and write, read and access watchpoints (Z2/Z3/Z4) are kept by the
+// DebugEngine, which runs the guest instruction by instruction while any is set. Under --replay (a machine without virtio devices), reverse execution:
 // reverse-stepi and reverse-continue (bs, bc; ReverseStep and ReverseContinue in
 // qSupported) go back through the Rewinder. One gdb at a time; a second connection is refused.
 
@@ -18,7 +17,7 @@ import { CS, DS, ES, FS, GS, SS } from '../cpu/constants.js';
 import { Fpu } from '../cpu/fpu/Fpu.js';
 import { getEflags, materializeFlags } from '../cpu/flags.js';
 import type { Machine } from '../machine/Machine.js';
-import { DebugEngine, type StopKind } from './DebugEngine.js';
+import { DebugEngine, type StopKind, type Watchpoint } from './DebugEngine.js';
 import { Rewinder } from './Rewinder.js';
 import { debugRead, debugWrite } from './debugMemory.js';
 import { MAX_PACKET, RspConnection } from './RspConnection.js';
@@ -79,6 +78,11 @@ export function parseGdbAddress(spec: string): { host: string; port: number } {
 function hexArg(s: string | undefined): number {
   if (s === undefined || !/^[0-9a-fA-F]{1,8}$/.test(s)) throw new RangeError(`not a hex number: ${s}`);
   return parseInt(s, 16);
+}
+
+/** A stop reply's reason for a watchpoint: watch, rwatch or awatch, and the address. */
+function watchStop(w: Watchpoint): string {
+  return `${w.kind === 'write' ? 'watch' : w.kind === 'read' ? 'rwatch' : 'awatch'}:${(w.lin >>> 0).toString(16)};`;
 }
 
 const hex32 = (v: number): string => {
@@ -168,7 +172,7 @@ export class GdbStub {
   /** The DebugEngine stopped the guest. */
   private stopped(kind: StopKind): void {
     const w = this.engine.hitWatch;
-    const why = kind === 'watchpoint' && w !== null ? `watch:${(w.lin >>> 0).toString(16)};` : kind === 'breakpoint' ? 'swbreak:;' : '';
+    const why = kind === 'watchpoint' && w !== null ? watchStop(w) : kind === 'breakpoint' ? 'swbreak:;' : '';
     const reply = `T05${why}thread:01;`;
     void this.machine.pause().then(() => this.reply(reply), () => this.reply(reply));
   }
@@ -252,7 +256,7 @@ export class GdbStub {
     }
     rw.lastHitBefore(now, this.engine).then((hit) => {
       if (hit === null) this.reply(begin);
-      else this.reply(hit.kind === 'watchpoint' && hit.watch !== null ? `T05watch:${(hit.watch.lin >>> 0).toString(16)};thread:01;` : 'T05swbreak:;thread:01;');
+      else this.reply(`T05${hit.kind === 'watchpoint' && hit.watch !== null ? watchStop(hit.watch) : 'swbreak:;'}thread:01;`);
     }, failed);
   }
 
@@ -299,14 +303,15 @@ export class GdbStub {
       if (insert) e.breakpoints.add(addr); else e.breakpoints.delete(addr);
       return 'OK';
     }
-    if (type === '2') {
+    if (type === '2' || type === '3' || type === '4') {
       if (!(kind >= 1 && kind <= 8)) return 'E01';
-      const i = e.watchpoints.findIndex((w) => w.lin === addr && w.len === kind);
-      if (insert && i < 0) e.watchpoints.push({ lin: addr, len: kind, before: new Int32Array(8) });
+      const wk = type === '2' ? 'write' : type === '3' ? 'read' : 'access';
+      const i = e.watchpoints.findIndex((w) => w.kind === wk && w.lin === addr && w.len === kind);
+      if (insert && i < 0) e.watchpoints.push({ kind: wk, lin: addr, len: kind, before: new Int32Array(8) });
       if (!insert && i >= 0) e.watchpoints.splice(i, 1);
       return 'OK';
     }
-    return ''; // read and access watchpoints: not offered
+    return '';
   }
 
   private readMemory(addr: number, len: number): string {

@@ -1,6 +1,7 @@
 // The GDB stub driven by Debian's gdb: a small ELF kernel with symbols (nasm + ld) runs on
 // a Machine with the stub; gdb attaches, breaks at a function, reads registers and memory,
-// steps one instruction, sets a write watchpoint and continues to it, then kills the VM.
+// steps one instruction, sets a write watchpoint and continues to it, then kills the VM;
+// read and access watchpoints stop at the instructions that touch their bytes.
 // Waits end on gdb's and the machine's own ends; the test's timeout is a hang guard only.
 
 import { test } from 'node:test';
@@ -21,7 +22,7 @@ const skip = gdbTestSkip;
 
 const PROGRAM = `
 bits 32
-global _start, work, counter
+global _start, work, counter, limit
 section .text
 _start:
     mov esp, 0x90000
@@ -36,9 +37,11 @@ _start:
 work:
     add dword [counter], 1
     add eax, 2
+    mov edx, [limit]
     ret
 section .data
 counter: dd 0
+limit: dd 7
 `;
 
 function buildKernel(dir: string): string {
@@ -97,6 +100,40 @@ test('gdb breaks at a symbol, reads registers and memory, steps, watches a write
   assert.match(out, /Hardware watchpoint 2: \*\(int \*\)&counter\s+Old value = 1\s+New value = 2/, out);
   assert.match(out, /WATCHED=2 EAX=2/, out);
   assert.match(out, /SET=40/, out); // memory written through the stub
+  assert.deepEqual(exit, { kind: 'stopped', detail: 'killed by gdb' });
+});
+
+test('gdb read and access watchpoints (rwatch, awatch) stop after the instruction that read, or read or wrote, the watched bytes', { skip, timeout: HANG_GUARD_MS }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tv-gdb-rw-'));
+  const elf = buildKernel(dir);
+  const m = new Machine({ memoryMiB: 16, pacing: 'fast', kernel: new Uint8Array(readFileSync(elf)), cmdline: '' });
+  const stub = new GdbStub(m);
+  await stub.listen('127.0.0.1', 0);
+  await m.pause();
+  const run = m.run().then((exit) => { stub.machineEnded(); return exit; });
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile('gdb', ['-nx', '-batch',
+      '-ex', 'set pagination off', '-ex', 'set confirm off',
+      '-ex', `file ${elf}`,
+      '-ex', `target remote 127.0.0.1:${stub.port}`,
+      '-ex', 'rwatch *(int *)&limit',
+      '-ex', 'continue',
+      '-ex', 'printf "READ EAX=%x EDX=%x COUNTER=%d\\n", $eax, $edx, *(int *)&counter',
+      '-ex', 'delete',
+      '-ex', 'awatch *(int *)&counter',
+      '-ex', 'continue',
+      '-ex', 'printf "ACCESS EAX=%x COUNTER=%d\\n", $eax, *(int *)&counter',
+      '-ex', 'kill',
+    ], { encoding: 'utf8', timeout: HANG_GUARD_MS / 2 }, (err, stdout, stderr) => (err && !stdout ? reject(err) : resolve(stdout + stderr)));
+  });
+  const exit = await run;
+  stub.close();
+  // The first call's mov edx, [limit]; the writes to counter before it did not stop.
+  assert.match(out, /Hardware read watchpoint 1: \*\(int \*\)&limit\s+Value = 7/, out);
+  assert.match(out, /READ EAX=2 EDX=7 COUNTER=1/, out);
+  // The second call's add dword [counter], 1 (read and written), before its add eax, 2.
+  assert.match(out, /Hardware access \(read\/write\) watchpoint 2: \*\(int \*\)&counter/, out);
+  assert.match(out, /ACCESS EAX=2 COUNTER=2/, out);
   assert.deepEqual(exit, { kind: 'stopped', detail: 'killed by gdb' });
 });
 
