@@ -297,6 +297,15 @@ async function run(argv: string[]): Promise<number> {
       throw new UsageError((e as Error).message);
     }
   }
+  // A replay refuses drive images other than the recording's before anything runs (a recording notes them).
+  try {
+    machine.checkReplayDrives();
+  } catch (e) {
+    await virtio?.close();
+    if (recordFd !== null) closeSync(recordFd);
+    if (e instanceof ReplayLogError) throw new UsageError(e.message);
+    throw e;
+  }
   let gdb: GdbStub | null = null;
   if (gdbSpec !== undefined) {
     const { GdbStub, parseGdbAddress } = await import('../debug/GdbStub.js');

@@ -17,7 +17,7 @@ import { ByteBatcher } from './ByteBatcher.js';
 import { virtioAcpiOptions } from './virtioAcpi.js';
 import { MIN_MEMORY_MIB, MAX_MEMORY_MIB } from './memoryLimits.js';
 import { checkSeed } from './SeededRandom.js';
-import { LogWriter, ReplayLogError, headerMismatch, imageId, readLog, type LogHeader } from '../replay/ReplayLog.js';
+import { LogWriter, ReplayLogError, fileId, headerMismatch, imageId, readLog, type LogHeader } from '../replay/ReplayLog.js';
 import { Recorder, Replayer, type ReplayHost } from '../replay/RecordReplay.js';
 import type { AttachedVirtio, VirtioOptions } from '../devices/virtio/options.js';
 import { restoreMachine, writeSnapshot, type RestoreOptions, type SnapshotInfo } from '../snapshot/MachineSnapshot.js';
@@ -117,6 +117,8 @@ export class Machine {
   readonly recorder: Recorder | null = null;
   readonly replayer: Replayer | null = null;
   private exit: ExitReason | null = null;
+  /** Built by Machine.restore (a replay from a snapshot: its drives are as at the snapshot, not the recording's start). */
+  private readonly restored: boolean;
   /** Serial (COM1) bytes out of the guest. */
   onSerialOutput: (bytes: Uint8Array) => void = () => {};
   /** Debug console (port 0xE9) bytes. */
@@ -179,6 +181,7 @@ export class Machine {
     this.cpu.pic = this.platform.interruptController;
     this.cpu.lapic = this.platform.lapic;
     if (this.platform.lapic !== null) this.wireLapic(this.platform.lapic);
+    this.restored = restoring;
     if (recordReplay) [this.recorder, this.replayer] = this.recordOrReplay(restoring, replayStart);
     this.platform.pic.notify = () => { this.cpu.irqPending = true; this.cpu.exitReq = 1; };
     this.loop = new RunLoop({
@@ -412,7 +415,31 @@ export class Machine {
   }
 
   /** Run until the guest powers off, resets (without --reboot), dies, or stop() is called. */
+  /** The virtio-blk drives' images (index order across device sets): path, size, id. */
+  private driveImages(): { path: string; size: number; id: string }[] {
+    const paths = this.virtio.flatMap((v) => v.attached.devices.filter((d) => 'imagePath' in d).map((d) => (d as unknown as { imagePath: string }).imagePath));
+    return paths.map((path) => ({ path, ...fileId(path) }));
+  }
+
+  private drivesNoted = false;
+
+  /**
+   * Record: log the drive images (size, SHA-256) as the run starts. Replay from boot:
+   * refuse (ReplayLogError) drives whose images are not the ones the recording started
+   * with. Done by run() before the first instruction if not called earlier (the CLI calls
+   * it after attaching the drives, to refuse a bad start as bad input).
+   */
+  checkReplayDrives(): void {
+    if (this.drivesNoted || (this.recorder === null && this.replayer === null) || this.restored) return;
+    this.drivesNoted = true;
+    const images = this.driveImages();
+    if (this.recorder !== null) { this.recorder.drives(images); return; }
+    const diff = this.replayer!.driveMismatch(images);
+    if (diff !== '') throw new ReplayLogError(`replay log was recorded from another start: ${diff}`);
+  }
+
   async run(): Promise<ExitReason> {
+    this.checkReplayDrives();
     this.looping = true;
     try {
       await this.loop.run();

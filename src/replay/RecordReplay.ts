@@ -18,7 +18,7 @@ import type { Cpu } from '../cpu/Cpu.js';
 import type { PhysicalMemory } from '../memory/PhysicalMemory.js';
 import type { Timer, VirtualClock } from '../machine/VirtualClock.js';
 import { cpuHash, RamHasher } from './stateHash.js';
-import { DEVICE_COM1, REC_CHECKPOINT, REC_END, REC_INPUT, REC_INPUT_OPEN, type LogPrefix, type LogRecord, type LogWriter, type Position } from './ReplayLog.js';
+import { DEVICE_COM1, REC_CHECKPOINT, REC_DRIVE, REC_END, REC_INPUT, REC_INPUT_OPEN, type LogPrefix, type LogRecord, type LogWriter, type Position } from './ReplayLog.js';
 
 /**
  * Where a snapshot taken during a recording is in it (the snapshot keeps this): the log
@@ -67,6 +67,11 @@ export class Recorder {
   /** For a snapshot of the paused run: the log so far and the position. */
   mark(): RecordingMark {
     return { ...this.log.prefix(), ...position(this.host) };
+  }
+
+  /** The drive images as the run starts (before its first slice). */
+  drives(images: readonly { size: number; id: string }[]): void {
+    images.forEach((d, i) => this.log.drive(position(this.host), i, d.size, d.id));
   }
 
   /** Host input: held until the run loop is between slices. */
@@ -192,6 +197,8 @@ export class Replayer {
         if (passed) { this.diverge(r.at.count, `the recorded run ended here (${r.exit}), the replay ran on`); return; }
         if (r.exit === 'stopped') { this.endedByLog = true; h.stopAt({ kind: 'stopped', detail: r.detail }); }
         break;
+      } else if (r.kind === REC_DRIVE) {
+        // Checked before the run (Machine.checkReplayDrives).
       } else if (r.kind === REC_INPUT) {
         // A diverged replay gets its input late rather than never; the next checkpoint reports it.
         h.deliverSerial(r.bytes);
@@ -202,6 +209,18 @@ export class Replayer {
     }
     this.aim();
     this.onSlice?.();
+  }
+
+  /** The recording's drive images against these (by index): what differs, or '' when they match. */
+  driveMismatch(images: readonly { path: string; size: number; id: string }[]): string {
+    const rec = this.records.filter((r) => r.kind === REC_DRIVE);
+    if (rec.length !== images.length) return `the recording had ${rec.length} drive(s), this run has ${images.length}`;
+    for (const r of rec) {
+      const d = images[r.index];
+      if (d === undefined) return `the recording's drive ${r.index} is missing`;
+      if (d.size !== r.size || d.id !== r.id) return `drive ${r.index} (${d.path}) is not the image the recording started with (recorded ${r.size} bytes, SHA-256 ${r.id}...; now ${d.size} bytes, ${d.id}...)`;
+    }
+    return '';
   }
 
   /**

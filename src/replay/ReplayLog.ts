@@ -32,9 +32,13 @@
 //     4 END         count, ns, cpu u32, ram u32, exit kind u8 (EXIT_KINDS), detail
 //                   length u16, detail (UTF-8): how and where the run ended; the last
 //                   record, and every log has one
-// Record sizes: INPUT 20 + its bytes, INPUT_OPEN 18, CHECKPOINT 25, END 28 + detail.
+//     5 DRIVE       count, ns, drive index u8, image size u64, image id (the first 8
+//                   bytes of its SHA-256): a virtio-blk drive's image as the run started
+//                   (host-side disk content the guest may read); before any other record
+// Record sizes: INPUT 20 + its bytes, INPUT_OPEN 18, CHECKPOINT 25, END 28 + detail, DRIVE 34.
 
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 export const LOG_MAGIC = 'TVRL';
 export const LOG_VERSION = 2;
@@ -44,6 +48,7 @@ export const REC_INPUT = 1;
 export const REC_INPUT_OPEN = 2;
 export const REC_CHECKPOINT = 3;
 export const REC_END = 4;
+export const REC_DRIVE = 5;
 
 /** Devices an INPUT record may name. */
 export const DEVICE_COM1 = 0;
@@ -73,7 +78,22 @@ export type LogRecord =
   | { kind: typeof REC_INPUT; at: Position; device: number; bytes: Uint8Array }
   | { kind: typeof REC_INPUT_OPEN; at: Position; open: boolean }
   | { kind: typeof REC_CHECKPOINT; at: Position; cpu: number; ram: number }
-  | { kind: typeof REC_END; at: Position; cpu: number; ram: number; exit: string; detail: string };
+  | { kind: typeof REC_END; at: Position; cpu: number; ram: number; exit: string; detail: string }
+  | { kind: typeof REC_DRIVE; at: Position; index: number; size: number; id: string };
+
+/** A drive image's identity: its size and the first 8 bytes of its SHA-256 (16 hex digits), read in 1 MiB chunks. */
+export function fileId(path: string): { size: number; id: string } {
+  const fd = openSync(path, 'r');
+  try {
+    const h = createHash('sha256');
+    const buf = Buffer.alloc(1 << 20);
+    let size = 0;
+    for (let n; (n = readSync(fd, buf, 0, buf.length, size)) > 0;) { h.update(buf.subarray(0, n)); size += n; }
+    return { size, id: h.digest('hex').slice(0, 16) };
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export class ReplayLogError extends Error {}
 
@@ -147,6 +167,14 @@ export class LogWriter {
     this.head(REC_CHECKPOINT, at, 8);
     this.u32(cpu);
     this.u32(ram);
+  }
+
+  drive(at: Position, index: number, size: number, id: string): void {
+    this.head(REC_DRIVE, at, 17);
+    this.u8(index);
+    this.u32(size % 0x1_0000_0000);
+    this.u32(Math.floor(size / 0x1_0000_0000));
+    this.hex8(id);
   }
 
   /** The END record; everything is handed to the sink. */
@@ -238,7 +266,7 @@ export function readLog(bytes: Uint8Array): { header: LogHeader; records: LogRec
     const start = off;
     offsets.push(start);
     const kind = bytes[off]!;
-    if (kind < REC_INPUT || kind > REC_END) throw new ReplayLogError(`replay log is damaged: unknown record kind ${kind} at byte ${off}`);
+    if (kind < REC_INPUT || kind > REC_DRIVE) throw new ReplayLogError(`replay log is damaged: unknown record kind ${kind} at byte ${off}`);
     need(17, 'record');
     const at: Position = { count: v.getUint32(off + 1, true) + v.getUint32(off + 5, true) * 0x1_0000_0000, ns: v.getFloat64(off + 9, true) };
     if (!(at.count >= last.count && at.ns >= last.ns) || !Number.isFinite(at.ns)) throw new ReplayLogError(`replay log is damaged: the record at byte ${start} goes back in the run`);
@@ -266,6 +294,12 @@ export function readLog(bytes: Uint8Array): { header: LogHeader; records: LogRec
         need(8, 'checkpoint record');
         records.push({ kind, at, cpu: v.getUint32(off, true), ram: v.getUint32(off + 4, true) });
         off += 8;
+        break;
+      case REC_DRIVE:
+        need(17, 'drive record');
+        if (records.some((r) => r.kind !== REC_DRIVE)) throw new ReplayLogError(`replay log is damaged: a drive record after the run started, at byte ${start}`);
+        records.push({ kind, at, index: bytes[off]!, size: v.getUint32(off + 1, true) + v.getUint32(off + 5, true) * 0x1_0000_0000, id: hex(off + 9) });
+        off += 17;
         break;
       case REC_END: {
         need(11, 'end record');

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +92,29 @@ test('typevisor run --record --snapshot-every, then --replay --restore: the rest
     const g = typevisor(['--replay', log, '--restore', last.prefix, '--kernel', log], '');
     assert.equal(g.status, 1);
     assert.match(g.stderr, /--restore and --kernel exclude each other/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('typevisor run --record with a drive notes its image: a replay with the image the recording wrote is refused, one with a copy of the start image replays', { skip: haveGuest ? false : 'guest/bzImage not built' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tv-rr-drive-'));
+  try {
+    const log = join(dir, 'run.log'), img = join(dir, 'disk.img'), start = join(dir, 'start.img');
+    writeFileSync(img, Buffer.alloc(1 << 20));
+    copyFileSync(img, start);
+    const a = typevisor(['--record', log, '--drive', `file=${img}`], 'echo written > /dev/vda; sync; dd if=/dev/vda bs=8 count=1 2>/dev/null; echo; poweroff\n');
+    assert.equal(a.status, 0, a.stderr);
+    assert.match(a.stdout, /^written\r?$/m);
+    const b = typevisor(['--replay', log, '--drive', `file=${img}`], '');
+    assert.equal(b.status, 1);
+    assert.match(b.stderr, /^typevisor: replay log was recorded from another start: drive 0 \(.*disk\.img\) is not the image the recording started with \(recorded 1048576 bytes, SHA-256 [0-9a-f]{16}\.\.\.; now 1048576 bytes, [0-9a-f]{16}\.\.\.\)\n$/);
+    const c = typevisor(['--replay', log, '--drive', `file=${start}`], '');
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal(c.stdout, a.stdout);
+    const d = typevisor(['--replay', log], '');
+    assert.equal(d.status, 1);
+    assert.match(d.stderr, /the recording had 1 drive\(s\), this run has 0/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

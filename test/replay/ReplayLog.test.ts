@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LogWriter, readLog, ReplayLogError, imageId, headerMismatch, HEADER_SIZE, REC_INPUT, REC_INPUT_OPEN, REC_CHECKPOINT, REC_END, type LogHeader } from '../../src/replay/ReplayLog.js';
+import { LogWriter, readLog, ReplayLogError, imageId, headerMismatch, HEADER_SIZE, REC_INPUT, REC_INPUT_OPEN, REC_CHECKPOINT, REC_END, REC_DRIVE, type LogHeader } from '../../src/replay/ReplayLog.js';
 
 const HEADER: LogHeader = {
   memoryMiB: 128, seed: 0xdeadbeef, nsPerInstruction: 10, rtcBaseMs: Date.UTC(2024, 0, 1), reboot: true,
@@ -15,6 +15,7 @@ const HEADER: LogHeader = {
 function sample(long = true): Uint8Array {
   const chunks: Uint8Array[] = [];
   const w = new LogWriter({ write: (c) => chunks.push(c) }, HEADER);
+  w.drive({ count: 0, ns: 0 }, 0, 2 ** 33 + 512, imageId('disk'));
   w.inputOpen({ count: 0, ns: 0 }, true);
   w.checkpoint({ count: 50_000_000, ns: 500_000_000.5 }, 0x12345678, 0x9abcdef0);
   w.input({ count: 60_000_000, ns: 7e11 }, 0, new TextEncoder().encode('uname -a\n'));
@@ -27,6 +28,7 @@ function sample(long = true): Uint8Array {
 test('a log reads back as written: header, every record kind, 64-bit counts, long input split', () => {
   const { header, records } = readLog(sample());
   assert.deepEqual(header, HEADER);
+  assert.deepEqual(records.shift(), { kind: REC_DRIVE, at: { count: 0, ns: 0 }, index: 0, size: 2 ** 33 + 512, id: imageId('disk') });
   assert.deepEqual(records.map((r) => r.kind), [REC_INPUT_OPEN, REC_CHECKPOINT, REC_INPUT, REC_INPUT, REC_INPUT, REC_INPUT_OPEN, REC_END]);
   assert.deepEqual(records[1], { kind: REC_CHECKPOINT, at: { count: 50_000_000, ns: 500_000_000.5 }, cpu: 0x12345678, ram: 0x9abcdef0 });
   const r2 = records[2] as { bytes: Uint8Array };
@@ -37,6 +39,15 @@ test('a log reads back as written: header, every record kind, 64-bit counts, lon
   assert.deepEqual(records[6], { kind: REC_END, at: { count: 2 ** 33 + 7, ns: 9.1e12 }, cpu: 1, ram: 2, exit: 'stopped', detail: 'timeout after 3 s' });
   assert.equal(headerMismatch(HEADER, { ...HEADER }), '');
   assert.equal(headerMismatch(HEADER, { ...HEADER, seed: 1, initrd: imageId('x') }), `seed: log ${0xdeadbeef}, run 1; initrd (SHA-256 prefix): log ${HEADER.initrd}, run ${imageId('x')}`);
+});
+
+test('a drive record after the run started is refused', () => {
+  const chunks: Uint8Array[] = [];
+  const w = new LogWriter({ write: (c) => chunks.push(c) }, HEADER);
+  w.inputOpen({ count: 0, ns: 0 }, true);
+  w.drive({ count: 0, ns: 0 }, 0, 512, imageId('disk'));
+  w.end({ count: 1, ns: 10 }, 1, 2, 'poweroff', '');
+  assert.throws(() => readLog(Buffer.concat(chunks)), /a drive record after the run started, at byte 74/);
 });
 
 test('every cut of a log is refused: truncated, or ending before its END record', () => {
