@@ -448,6 +448,7 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'run') return await run(rest);
     if (cmd === 'serve') return await (await import('./serve.js')).serve(rest);
     if (cmd === 'manage') return await (await import('./manage.js')).manage(rest);
+    if (cmd === 'web') return await (await import('./web.js')).web(rest);
     throw new UsageError(`unknown command "${cmd}" (try: typevisor run --help)`);
   } catch (e) {
     // One line, whatever the message's source (node's argument parser writes two).

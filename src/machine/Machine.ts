@@ -20,7 +20,7 @@ import { checkSeed } from './SeededRandom.js';
 import { LogWriter, ReplayLogError, fileId, headerMismatch, imageId, readLog, type LogHeader } from '../replay/ReplayLog.js';
 import { Recorder, Replayer, type ReplayHost } from '../replay/RecordReplay.js';
 import type { AttachedVirtio, VirtioOptions } from '../devices/virtio/options.js';
-import { restoreMachine, writeSnapshot, type RestoreOptions, type SnapshotInfo } from '../snapshot/MachineSnapshot.js';
+import type { RestoreOptions, SnapshotInfo } from '../snapshot/MachineSnapshot.js';
 
 /** Virtio devices put on the machine by attachVirtioTo, with what they were made from (snapshots reopen them). */
 export interface VirtioAttachment {
@@ -377,6 +377,8 @@ export class Machine {
     const wasPaused = this.pauseWanted;
     await this.pause();
     try {
+      // Loaded when used: snapshot files are Node's (the browser bundle keeps machines without them).
+      const { writeSnapshot } = await import('../snapshot/MachineSnapshot.js');
       return writeSnapshot(this, statePath, memPath);
     } finally {
       if (!wasPaused) this.resume();
@@ -390,7 +392,8 @@ export class Machine {
    * Throws a SnapshotError and leaves nothing running when the snapshot does not fit.
    * Call run() to continue the guest.
    */
-  static restore(statePath: string, memPath: string, options: RestoreOptions = {}): Promise<Machine> {
+  static async restore(statePath: string, memPath: string, options: RestoreOptions = {}): Promise<Machine> {
+    const { restoreMachine } = await import('../snapshot/MachineSnapshot.js');
     return restoreMachine(statePath, memPath, options);
   }
 
@@ -455,6 +458,17 @@ export class Machine {
       if (diverged !== null) this.exit = diverged;
     }
     return this.exit ?? exit;
+  }
+
+  /** Ctrl, Alt and Del pressed and released on the PS/2 keyboard (Linux reboots, or runs its ctrl-alt-del action). */
+  sendCtrlAltDel(): void {
+    // Scancode set 1 when the controller translates (the command byte's bit 6, as Linux
+    // sets it), set 2 otherwise.
+    const kbc = this.platform.kbc;
+    const set1 = [0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d];
+    const set2 = [0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14];
+    kbc.sendKeyboardBytes((kbc.commandByte & 0x40) !== 0 ? set1 : set2);
+    this.loop.wake();
   }
 
   stop(detail: string): void {

@@ -4,6 +4,7 @@
 // A CPU cap (cpuShare < 1) is enforced here too: the loop keeps the host time it spent
 // running within share × wall time, sleeping off any excess at its yield points.
 
+import { yieldTurn } from './yieldTurn.js';
 import { STOP_HALT, STOP_SHUTDOWN, FLAG_IF } from '../cpu/constants.js';
 import type { Cpu } from '../cpu/Cpu.js';
 import type { VirtualClock } from './VirtualClock.js';
@@ -223,7 +224,7 @@ export class RunLoop {
       const t = performance.now();
       if (t - lastYield > YIELD_MS) {
         if (this.share < 1) await this.honourCap(t);
-        await new Promise<void>((r) => setImmediate(r));
+        await yieldTurn();
         lastYield = performance.now();
       }
     }

@@ -37,8 +37,7 @@
 //                   (host-side disk content the guest may read); before any other record
 // Record sizes: INPUT 20 + its bytes, INPUT_OPEN 18, CHECKPOINT 25, END 28 + detail, DRIVE 34.
 
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { sha256, Sha256Stream, toHex } from '../util/sha256.js';
 
 export const LOG_MAGIC = 'TVRL';
 export const LOG_VERSION = 2;
@@ -81,17 +80,24 @@ export type LogRecord =
   | { kind: typeof REC_END; at: Position; cpu: number; ram: number; exit: string; detail: string }
   | { kind: typeof REC_DRIVE; at: Position; index: number; size: number; id: string };
 
-/** A drive image's identity: its size and the first 8 bytes of its SHA-256 (16 hex digits), read in 1 MiB chunks. */
+/**
+ * A drive image's identity: its size and the first 8 bytes of its SHA-256 (16 hex digits),
+ * read in 1 MiB chunks. Drive images are host files, so Node only (node:fs is asked for at
+ * run time, keeping this module loadable in a browser, where drives are in memory).
+ */
 export function fileId(path: string): { size: number; id: string } {
-  const fd = openSync(path, 'r');
+  const fs = typeof process === 'object' && typeof process.getBuiltinModule === 'function'
+    ? process.getBuiltinModule('node:fs') as typeof import('node:fs') : null;
+  if (fs === null) throw new Error(`drive ${path}: image files can be identified only under Node`);
+  const fd = fs.openSync(path, 'r');
   try {
-    const h = createHash('sha256');
-    const buf = Buffer.alloc(1 << 20);
+    const h = new Sha256Stream();
+    const buf = new Uint8Array(1 << 20);
     let size = 0;
-    for (let n; (n = readSync(fd, buf, 0, buf.length, size)) > 0;) { h.update(buf.subarray(0, n)); size += n; }
-    return { size, id: h.digest('hex').slice(0, 16) };
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, size)) > 0;) { h.update(buf.subarray(0, n)); size += n; }
+    return { size, id: toHex(h.digest()).slice(0, 16) };
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
@@ -104,12 +110,12 @@ export interface LogPrefix { bytes: number; sha256: string }
 export function recordAfter(log: Uint8Array, offsets: readonly number[], prefix: LogPrefix): number {
   const i = offsets.indexOf(prefix.bytes);
   if (i < 0) return -1;
-  return createHash('sha256').update(log.subarray(0, prefix.bytes)).digest('hex') === prefix.sha256 ? i : -1;
+  return toHex(sha256(log.subarray(0, prefix.bytes))) === prefix.sha256 ? i : -1;
 }
 
 /** The first 8 bytes of SHA-256, as hex: a start's identity, cheap to compare and to name. */
 export function imageId(bytes: Uint8Array | string | null | undefined): string {
-  return createHash('sha256').update(bytes ?? new Uint8Array(0)).digest('hex').slice(0, 16);
+  return toHex(sha256(typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes ?? new Uint8Array(0))).slice(0, 16);
 }
 
 /** Header fields that differ between a log and a run, as "name (log X, run Y)" ('' when none). */
@@ -133,7 +139,7 @@ export class LogWriter {
   get size(): number { return this.written + this.len; }
   private written = 0;
   /** SHA-256 of the bytes handed to the sink: names a prefix of the log (a snapshot's place in it). */
-  private readonly sha = createHash('sha256');
+  private readonly sha = new Sha256Stream();
 
   constructor(private readonly sink: { write(chunk: Uint8Array): void }, header: LogHeader) {
     this.ascii(LOG_MAGIC);
@@ -205,7 +211,7 @@ export class LogWriter {
   /** The log so far (flushed): its length and SHA-256, which a replay finds its place by. */
   prefix(): LogPrefix {
     this.flush();
-    return { bytes: this.written, sha256: this.sha.copy().digest('hex') };
+    return { bytes: this.written, sha256: toHex(this.sha.copy().digest()) };
   }
 
   private head(kind: number, at: Position, rest: number): void {

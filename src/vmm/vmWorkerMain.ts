@@ -168,16 +168,7 @@ async function main(): Promise<void> {
       case 'publish-stats': publishStats(); post({ type: 'stats-published' }); break;
       case 'wake': syncPause(); machine.loop.wake(); break;
       case 'stop': machine.stop('stopped by the API'); break;
-      case 'ctrl-alt-del': {
-        // Make and break codes for Ctrl, Alt, Del: scancode set 1 when the controller
-        // translates (the command byte's bit 6, as Linux sets it), set 2 otherwise.
-        const kbc = machine.platform.kbc;
-        const set1 = [0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d];
-        const set2 = [0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14];
-        kbc.sendKeyboardBytes((kbc.commandByte & 0x40) !== 0 ? set1 : set2);
-        machine.loop.wake();
-        break;
-      }
+      case 'ctrl-alt-del': machine.sendCtrlAltDel(); break;
       case 'power-button': machine.platform.acpi.pressPowerButton(); machine.loop.wake(); break;
       case 'cpu-share': try { machine.loop.cpuShare = m.share; } catch { /* checked by the VMM */ } break;
       case 'snapshot':

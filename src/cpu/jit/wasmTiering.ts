@@ -9,7 +9,8 @@
 // with TurboFan itself (compileOptimized, Translator's tierUpInsnsPerByte). Browsers keep
 // their own tiering (no flag API).
 
-const v8 = typeof process === 'object' && process.versions?.node !== undefined ? await import('node:v8') : null;
+// getBuiltinModule rather than an import: this file is also bundled for the browser.
+const v8 = typeof process === 'object' && typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('node:v8') : null;
 let done = false;
 
 /** Keep translated code on V8's baseline compiler, once per process, where the host allows it. */

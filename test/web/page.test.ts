@@ -1,0 +1,140 @@
+// The browser page (issue 14) in headless Chromium (Debian's chromium package, driven by
+// playwright-core): it loads cross-origin isolated, boots the default guest to its
+// prompt in the terminal, answers a typed command, shows non-zero exit counters, keeps a
+// snapshot in IndexedDB across a reload, and shows a bad kernel's error on the page.
+// Every wait is for an event on the page (text in the terminal, a counter, a message),
+// with hang guards of minutes, not deadlines. A screenshot of the booted page is kept in
+// dist/test-artifacts/web-page.png.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { Browser, Page } from 'playwright-core';
+import { buildWebBundle, REPO_ROOT } from '../../src/cli/webBundle.js';
+import { startWebServer } from '../../src/cli/web.js';
+
+export const CHROMIUM = process.env['TYPEVISOR_CHROMIUM'] ?? '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (scripts/setup-debian.sh installs Debian's chromium; TYPEVISOR_CHROMIUM names another)`;
+/** Hang guard for a boot or a restore on a loaded host (the default guest boots in seconds). */
+const HANG_MS = 240_000;
+export const ARTIFACTS = join(REPO_ROOT, 'dist', 'test-artifacts');
+
+/** Start Chromium headless, cross-origin isolation working on 127.0.0.1 as on any secure origin. */
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+}
+
+/** Wait until the terminal's text matches `re` (counting matches after `from` of them). */
+export async function waitForScreen(page: Page, re: RegExp, count = 1): Promise<void> {
+  await page.waitForFunction(([src, flags, n]) => {
+    const text = (globalThis as unknown as { typevisorPage: { screenText(): string } }).typevisorPage.screenText();
+    return (text.match(new RegExp(src as string, (flags as string) + 'g')) ?? []).length >= (n as number);
+  }, [re.source, re.flags, count] as const, { timeout: HANG_MS, polling: 200 });
+}
+
+const screenText = (page: Page): Promise<string> => page.evaluate(() => (globalThis as unknown as { typevisorPage: { screenText(): string } }).typevisorPage.screenText());
+
+describe('browser page', { skip }, () => {
+  let server: Server;
+  let browser: Browser;
+  let url: string;
+
+  before(async () => {
+    await buildWebBundle();
+    server = await startWebServer(0);
+    const a = server.address();
+    url = `http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}/`;
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    server?.closeAllConnections();
+    await new Promise((r) => server?.close(r));
+  });
+
+  test('boots the default guest in the terminal, answers uname -a, counts exits, keeps a snapshot across a reload', { timeout: 4 * HANG_MS }, async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await ctx.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(url);
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { crossOriginIsolated: boolean }).crossOriginIsolated), true, 'the server makes the page cross-origin isolated');
+    await page.click('#boot');
+    await waitForScreen(page, /typevisor:\/# /);
+
+    await page.click('#term');
+    await page.keyboard.type('uname -a');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /Linux typevisor \S+ .*i[3-6]86/);
+    assert.match(await screenText(page), /uname -a\s*\n.*Linux/);
+
+    // Exits are counted and reach the panel (it is refreshed twice a second).
+    await page.waitForFunction(() => {
+      const s = (globalThis as unknown as { typevisorPage: { stats(): { exits: Record<string, number> } | null } }).typevisorPage.stats();
+      return s !== null && s.exits['portIo']! > 0 && s.exits['interrupts']! > 0 && s.exits['hlt']! > 0;
+    }, undefined, { timeout: HANG_MS });
+    const portIo = await page.textContent('#bars .bar[data-kind="portIo"] .count');
+    assert.ok(Number(portIo?.replace(/,/g, '')) > 0, `port I/O exits shown: ${portIo}`);
+    assert.ok(Number((await page.textContent('#s-insns'))?.replace(/,/g, '')) > 0);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'web-page.png') });
+
+    // A snapshot in IndexedDB, restored after a reload: the shell still answers.
+    await page.keyboard.type('echo before-$((6*7))');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /before-42/);
+    await page.click('#snap-save');
+    await page.waitForFunction('/snapshot saved/.test(typevisorPage.status())', undefined, { timeout: HANG_MS });
+    await page.reload();
+    assert.doesNotMatch(await screenText(page), /before-42/, 'the reloaded page starts empty');
+    await page.click('#snap-restore');
+    await page.waitForFunction("typevisorPage.status() === 'running'", undefined, { timeout: HANG_MS });
+    await page.click('#term');
+    await page.keyboard.type('echo after-$((6*7))');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /after-42/);
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { typevisorPage: { error(): string | null } }).typevisorPage.error()), null);
+    assert.deepEqual(pageErrors, []);
+    await ctx.close();
+  });
+
+  test('a file that is not a kernel gets its error on the page', { timeout: HANG_MS }, async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.setInputFiles('#kernel-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('this is not a kernel\n'.repeat(100)) });
+    await page.click('#boot-files');
+    await page.waitForSelector('#error:not([hidden])', { timeout: HANG_MS });
+    const msg = await page.textContent('#error');
+    assert.match(msg ?? '', /Cannot boot: .*(not|unrecogni[sz]ed|kernel)/i);
+    await ctx.close();
+  });
+
+  test('a page without cross-origin isolation says why it cannot run', { timeout: HANG_MS }, async () => {
+    // The same page from a server without the COOP/COEP headers: no SharedArrayBuffer.
+    const { createServer } = await import('node:http');
+    const plain = createServer((req, res) => {
+      void fetch(new URL(req.url ?? '/', url)).then(async (r) => {
+        res.writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'application/octet-stream' });
+        res.end(Buffer.from(await r.arrayBuffer()));
+      });
+    });
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    try {
+      const a = plain.address();
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await page.goto(`http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}/`);
+      await page.waitForSelector('#error:not([hidden])', { timeout: HANG_MS });
+      assert.match((await page.textContent('#error')) ?? '', /SharedArrayBuffer.*cross-origin isolated/);
+      assert.equal(await page.isDisabled('#boot'), true);
+      await ctx.close();
+    } finally {
+      plain.closeAllConnections();
+      await new Promise((r) => plain.close(r));
+    }
+  });
+});

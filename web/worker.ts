@@ -1,0 +1,105 @@
+// The machine's Web Worker: one typevisor Machine (src/machine/Machine.ts, the same the
+// CLI runs) per worker. COM1 goes to the page's terminal, the page's keys come back;
+// stats are reported twice a second. The page starts a fresh worker for a reset.
+
+import { Machine, type ExitReason } from '../src/machine/Machine.js';
+import { BootError } from '../src/boot/BootError.js';
+import type { FromWorker, Stats, ToWorker } from './protocol.js';
+import { machineFromSnapshot, snapshotOf } from './snapshotBytes.js';
+
+const EXC_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', '', '#TS', '#NP', '#SS', '#GP', '#PF', '', '#MF', '#AC', '#MC', '#XM'];
+const STATS_MS = 500;
+
+const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
+let machine: Machine | null = null;
+let lastInsns = 0;
+let lastAt = 0;
+
+function top(entries: [string, number][], n: number): [string, number][] {
+  return entries.filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, n);
+}
+
+function stats(m: Machine): Stats {
+  const cpu = m.cpu;
+  const now = performance.now();
+  const insns = cpu.instructions;
+  const mips = now > lastAt ? (insns - lastInsns) / ((now - lastAt) * 1000) : 0;
+  lastInsns = insns;
+  lastAt = now;
+  const ports: [string, number][] = [];
+  cpu.io.counts.forEach((v, p) => { if (v > 0) ports.push([`0x${p.toString(16).padStart(4, '0')} ${cpu.io.ownerOf(p) ?? 'unclaimed'}`, v]); });
+  const mmio = [...m.mem.mmioCounts.entries()];
+  const exc: [string, number][] = [];
+  cpu.excCounts.forEach((v, i) => exc.push([`${i} ${EXC_NAMES[i] ?? ''}`, v]));
+  const ints: [string, number][] = [];
+  cpu.intCounts.forEach((v, i) => ints.push([`0x${i.toString(16).padStart(2, '0')}`, v]));
+  const sum = (e: [string, number][]): number => e.reduce((s, [, v]) => s + v, 0);
+  const heap = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? null;
+  return {
+    uptimeMs: m.uptimeMs(), instructions: insns, mips,
+    translatedShare: m.translator !== null && insns > 0 ? m.translator.stats.translatedInsns / insns : 0,
+    exits: { portIo: sum(ports), mmio: sum(mmio), hlt: m.loop.halts, exceptions: sum(exc), interrupts: sum(ints) },
+    ports: top(ports, 8), mmio: top(mmio, 8), exceptionVectors: top(exc, 8), interruptVectors: top(ints, 8),
+    ramBytes: m.mem.ramSize, codeCacheBytes: m.translator?.stats.cacheBytes ?? 0, heapBytes: heap, paused: m.paused,
+  };
+}
+
+/** A sentence for how the run ended, as the CLI words it. */
+function exitMessage(r: ExitReason): string {
+  switch (r.kind) {
+    case 'poweroff': return 'The guest powered off.';
+    case 'reset': return `The guest reset (${r.source}).`;
+    case 'triple-fault': return `The guest triple-faulted: ${r.detail}. The machine stopped.`;
+    case 'dead-halt': return `The guest halted for good: ${r.detail}.`;
+    default: return `The run ended: ${'detail' in r ? r.detail : (r as ExitReason).kind}.`;
+  }
+}
+
+async function start(m: Machine): Promise<void> {
+  machine = m;
+  m.onSerialOutput = (bytes) => post({ type: 'serial', bytes }, [bytes.buffer]);
+  m.externalInputOpen = true; // the page's terminal may type at any time
+  lastInsns = m.cpu.instructions;
+  lastAt = performance.now();
+  const timer = setInterval(() => post({ type: 'stats', stats: stats(m) }), STATS_MS);
+  post({ type: 'running' });
+  try {
+    const r = await m.run();
+    post({ type: 'stats', stats: stats(m) });
+    post({ type: 'exit', kind: r.kind, message: exitMessage(r) });
+  } catch (e) {
+    post({ type: 'exit', kind: 'error', message: `Internal error: ${(e as Error).message}` });
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function fail(e: unknown): void {
+  const msg = (e as Error).message ?? String(e);
+  post({ type: 'error', message: e instanceof BootError ? `Cannot boot: ${msg}` : msg });
+}
+
+self.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const msg = ev.data;
+  const m = machine;
+  switch (msg.type) {
+    case 'boot':
+      try {
+        if (msg.disk !== null) throw new Error('disk images are not supported in the page yet');
+        void start(new Machine({ memoryMiB: msg.memoryMiB, kernel: msg.kernel, initrd: msg.initrd, cmdline: msg.cmdline, cpu: msg.cpu, pacing: 'realtime' }));
+      } catch (e) { fail(e); }
+      break;
+    case 'restore':
+      machineFromSnapshot(msg.state, msg.memory, msg.cpu).then((r) => start(r), fail);
+      break;
+    case 'input': m?.serialInput(msg.bytes); break;
+    case 'ctrl-alt-del': m?.sendCtrlAltDel(); break;
+    case 'pause': m?.pause().then(() => post({ type: 'paused', paused: true }), fail); break;
+    case 'resume': m?.resume(); post({ type: 'paused', paused: false }); break;
+    case 'snapshot':
+      if (m === null) { fail(new Error('no machine is running')); break; }
+      snapshotOf(m).then((s) => post({ type: 'snapshot', ...s }, [s.state.buffer, s.memory.buffer]), fail);
+      break;
+    case 'disk': post({ type: 'disk', image: null }); break;
+  }
+};
