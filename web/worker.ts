@@ -5,7 +5,10 @@
 import { Machine, type ExitReason } from '../src/machine/Machine.js';
 import { BootError } from '../src/boot/BootError.js';
 import type { FromWorker, Stats, ToWorker } from './protocol.js';
-import { machineFromSnapshot, snapshotOf } from './snapshotBytes.js';
+import { machineFromBytes, snapshotToBytes } from '../src/snapshot/snapshotBytes.js';
+
+/** package.json's version, put in by the bundle build (snapshots record it). */
+declare const TYPEVISOR_VERSION: string;
 
 const EXC_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', '', '#TS', '#NP', '#SS', '#GP', '#PF', '', '#MF', '#AC', '#MC', '#XM'];
 const STATS_MS = 500;
@@ -90,7 +93,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       } catch (e) { fail(e); }
       break;
     case 'restore':
-      machineFromSnapshot(msg.state, msg.memory, msg.cpu).then((r) => start(r), fail);
+      machineFromBytes(msg.state, msg.memory, { cpu: msg.cpu, pacing: 'realtime' }).then((r) => start(r), fail);
       break;
     case 'input': m?.serialInput(msg.bytes); break;
     case 'ctrl-alt-del': m?.sendCtrlAltDel(); break;
@@ -98,7 +101,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     case 'resume': m?.resume(); post({ type: 'paused', paused: false }); break;
     case 'snapshot':
       if (m === null) { fail(new Error('no machine is running')); break; }
-      snapshotOf(m).then((s) => post({ type: 'snapshot', ...s }, [s.state.buffer, s.memory.buffer]), fail);
+      snapshotToBytes(m, TYPEVISOR_VERSION).then((s) => post({ type: 'snapshot', ...s }, [s.state.buffer, s.memory.buffer]), fail);
       break;
     case 'disk': post({ type: 'disk', image: null }); break;
   }

@@ -12,6 +12,7 @@
 
 import { build, type Plugin } from 'esbuild';
 import { cpSync, mkdirSync } from 'node:fs';
+import { typevisorVersion } from '../version.js';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,7 +23,6 @@ export const WEB_OUT = join(REPO_ROOT, 'dist', 'web');
 /** Node-side modules (repository paths) that browser code may name only in a lazy import. */
 export const NODE_ONLY = [
   'src/snapshot/MachineSnapshot.ts',
-  'src/devices/virtio/nodeBackends.ts',
 ];
 
 function boundary(root: string): Plugin {
@@ -56,6 +56,7 @@ export async function buildWebBundle(out = WEB_OUT, root = REPO_ROOT): Promise<n
     metafile: true,
     logLevel: 'silent',
     plugins: [boundary(root)],
+    define: { TYPEVISOR_VERSION: JSON.stringify(typevisorVersion()) },
   });
   for (const f of ['index.html', 'page.css']) cpSync(join(root, 'web', f), join(out, f));
   cpSync(join(root, 'node_modules/@xterm/xterm/css/xterm.css'), join(out, 'xterm.css'));

@@ -373,13 +373,21 @@ export class Machine {
    * (host I/O drained first) and runs on afterwards unless it was paused already.
    */
   async saveSnapshot(statePath: string, memPath: string): Promise<SnapshotInfo> {
+    // Loaded when used: snapshot files are Node's (the browser bundle keeps machines without them).
+    const { writeSnapshot } = await import('../snapshot/MachineSnapshot.js');
+    return this.whilePaused(() => writeSnapshot(this, statePath, memPath));
+  }
+
+  /**
+   * Run `fn` with the machine paused (host I/O drained first), then let it run on
+   * unless it was paused already: for taking a snapshot.
+   */
+  async whilePaused<T>(fn: () => T): Promise<T> {
     if (this.exit !== null) throw new Error(`cannot snapshot a machine that has ended (${this.exit.kind})`);
     const wasPaused = this.pauseWanted;
     await this.pause();
     try {
-      // Loaded when used: snapshot files are Node's (the browser bundle keeps machines without them).
-      const { writeSnapshot } = await import('../snapshot/MachineSnapshot.js');
-      return writeSnapshot(this, statePath, memPath);
+      return fn();
     } finally {
       if (!wasPaused) this.resume();
     }

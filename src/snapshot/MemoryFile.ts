@@ -7,71 +7,17 @@
 // supplies the zeros for free.
 
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
-import * as zlib from 'node:zlib';
 import { PAGE_SHIFT, PAGE_SIZE, type PhysicalMemory } from '../memory/PhysicalMemory.js';
 import { SnapshotError } from './SnapshotError.js';
+import { crc32, dataPageMap, runs, toBase64, type MemoryInfo } from './memoryImage.js';
 
-export interface MemoryInfo {
-  /** Bytes of RAM, and so of the file. */
-  size: number;
-  /** One bit per 4 KiB page (bit p%8 of byte p>>3), set when the page holds data; base64. */
-  pages: string;
-  /** Pages with data. */
-  dataPages: number;
-  /** CRC-32 of the data pages in address order. */
-  crc32: number;
-}
-
-const crc32: (data: Uint8Array, value?: number) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (zlib as unknown as { crc32: (d: Uint8Array, v?: number) => number }).crc32 : crc32Js;
-
-let crcTable: Int32Array | null = null;
-/** Fallback for Node releases without zlib.crc32 (before 20.15). */
-function crc32Js(data: Uint8Array, value = 0): number {
-  if (crcTable === null) {
-    crcTable = new Int32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c;
-    }
-  }
-  let c = ~value;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
-}
-
-/** Runs of consecutive set bits in a page bitmap: [firstPage, pageCount] pairs. */
-function runs(bitmap: Uint8Array, pageCount: number): number[] {
-  const out: number[] = [];
-  let p = 0;
-  while (p < pageCount) {
-    if (bitmap[p >>> 3] === 0 && (p & 7) === 0) { p += 8; continue; }
-    if ((bitmap[p >>> 3]! >> (p & 7)) & 1) {
-      const start = p;
-      while (p < pageCount && (bitmap[p >>> 3]! >> (p & 7)) & 1) p++;
-      out.push(start, p - start);
-    } else {
-      p++;
-    }
-  }
-  return out;
-}
+export { checkMemoryInfo, type MemoryInfo } from './memoryImage.js';
 
 /** Write guest RAM to `path` (created or replaced), sparse. */
 export function writeMemoryFile(mem: PhysicalMemory, path: string): MemoryInfo {
   const size = mem.ramSize;
   const pageCount = size >>> PAGE_SHIFT;
-  const bitmap = new Uint8Array((pageCount + 7) >>> 3);
-  const ram = Buffer.from(mem.buffer, 0, size);
-  const zero = Buffer.alloc(PAGE_SIZE);
-  let dataPages = 0;
-  for (let p = 0, off = 0; p < pageCount; p++, off += PAGE_SIZE) {
-    if (ram.compare(zero, 0, PAGE_SIZE, off, off + PAGE_SIZE) !== 0) {
-      bitmap[p >>> 3]! |= 1 << (p & 7);
-      dataPages++;
-    }
-  }
+  const { bitmap, dataPages } = dataPageMap(mem);
   let fd = -1;
   let crc = 0;
   try {
@@ -92,21 +38,7 @@ export function writeMemoryFile(mem: PhysicalMemory, path: string): MemoryInfo {
     if (fd >= 0) closeSync(fd);
     throw new SnapshotError(`cannot write snapshot memory ${path}: ${(e as Error).message}`);
   }
-  return { size, pages: Buffer.from(bitmap).toString('base64'), dataPages, crc32: crc };
-}
-
-/** Check a MemoryInfo from a state file against the RAM it is for; returns its bitmap. */
-export function checkMemoryInfo(info: unknown, ramSize: number, where: string): { info: MemoryInfo; bitmap: Uint8Array } {
-  if (typeof info !== 'object' || info === null) throw new SnapshotError(`${where}: memory description missing`);
-  const m = info as Record<string, unknown>;
-  if (m['size'] !== ramSize) throw new SnapshotError(`${where}: memory size ${String(m['size'])} does not match the machine's ${ramSize} bytes`);
-  if (typeof m['pages'] !== 'string' || typeof m['crc32'] !== 'number' || typeof m['dataPages'] !== 'number') {
-    throw new SnapshotError(`${where}: memory page map malformed`);
-  }
-  const pageCount = ramSize >>> PAGE_SHIFT;
-  const bitmap = new Uint8Array(Buffer.from(m['pages'], 'base64'));
-  if (bitmap.length !== (pageCount + 7) >>> 3) throw new SnapshotError(`${where}: memory page map covers ${bitmap.length * 8} pages, RAM has ${pageCount}`);
-  return { info: m as unknown as MemoryInfo, bitmap };
+  return { size, pages: toBase64(bitmap), dataPages, crc32: crc };
 }
 
 /**

@@ -10,32 +10,20 @@
 // Everything is checked before the payload is parsed: a file that is truncated, padded,
 // of another version or altered by a single bit is refused with a SnapshotError.
 
-import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { SnapshotError } from './SnapshotError.js';
+import { checkStateHeader, encodeState, parseStateBody, STATE_HEADER_BYTES } from './stateBytes.js';
 
-export const STATE_MAGIC = 'TVSNAPST';
-/** Bumped whenever the payload changes in a way an older reader would misread. */
-export const STATE_FORMAT_VERSION = 1;
-export const STATE_HEADER_BYTES = 48;
-/** Larger state files are refused before hashing (a state is tens of KiB). */
-export const MAX_STATE_BYTES = 64 << 20;
+export { MAX_STATE_BYTES, STATE_FORMAT_VERSION, STATE_HEADER_BYTES, STATE_MAGIC } from './stateBytes.js';
 
 /** Encode `payload` and write it atomically (a temporary file renamed over `path`). */
 export function writeStateFile(path: string, payload: unknown): number {
-  const body = Buffer.from(JSON.stringify(payload), 'utf8');
-  if (body.length > MAX_STATE_BYTES) throw new SnapshotError(`snapshot state of ${body.length} bytes is larger than ${MAX_STATE_BYTES}`);
-  const head = Buffer.alloc(STATE_HEADER_BYTES);
-  head.write(STATE_MAGIC, 0, 'latin1');
-  head.writeUInt32LE(STATE_FORMAT_VERSION, 8);
-  head.writeUInt32LE(body.length, 12);
-  createHash('sha256').update(body).digest().copy(head, 16);
+  const bytes = encodeState(payload);
   const tmp = `${path}.tmp-${process.pid}`;
   let fd = -1;
   try {
     fd = openSync(tmp, 'w');
-    writeSync(fd, head);
-    writeSync(fd, body);
+    writeSync(fd, bytes);
     fsyncSync(fd);
     closeSync(fd);
     fd = -1;
@@ -45,7 +33,7 @@ export function writeStateFile(path: string, payload: unknown): number {
     try { unlinkSync(tmp); } catch { /* never created */ }
     throw new SnapshotError(`cannot write snapshot state ${path}: ${(e as Error).message}`);
   }
-  return head.length + body.length;
+  return bytes.length;
 }
 
 /**
@@ -66,27 +54,11 @@ export function readStateFile(path: string): unknown {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new SnapshotError(`${path} is not a typevisor snapshot state file (not a regular file)`);
     const head = Buffer.alloc(STATE_HEADER_BYTES);
-    if (st.size < STATE_HEADER_BYTES || readFully(fd, head, 0) < STATE_HEADER_BYTES || head.toString('latin1', 0, 8) !== STATE_MAGIC) {
-      throw new SnapshotError(`${path} is not a typevisor snapshot state file (bad magic)`);
-    }
-    const version = head.readUInt32LE(8);
-    if (version !== STATE_FORMAT_VERSION) {
-      throw new SnapshotError(`${path}: snapshot format version ${version} is not supported (this typevisor reads version ${STATE_FORMAT_VERSION})`);
-    }
-    const len = head.readUInt32LE(12);
-    if (len > MAX_STATE_BYTES) throw new SnapshotError(`${path}: snapshot state payload of ${len} bytes is larger than ${MAX_STATE_BYTES}`);
-    if (st.size !== STATE_HEADER_BYTES + len) {
-      throw new SnapshotError(`${path}: snapshot state is ${st.size} bytes, its header says ${STATE_HEADER_BYTES + len} (truncated or padded)`);
-    }
+    const got = st.size < STATE_HEADER_BYTES ? 0 : readFully(fd, head, 0);
+    const len = checkStateHeader(head.subarray(0, got), st.size, path);
     const body = Buffer.alloc(len);
     if (readFully(fd, body, STATE_HEADER_BYTES) !== len) throw new SnapshotError(`${path}: snapshot state ends early (the file shrank while being read)`);
-    const sum = createHash('sha256').update(body).digest();
-    if (!sum.equals(head.subarray(16, 48))) throw new SnapshotError(`${path}: snapshot state checksum mismatch (the file is corrupted)`);
-    try {
-      return JSON.parse(body.toString('utf8')) as unknown;
-    } catch (e) {
-      throw new SnapshotError(`${path}: snapshot state is not valid JSON: ${(e as Error).message}`);
-    }
+    return parseStateBody(head, body, path);
   } finally {
     closeSync(fd);
   }
