@@ -12,6 +12,7 @@ import { benchManager, formatManagerReport } from './manager.js';
 import { benchSnapshot, formatSnapshotReport } from './snapshot.js';
 import { benchNet, formatNetReport } from './net.js';
 import { benchShim, formatShimReport } from './shim.js';
+import { benchWeb, formatWebReport } from './web.js';
 import { progressLog } from './args.js';
 
 interface Benchmark {
@@ -38,6 +39,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: 'snapshot', run: (log) => benchSnapshot({ log }), format: (r) => formatSnapshotReport(r as Awaited<ReturnType<typeof benchSnapshot>>) },
   { name: 'net', run: (log) => benchNet({ log }), format: (r) => formatNetReport(r as Awaited<ReturnType<typeof benchNet>>) },
   { name: 'shim', run: (log) => benchShim({ log }), format: (r) => formatShimReport(r as Awaited<ReturnType<typeof benchShim>>) },
+  { name: 'web', run: (log) => benchWeb({ log }), format: (r) => formatWebReport(r as Awaited<ReturnType<typeof benchWeb>>) },
 ];
 
 async function main(): Promise<void> {

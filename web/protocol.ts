@@ -1,6 +1,7 @@
 // Messages between the page (web/main.ts) and the machine's Web Worker (web/worker.ts).
 
 import type { CpuEngine } from '../src/machine/cpuEngine.js';
+import type { Pacing } from '../src/machine/RunLoop.js';
 
 export interface BootRequest {
   type: 'boot';
@@ -11,6 +12,8 @@ export interface BootRequest {
   cpu: CpuEngine;
   /** A virtio-blk disk image, held in the worker's memory. */
   disk: Uint8Array | null;
+  /** Realtime (the default) or fast: idle time skipped, as the benchmark boots it (page URL ?pacing=fast). */
+  pacing: Pacing;
 }
 
 export interface RestoreRequest {

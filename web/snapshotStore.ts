@@ -1,5 +1,7 @@
-// Snapshots kept in the browser: one slot in IndexedDB holding the state file's and the
-// memory file's bytes (the CLI's format, src/snapshot/), so it survives a page reload.
+// Snapshots kept in the browser, so they survive a page reload: one slot in IndexedDB
+// holding the state file's and the memory file's bytes (the CLI's format, src/snapshot/).
+// The memory image is stored in 4 MiB pieces under their own keys, all-zero pieces left
+// out: Chromium refuses a single value over 127 MiB, and most of a guest's RAM is zeros.
 
 export interface StoredSnapshot {
   state: Uint8Array;
@@ -7,9 +9,18 @@ export interface StoredSnapshot {
   savedAt: number;
 }
 
+interface Manifest {
+  state: Uint8Array;
+  memoryBytes: number;
+  /** Per piece: whether it was stored (false: all zeros). */
+  pieces: boolean[];
+  savedAt: number;
+}
+
 const DB = 'typevisor';
 const STORE = 'snapshots';
 const KEY = 'latest';
+const PIECE = 4 << 20;
 
 function open(): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
@@ -20,20 +31,57 @@ function open(): Promise<IDBDatabase> {
   });
 }
 
-function request<T>(mode: IDBTransactionMode, run: (s: IDBObjectStore) => IDBRequest): Promise<T> {
-  return open().then((db) => new Promise<T>((resolve, reject) => {
+/** Run `work` in one transaction; resolves with what it returns once the transaction completes. */
+async function transaction<T>(mode: IDBTransactionMode, work: (s: IDBObjectStore) => () => T): Promise<T> {
+  const db = await open();
+  return new Promise<T>((resolve, reject) => {
     const tx = db.transaction(STORE, mode);
-    const r = run(tx.objectStore(STORE));
-    tx.oncomplete = () => { db.close(); resolve(r.result as T); };
+    const result = work(tx.objectStore(STORE));
+    tx.oncomplete = () => { db.close(); resolve(result()); };
     tx.onerror = () => { db.close(); reject(tx.error ?? new Error('IndexedDB transaction failed')); };
-  }));
+    tx.onabort = () => { db.close(); reject(tx.error ?? new Error('IndexedDB transaction aborted')); };
+  });
+}
+
+function allZero(b: Uint8Array): boolean {
+  const w = new Int32Array(b.buffer, b.byteOffset, b.length >>> 2);
+  for (let i = 0; i < w.length; i++) if (w[i] !== 0) return false;
+  return true;
 }
 
 export function saveSnapshot(s: StoredSnapshot): Promise<void> {
-  return request<unknown>('readwrite', (st) => st.put(s, KEY)).then(() => undefined);
+  return transaction('readwrite', (st) => {
+    st.clear();
+    const pieces: boolean[] = [];
+    for (let off = 0, i = 0; off < s.memory.length; off += PIECE, i++) {
+      const piece = s.memory.subarray(off, off + PIECE);
+      const data = !allZero(piece);
+      pieces.push(data);
+      if (data) st.put(piece.slice(), `${KEY}/memory/${i}`);
+    }
+    st.put({ state: s.state, memoryBytes: s.memory.length, pieces, savedAt: s.savedAt } satisfies Manifest, KEY);
+    return () => undefined;
+  });
 }
 
 /** The saved snapshot, or undefined when there is none. */
-export function loadSnapshot(): Promise<StoredSnapshot | undefined> {
-  return request<StoredSnapshot | undefined>('readonly', (st) => st.get(KEY));
+export async function loadSnapshot(): Promise<StoredSnapshot | undefined> {
+  const manifest = await transaction('readonly', (st) => {
+    const r = st.get(KEY);
+    return () => r.result as Manifest | undefined;
+  });
+  if (manifest === undefined) return undefined;
+  const memory = new Uint8Array(manifest.memoryBytes);
+  await transaction('readonly', (st) => {
+    manifest.pieces.forEach((data, i) => {
+      if (!data) return;
+      const r = st.get(`${KEY}/memory/${i}`);
+      r.onsuccess = () => {
+        if (!(r.result instanceof Uint8Array)) throw new Error(`the stored snapshot lacks memory piece ${i}`);
+        memory.set(r.result, i * PIECE);
+      };
+    });
+    return () => undefined;
+  });
+  return { state: manifest.state, memory, savedAt: manifest.savedAt };
 }

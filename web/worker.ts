@@ -4,7 +4,9 @@
 
 import { Machine, type ExitReason } from '../src/machine/Machine.js';
 import { BootError } from '../src/boot/BootError.js';
-import type { FromWorker, Stats, ToWorker } from './protocol.js';
+import { attachVirtioTo } from '../src/machine/attachVirtioTo.js';
+import { MemoryBlockImage } from '../src/devices/virtio/BlockImage.js';
+import type { BootRequest, FromWorker, Stats, ToWorker } from './protocol.js';
 import { machineFromBytes, snapshotToBytes } from '../src/snapshot/snapshotBytes.js';
 
 /** package.json's version, put in by the bundle build (snapshots record it). */
@@ -15,6 +17,8 @@ const STATS_MS = 500;
 
 const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
 let machine: Machine | null = null;
+/** The virtio-blk disk's medium, when the boot had one. */
+let disk: MemoryBlockImage | null = null;
 let lastInsns = 0;
 let lastAt = 0;
 
@@ -77,20 +81,31 @@ async function start(m: Machine): Promise<void> {
   }
 }
 
+async function boot(msg: BootRequest): Promise<Machine> {
+  const m = new Machine({ memoryMiB: msg.memoryMiB, kernel: msg.kernel, initrd: msg.initrd, cmdline: msg.cmdline, cpu: msg.cpu, pacing: msg.pacing });
+  if (msg.disk !== null) {
+    if (msg.disk.length < 512) throw new Error(`the disk image is ${msg.disk.length} bytes: a disk holds at least one 512-byte sector`);
+    disk = new MemoryBlockImage(msg.disk);
+    // The guest finds it in the DSDT (virtio-mmio), as /dev/vda.
+    await attachVirtioTo(m, { drives: [{ file: 'disk.img', readonly: false, image: disk }] }, { log: (line) => post({ type: 'error', message: line }) });
+  }
+  return m;
+}
+
 function fail(e: unknown): void {
   const msg = (e as Error).message ?? String(e);
   post({ type: 'error', message: e instanceof BootError ? `Cannot boot: ${msg}` : msg });
 }
+
+// Anything that escapes a handler still reaches the page as a message.
+self.addEventListener('unhandledrejection', (ev) => fail((ev as PromiseRejectionEvent).reason));
 
 self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
   const m = machine;
   switch (msg.type) {
     case 'boot':
-      try {
-        if (msg.disk !== null) throw new Error('disk images are not supported in the page yet');
-        void start(new Machine({ memoryMiB: msg.memoryMiB, kernel: msg.kernel, initrd: msg.initrd, cmdline: msg.cmdline, cpu: msg.cpu, pacing: 'realtime' }));
-      } catch (e) { fail(e); }
+      boot(msg).then((booted) => start(booted), fail);
       break;
     case 'restore':
       machineFromBytes(msg.state, msg.memory, { cpu: msg.cpu, pacing: 'realtime' }).then((r) => start(r), fail);
@@ -103,6 +118,6 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       if (m === null) { fail(new Error('no machine is running')); break; }
       snapshotToBytes(m, TYPEVISOR_VERSION).then((s) => post({ type: 'snapshot', ...s }, [s.state.buffer, s.memory.buffer]), fail);
       break;
-    case 'disk': post({ type: 'disk', image: null }); break;
+    case 'disk': post({ type: 'disk', image: disk?.bytes.slice() ?? null }); break;
   }
 };

@@ -97,6 +97,9 @@ options:
   -s                the same as --gdb tcp::1234
   -S                do not start the guest until gdb continues it (with --gdb or -s)
   -h, --help        this text
+
+other commands: typevisor serve (one VM over a Firecracker-style API), typevisor manage
+(many VMs), typevisor web [--port N] (the machine in a browser page on 127.0.0.1)
 `;
 
 

@@ -23,6 +23,11 @@ export const WEB_OUT = join(REPO_ROOT, 'dist', 'web');
 /** Node-side modules (repository paths) that browser code may name only in a lazy import. */
 export const NODE_ONLY = [
   'src/snapshot/MachineSnapshot.ts',
+  'src/devices/virtio/blockImageFile.ts',
+  'src/devices/virtio/VirtioVsock.ts',
+  'src/net/PasstBackend.ts',
+  'src/net/TapBackend.ts',
+  'src/net/SwitchBackend.ts',
 ];
 
 function boundary(root: string): Plugin {

@@ -16,17 +16,8 @@
 import { connect, type Server } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
 
-/** Longest Unix socket path, in bytes without the NUL (sun_path is 108 bytes on Linux, 104 elsewhere). */
-export const MAX_UNIX_PATH_BYTES = process.platform === 'linux' ? 107 : 103;
-
-/** Why `path` cannot name a Unix socket, or null when it can. */
-export function unixPathProblem(path: string): string | null {
-  const n = Buffer.byteLength(path, 'utf8');
-  if (n === 0) return 'the socket path is empty';
-  if (path.includes('\0')) return 'the socket path contains a NUL byte';
-  if (n > MAX_UNIX_PATH_BYTES) return `the socket path is ${n} bytes long; Unix socket paths are limited to ${MAX_UNIX_PATH_BYTES} bytes`;
-  return null;
-}
+export { MAX_UNIX_PATH_BYTES, unixPathProblem } from './unixPath.js';
+import { unixPathProblem } from './unixPath.js';
 
 /** Whether a process accepts connections on the socket at `path` (false: refused or gone, a stale socket). */
 export function socketAnswers(path: string): Promise<boolean> {

@@ -8,24 +8,16 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
-import { buildWebBundle, REPO_ROOT } from '../../src/cli/webBundle.js';
-import { startWebServer } from '../../src/cli/web.js';
+import { REPO_ROOT } from '../../src/cli/webBundle.js';
+import { launchChromium, noChromium, servePage } from './chromium.js';
 
-export const CHROMIUM = process.env['TYPEVISOR_CHROMIUM'] ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (scripts/setup-debian.sh installs Debian's chromium; TYPEVISOR_CHROMIUM names another)`;
+const skip = noChromium;
 /** Hang guard for a boot or a restore on a loaded host (the default guest boots in seconds). */
 const HANG_MS = 240_000;
 export const ARTIFACTS = join(REPO_ROOT, 'dist', 'test-artifacts');
-
-/** Start Chromium headless, cross-origin isolation working on 127.0.0.1 as on any secure origin. */
-export async function launchChromium(): Promise<Browser> {
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-}
 
 /** Wait until the terminal's text matches `re` (counting matches after `from` of them). */
 export async function waitForScreen(page: Page, re: RegExp, count = 1): Promise<void> {
@@ -38,21 +30,18 @@ export async function waitForScreen(page: Page, re: RegExp, count = 1): Promise<
 const screenText = (page: Page): Promise<string> => page.evaluate(() => (globalThis as unknown as { typevisorPage: { screenText(): string } }).typevisorPage.screenText());
 
 describe('browser page', { skip }, () => {
-  let server: Server;
+  let served: Awaited<ReturnType<typeof servePage>>;
   let browser: Browser;
   let url: string;
 
   before(async () => {
-    await buildWebBundle();
-    server = await startWebServer(0);
-    const a = server.address();
-    url = `http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}/`;
+    served = await servePage();
+    url = served.url;
     browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
-    server?.closeAllConnections();
-    await new Promise((r) => server?.close(r));
+    await served?.stop();
   });
 
   test('boots the default guest in the terminal, answers uname -a, counts exits, keeps a snapshot across a reload', { timeout: 4 * HANG_MS }, async () => {

@@ -22,9 +22,7 @@
 // raises a configuration-change interrupt (§2.5.1, §4.2.2.1), so the driver re-reads the
 // capacity. Requests already running finish on the old file, which is closed after them.
 
-import { constants as fsc, type Stats } from 'node:fs';
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { basename } from 'node:path';
+import type { BlockImage } from './BlockImage.js';
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
 import { stateRecord } from '../support.js';
 import { DEVICE_ID_BLOCK } from './constants.js';
@@ -80,8 +78,10 @@ const CFG_MAX_WRITE_ZEROES_SEG = 52;
 const CONFIG_SIZE = 60;
 
 export interface BlkOptions extends VirtioDeviceOptions {
-  /** Path of the raw image. */
+  /** Path of the raw image (with `image`, only its name). */
   path: string;
+  /** The medium itself instead of the file at `path` (an image held in memory). */
+  image?: BlockImage & { readonly size: number };
   readonly?: boolean;
   /** Serial reported by GET_ID (at most 20 bytes); default: the file's base name. */
   id?: string;
@@ -89,7 +89,7 @@ export interface BlkOptions extends VirtioDeviceOptions {
   schedule?: ScheduledCompletions;
 }
 
-let zeroChunk: Buffer | null = null;
+let zeroChunk: Uint8Array | null = null;
 
 export class VirtioBlk extends VirtioDevice {
   protected readonly config = new Uint8Array(CONFIG_SIZE);
@@ -100,7 +100,7 @@ export class VirtioBlk extends VirtioDevice {
   imagePath: string;
   readonly idBytes: Uint8Array;
   /** Images swapped out while requests on them were still running (closed once idle). */
-  private readonly retired: FileHandle[] = [];
+  private readonly retired: BlockImage[] = [];
   private readonly free: DescChain[] = [];
   /** Heads of requests popped and not yet completed (saved with the state, resubmitted on load). */
   private readonly inflight = new Set<number>();
@@ -119,13 +119,18 @@ export class VirtioBlk extends VirtioDevice {
   /** Requests served, for stats and tests. */
   readonly counts = { read: 0, write: 0, flush: 0, getId: 0, discard: 0, writeZeroes: 0, errors: 0 };
 
-  /** Open the image and create the device. Throws a one-line Error when the file cannot be used. */
+  /**
+   * Open the image and create the device: `opts.image` when given (an image held in
+   * memory, the browser page's), else the file at `opts.path`. Throws a one-line Error
+   * when the file cannot be used.
+   */
   static async open(memory: PhysicalMemory, opts: BlkOptions): Promise<VirtioBlk> {
-    const { fh, size } = await openImage(opts.path, opts.readonly === true);
+    if (opts.image !== undefined) return new VirtioBlk(memory, opts.image, opts.image.size, opts);
+    const { fh, size } = await openImageFile(opts.path, opts.readonly === true);
     return new VirtioBlk(memory, fh, size, opts);
   }
 
-  constructor(memory: PhysicalMemory, private file: FileHandle, sizeBytes: number, opts: BlkOptions) {
+  constructor(memory: PhysicalMemory, private file: BlockImage, sizeBytes: number, opts: BlkOptions) {
     const ro = opts.readonly === true;
     const f = Features.of(BLK_F_SEG_MAX, BLK_F_BLK_SIZE, BLK_F_FLUSH);
     if (ro) f.set(BLK_F_RO);
@@ -135,7 +140,7 @@ export class VirtioBlk extends VirtioDevice {
     this.imagePath = opts.path;
     this.schedule = opts.schedule ?? null;
     this.capacity = Math.floor(sizeBytes / SECTOR_SIZE);
-    const id = new TextEncoder().encode(opts.id ?? basename(opts.path));
+    const id = new TextEncoder().encode(opts.id ?? opts.path.slice(opts.path.lastIndexOf('/') + 1));
     this.idBytes = id.subarray(0, BLK_ID_BYTES);
     const v = new DataView(this.config.buffer);
     this.writeCapacity();
@@ -165,7 +170,7 @@ export class VirtioBlk extends VirtioDevice {
    */
   async swapMedium(path: string): Promise<void> {
     if (this.closed) throw new Error(`${this.name}: the device is closed`);
-    const { fh, size } = await openImage(path, this.readonly);
+    const { fh, size } = await openImageFile(path, this.readonly);
     const old = this.file;
     this.file = fh;
     this.imagePath = path;
@@ -252,7 +257,7 @@ export class VirtioBlk extends VirtioDevice {
       case BLK_T_IN: {
         if (!this.rangeOk(sector, dataIn)) return ioerr;
         this.counts.read++;
-        const buf = Buffer.allocUnsafe(dataIn);
+        const buf = new Uint8Array(dataIn);
         if (after) await after;
         let got = 0;
         while (got < dataIn) {
@@ -266,7 +271,7 @@ export class VirtioBlk extends VirtioDevice {
       case BLK_T_OUT: {
         if (this.readonly || !this.rangeOk(sector, dataOut)) return ioerr;
         this.counts.write++;
-        const buf = Buffer.allocUnsafe(dataOut);
+        const buf = new Uint8Array(dataOut);
         chain.read(this.ram, 16, buf);
         if (after) await after;
         let put = 0;
@@ -308,7 +313,7 @@ export class VirtioBlk extends VirtioDevice {
             continue;
           }
           this.counts.writeZeroes++;
-          zeroChunk ??= Buffer.alloc(ZERO_CHUNK);
+          zeroChunk ??= new Uint8Array(ZERO_CHUNK);
           let pos = s * SECTOR_SIZE;
           let left = n * SECTOR_SIZE;
           while (left > 0) {
@@ -412,60 +417,8 @@ export class VirtioBlk extends VirtioDevice {
   }
 }
 
-/** Open a raw image for a drive; a one-line Error names the file when it cannot be used. */
-async function openImage(path: string, readonly: boolean): Promise<{ fh: FileHandle; size: number }> {
-  const why = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  // stat before opening: opening a named pipe blocks until a writer comes, and a drive
-  // must be a regular file or a block device anyway.
-  let st: Stats;
-  try {
-    st = await stat(path);
-  } catch (e) {
-    throw new Error(`--drive ${path}: cannot open${readonly ? '' : ' for writing'} (${why(e)})`);
-  }
-  if (!isImage(st)) throw new Error(`--drive ${path}: not a regular file or block device`);
-  let fh: FileHandle;
-  try {
-    // O_NONBLOCK: should the path become a pipe after the stat, the open still returns.
-    // (Reads and writes of regular files and block devices ignore the flag.)
-    fh = await open(path, (readonly ? fsc.O_RDONLY : fsc.O_RDWR) | fsc.O_NONBLOCK);
-  } catch (e) {
-    throw new Error(`--drive ${path}: cannot open${readonly ? '' : ' for writing'} (${why(e)})`);
-  }
-  try {
-    const fst = await fh.stat();
-    if (!isImage(fst)) throw new Error(`--drive ${path}: not a regular file or block device`);
-    // Read the first sector now, so an image the host cannot read (an I/O error) is
-    // refused at start rather than failing the guest's first request.
-    await fh.read(new Uint8Array(SECTOR_SIZE), 0, SECTOR_SIZE, 0).catch((e: unknown) => {
-      throw new Error(`--drive ${path}: cannot be read (${why(e)})`);
-    });
-    return { fh, size: fst.isBlockDevice() ? await blockDeviceBytes(path, fst) : fst.size };
-  } catch (e) {
-    await fh.close();
-    throw e;
-  }
-}
-
-/**
- * A block device's size: stat says 0 for one, so Linux's sysfs is asked
- * (/sys/dev/block/MAJOR:MINOR/size, in 512-byte units whatever the device's sector size).
- */
-async function blockDeviceBytes(path: string, st: Stats): Promise<number> {
-  // The kernel's dev_t (glibc's major()/minor()): major in bits 8-19 and 44-63, minor in
-  // bits 0-7 and 20-43. rdev is a double here, exact below 2^53: divide rather than shift.
-  const dev = st.rdev;
-  const major = (Math.floor(dev / 2 ** 8) % 2 ** 12) + ((Math.floor(dev / 2 ** 32) & 0xfffff000) >>> 0);
-  const minor = (dev % 2 ** 8) + ((Math.floor(dev / 2 ** 12) & 0xffffff00) >>> 0);
-  try {
-    const sectors = Number((await readFile(`/sys/dev/block/${major}:${minor}/size`, 'latin1')).trim());
-    if (!Number.isSafeInteger(sectors) || sectors < 0) throw new Error(`sysfs says ${sectors}`);
-    return sectors * 512;
-  } catch (e) {
-    throw new Error(`--drive ${path}: cannot tell the size of the block device ${major}:${minor} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-}
-
-function isImage(st: Stats): boolean {
-  return st.isFile() || st.isBlockDevice();
+/** A drive's image file, opened by the Node-side module (blockImageFile.ts) when a drive names one. */
+async function openImageFile(path: string, readonly: boolean): Promise<{ fh: BlockImage; size: number }> {
+  const { openImage } = await import('./blockImageFile.js');
+  return openImage(path, readonly);
 }

@@ -11,7 +11,6 @@
 // Frames that arrive while the guest has posted no receive buffers wait in a bounded
 // backlog (dropped beyond it, as a NIC drops on a full ring).
 
-import { randomBytes } from 'node:crypto';
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
 import type { NetBackend } from '../../net/NetBackend.js';
 import { stateRecord } from '../support.js';
@@ -72,7 +71,7 @@ export function formatMac(mac: Uint8Array): string {
 export function randomMac(): Uint8Array {
   const m = new Uint8Array(6);
   m.set([0x52, 0x54, 0x00]);
-  m.set(randomBytes(3), 3);
+  m.set(crypto.getRandomValues(new Uint8Array(3)), 3);
   return m;
 }
 

@@ -4,7 +4,6 @@
 //
 // Offered features: none beyond VERSION_1 and the ring features.
 
-import { randomFillSync } from 'node:crypto';
 import type { PhysicalMemory } from '../../memory/PhysicalMemory.js';
 import type { SeededRandom } from '../../machine/SeededRandom.js';
 import { stateRecord } from '../support.js';
@@ -39,7 +38,7 @@ export class VirtioRng extends VirtioDevice {
       const n = Math.min(chain.writeLen, RNG_MAX_REQUEST);
       const bytes = this.buf.subarray(0, n);
       if (this.seeded !== null) this.seeded.fill(bytes);
-      else randomFillSync(bytes);
+      else for (let i = 0; i < n; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536)); // 64 KiB a call at most (Web Crypto)
       const written = chain.write(this.ram, 0, bytes);
       this.bytesServed += written;
       q.push(chain.head, written);

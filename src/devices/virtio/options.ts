@@ -40,7 +40,8 @@ import type { HostForward } from '../../net/PasstBackend.js';
 import type { IrqLine } from '../Device.js';
 import type { PciHost } from '../PciHost.js';
 import { parseMac } from './VirtioNet.js';
-import { unixPathProblem } from '../../net/unixSocket.js';
+import { unixPathProblem } from '../../net/unixPath.js';
+import type { MemoryBlockImage } from './BlockImage.js';
 import type { VirtioDevice } from './VirtioDevice.js';
 import type { VirtioConsole } from './VirtioConsole.js';
 
@@ -50,6 +51,8 @@ export interface DriveOption {
   file: string;
   readonly: boolean;
   id?: string;
+  /** The medium held in memory instead of the file (the browser page's; `file` is then its name). */
+  image?: MemoryBlockImage;
 }
 
 export type NetOption =
@@ -350,7 +353,7 @@ export async function attachVirtio(host: VirtioHost, options: VirtioOptions): Pr
       const { ScheduledCompletions, DETERMINISTIC_DISK_DELAY_NS } = await import('./ScheduledCompletions.js');
       for (const d of options.drives ?? []) {
         const schedule = deterministic ? new ScheduledCompletions(host.clock!, DETERMINISTIC_DISK_DELAY_NS, `virtio-blk ${d.file}`) : undefined;
-        devices.push(await VirtioBlk.open(memory, { ...devOpts, path: d.file, readonly: d.readonly, ...(d.id !== undefined ? { id: d.id } : {}), ...(schedule ? { schedule } : {}) }));
+        devices.push(await VirtioBlk.open(memory, { ...devOpts, path: d.file, readonly: d.readonly, ...(d.id !== undefined ? { id: d.id } : {}), ...(d.image !== undefined ? { image: d.image } : {}), ...(schedule ? { schedule } : {}) }));
       }
     }
     if ((options.nets ?? []).length > 0) {
