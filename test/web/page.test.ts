@@ -8,7 +8,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { REPO_ROOT } from '../../src/cli/webBundle.js';
@@ -87,6 +87,31 @@ describe('browser page', { skip }, () => {
     await waitForScreen(page, /after-42/);
     assert.equal(await page.evaluate(() => (globalThis as unknown as { typevisorPage: { error(): string | null } }).typevisorPage.error()), null);
     assert.deepEqual(pageErrors, []);
+    await ctx.close();
+  });
+
+  test('a picked disk image is the guest\'s /dev/vda, and its changes download back', { timeout: 2 * HANG_MS }, async () => {
+    const ctx = await browser.newContext({ acceptDownloads: true });
+    const page = await ctx.newPage();
+    await page.goto(url);
+    const disk = Buffer.alloc(1 << 20);
+    disk.write('picked-disk-marker', 0);
+    await page.setInputFiles('#kernel-file', join(REPO_ROOT, 'guest/bzImage'));
+    await page.setInputFiles('#initrd-file', join(REPO_ROOT, 'guest/initramfs.cpio.gz'));
+    await page.setInputFiles('#disk-file', { name: 'disk.img', mimeType: 'application/octet-stream', buffer: disk });
+    await page.click('#boot-files');
+    await waitForScreen(page, /typevisor:\/# /);
+    await page.click('#term');
+    await page.keyboard.type('head -c 18 /dev/vda; echo; echo written-by-guest | dd of=/dev/vda bs=512 seek=1 conv=fsync 2>/dev/null; echo wrote-$((6*7))');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /wrote-42/);
+    assert.match(await screenText(page), /\npicked-disk-marker\n/);
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: HANG_MS }), page.click('#disk-download')]);
+    const path = await download.path();
+    const image = readFileSync(path);
+    assert.equal(image.length, 1 << 20);
+    assert.equal(image.toString('latin1', 0, 18), 'picked-disk-marker');
+    assert.equal(image.toString('latin1', 512, 528), 'written-by-guest');
     await ctx.close();
   });
 
