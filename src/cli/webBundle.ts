@@ -30,7 +30,8 @@ export const NODE_ONLY = [
   'src/net/SwitchBackend.ts',
 ];
 
-function boundary(root: string): Plugin {
+/** The esbuild plugin that keeps Node out of the bundle (see above); `root`: the repository the NODE_ONLY paths are in. */
+export function browserBoundary(root: string, nodeOnly: readonly string[] = NODE_ONLY): Plugin {
   return {
     name: 'typevisor-browser-boundary',
     setup(b) {
@@ -39,7 +40,7 @@ function boundary(root: string): Plugin {
       }));
       b.onLoad({ filter: /\.ts$/ }, (args) => {
         const rel = relative(root, args.path);
-        if (!NODE_ONLY.includes(rel)) return undefined;
+        if (!nodeOnly.includes(rel)) return undefined;
         return { contents: `throw new Error(${JSON.stringify(`${rel} is Node-only: not available in the browser`)});`, loader: 'js' };
       });
     },
@@ -60,7 +61,7 @@ export async function buildWebBundle(out = WEB_OUT, root = REPO_ROOT): Promise<n
     sourcemap: true,
     metafile: true,
     logLevel: 'silent',
-    plugins: [boundary(root)],
+    plugins: [browserBoundary(root)],
     define: { TYPEVISOR_VERSION: JSON.stringify(typevisorVersion()) },
   });
   for (const f of ['index.html', 'page.css']) cpSync(join(root, 'web', f), join(out, f));
