@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { browserBoundary, buildWebBundle } from '../../src/cli/webBundle.js';
+import { browserBoundary, buildWebBundle, REPO_ROOT } from '../../src/cli/webBundle.js';
 import { startWebServer } from '../../src/cli/web.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'typevisor-bundle-'));
@@ -59,4 +59,31 @@ test('the page builds, and its server isolates it and serves only the page and t
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   }
+});
+
+test('typevisor web --port 0 serves the page until it is stopped; a bad port is refused', { timeout: 120_000 }, async () => {
+  const { spawn, spawnSync } = await import('node:child_process');
+  const main = join(REPO_ROOT, 'dist/src/cli/main.js');
+  const bad = spawnSync(process.execPath, [main, 'web', '--port', '70000'], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--port must be 0 to 65535, got 70000/);
+  const child = spawn(process.execPath, [main, 'web', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        const m = /typevisor web: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`typevisor web exited with ${code}: ${out}`)));
+    });
+    const r = await fetch(url);
+    assert.equal(r.status, 200);
+    assert.match(await r.text(), /<title>typevisor/);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0);
 });
