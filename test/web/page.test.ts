@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { REPO_ROOT } from '../../src/cli/webBundle.js';
 import { launchChromium, noChromium, servePage } from './chromium.js';
+import { multibootKernel } from '../boot/images.js';
 
 const skip = noChromium;
 /** Hang guard for a boot or a restore on a loaded host (the default guest boots in seconds). */
@@ -115,7 +116,7 @@ describe('browser page', { skip }, () => {
     await ctx.close();
   });
 
-  test('a file that is not a kernel gets its error on the page', { timeout: HANG_MS }, async () => {
+  test('a file that is not a kernel, and a kernel that triple-faults, get their errors on the page', { timeout: HANG_MS }, async () => {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
     await page.goto(url);
@@ -124,6 +125,14 @@ describe('browser page', { skip }, () => {
     await page.waitForSelector('#error:not([hidden])', { timeout: HANG_MS });
     const msg = await page.textContent('#error');
     assert.match(msg ?? '', /Cannot boot: .*(not|unrecogni[sz]ed|kernel)/i);
+
+    // A kernel that triple-faults (an empty IDT, then #UD): the page says so.
+    const idt = 0x100000 + 48 + 10;
+    const code = [0x0f, 0x01, 0x1d, idt & 0xff, (idt >> 8) & 0xff, (idt >> 16) & 0xff, idt >>> 24, 0x0f, 0x0b, 0, 0, 0, 0, 0, 0];
+    await page.setInputFiles('#kernel-file', { name: 'fault.elf', mimeType: 'application/octet-stream', buffer: Buffer.from(multibootKernel(code)) });
+    await page.click('#boot-files');
+    await page.waitForFunction('/triple-faulted/.test(typevisorPage.error() ?? "")', undefined, { timeout: HANG_MS });
+    assert.match(await page.textContent('#status') ?? '', /stopped: triple-fault/);
     await ctx.close();
   });
 
