@@ -40,6 +40,14 @@ fit.fit();
 addEventListener('resize', () => fit.fit());
 const encoder = new TextEncoder();
 term.onData((d) => send({ type: 'input', bytes: encoder.encode(d) }));
+// Ctrl-C belongs to the guest: Ctrl-Shift-C copies the selection, Ctrl-Shift-V pastes
+// (as do the browser's own paste and the context menu).
+term.attachCustomKeyEventHandler((e) => {
+  if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey) return true;
+  if (e.code === 'KeyC' && term.hasSelection()) { void navigator.clipboard.writeText(term.getSelection()); return false; }
+  if (e.code === 'KeyV') { void navigator.clipboard.readText().then((t) => term.paste(t)); return false; }
+  return true;
+});
 
 // ---- the worker ----
 

@@ -91,8 +91,8 @@ describe('browser page', { skip }, () => {
     await ctx.close();
   });
 
-  test('a picked disk image is the guest\'s /dev/vda, and its changes download back', { timeout: 2 * HANG_MS }, async () => {
-    const ctx = await browser.newContext({ acceptDownloads: true });
+  test('a picked disk image is the guest\'s /dev/vda, and its changes download back; paste types into the guest', { timeout: 2 * HANG_MS }, async () => {
+    const ctx = await browser.newContext({ acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'] });
     const page = await ctx.newPage();
     await page.goto(url);
     const disk = Buffer.alloc(1 << 20);
@@ -107,6 +107,11 @@ describe('browser page', { skip }, () => {
     await page.keyboard.press('Enter');
     await waitForScreen(page, /wrote-42/);
     assert.match(await screenText(page), /\npicked-disk-marker\n/);
+
+    // Paste (Ctrl-Shift-V) types the clipboard into the guest.
+    await page.evaluate('navigator.clipboard.writeText("echo pasted-$((2+3))\\n")');
+    await page.keyboard.press('Control+Shift+V');
+    await waitForScreen(page, /\npasted-5\n/);
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: HANG_MS }), page.click('#disk-download')]);
     const path = await download.path();
     const image = readFileSync(path);
