@@ -1,7 +1,10 @@
 // The browser page (issue 14) in headless Chromium (Debian's chromium package, driven by
 // playwright-core): it loads cross-origin isolated, boots the default guest to its
 // prompt in the terminal, answers a typed command, shows non-zero exit counters, keeps a
-// snapshot in IndexedDB across a reload, and shows a bad kernel's error on the page.
+// snapshot in IndexedDB across a reload, downloads it as the CLI's snapshot files (which
+// Machine.restore runs on) and loads them back; boots a picked kernel, initrd and disk
+// image (the guest's writes download back) and pastes into the guest; shows a bad
+// kernel's, a triple fault's and a missing cross-origin isolation's errors on the page.
 // Every wait is for an event on the page (text in the terminal, a counter, a message),
 // with hang guards of minutes, not deadlines. A screenshot of the booted page is kept in
 // dist/test-artifacts/web-page.png.
@@ -10,7 +13,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Download, Page } from 'playwright-core';
+import { Machine } from '../../src/machine/Machine.js';
+import { attachSerial } from '../machine/serialSession.js';
 import { REPO_ROOT } from '../../src/cli/webBundle.js';
 import { launchChromium, noChromium, servePage } from './chromium.js';
 import { multibootKernel } from '../boot/images.js';
@@ -45,8 +50,8 @@ describe('browser page', { skip }, () => {
     await served?.stop();
   });
 
-  test('boots the default guest in the terminal, answers uname -a, counts exits, keeps a snapshot across a reload', { timeout: 4 * HANG_MS }, async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  test('boots the default guest in the terminal, answers uname -a, counts exits, keeps a snapshot across a reload, downloads it as the CLI\'s files and loads them back', { timeout: 4 * HANG_MS }, async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
     const page = await ctx.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -87,6 +92,35 @@ describe('browser page', { skip }, () => {
     await page.keyboard.press('Enter');
     await waitForScreen(page, /after-42/);
     assert.equal(await page.evaluate(() => (globalThis as unknown as { typevisorPage: { error(): string | null } }).typevisorPage.error()), null);
+
+    // Downloaded, the snapshot is the CLI's two files: Machine.restore runs it on, and the
+    // page loads them back from files.
+    const both = new Promise<Download[]>((resolve) => {
+      const got: Download[] = [];
+      page.on('download', (d) => { if (got.push(d) === 2) resolve(got); });
+    });
+    await page.click('#snap-download');
+    const downloads = await both; // the test's own timeout guards this
+    const byName = new Map(await Promise.all(downloads.map(async (d) => [d.suggestedFilename(), await d.path()] as const)));
+    const statePath = byName.get('vm.state')!, memPath = byName.get('vm.mem')!;
+    assert.ok(statePath && memPath, `downloads: ${[...byName.keys()].join(', ')}`);
+    const m = await Machine.restore(statePath, memPath);
+    const { serial, send, run } = attachSerial(m);
+    const ran = run();
+    send('echo in-node-$((6*7))\n');
+    await serial.waitFor(/in-node-42/, 10_000);
+    m.stop('done');
+    await ran;
+
+    await page.reload();
+    await page.setInputFiles('#snap-state-file', statePath);
+    await page.setInputFiles('#snap-mem-file', memPath);
+    await page.click('#snap-upload');
+    await page.waitForFunction("typevisorPage.status() === 'running'", undefined, { timeout: HANG_MS });
+    await page.click('#term');
+    await page.keyboard.type('echo from-files-$((6*7))');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /from-files-42/);
     assert.deepEqual(pageErrors, []);
     await ctx.close();
   });
