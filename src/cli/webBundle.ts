@@ -11,7 +11,7 @@
 // clear error instead of Node code, and nothing else of Node can slip in.
 
 import { build, type Plugin } from 'esbuild';
-import { cpSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { typevisorVersion } from '../version.js';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,15 +58,24 @@ export async function buildWebBundle(out = WEB_OUT, root = REPO_ROOT): Promise<n
     platform: 'browser',
     target: 'es2022',
     outdir: out,
+    write: false,
     sourcemap: true,
     metafile: true,
     logLevel: 'silent',
     plugins: [browserBoundary(root)],
     define: { TYPEVISOR_VERSION: JSON.stringify(typevisorVersion()) },
   });
-  for (const f of ['index.html', 'page.css']) cpSync(join(root, 'web', f), join(out, f));
-  cpSync(join(root, 'node_modules/@xterm/xterm/css/xterm.css'), join(out, 'xterm.css'));
-  cpSync(join(root, 'node_modules/uplot/dist/uPlot.min.css'), join(out, 'uplot.css'));
+  // Each file replaced whole (written aside, renamed over): a server reading the page
+  // while another build runs (the tests build it in parallel) never sends half a file.
+  const put = (path: string, bytes: Uint8Array): void => {
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  };
+  for (const f of r.outputFiles) put(f.path, f.contents);
+  for (const f of ['index.html', 'page.css']) put(join(out, f), readFileSync(join(root, 'web', f)));
+  put(join(out, 'xterm.css'), readFileSync(join(root, 'node_modules/@xterm/xterm/css/xterm.css')));
+  put(join(out, 'uplot.css'), readFileSync(join(root, 'node_modules/uplot/dist/uPlot.min.css')));
   return Object.values(r.metafile.outputs).reduce((s, o) => s + o.bytes, 0);
 }
 
