@@ -15,6 +15,8 @@ export interface X87Unit {
   hardReset(): void;
   saveState(): unknown;
   loadState(s: unknown): void;
+  /** `h` with the unit's architectural state mixed in word by word (record/replay checkpoints, stateHash.ts). */
+  hashState(h: number, mix: (h: number, v: number) => number): number;
   /** XMM0-15 as 64 words, when the unit also holds the SSE state (src/cpu/sse/ executes on it,
    *  FXSAVE/FXRSTOR and snapshots carry it with the x87's). Absent: no SSE (CPUID says so). */
   readonly xmmU32?: Uint32Array;

@@ -3,7 +3,9 @@
 // replay against. Read whole and checked before a replay starts, so a damaged log is
 // refused with nothing applied.
 //
-// Format, version 2 (version 1 hashed RAM as one range; its logs are refused). All integers little-endian; a "count" is an unsigned 64-bit
+// Format, version 3 (version 1 hashed RAM as one range, version 2 left EFER, the PDPTEs,
+// the x87 and SSE state out of the CPU hash; their logs are refused). All integers
+// little-endian; a "count" is an unsigned 64-bit
 // instruction count (CPU.instructions); "ns" is virtual time as an IEEE-754 float64 (the
 // virtual clock's own number: idle skips jump it to timer deadlines, which need not be
 // whole). A position (count, ns) names one point between CPU slices: a halted guest stays
@@ -40,7 +42,7 @@
 import { sha256, Sha256Stream, toHex } from '../util/sha256.js';
 
 export const LOG_MAGIC = 'TVRL';
-export const LOG_VERSION = 2;
+export const LOG_VERSION = 3;
 export const HEADER_SIZE = 56;
 
 export const REC_INPUT = 1;

@@ -10,7 +10,16 @@ import { tlbWritable } from '../cpu/mmu.js';
 const PRIME = 0x01000193;
 const BASIS = 0x811c9dc5;
 
-/** General registers, EIP, EFLAGS, CPL, segment selectors and bases, CR0/CR3/CR4, halted, the instruction count. */
+/** One step of the hash: `v` mixed into `h`. */
+function mix(h: number, v: number): number {
+  return Math.imul(h ^ v, PRIME);
+}
+
+/**
+ * General registers, EIP, EFLAGS, CPL, segment selectors and bases, CR0/CR3/CR4, EFER and
+ * the PAE PDPTE registers, the x87 unit (data registers, tags, TOP, control and status
+ * words) and the SSE state (MXCSR, XMM0-15), halted, the instruction count.
+ */
 export function cpuHash(c: Cpu): number {
   let h = BASIS;
   for (let i = 0; i < 8; i++) h = Math.imul(h ^ c.regs[i]!, PRIME);
@@ -24,6 +33,9 @@ export function cpuHash(c: Cpu): number {
   h = Math.imul(h ^ c.cr0, PRIME);
   h = Math.imul(h ^ c.cr3, PRIME);
   h = Math.imul(h ^ c.cr4, PRIME);
+  h = Math.imul(h ^ c.efer, PRIME);
+  for (let i = 0; i < c.pdpte.length; i++) h = Math.imul(h ^ c.pdpte[i]!, PRIME);
+  if (c.fpu !== null) h = c.fpu.hashState(h, mix);
   h = Math.imul(h ^ (c.halted ? 1 : 0), PRIME);
   h = Math.imul(h ^ (c.instructions % 0x1_0000_0000), PRIME);
   h = Math.imul(h ^ Math.floor(c.instructions / 0x1_0000_0000), PRIME);

@@ -115,7 +115,7 @@ function fakeFpu(log: string[]): X87Unit {
     execute: () => {}, fwait: () => {}, reset: () => {}, hardReset: () => {},
     fxsave: (lin) => { log.push(`fxsave ${hex(lin)}`); },
     fxrstor: (lin) => { log.push(`fxrstor ${hex(lin)}`); },
-    saveState: () => null, loadState: () => {},
+    saveState: () => null, loadState: () => {}, hashState: (h) => h,
   };
 }
 

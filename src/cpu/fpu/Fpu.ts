@@ -399,6 +399,14 @@ export class Fpu {
     fxrstor(this, lin);
   }
 
+  hashState(h: number, mix: (h: number, v: number) => number): number {
+    for (let i = 0; i < 24; i++) h = mix(h, this.regs[i]!); // R0-R7; the operand slot after them is scratch
+    h = mix(mix(mix(mix(h, this.empty), this.top), this.cw), this.sw);
+    h = mix(h, this.mxcsr);
+    for (let i = 0; i < this.xmm32.length; i++) h = mix(h, this.xmm32[i]!);
+    return h;
+  }
+
   saveState(): FpuState {
     return {
       format: 3,
