@@ -8,18 +8,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessVm, processStopped } from '../../src/vmm/processWorker.js';
-import { VmWorker } from '../../src/vmm/VmWorker.js';
+import { VmWorker, type VmSpec } from '../../src/vmm/VmWorker.js';
 import { busyKernel } from './managerSupport.js';
 import { TEST_GUARD_MS } from './serveProcess.js';
 
-test('a stopped VM process fails pause with a reason, keeps its last counters, and answers again after SIGCONT', { timeout: TEST_GUARD_MS }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'typevisor-stopped-'));
+/** A VM spinning in a tiny kernel written into `dir`, capped at a fifth of a core. */
+function busySpec(dir: string): VmSpec {
   const kernelPath = join(dir, 'busy.bin');
   writeFileSync(kernelPath, busyKernel());
-  const vm = await ProcessVm.start({
-    kernelPath, initrdPath: null, cmdline: '', memoryMiB: 8,
-    drives: [], nets: [], rng: false, vsock: null, pacing: 'fast', cpuShare: 0.2,
-  });
+  return { kernelPath, initrdPath: null, cmdline: '', memoryMiB: 8, drives: [], nets: [], rng: false, vsock: null, pacing: 'fast', cpuShare: 0.2 };
+}
+
+test('a stopped VM process fails pause with a reason, keeps its last counters, and answers again after SIGCONT', { timeout: TEST_GUARD_MS }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'typevisor-stopped-'));
+  const vm = await ProcessVm.start(busySpec(dir));
   const pid = vm.pid!;
   try {
     const before = await vm.readStats();
@@ -44,12 +46,7 @@ test('a stopped VM process fails pause with a reason, keeps its last counters, a
 
 test('a resume asked for while a pause is still under way is carried out (the VM runs again and both calls answer)', { timeout: TEST_GUARD_MS }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'typevisor-pauseresume-'));
-  const kernelPath = join(dir, 'busy.bin');
-  writeFileSync(kernelPath, busyKernel());
-  const vm = await VmWorker.start({
-    kernelPath, initrdPath: null, cmdline: '', memoryMiB: 8,
-    drives: [], nets: [], rng: false, vsock: null, pacing: 'fast', cpuShare: 0.2,
-  });
+  const vm = await VmWorker.start(busySpec(dir));
   try {
     const paused = vm.pause();
     const resumed = vm.resume(); // before the VM thread has parked
