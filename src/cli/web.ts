@@ -61,7 +61,13 @@ export async function web(argv: string[]): Promise<number> {
     return 1;
   }
   await buildWebBundle();
-  const server = await startWebServer(port);
+  let server: Server;
+  try {
+    server = await startWebServer(port);
+  } catch (e) {
+    process.stderr.write(`typevisor: --port ${port}: ${(e as Error).message}\n`); // in use, or not ours to take
+    return 1;
+  }
   const addr = server.address();
   process.stdout.write(`typevisor web: http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : port}/\n`);
   await new Promise<void>((done) => {

@@ -61,7 +61,7 @@ test('the page builds, and its server isolates it and serves only the page and t
   }
 });
 
-test('typevisor web --port 0 serves the page until it is stopped; a bad port is refused', { timeout: 120_000 }, async () => {
+test('typevisor web --port 0 serves the page until it is stopped; a bad port, and one in use, are refused', { timeout: 120_000 }, async () => {
   const { spawn, spawnSync } = await import('node:child_process');
   const main = join(REPO_ROOT, 'dist/src/cli/main.js');
   const bad = spawnSync(process.execPath, [main, 'web', '--port', '70000'], { encoding: 'utf8' });
@@ -82,6 +82,10 @@ test('typevisor web --port 0 serves the page until it is stopped; a bad port is 
     const r = await fetch(url);
     assert.equal(r.status, 200);
     assert.match(await r.text(), /<title>typevisor/);
+    // A second server on the same port: one line and exit 1, not a stack trace.
+    const busy = spawnSync(process.execPath, [main, 'web', '--port', new URL(url).port], { encoding: 'utf8' });
+    assert.equal(busy.status, 1, busy.stderr);
+    assert.match(busy.stderr, /^typevisor: --port \d+: .*EADDRINUSE.*\n$/);
   } finally {
     child.kill('SIGTERM');
   }
