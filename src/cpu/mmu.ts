@@ -253,14 +253,6 @@ export function translateSlow(c: Cpu, lin: number, write: boolean, user: boolean
     global = (pte & PTE_G) !== 0;
     phys = pte & ~0xfff;
   }
-  // (cacheEntry's work, written out: this is the 32-bit walk's hot tail.)
-  let bits = TLB_VALID;
-  if (!allowU) bits |= TLB_NOUSER;
-  if (!allowW || !dirty) bits |= TLB_NOWRITE_USER;
-  if ((!allowW && wp) || !dirty) bits |= TLB_NOWRITE_SUP;
-  if (!mem.isRamPage(phys)) { bits |= TLB_MMIO; c.exitReq = 1; }
-  if (global && (c.cr4 & CR4_PGE) !== 0) bits |= TLB_GLOBAL;
-  if (mem.codePages[phys >>> 12]) bits |= TLB_CODE;
-  addEntry(c, page, phys | bits);
+  cacheEntry(c, page, phys, allowU, allowW, dirty, global, false);
   return phys | (lin & 0xfff);
 }
