@@ -280,19 +280,27 @@ function predicate(p: number): boolean {
   }
 }
 
-export function cmp32(p: number, a: number, b: number): boolean {
+/** The two operands of a compare into UA and UB (DAZ applied, DE raised for a denormal). */
+function compareOperands32(a: number, b: number): void {
   unpackSingle(UA, daz32(a));
   unpackSingle(UB, daz32(b));
   denormalCheck(-1);
-  return predicate(p & 7);
 }
-
-export function cmp64(p: number, alo: number, ahi: number, blo: number, bhi: number): boolean {
+function compareOperands64(alo: number, ahi: number, blo: number, bhi: number): void {
   D[0] = alo; D[1] = ahi; D[2] = blo; D[3] = bhi;
   daz64(D, 0); daz64(D, 2);
   unpackDouble(UA, D, 0);
   unpackDouble(UB, D, 2);
   denormalCheck(-1);
+}
+
+export function cmp32(p: number, a: number, b: number): boolean {
+  compareOperands32(a, b);
+  return predicate(p & 7);
+}
+
+export function cmp64(p: number, alo: number, ahi: number, blo: number, bhi: number): boolean {
+  compareOperands64(alo, ahi, blo, bhi);
   return predicate(p & 7);
 }
 
@@ -307,17 +315,11 @@ function compareRel(signalQuiet: boolean): number {
   return r > 0 ? 0 : r < 0 ? 1 : 2;
 }
 export function comi32(a: number, b: number, signalQuiet: boolean): number {
-  unpackSingle(UA, daz32(a));
-  unpackSingle(UB, daz32(b));
-  denormalCheck(-1);
+  compareOperands32(a, b);
   return compareRel(signalQuiet);
 }
 export function comi64(alo: number, ahi: number, blo: number, bhi: number, signalQuiet: boolean): number {
-  D[0] = alo; D[1] = ahi; D[2] = blo; D[3] = bhi;
-  daz64(D, 0); daz64(D, 2);
-  unpackDouble(UA, D, 0);
-  unpackDouble(UB, D, 2);
-  denormalCheck(-1);
+  compareOperands64(alo, ahi, blo, bhi);
   return compareRel(signalQuiet);
 }
 
